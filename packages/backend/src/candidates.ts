@@ -1,0 +1,63 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * One way to obtain a TensorFlow.js backend. `load` imports whatever registers the backend and
+ * throws (with a readable message) when it cannot; `backend` is the name it registers under.
+ */
+export interface BackendCandidate {
+  /** The name the user asks for (`R3D_BACKEND=...`). */
+  name: string;
+  /** The tfjs backend name that `load` registers. */
+  backend: string;
+  /** A short description for reports, e.g. the npm package it comes from. */
+  via: string;
+  load: () => Promise<void>;
+}
+
+function message(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  // Native binding errors span many lines (paths, stacks); the first line says what failed.
+  return text.split('\n')[0]!.trim();
+}
+
+async function importRegistering(specifier: string, backend: string): Promise<void> {
+  try {
+    await import(specifier);
+  } catch (err) {
+    throw new Error(`cannot load ${specifier}: ${message(err)}`);
+  }
+  if (tf.findBackendFactory(backend) == null) {
+    throw new Error(`${specifier} loaded but registered no '${backend}' backend (a second copy of @tensorflow/tfjs-core?)`);
+  }
+}
+
+/**
+ * The default candidates, best first: the native TensorFlow binding on CUDA, then on CPU, then
+ * WebAssembly (SIMD, one thread in Node), then the pure-JavaScript reference backend.
+ */
+export const defaultCandidates: readonly BackendCandidate[] = [
+  {
+    name: 'tensorflow-gpu',
+    backend: 'tensorflow',
+    via: '@tensorflow/tfjs-node-gpu',
+    load: () => importRegistering('@tensorflow/tfjs-node-gpu', 'tensorflow'),
+  },
+  {
+    name: 'tensorflow-cpu',
+    backend: 'tensorflow',
+    via: '@tensorflow/tfjs-node',
+    load: () => importRegistering('@tensorflow/tfjs-node', 'tensorflow'),
+  },
+  {
+    name: 'wasm',
+    backend: 'wasm',
+    via: '@tensorflow/tfjs-backend-wasm',
+    load: () => importRegistering('@tensorflow/tfjs-backend-wasm', 'wasm'),
+  },
+  {
+    name: 'cpu',
+    backend: 'cpu',
+    via: '@tensorflow/tfjs-backend-cpu',
+    load: () => importRegistering('@tensorflow/tfjs-backend-cpu', 'cpu'),
+  },
+];

@@ -1,0 +1,5 @@
+export { selectBackend, describeBackend } from './select-backend.js';
+export type { BackendReport, SelectBackendOptions } from './select-backend.js';
+export { defaultCandidates } from './candidates.js';
+export type { BackendCandidate } from './candidates.js';
+export { BackendUnavailableError } from './errors.js';
