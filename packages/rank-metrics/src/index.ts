@@ -1,1 +1,14 @@
-export {};
+export { effectiveRank, batchEffectiveRank, effectiveRankOfSpectrum, stableRank } from './effective-rank.js';
+export type { EffectiveRankVariant, EffectiveRankOptions, TokenBatch } from './effective-rank.js';
+export { spectrum, singularValues, normalisedSpectrum } from './spectrum.js';
+export type { Spectrum } from './spectrum.js';
+export { channelScores, lowestChannels } from './channel-scores.js';
+export type { ChannelScoreMethod, ChannelScoreOptions } from './channel-scores.js';
+export { harmonicBalance, mutualGain, collapseReport } from './balance.js';
+export type { MutualGain, CollapseReport } from './balance.js';
+export { symmetricEigen } from './symmetric-eigen.js';
+export type { SymmetricEigen } from './symmetric-eigen.js';
+export { matrix } from './matrix.js';
+export type { MatrixInput, DenseMatrix, TensorLike } from './matrix.js';
+export { RankMetricsError } from './errors.js';
+export type { RankMetricsErrorCode } from './errors.js';

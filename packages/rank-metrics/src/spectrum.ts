@@ -1,0 +1,145 @@
+import { check } from './errors.js';
+import { type Matrix64, type MatrixInput, toMatrix64 } from './matrix.js';
+import { symmetricEigen } from './symmetric-eigen.js';
+
+/** Singular values, descending, and optionally the top right singular vectors. */
+export interface Spectrum {
+  /** min(T, C) singular values, descending, Float64. */
+  values: Float64Array;
+  /** Top-q right singular vectors (channel directions), row i = vector i, each of length C. */
+  rightVectors?: Float64Array[];
+}
+
+const EPS = 2 ** -52;
+
+/**
+ * Gram matrix of the smaller side: Z^T Z (C x C) when T >= C, else Z Z^T (T x T), both in
+ * Float64. Four dot products share each pass over memory, which is what makes this the fast part.
+ */
+export function smallerGram(z: Matrix64): { gram: Float64Array; n: number; side: 'channels' | 'tokens' } {
+  const { rows: t, cols: c, data } = z;
+  if (t >= c) {
+    // Column-major copy so that channel vectors are contiguous.
+    const cm = new Float64Array(t * c);
+    for (let r = 0; r < t; r++) for (let j = 0; j < c; j++) cm[j * t + r] = data[r * c + j]!;
+    return { gram: gramOfRows(cm, c, t), n: c, side: 'channels' };
+  }
+  return { gram: gramOfRows(data, t, c), n: t, side: 'tokens' };
+}
+
+/** G = A A^T for A (n x len) row-major; symmetric n x n output. */
+function gramOfRows(a: Float64Array, n: number, len: number): Float64Array {
+  const g = new Float64Array(n * n);
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const ai = i * len;
+    const ai1 = ai + len;
+    let j = i;
+    for (; j + 1 < n; j += 2) {
+      const aj = j * len;
+      const aj1 = aj + len;
+      let s00 = 0, s01 = 0, s10 = 0, s11 = 0;
+      for (let k = 0; k < len; k++) {
+        const x0 = a[ai + k]!, x1 = a[ai1 + k]!, y0 = a[aj + k]!, y1 = a[aj1 + k]!;
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+      }
+      g[i * n + j] = s00; g[j * n + i] = s00;
+      g[i * n + j + 1] = s01; g[(j + 1) * n + i] = s01;
+      g[(i + 1) * n + j] = s10; g[j * n + i + 1] = s10;
+      g[(i + 1) * n + j + 1] = s11; g[(j + 1) * n + i + 1] = s11;
+    }
+    for (; j < n; j++) {
+      const aj = j * len;
+      let s0 = 0, s1 = 0;
+      for (let k = 0; k < len; k++) {
+        const y = a[aj + k]!;
+        s0 += a[ai + k]! * y;
+        s1 += a[ai1 + k]! * y;
+      }
+      g[i * n + j] = s0; g[j * n + i] = s0;
+      g[(i + 1) * n + j] = s1; g[j * n + i + 1] = s1;
+    }
+  }
+  for (; i < n; i++) {
+    const ai = i * len;
+    let s = 0;
+    for (let k = 0; k < len; k++) s += a[ai + k]! * a[ai + k]!;
+    g[i * n + i] = s;
+  }
+  return g;
+}
+
+/**
+ * Singular values of Z (T tokens x C channels), descending, from the eigenvalues of the smaller
+ * Gram matrix in Float64. Eigenvalues below n * 2^-52 * lambda_max are rounding noise of the
+ * Gram route (their square roots would otherwise appear as ~1e-8 * s_max) and are reported as 0.
+ * With `topQ`, also returns the top-q right singular vectors (channel directions).
+ *
+ * @example
+ * singularValues({ data: [3, 0, 0, 4], rows: 2, cols: 2 }); // Float64Array [4, 3]
+ */
+export function spectrum(input: MatrixInput, options: { topQ?: number } = {}): Spectrum {
+  return spectrumOf(toMatrix64(input), options.topQ ?? 0);
+}
+
+/** `spectrum` without the copy and validation, for callers that already hold a Matrix64. */
+export function spectrumOf(z: Matrix64, topQ = 0): Spectrum {
+  const { rows: t, cols: c } = z;
+  const m = Math.min(t, c);
+  check(Number.isInteger(topQ) && topQ >= 0 && topQ <= m, 'INVALID_INPUT', () => `spectrum: topQ must be an integer in [0, ${m}], got ${topQ}`);
+  if (m === 0) return { values: new Float64Array(0), ...(topQ > 0 ? { rightVectors: [] } : {}) };
+  const { gram, n, side } = smallerGram(z);
+  const eig = symmetricEigen(gram, n, topQ > 0);
+  const values = new Float64Array(m);
+  const floor = n * EPS * Math.max(eig.values[0]!, 0);
+  for (let i = 0; i < m; i++) {
+    const lambda = eig.values[i]!;
+    values[i] = lambda > floor ? Math.sqrt(lambda) : 0;
+  }
+  if (topQ === 0) return { values };
+  const rightVectors: Float64Array[] = [];
+  const vec = eig.vectors!;
+  for (let q = 0; q < topQ; q++) {
+    if (side === 'channels') {
+      rightVectors.push(vec.slice(q * n, q * n + n));
+    } else {
+      // v = Z^T u / s for a left singular vector u (T-dim).
+      const v = new Float64Array(c);
+      const s = values[q]!;
+      if (s > 0) {
+        for (let r = 0; r < t; r++) {
+          const u = vec[q * n + r]! / s;
+          for (let j = 0; j < c; j++) v[j] = v[j]! + z.data[r * c + j]! * u;
+        }
+      }
+      rightVectors.push(v);
+    }
+  }
+  return { values, rightVectors };
+}
+
+/**
+ * Singular values of a T x C token matrix, descending (see `spectrum`).
+ *
+ * @example
+ * singularValues([[1, 0], [0, 0]]); // Float64Array [1, 0]
+ */
+export function singularValues(input: MatrixInput): Float64Array {
+  return spectrum(input).values;
+}
+
+/**
+ * The normalised spectrum p = s / sum(s): the distribution whose entropy effective rank takes.
+ * The zero matrix has an all-zero normalised spectrum.
+ *
+ * @example
+ * normalisedSpectrum([[1, 0], [0, 1]]); // Float64Array [0.5, 0.5]
+ */
+export function normalisedSpectrum(input: MatrixInput): Float64Array {
+  const s = singularValues(input);
+  const total = s.reduce((a, b) => a + b, 0);
+  return total > 0 ? s.map((v) => v / total) : s;
+}
