@@ -1,1 +1,15 @@
-export {};
+export { RankEnhancingTokenFuser } from './rtf.js';
+export type { RtfOptions } from './rtf.js';
+export { createFuser, SaFuser, ConcatFuser, MeanFuser, LateFusion, lateFusion } from './fusers/index.js';
+export type { FuserOptions, SaFuserOptions, ConcatFuserOptions } from './fusers/index.js';
+export { FUSER_NAMES } from './fuser.js';
+export type { Fuser, FuserName, FuserOutput, FuserApplyOptions } from './fuser.js';
+export { exchangeTokens, blendChannels, selectionMask } from './exchange.js';
+export type { ExchangeTokensOptions, ExchangeResult, ExchangeMode } from './exchange.js';
+export { selectChannels, lowestChannels, exchangedChannelCount, sampleChannelScores, frameValidity, CHANNEL_SELECTIONS } from './selection.js';
+export type { ChannelSelection, SelectChannelsOptions, FrameValidity } from './selection.js';
+export { CrossModalBlock, layerNorm, gelu } from './cross-modal-block.js';
+export { BatchNorm1d } from './batch-norm.js';
+export { linear, matMul2d } from './linear.js';
+export type { WeightData, WeightSource, SetWeightsOptions } from './weights.js';
+export { FuserError } from './errors.js';

@@ -1,0 +1,64 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { FuserError, shapeText } from './errors.js';
+import type { FrameValidity } from './selection.js';
+import type { SetWeightsOptions, WeightSource } from './weights.js';
+
+/** The fusers `createFuser` builds. */
+export type FuserName = 'rtf' | 'sa-fuser' | 'hard-swap' | 'concat' | 'mean' | 'late';
+
+export const FUSER_NAMES: readonly FuserName[] = ['rtf', 'sa-fuser', 'hard-swap', 'concat', 'mean', 'late'];
+
+/** Per-call options: training mode and which frames are real (the rest is padding). */
+export interface FuserApplyOptions extends FrameValidity {
+  /** Batch statistics, running-stat updates and dropout (default false). */
+  training?: boolean;
+}
+
+/**
+ * What a fuser returns. Every tensor is new and belongs to the caller (dispose it, or call
+ * `apply` inside `tf.tidy`). Fields a fuser does not compute are absent.
+ */
+export interface FuserOutput {
+  /** Fused tokens (B, T, C); for the `late` fuser (2B, T, C): see `LateFusion`. */
+  fused: tf.Tensor3D;
+  /** X (RGB) and Y (partner) tokens after the exchange, right before the cross-modal block. */
+  exchangedX?: tf.Tensor3D;
+  exchangedY?: tf.Tensor3D;
+  /** Per sample, the channels each modality exchanged, in ascending score order. */
+  selectedX?: Int32Array[];
+  selectedY?: Int32Array[];
+  /** The per-modality BatchNorm outputs, when BatchNorm is on. */
+  normalisedX?: tf.Tensor3D;
+  normalisedY?: tf.Tensor3D;
+  /** The cross-modal block's output before the final LayerNorm, (B, T, 2, C). */
+  block?: tf.Tensor4D;
+}
+
+/**
+ * One interface for the rank-enhancing token fuser and its baselines, so a model and an
+ * ablation can swap them by name. X is the RGB stream, Y the partner (depth, text, IMU).
+ */
+export interface Fuser {
+  readonly name: FuserName;
+  readonly channels: number;
+  /** Fuses X and Y, each (B, T, C). */
+  apply(x: tf.Tensor3D, y: tf.Tensor3D, options?: FuserApplyOptions): FuserOutput;
+  /** Every weight by its PyTorch name (without the `fuser.` prefix), in PyTorch layout; new tensors owned by the caller. */
+  getWeights(): Map<string, tf.Tensor>;
+  /** Loads weights by PyTorch name; a wrong shape raises a FuserError naming the weight and both shapes. */
+  setWeights(weights: WeightSource, options?: SetWeightsOptions): void;
+  /** The variables an optimiser should update (running statistics excluded). */
+  readonly trainableVariables: tf.Variable[];
+  dispose(): void;
+}
+
+/** Checks that X and Y are (B, T, C) with the fuser's C and the same B and T. */
+export function checkStreams(x: tf.Tensor, y: tf.Tensor, channels: number): [number, number, number] {
+  if (x.rank !== 3 || x.shape[2] !== channels) {
+    throw new FuserError({ field: 'x', expected: `tokens of shape (B, T, ${channels})`, found: shapeText(x.shape) });
+  }
+  if (y.rank !== 3 || y.shape[0] !== x.shape[0] || y.shape[1] !== x.shape[1] || y.shape[2] !== channels) {
+    throw new FuserError({ field: 'y', expected: `tokens of the shape of x ${shapeText(x.shape)}`, found: shapeText(y.shape) });
+  }
+  return x.shape as [number, number, number];
+}

@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type Fuser, type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams } from '../fuser.js';
+import { linear } from '../linear.js';
+import { type SetWeightsOptions, type WeightSource, WeightRegistry, makeVariable } from '../weights.js';
+
+export interface ConcatFuserOptions {
+  channels?: number;
+  seed?: number;
+}
+
+/**
+ * The concatenation baseline: [X, Y] along channels (2C) then one Linear(2C, C) per frame.
+ * Weights: `projection.weight` (C, 2C) in PyTorch layout, `projection.bias` (C).
+ *
+ * @example
+ * const { fused } = new ConcatFuser().apply(rgb, depth); // (B, T, 128)
+ */
+export class ConcatFuser implements Fuser {
+  readonly name: FuserName = 'concat';
+  readonly channels: number;
+  private readonly weight: tf.Variable;
+  private readonly bias: tf.Variable;
+  private readonly registry = new WeightRegistry();
+
+  constructor(options: ConcatFuserOptions = {}) {
+    const C = options.channels ?? 128;
+    this.channels = C;
+    // PyTorch Linear's default init: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
+    const bound = 1 / Math.sqrt(2 * C);
+    const seed = options.seed;
+    this.weight = this.registry.add('projection.weight', makeVariable(tf.randomUniform([2 * C, C], -bound, bound, 'float32', seed), 'projection.weight'), 'linear');
+    this.bias = this.registry.add('projection.bias', makeVariable(tf.randomUniform([C], -bound, bound, 'float32', seed == null ? undefined : seed + 1), 'projection.bias'));
+  }
+
+  apply(x: tf.Tensor3D, y: tf.Tensor3D, _options: FuserApplyOptions = {}): FuserOutput {
+    checkStreams(x, y, this.channels);
+    return tf.tidy(() => ({
+      fused: linear(tf.concat([x, y], 2), this.weight as tf.Tensor2D, this.bias as tf.Tensor1D) as tf.Tensor3D,
+    }));
+  }
+
+  getWeights(): Map<string, tf.Tensor> {
+    return this.registry.get();
+  }
+
+  setWeights(weights: WeightSource, options?: SetWeightsOptions): void {
+    this.registry.set(weights, options);
+  }
+
+  get trainableVariables(): tf.Variable[] {
+    return this.registry.trainable();
+  }
+
+  dispose(): void {
+    this.registry.dispose();
+  }
+}

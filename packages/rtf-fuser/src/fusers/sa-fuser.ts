@@ -1,0 +1,76 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { CrossModalBlock } from '../cross-modal-block.js';
+import { type Fuser, type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams } from '../fuser.js';
+import { type SetWeightsOptions, type WeightSource, WeightRegistry, makeVariable } from '../weights.js';
+
+export interface SaFuserOptions {
+  channels?: number;
+  heads?: number;
+  mlpRatio?: number;
+  dropout?: number;
+  seed?: number;
+}
+
+/**
+ * The "no exchange" baseline, AFFT's SA-Fuser: a learned modality token is added to each stream
+ * (`modality_token` (2, C): row 0 RGB, row 1 partner), then the same cross-modal block, final
+ * LayerNorm and mean of the 2 tokens as RTF. Weights: `modality_token`, `blocks.0.*`, `norm.*`.
+ *
+ * @example
+ * const fuser = new SaFuser({ seed: 1 });
+ * const { fused } = fuser.apply(rgb, depth);
+ */
+export class SaFuser implements Fuser {
+  readonly name: FuserName = 'sa-fuser';
+  readonly channels: number;
+  readonly dropout: number;
+  readonly modalityToken: tf.Variable;
+  readonly block: CrossModalBlock;
+  private readonly registry = new WeightRegistry();
+
+  constructor(options: SaFuserOptions = {}) {
+    const C = options.channels ?? 128;
+    this.channels = C;
+    this.dropout = options.dropout ?? 0.1;
+    this.modalityToken = this.registry.add(
+      'modality_token',
+      makeVariable(tf.truncatedNormal([2, C], 0, 0.02, 'float32', options.seed), 'modality_token'),
+    );
+    this.block = new CrossModalBlock(this.registry, {
+      channels: C,
+      heads: options.heads ?? 8,
+      mlpRatio: options.mlpRatio ?? 4,
+      ...(options.seed != null ? { seed: options.seed + 1 } : {}),
+    });
+  }
+
+  apply(x: tf.Tensor3D, y: tf.Tensor3D, options: FuserApplyOptions = {}): FuserOutput {
+    const [B, T, C] = checkStreams(x, y, this.channels);
+    return tf.tidy(() => {
+      const [mx, my] = tf.split(this.modalityToken, 2, 0).map((t) => tf.reshape(t, [C]));
+      let tokens = tf.reshape(tf.stack([tf.add(x, mx!), tf.add(y, my!)], 2), [B * T, 2, C]) as tf.Tensor3D;
+      if (options.training && this.dropout > 0) tokens = tf.dropout(tokens, this.dropout) as tf.Tensor3D;
+      const { block, normed } = this.block.apply(tokens);
+      return {
+        fused: tf.reshape(tf.mean(normed, 1), [B, T, C]) as tf.Tensor3D,
+        block: tf.reshape(block, [B, T, 2, C]) as tf.Tensor4D,
+      };
+    });
+  }
+
+  getWeights(): Map<string, tf.Tensor> {
+    return this.registry.get();
+  }
+
+  setWeights(weights: WeightSource, options?: SetWeightsOptions): void {
+    this.registry.set(weights, options);
+  }
+
+  get trainableVariables(): tf.Variable[] {
+    return this.registry.trainable();
+  }
+
+  dispose(): void {
+    this.registry.dispose();
+  }
+}
