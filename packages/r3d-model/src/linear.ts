@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs-core';
+// The model trains: tf's gradients must be registered even when only tfjs-core is installed.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+
+// On the wasm backend only the plain 2-D, non-transposed matMul is fast (TOOLCHAIN.md); tf's own
+// matMul gradient uses transposed products. These custom gradients transpose explicitly and keep
+// every product 2-D. Weights stay in PyTorch's (out, in) layout, so dx = dy @ W needs no transpose
+// and dW = dy^T @ x only transposes the small dy.
+
+type CustomGradFn = Parameters<typeof tf.customGrad>[0];
+type Grad = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
+
+const withBias = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  const value = tf.add(tf.matMul(x, tf.transpose(w)), b);
+  const gradFunc: Grad = (dy, saved) => {
+    const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+    const dy2 = dy as tf.Tensor2D;
+    return [tf.matMul(dy2, ws), tf.matMul(tf.transpose(dy2), xs), tf.sum(dy2, 0)];
+  };
+  return { value, gradFunc };
+}) as unknown as CustomGradFn) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+
+const withoutBias = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  const value = tf.matMul(x, tf.transpose(w));
+  const gradFunc: Grad = (dy, saved) => {
+    const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+    const dy2 = dy as tf.Tensor2D;
+    return [tf.matMul(dy2, ws), tf.matMul(tf.transpose(dy2), xs)];
+  };
+  return { value, gradFunc };
+}) as unknown as CustomGradFn) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
+
+// For raw inputs (RGB features, depth frames) nobody needs dx; computing it would cost a full
+// (B*T, H*W) product, so the input is saved, not passed, and receives no gradient.
+function inputLinear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined): tf.Tensor2D {
+  const f = tf.customGrad(((...args: unknown[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const ws = args[0] as tf.Tensor2D;
+    const bs = b ? (args[1] as tf.Tensor1D) : undefined;
+    save([x]);
+    const product = tf.matMul(x, tf.transpose(ws));
+    const value = bs ? tf.add(product, bs) : product;
+    const gradFunc: Grad = (dy, saved) => {
+      const dy2 = dy as tf.Tensor2D;
+      const dw = tf.matMul(tf.transpose(dy2), saved[0] as tf.Tensor2D);
+      return bs ? [dw, tf.sum(dy2, 0)] : [dw];
+    };
+    return { value, gradFunc };
+  }) as unknown as CustomGradFn);
+  return (b ? f(w, b) : f(w)) as tf.Tensor2D;
+}
+
+/**
+ * A PyTorch `nn.Linear` on the last axis: y = x @ W^T + b with W in PyTorch's (out, in) layout.
+ * Any leading axes are folded into one, so every product is a plain 2-D matMul (the wasm fast
+ * path). With `inputGrad: false` the input gets no gradient (for raw features).
+ *
+ * @example
+ * const y = linear(x, w, b); // x (B, T, 2048), w (128, 2048), b (128) -> y (B, T, 128)
+ */
+export function linear(x: tf.Tensor, weight: tf.Tensor2D, bias?: tf.Tensor1D, options: { inputGrad?: boolean } = {}): tf.Tensor {
+  const inDim = x.shape[x.rank - 1]!;
+  const lead = x.shape.slice(0, -1);
+  const x2 = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
+  let y: tf.Tensor2D;
+  if (options.inputGrad === false) y = inputLinear(x2, weight, bias);
+  else y = bias ? withBias(x2, weight, bias) : withoutBias(x2, weight);
+  return x.rank === 2 ? y : tf.reshape(y, [...lead, weight.shape[0]]);
+}

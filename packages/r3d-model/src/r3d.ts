@@ -1,0 +1,259 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type R3DConfig, type R3DConfigInput, resolveConfig } from './config.js';
+import { decoderLayer, encoderLayer, type TransformerRunOptions } from './decoder.js';
+import { encodeFrames } from './encoders.js';
+import { ModelConfigError, WeightImportError } from './errors.js';
+import type { FuserLike } from './fuser.js';
+import { layerNorm } from './layers.js';
+import { linear } from './linear.js';
+import { initialValue, modelParamSpecs } from './params.js';
+
+/** A weight held on the host: flat row-major float data and its shape. */
+export interface HostTensor {
+  shape: number[];
+  data: ArrayLike<number>;
+}
+
+/** One batch of observed frames. */
+export interface R3DInputs {
+  /** (B, T, D) per-frame RGB features. */
+  rgb: tf.Tensor;
+  /** (B, T, H, W) depth frames or (B, T, D) partner vectors. */
+  partner: tf.Tensor;
+  /** Valid frames per item of a padded batch (frames after an item's length are padding). */
+  lengths?: number[];
+  /** (B, T) 1 for a valid frame, 0 for padding (instead of `lengths`). */
+  mask?: tf.Tensor2D;
+}
+
+export interface ApplyOptions {
+  /** Training mode: BatchNorm batch statistics (updating the running ones), dropout, key padding mask. */
+  training?: boolean;
+  /** Dropout on/off; defaults to `training`. Parity runs use training statistics without dropout. */
+  dropout?: boolean;
+  /** Mask padded frames as keys of the cross-attention; defaults to `training` (the released mode='train'). */
+  keyPaddingMask?: boolean;
+}
+
+/** What one forward pass returns (dispose it, or call inside `tf.tidy`). */
+export type R3DOutputs = {
+  /** (B, Q, N) action logits per query, NONE included. */
+  action: tf.Tensor3D;
+  /** (B, Q) raw (log-scale) duration per query. */
+  duration: tf.Tensor2D;
+  /** (B, T, N) per-frame segmentation logits from the fused tokens. */
+  segmentation: tf.Tensor3D;
+  /** (B, T, C) fused tokens (the decoder's memory). */
+  fused: tf.Tensor3D;
+  /** (B, Q, C) decoder output after the final LayerNorm (the heads' input). */
+  decoder: tf.Tensor3D;
+  /** (B, T, C) encoder outputs before fusion. */
+  embedded: { rgb: tf.Tensor3D; partner: tf.Tensor3D };
+};
+
+/** What `setWeights` did with the names it was given. */
+export interface WeightLoadReport {
+  /** Names it assigned (without any `module.` prefix). */
+  loaded: string[];
+  /** Names the model has no use for (encoder layers of a bypassed encoder, counters, ...). */
+  unused: string[];
+}
+
+/**
+ * The R3D anticipation model: per-frame encoders for RGB and a partner, a fuser, a FUTR-style
+ * transformer (encoder bypassed by default, one post-norm decoder layer on learned queries) and
+ * the action, duration and segmentation heads. Parameters carry the authors' PyTorch names.
+ *
+ * @example
+ * const model = createR3DModel({ numClasses: 12 }, { fuser });
+ * const out = model.apply({ rgb, partner: depth, lengths: [24, 20] }, { training: true });
+ */
+export class R3DModel {
+  readonly config: R3DConfig;
+  readonly fuser: FuserLike;
+  private readonly params = new Map<string, tf.Variable>();
+  private disposed = false;
+
+  constructor(config: R3DConfig, fuser: FuserLike) {
+    this.config = config;
+    this.fuser = fuser;
+    modelParamSpecs(config).forEach((spec, i) => {
+      const init = tf.tidy(() => initialValue(spec, config.seed * 1009 + i));
+      this.params.set(spec.name, tf.variable(init, true, `r3d/${spec.name}/${nextId++}`));
+      init.dispose();
+    });
+  }
+
+  /** The model's own parameter (not the fuser's) by PyTorch name. */
+  param(name: string): tf.Variable {
+    const p = this.params.get(name);
+    if (!p) throw new ModelConfigError('param', `one of the model's parameter names (${[...this.params.keys()].slice(0, 4).join(', ')}, ...)`, name);
+    return p;
+  }
+
+  /** Variables an optimiser updates: the model's and the fuser's. */
+  trainableVariables(): tf.Variable[] {
+    return [...this.params.values(), ...this.fuser.trainableVariables()];
+  }
+
+  /** Frame mask (B, T) from `inputs.mask` or `inputs.lengths`, or undefined when all frames are valid. */
+  frameMask(inputs: R3DInputs): tf.Tensor2D | undefined {
+    const [b, t] = inputs.rgb.shape as [number, number];
+    if (inputs.mask) {
+      if (inputs.mask.shape[0] !== b || inputs.mask.shape[1] !== t) throw new ModelConfigError('inputs.mask', `shape [${b}, ${t}]`, `[${inputs.mask.shape.join(', ')}]`);
+      return inputs.mask;
+    }
+    if (!inputs.lengths) return undefined;
+    if (inputs.lengths.length !== b) throw new ModelConfigError('inputs.lengths', `${b} lengths (one per item)`, inputs.lengths);
+    const data = new Float32Array(b * t);
+    inputs.lengths.forEach((len, i) => {
+      if (!Number.isInteger(len) || len < 1 || len > t) throw new ModelConfigError(`inputs.lengths[${i}]`, `an integer in [1, ${t}]`, len);
+      data.fill(1, i * t, i * t + len);
+    });
+    return tf.tensor2d(data, [b, t]);
+  }
+
+  /**
+   * One forward pass. Evaluation (default) uses running BatchNorm statistics, no dropout and no
+   * key padding mask, as the released evaluation script; `training: true` turns all three on.
+   *
+   * @example
+   * const out = model.apply({ rgb, partner }, { training: false });
+   * out.action.print(); tf.dispose(out);
+   */
+  apply(inputs: R3DInputs, options: ApplyOptions = {}): R3DOutputs {
+    if (this.disposed) throw new ModelConfigError('model', 'a model that was not disposed', 'disposed');
+    const cfg = this.config;
+    const training = options.training ?? false;
+    const rate = (options.dropout ?? training) ? cfg.dropout : 0;
+    const useKeyMask = options.keyPaddingMask ?? training;
+    if (inputs.rgb.rank !== 3) throw new ModelConfigError('inputs.rgb', `a (B, T, ${cfg.rgb.inputDim}) tensor`, `[${inputs.rgb.shape.join(', ')}]`);
+    const [b, t] = inputs.rgb.shape as [number, number];
+    if (inputs.partner.shape[0] !== b || inputs.partner.shape[1] !== t) {
+      throw new ModelConfigError('inputs.partner', `the batch and frame axes of rgb [${b}, ${t}, ...]`, `[${inputs.partner.shape.join(', ')}]`);
+    }
+    if (t > cfg.maxPositions) throw new ModelConfigError('inputs.rgb', `at most maxPositions = ${cfg.maxPositions} frames`, t);
+    return tf.tidy(() => {
+      const param = (name: string): tf.Tensor => this.param(name);
+      const mask = this.frameMask(inputs);
+      const rgb = encodeFrames(inputs.rgb, cfg.rgb, param, 'inputs.rgb');
+      const partner = encodeFrames(inputs.partner, cfg.partner, param, 'inputs.partner');
+      const fuserOut = this.fuser.apply(rgb, partner, { training, dropout: rate > 0, ...(mask ? { mask } : {}) });
+      const fused = fuserOut.fused;
+      if (fused.rank !== 3 || fused.shape[0] !== b || fused.shape[1] !== t || fused.shape[2] !== cfg.hidden) {
+        throw new ModelConfigError('fuser', `fused tokens of shape [${b}, ${t}, ${cfg.hidden}]`, `[${fused.shape.join(', ')}]`);
+      }
+      const keyBias = useKeyMask && mask ? (tf.mul(tf.sub(mask, 1), 1e9) as tf.Tensor2D) : undefined;
+      const run: TransformerRunOptions = { heads: cfg.heads, dropout: rate, ...(keyBias ? { keyBias } : {}) };
+      const pos = tf.reshape(tf.slice(param('pos_embedding'), [0, 0, 0], [1, t, cfg.hidden]), [1, t, cfg.hidden]);
+      let memory = fused;
+      for (let i = 0; i < cfg.encoderLayers; i++) memory = encoderLayer(memory, pos, param, `transformer.encoder.layers.${i}`, run);
+      const memoryWithPos = tf.add(memory, pos) as tf.Tensor3D;
+      const queryPos = param('query_embed.weight') as tf.Tensor2D;
+      let tgt = tf.zeros([b, cfg.numQueries, cfg.hidden]) as tf.Tensor3D;
+      for (let i = 0; i < cfg.decoderLayers; i++) tgt = decoderLayer(tgt, memoryWithPos, queryPos, param, `transformer.decoder.layers.${i}`, run);
+      const decoder = layerNorm(tgt, param('transformer.decoder.norm.weight') as tf.Tensor1D, param('transformer.decoder.norm.bias') as tf.Tensor1D) as tf.Tensor3D;
+      const head = (x: tf.Tensor, name: string) => linear(x, param(`${name}.weight`) as tf.Tensor2D, param(`${name}.bias`) as tf.Tensor1D);
+      const action = head(decoder, 'fc') as tf.Tensor3D;
+      const duration = tf.reshape(head(decoder, 'fc_len'), [b, cfg.numQueries]) as tf.Tensor2D;
+      const segmentation = head(fused, 'fc_seg') as tf.Tensor3D;
+      return { action, duration, segmentation, fused, decoder, embedded: { rgb, partner } };
+    });
+  }
+
+  /** Names of every weight the model needs, its own and the fuser's (`fuser.` prefix). */
+  weightNames(): string[] {
+    return [...this.params.keys(), ...Object.keys(asRecord(this.fuser.getWeights()))];
+  }
+
+  /**
+   * Copies of every weight by PyTorch name (own + fuser's, running statistics included), ready
+   * for export. The caller disposes them.
+   */
+  getWeights(): Map<string, tf.Tensor> {
+    const out = new Map<string, tf.Tensor>();
+    for (const [name, v] of this.params) out.set(name, tf.clone(v));
+    for (const [name, v] of Object.entries(asRecord(this.fuser.getWeights()))) out.set(name, tf.clone(v));
+    return out;
+  }
+
+  /**
+   * Assigns weights by the authors' names, with or without the `module.` prefix of DataParallel
+   * checkpoints. Shapes must match exactly; a required name that is absent throws a
+   * `WeightImportError` listing all missing ones (unless `allowMissing`). Names the model does
+   * not use are reported, not fatal.
+   *
+   * @example
+   * const { unused } = model.setWeights(await readNpyFolder('ckpt/'));
+   */
+  setWeights(weights: Map<string, HostTensor | tf.Tensor>, options: { source?: string; allowMissing?: boolean } = {}): WeightLoadReport {
+    const source = options.source ?? '<weights>';
+    const byName = new Map<string, HostTensor | tf.Tensor>();
+    for (const [raw, value] of weights) byName.set(raw.startsWith('module.') ? raw.slice('module.'.length) : raw, value);
+    const fuserNames = Object.keys(asRecord(this.fuser.getWeights()));
+    const required = [...this.params.keys(), ...fuserNames];
+    const missing = required.filter((n) => !byName.has(n));
+    if (missing.length > 0 && !options.allowMissing) {
+      throw new WeightImportError({ file: source, expected: `every weight the model needs; ${missing.length} missing: ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ', ...' : ''}`, missing });
+    }
+    const fuserShapes = tf.tidy(() => Object.fromEntries(Object.entries(asRecord(this.fuser.getWeights())).map(([n, v]) => [n, v.shape])));
+    const check = (name: string, want: number[], value: HostTensor | tf.Tensor): void => {
+      const got = value.shape;
+      const size = want.reduce((a, n) => a * n, 1);
+      const dataLen = value instanceof tf.Tensor ? value.size : value.data.length;
+      if (got.length !== want.length || got.some((n, i) => n !== want[i]) || dataLen !== size) {
+        throw new WeightImportError({ file: source, expected: `weight ${name} of shape [${want.join(', ')}]`, found: `[${got.join(', ')}]` });
+      }
+    };
+    const loaded: string[] = [];
+    const unused: string[] = [];
+    const toTensor = (v: HostTensor | tf.Tensor): tf.Tensor => (v instanceof tf.Tensor ? v : tf.tensor(Float32Array.from(v.data), v.shape, 'float32'));
+    const fuserWeights: Record<string, tf.Tensor> = {};
+    try {
+      for (const [name, value] of byName) {
+        const own = this.params.get(name);
+        if (own) {
+          check(name, own.shape, value);
+          tf.tidy(() => own.assign(toTensor(value)));
+          loaded.push(name);
+        } else if (fuserShapes[name]) {
+          check(name, fuserShapes[name]!, value);
+          fuserWeights[name] = value instanceof tf.Tensor ? value : toTensor(value);
+          loaded.push(name);
+        } else {
+          unused.push(name);
+        }
+      }
+      if (Object.keys(fuserWeights).length > 0) this.fuser.setWeights(fuserWeights);
+    } finally {
+      for (const [name, t] of Object.entries(fuserWeights)) if (t !== byName.get(name)) t.dispose();
+    }
+    return { loaded, unused };
+  }
+
+  /** Frees every variable of the model and its fuser. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+    this.fuser.dispose();
+  }
+}
+
+let nextId = 0;
+
+function asRecord(w: Map<string, tf.Tensor> | Record<string, tf.Tensor>): Record<string, tf.Tensor> {
+  return w instanceof Map ? Object.fromEntries(w) : w;
+}
+
+/**
+ * Builds an R3D model from a (partial) configuration and a fuser instance.
+ *
+ * @example
+ * const model = createR3DModel({ numClasses: 20, partner: depthEncoder(120, 160) }, { fuser });
+ */
+export function createR3DModel(config: R3DConfigInput, options: { fuser: FuserLike }): R3DModel {
+  const resolved = resolveConfig(config);
+  return new R3DModel(resolved, options.fuser);
+}

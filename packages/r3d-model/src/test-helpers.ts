@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { parseNpy } from '@r3d-ts/datasets';
+import type { FuserLike } from './fuser.js';
+
+/** Loads one fixture array as a float32 tensor. */
+export function fixtureTensor(dir: string, name: string): tf.Tensor {
+  const arr = parseNpy(readFileSync(join(dir, `${name}.npy`)), name);
+  return tf.tensor(Float32Array.from(arr.data as ArrayLike<number>), arr.shape, 'float32');
+}
+
+/** max |a - b| / max |b|: the error relative to the output's scale. */
+export function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
+  const a = actual.dataSync();
+  const e = expected.dataSync();
+  if (a.length !== e.length) return Number.POSITIVE_INFINITY;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - e[i]!));
+    scale = Math.max(scale, Math.abs(e[i]!));
+  }
+  return diff / Math.max(scale, 1e-12);
+}
+
+/** A fuser that returns given tokens (to test the decoder side on the fixture's fused tokens). */
+export function fixedFuser(fused: () => tf.Tensor3D): FuserLike {
+  return {
+    apply: () => ({ fused: tf.clone(fused()) }),
+    getWeights: () => ({}),
+    setWeights: () => undefined,
+    trainableVariables: () => [],
+    dispose: () => undefined,
+  };
+}
