@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { channelScores, lowestChannels as lowestOf } from '@r3d-ts/rank-metrics';
 import { FuserError, shapeText } from './errors.js';
 
 /**
@@ -41,12 +42,8 @@ export function lowestChannels(scores: ArrayLike<number>, k: number): Int32Array
   if (!(Number.isInteger(k) && k >= 0 && k <= n)) {
     throw new FuserError({ field: 'k', expected: `an integer in [0, ${n}]`, found: String(k) });
   }
-  const key = (i: number): number => {
-    const s = scores[i]!;
-    return Number.isNaN(s) ? Infinity : s;
-  };
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => key(a) - key(b) || a - b);
-  return Int32Array.from(order.slice(0, k));
+  const finite = Float64Array.from(scores, (v) => (Number.isNaN(v) ? Infinity : v));
+  return Int32Array.from(lowestOf(finite, k));
 }
 
 /** Per-sample frame validity: a (B, T) mask (tensor, nested array or flat array) or B lengths. */
@@ -103,9 +100,10 @@ export function frameValidity(batch: number, frames: number, v: FrameValidity = 
 
 /**
  * Per-sample channel scores of token data (B, T, C) flattened row-major, over the valid frames
- * only (padding never moves a score). `variance` is the biased variance in Float64; `svd-energy`
- * is S_d = sum_{i<=q} s_i^2 v_{i,d}^2 of the centred valid rows (equal to n x variance when q is
- * full). A sample with no valid frame scores 0 everywhere.
+ * only (padding never moves a score), computed by @r3d-ts/rank-metrics' `channelScores` in
+ * Float64: `variance` (biased, so a 1-frame sample scores 0 rather than failing; the order is the
+ * same as torch.var's) or `svd-energy` with q = min(topQ, frames, C). A sample with no valid frame
+ * scores 0 everywhere.
  *
  * @example
  * const scores = sampleChannelScores(x.dataSync(), [2, 24, 128], 'variance', frameValidity(2, 24, { lengths: [24, 20] }));
@@ -123,125 +121,23 @@ export function sampleChannelScores(
     const rows: number[] = [];
     for (let t = 0; t < T; t++) if (valid[b * T + t]) rows.push(t);
     const n = rows.length;
-    const centred = new Float64Array(n * C);
-    const mean = new Float64Array(C);
-    for (const t of rows) {
-      const base = (b * T + t) * C;
-      for (let c = 0; c < C; c++) mean[c]! += data[base + c]!;
+    if (n === 0) {
+      scores.push(new Float64Array(C));
+      continue;
     }
-    if (n > 0) for (let c = 0; c < C; c++) mean[c]! /= n;
+    const z = new Float64Array(n * C);
     rows.forEach((t, r) => {
       const base = (b * T + t) * C;
-      for (let c = 0; c < C; c++) centred[r * C + c] = data[base + c]! - mean[c]!;
+      for (let c = 0; c < C; c++) z[r * C + c] = data[base + c]!;
     });
-    scores.push(method === 'variance' ? columnVariance(centred, n, C) : svdEnergy(centred, n, C, topQ));
+    const m = { data: z, rows: n, cols: C };
+    scores.push(
+      method === 'variance'
+        ? channelScores(m, { method: 'variance', unbiased: false })
+        : channelScores(m, { method: 'svd-energy', topQ: Math.max(1, Math.min(topQ, n, C)) }),
+    );
   }
   return scores;
-}
-
-function columnVariance(z: Float64Array, n: number, C: number): Float64Array {
-  const out = new Float64Array(C);
-  if (n === 0) return out;
-  for (let r = 0; r < n; r++) for (let c = 0; c < C; c++) out[c]! += z[r * C + c]! * z[r * C + c]!;
-  for (let c = 0; c < C; c++) out[c]! /= n;
-  return out;
-}
-
-/**
- * S_d = sum_{i<=q} s_i^2 v_{i,d}^2 from the eigen-decomposition of the smaller Gram matrix: with
- * Z Z^T = U S^2 U^T (n <= C), s_i v_i = Z^T u_i; with Z^T Z = V S^2 V^T (C < n) directly.
- */
-function svdEnergy(z: Float64Array, n: number, C: number, topQ: number): Float64Array {
-  const out = new Float64Array(C);
-  if (n === 0) return out;
-  const q = Math.max(0, Math.min(topQ, n, C));
-  if (n <= C) {
-    const gram = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) {
-      for (let j = i; j < n; j++) {
-        let s = 0;
-        for (let c = 0; c < C; c++) s += z[i * C + c]! * z[j * C + c]!;
-        gram[i * n + j] = s;
-        gram[j * n + i] = s;
-      }
-    }
-    const { values, vectors } = symmetricEigen(gram, n);
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[b]! - values[a]!);
-    for (const i of order.slice(0, q)) {
-      for (let c = 0; c < C; c++) {
-        let p = 0; // (Z^T u_i)_c = s_i v_{i,c}
-        for (let r = 0; r < n; r++) p += z[r * C + c]! * vectors[r * n + i]!;
-        out[c]! += p * p;
-      }
-    }
-    return out;
-  }
-  const gram = new Float64Array(C * C);
-  for (let r = 0; r < n; r++) {
-    for (let a = 0; a < C; a++) {
-      const za = z[r * C + a]!;
-      if (za === 0) continue;
-      for (let b = a; b < C; b++) gram[a * C + b]! += za * z[r * C + b]!;
-    }
-  }
-  for (let a = 0; a < C; a++) for (let b = 0; b < a; b++) gram[a * C + b] = gram[b * C + a]!;
-  const { values, vectors } = symmetricEigen(gram, C);
-  const order = Array.from({ length: C }, (_, i) => i).sort((a, b) => values[b]! - values[a]!);
-  for (const i of order.slice(0, q)) {
-    const lambda = Math.max(values[i]!, 0);
-    for (let c = 0; c < C; c++) out[c]! += lambda * vectors[c * C + i]! * vectors[c * C + i]!;
-  }
-  return out;
-}
-
-/**
- * Cyclic Jacobi eigen-decomposition of a symmetric n x n matrix (row-major, Float64): returns the
- * eigenvalues and the eigenvectors as the columns of `vectors`. Jacobi is slow for large n but
- * accurate for the small, often rank-deficient Gram matrices of a few frames that selection sees.
- */
-export function symmetricEigen(matrix: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
-  const a = Float64Array.from(matrix);
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  let total = 0;
-  for (let i = 0; i < n * n; i++) total += a[i]! * a[i]!;
-  const tol = 1e-30 * Math.max(total, 1e-300);
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q]! * a[p * n + q]!;
-    if (off <= tol) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q]!;
-        if (apq === 0) continue;
-        const theta = (a[q * n + q]! - a[p * n + p]!) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p]!;
-          const akq = a[k * n + q]!;
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k]!;
-          const aqk = a[q * n + k]!;
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p]!;
-          const vkq = v[k * n + q]!;
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = a[i * n + i]!;
-  return { values, vectors: v };
 }
 
 /** Options of `selectChannels`. */

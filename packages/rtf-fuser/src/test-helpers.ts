@@ -1,5 +1,5 @@
 // Shared by the test files only (not exported from the package).
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readNpy } from '@r3d-ts/datasets';
@@ -31,4 +31,31 @@ export function maxAbsDiff(a: tf.Tensor | ArrayLike<number>, b: tf.Tensor | Arra
     if (!(d <= m)) m = d; // NaN propagates as NaN > anything is false: keep it visible
   }
   return m;
+}
+
+export interface DaraiSequence {
+  sequence: number;
+  offset: number;
+  frames: number;
+}
+
+/** The darai-demo manifest's sequences for one observation ratio (e.g. '0.3'). */
+export function daraiSequences(dir: string, ratio: string): DaraiSequence[] {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { ratios: Record<string, DaraiSequence[]> };
+  const seqs = manifest.ratios[ratio];
+  if (!seqs) throw new Error(`darai-demo manifest has no ratio ${ratio}`);
+  return seqs;
+}
+
+/** Stacked (sum T, C) rows -> a zero-padded (S, Tmax, C) batch and the S lengths. */
+export function padSequences(rows: Float32Array, C: number, seqs: DaraiSequence[]): { batch: Float32Array; lengths: number[]; tMax: number } {
+  const tMax = Math.max(...seqs.map((s) => s.frames));
+  const batch = new Float32Array(seqs.length * tMax * C);
+  seqs.forEach((s, i) => batch.set(rows.subarray(s.offset * C, (s.offset + s.frames) * C), i * tMax * C));
+  return { batch, lengths: seqs.map((s) => s.frames), tMax };
+}
+
+export function readRows(dir: string, file: string): { data: Float32Array; cols: number } {
+  const a = readNpy(join(dir, file));
+  return { data: a.data as Float32Array, cols: a.shape[1]! };
 }
