@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { AnticipationBatch, AnticipationSample, LabelSpace } from './model.js';
+
+/**
+ * Stacks samples of different lengths into one padded batch: every modality is zero-padded to the
+ * longest item's T, observed labels are padded with `labels.pad`, and `mask` is 1 exactly on the
+ * real frames. Targets must have the same number of queries in every sample.
+ *
+ * @example
+ * const batch = collate([s0, s1], [0, 1], { numClasses: 5, none: 4, pad: -100 });
+ * // batch.mask: [[1,1,1],[1,1,0]] for lengths 3 and 2; disposeBatch(batch) when done
+ */
+export function collate(samples: readonly AnticipationSample[], indices: readonly number[], labels: LabelSpace): AnticipationBatch {
+  if (samples.length === 0) throw new Error('collate: empty batch');
+  const b = samples.length;
+  const lengths = samples.map((s) => s.observedLabels.length);
+  const tMax = Math.max(...lengths);
+  const q = samples[0].targetActions.length;
+  const names = Object.keys(samples[0].modalities).sort();
+  for (const [i, s] of samples.entries()) {
+    if (s.targetActions.length !== q || s.targetDurations.length !== q) {
+      throw new Error(`collate: sample ${s.video} has ${s.targetActions.length} target actions / ${s.targetDurations.length} durations, expected ${q} like ${samples[0].video}`);
+    }
+    const theirs = Object.keys(s.modalities).sort();
+    if (theirs.join() !== names.join()) throw new Error(`collate: sample ${s.video} has modalities [${theirs}], expected [${names}]`);
+    for (const n of names) {
+      if (s.modalities[n].shape[0] !== lengths[i]) throw new Error(`collate: sample ${s.video} modality ${n} has ${s.modalities[n].shape[0]} frames, labels have ${lengths[i]}`);
+    }
+  }
+  const modalities: Record<string, tf.Tensor> = {};
+  for (const n of names) {
+    const frame = samples[0].modalities[n].shape.slice(1);
+    const per = frame.reduce((a, c) => a * c, 1);
+    const data = new Float32Array(b * tMax * per);
+    samples.forEach((s, i) => {
+      const m = s.modalities[n];
+      if (m.shape.slice(1).join() !== frame.join()) throw new Error(`collate: sample ${s.video} modality ${n} frame shape [${m.shape.slice(1)}], expected [${frame}]`);
+      data.set(m.data.subarray(0, lengths[i] * per), i * tMax * per);
+    });
+    modalities[n] = tf.tensor(data, [b, tMax, ...frame], 'float32');
+  }
+  const obs = new Int32Array(b * tMax).fill(labels.pad);
+  const mask = new Float32Array(b * tMax);
+  const acts = new Int32Array(b * q);
+  const durs = new Float32Array(b * q);
+  samples.forEach((s, i) => {
+    obs.set(s.observedLabels, i * tMax);
+    mask.fill(1, i * tMax, i * tMax + lengths[i]);
+    acts.set(s.targetActions, i * q);
+    durs.set(s.targetDurations, i * q);
+  });
+  return {
+    modalities,
+    observedLabels: tf.tensor2d(obs, [b, tMax], 'int32'),
+    mask: tf.tensor2d(mask, [b, tMax], 'float32'),
+    targetActions: tf.tensor2d(acts, [b, q], 'int32'),
+    targetDurations: tf.tensor2d(durs, [b, q], 'float32'),
+    lengths,
+    indices: [...indices],
+  };
+}
+
+/** Disposes every tensor of a batch. */
+export function disposeBatch(batch: AnticipationBatch): void {
+  for (const t of Object.values(batch.modalities)) t.dispose();
+  batch.observedLabels.dispose();
+  batch.mask.dispose();
+  batch.targetActions.dispose();
+  batch.targetDurations.dispose();
+}
+
+/** Splits an ordering of sample indices into consecutive batches (the last one may be short). */
+export function batchIndices(order: readonly number[], batchSize: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < order.length; i += batchSize) out.push(order.slice(i, i + batchSize));
+  return out;
+}

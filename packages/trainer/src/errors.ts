@@ -1,0 +1,68 @@
+/**
+ * A checkpoint file that cannot be read back: truncated, corrupted, of another format, or not
+ * matching the model it is loaded into. The message names the file and what was expected, so a
+ * user knows which file to delete or re-create.
+ *
+ * @example
+ * try { loadCheckpoint(dir); } catch (e) { if (e instanceof CheckpointError) console.error(e.file, e.message); }
+ */
+export class CheckpointError extends Error {
+  readonly code = 'CHECKPOINT_INVALID';
+  readonly file: string;
+  readonly expected: string;
+
+  constructor(file: string, expected: string, found?: string, cause?: unknown) {
+    super(`${file}: expected ${expected}${found != null ? `, found ${truncate(found)}` : ''}`, cause != null ? { cause } : undefined);
+    this.name = 'CheckpointError';
+    this.file = file;
+    this.expected = expected;
+  }
+}
+
+/**
+ * A training configuration that does not match the schema. `issues` lists every offending field
+ * as `path: message`, so one run of the CLI reports all of them at once.
+ *
+ * @example
+ * try { parseTrainConfig({ lr: -1 }); } catch (e) { if (e instanceof ConfigError) console.error(e.issues); }
+ */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  readonly source: string;
+  readonly issues: string[];
+
+  constructor(source: string, issues: string[]) {
+    super(`${source}: invalid training configuration:\n  - ${issues.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.source = source;
+    this.issues = issues;
+  }
+}
+
+/**
+ * Training stopped because the loss became NaN or infinite. The weights of the last good
+ * checkpoint are left untouched; `step` is the 1-based global optimiser step that produced it.
+ *
+ * @example
+ * try { await train(opts); } catch (e) { if (e instanceof NonFiniteLossError) console.error(`step ${e.step}`); }
+ */
+export class NonFiniteLossError extends Error {
+  readonly code = 'NON_FINITE_LOSS';
+  readonly step: number;
+  readonly epoch: number;
+  readonly loss: number;
+
+  constructor(init: { step: number; epoch: number; loss: number; checkpoint?: string }) {
+    const kept = init.checkpoint ? `; the last good checkpoint is kept at ${init.checkpoint}` : '; no checkpoint was written yet';
+    super(`loss became ${init.loss} at step ${init.step} (epoch ${init.epoch}); training stopped${kept}`);
+    this.name = 'NonFiniteLossError';
+    this.step = init.step;
+    this.epoch = init.epoch;
+    this.loss = init.loss;
+  }
+}
+
+function truncate(s: string, max = 240): string {
+  const oneLine = JSON.stringify(s);
+  return oneLine.length > max ? `${oneLine.slice(0, max - 4)}..."` : oneLine;
+}

@@ -1,0 +1,139 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { batchIndices, collate, disposeBatch } from './batching.js';
+import type { AnticipationSample, LabelSpace, TrainableModel } from './model.js';
+import { decodeFuture, MocAccumulator, scoredFutureFrames, segmentationAccuracy } from './moc.js';
+
+export interface EvaluateOptions {
+  labels: LabelSpace;
+  /** Observation ratios to score (default {0.2, 0.3}); samples of other ratios are skipped. */
+  observationRatios?: number[];
+  /** Prediction ratios (default {0.1, 0.2, 0.3, 0.5}). */
+  predictionRatios?: number[];
+  /** The future window the model's durations are relative to, as a share of L (default 0.5). */
+  anticipationRatio?: number;
+  batchSize?: number;
+}
+
+/** One cell of the MoC table. */
+export interface MocCell {
+  observationRatio: number;
+  predictionRatio: number;
+  moc: number;
+  /** Classes scored (present in the ground truth). */
+  classes: number;
+  frames: number;
+}
+
+export interface EvaluationReport {
+  cells: MocCell[];
+  /** Mean of the MoC cells (the number "best by validation" compares). */
+  meanMoc: number;
+  /** Observed-frame segmentation accuracy per observation ratio (NaN when the model has no segmentation head). */
+  segmentation: Array<{ observationRatio: number; accuracy: number; frames: number }>;
+  samples: number;
+}
+
+const sameRatio = (a: number, b: number): boolean => Math.abs(a - b) < 1e-9;
+
+/**
+ * Scores a model on evaluation samples: for each observation ratio and prediction ratio, the
+ * mean-over-classes frame accuracy on frames (obs*L, (obs+pred)*L], tallied over all videos
+ * before averaging over classes; plus frame accuracy of the observed-frame segmentation.
+ * Every sample needs `futureLabels` and `videoLength`. Runs in inference mode, no tensors kept.
+ *
+ * @example
+ * const report = evaluateAnticipation(model, testSamples, { labels });
+ * report.cells.find((c) => c.observationRatio === 0.2 && c.predictionRatio === 0.5)?.moc;
+ */
+export function evaluateAnticipation(model: TrainableModel, samples: readonly AnticipationSample[], options: EvaluateOptions): EvaluationReport {
+  const obsRatios = options.observationRatios ?? [0.2, 0.3];
+  const predRatios = options.predictionRatios ?? [0.1, 0.2, 0.3, 0.5];
+  const anticipation = options.anticipationRatio ?? 0.5;
+  const { labels } = options;
+  const ignore = [labels.pad, ...(labels.ignore ?? [])];
+  const batchSize = options.batchSize ?? 8;
+  const cells: MocCell[] = [];
+  const segmentation: EvaluationReport['segmentation'] = [];
+  let scored = 0;
+  for (const obs of obsRatios) {
+    const picked = samples.map((s, i) => ({ s, i })).filter(({ s }) => sameRatio(s.observationRatio, obs));
+    const accs = predRatios.map(() => new MocAccumulator(ignore));
+    let segCorrect = 0;
+    let segTotal = 0;
+    let hasSeg = false;
+    for (const idx of batchIndices(picked.map((_, k) => k), batchSize)) {
+      const items = idx.map((k) => picked[k].s);
+      const batch = collate(items, idx.map((k) => picked[k].i), labels);
+      let logits: Float32Array;
+      let durs: Float32Array;
+      let seg: Float32Array | undefined;
+      let q: number;
+      let n: number;
+      let tMax: number;
+      try {
+        const read = tf.tidy(() => {
+          const out = model.forward(batch, { training: false });
+          return [out.actionLogits, out.durations, ...(out.segLogits ? [out.segLogits] : [])];
+        });
+        [q, n] = [read[0].shape[1] as number, read[0].shape[2] as number];
+        tMax = batch.observedLabels.shape[1];
+        logits = read[0].dataSync() as Float32Array;
+        durs = read[1].dataSync() as Float32Array;
+        seg = read[2]?.dataSync() as Float32Array | undefined;
+        read.forEach((t) => t.dispose());
+      } finally {
+        disposeBatch(batch);
+      }
+      items.forEach((s, b) => {
+        if (!s.futureLabels || !s.videoLength) throw new Error(`evaluateAnticipation: sample ${s.video} has no futureLabels/videoLength`);
+        const L = s.videoLength;
+        const lastObserved = s.observedLabels.length > 0 ? s.observedLabels[s.observedLabels.length - 1] : 0;
+        const window = Math.max(1, Math.floor(anticipation * L + 1e-9));
+        const decoded = decodeFuture(logits.subarray(b * q * n, (b + 1) * q * n), durs.subarray(b * q, (b + 1) * q), n, labels.none, window, lastObserved);
+        predRatios.forEach((pred, k) => {
+          const { count } = scoredFutureFrames(obs, pred, L);
+          const m = Math.min(count, s.futureLabels!.length);
+          const predicted = new Int32Array(m);
+          // a prediction window shorter than the scored range repeats its last frame
+          for (let i = 0; i < m; i++) predicted[i] = decoded[Math.min(i, decoded.length - 1)];
+          accs[k].add(s.futureLabels!.subarray(0, m), predicted);
+        });
+        if (seg) {
+          hasSeg = true;
+          const T = s.observedLabels.length;
+          const argmax = new Int32Array(T);
+          for (let t = 0; t < T; t++) {
+            const base = (b * tMax + t) * n;
+            let best = 0;
+            for (let c = 1; c < n; c++) if (seg[base + c] > seg[base + best]) best = c;
+            argmax[t] = best;
+          }
+          const r = segmentationAccuracy(s.observedLabels, argmax, ignore);
+          segCorrect += r.correct;
+          segTotal += r.total;
+        }
+      });
+      scored += items.length;
+    }
+    predRatios.forEach((pred, k) => {
+      const r = accs[k].result();
+      cells.push({ observationRatio: obs, predictionRatio: pred, moc: r.moc, classes: r.perClass.size, frames: r.frames });
+    });
+    segmentation.push({ observationRatio: obs, accuracy: hasSeg && segTotal > 0 ? segCorrect / segTotal : Number.NaN, frames: segTotal });
+  }
+  const finite = cells.filter((c) => Number.isFinite(c.moc));
+  const meanMoc = finite.length > 0 ? finite.reduce((a, c) => a + c.moc, 0) / finite.length : Number.NaN;
+  return { cells, meanMoc, segmentation, samples: scored };
+}
+
+/** The MoC table as aligned text: one row per observation ratio, one column per prediction ratio. */
+export function formatMocTable(report: EvaluationReport): string {
+  const preds = [...new Set(report.cells.map((c) => c.predictionRatio))];
+  const obs = [...new Set(report.cells.map((c) => c.observationRatio))];
+  const head = ['obs \\ pred', ...preds.map((p) => p.toFixed(2))].map((s) => s.padStart(10)).join(' ');
+  const rows = obs.map((o) => [o.toFixed(2), ...preds.map((p) => {
+    const c = report.cells.find((x) => x.observationRatio === o && x.predictionRatio === p);
+    return c && Number.isFinite(c.moc) ? (100 * c.moc).toFixed(2) : '-';
+  })].map((s) => s.padStart(10)).join(' '));
+  return [head, ...rows].join('\n');
+}

@@ -1,0 +1,122 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** One modality's frames of one sample: row-major, `shape[0]` = frames (T), the rest per frame. */
+export interface FrameArray {
+  data: Float32Array;
+  shape: number[];
+}
+
+/**
+ * One anticipation sample: the observed part of a video (first floor(obs * L) frames) with
+ * its targets. `futureLabels` and `videoLength` are needed only for evaluation (MoC).
+ */
+export interface AnticipationSample {
+  video: string;
+  observationRatio: number;
+  /** Per modality (e.g. `rgb`, `depth`), T observed frames each. */
+  modalities: Record<string, FrameArray>;
+  /** Class index of each observed frame (T); the label space's `pad`/ignored indices allowed. */
+  observedLabels: Int32Array;
+  /** Future actions per query (Q): actions, then NONE, then pad. */
+  targetActions: Int32Array;
+  /** Relative duration of each future action (Q); pad value where `targetActions` is pad. */
+  targetDurations: Float32Array;
+  /** Ground-truth labels of every frame after the observed ones (for evaluation). */
+  futureLabels?: Int32Array;
+  /** L, the video length in frames at the sample rate (for evaluation). */
+  videoLength?: number;
+}
+
+/** Classes as the model sees them: `numClasses` includes NONE; `pad` marks ignored slots. */
+export interface LabelSpace {
+  numClasses: number;
+  /** The NONE class that ends a predicted transcript. */
+  none: number;
+  /** Index of padded frames and queries (ignored by losses and metrics). */
+  pad: number;
+  /** Further labels never scored (e.g. UNDEFINED). */
+  ignore?: number[];
+}
+
+/** A padded batch of samples, as tensors (see `collate`). */
+export interface AnticipationBatch {
+  /** Per modality: (B, T, ...frame shape), zeros after each item's length. */
+  modalities: Record<string, tf.Tensor>;
+  /** (B, T) int32 observed labels, `pad` after each item's length. */
+  observedLabels: tf.Tensor2D;
+  /** (B, T) float32: 1 on real frames, 0 on padding. */
+  mask: tf.Tensor2D;
+  /** (B, Q) int32 future actions. */
+  targetActions: tf.Tensor2D;
+  /** (B, Q) float32 relative durations. */
+  targetDurations: tf.Tensor2D;
+  /** Real frames per item. */
+  lengths: number[];
+  /** Sample indices (into the list the batch was made from). */
+  indices: number[];
+}
+
+/** What the trainer reads from a forward pass. */
+export interface AnticipationOutputs {
+  /** (B, Q, N) action logits per query. */
+  actionLogits: tf.Tensor;
+  /** (B, Q) raw (log-scale) durations per query. */
+  durations: tf.Tensor;
+  /** (B, T, N) per-frame segmentation logits of the observed frames. */
+  segLogits?: tf.Tensor;
+  /**
+   * Tokens for the effective-rank monitor, each (B, T, C): every modality before and after the
+   * exchange, and the fused tokens. Only needed when `forward` is asked `returnTokens`.
+   */
+  tokens?: {
+    before?: Record<string, tf.Tensor>;
+    after?: Record<string, tf.Tensor>;
+    fused?: tf.Tensor;
+  };
+}
+
+export interface ForwardOptions {
+  /** Dropout and batch statistics on. */
+  training: boolean;
+  /** Seed for this pass's dropout masks (changes every step, fixed by the run seed). */
+  seed?: number;
+  /** Also return the tokens before and after fusion. */
+  returnTokens?: boolean;
+}
+
+/**
+ * The model interface the trainer drives. Any model that returns anticipation outputs and a
+ * scalar loss works: the R3D model of `@r3d-ts/r3d-model` (through `r3dTrainable`) or a test
+ * double. `getWeights` must include non-trainable state (BatchNorm running statistics), so a
+ * checkpoint restores the model exactly; `trainableVariables` keys name the parameters in
+ * checkpoints and optimiser state.
+ *
+ * @example
+ * const model: TrainableModel = {
+ *   trainableVariables: { w },
+ *   forward: (batch, { training }) => ({ actionLogits, durations }),
+ *   loss: (out, batch) => tf.losses.softmaxCrossEntropy(...),
+ *   getWeights: () => ({ w: w.clone() }),
+ *   setWeights: (m) => w.assign(m.w),
+ * };
+ */
+export interface TrainableModel {
+  readonly trainableVariables: Record<string, tf.Variable> | readonly tf.Variable[];
+  forward(batch: AnticipationBatch, options: ForwardOptions): AnticipationOutputs;
+  loss(outputs: AnticipationOutputs, batch: AnticipationBatch): tf.Scalar;
+  /** Every tensor of the model's state by name; the caller disposes the returned tensors. */
+  getWeights(): tf.NamedTensorMap;
+  /** Restores `getWeights` output; the caller keeps ownership of the given tensors. */
+  setWeights(weights: tf.NamedTensorMap): void;
+}
+
+/** Trainable parameters as `name -> variable`, whatever form the model gives them in. */
+export function namedVariables(model: TrainableModel): Record<string, tf.Variable> {
+  const vars = model.trainableVariables;
+  if (Array.isArray(vars)) {
+    const out: Record<string, tf.Variable> = {};
+    for (const v of vars as readonly tf.Variable[]) out[v.name] = v;
+    return out;
+  }
+  return { ...(vars as Record<string, tf.Variable>) };
+}
