@@ -1,24 +1,34 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { type Fuser, type FuserName, createFuser } from '@r3d-ts/rtf-fuser';
+import type { FuserSpec } from './config.js';
+import { ModelConfigError } from './errors.js';
 
-/** What the model passes to its fuser on every call. */
-export interface FuserCallOptions {
-  /** Batch statistics (and their running update) and, unless `dropout` is false, dropout. */
-  training: boolean;
-  /** (B, T) 1 for a valid frame, 0 for padding. */
-  mask?: tf.Tensor2D;
-  /** Dropout on or off regardless of `training` (parity runs turn it off). */
-  dropout?: boolean;
-}
+/** The prefix the authors' state_dict puts before every fuser weight. */
+export const FUSER_PREFIX = 'fuser.';
 
 /**
- * The part of `@r3d-ts/rtf-fuser`'s `Fuser` the model relies on: fuse two (B, T, C) token
- * streams into one, and expose its weights by the authors' names (`fuser.` prefix).
+ * Builds the configured fuser from `@r3d-ts/rtf-fuser` with the model's channel width; the
+ * spec's options win over the defaults (the released `rtf`: bn-gamma selection, ratio 0.1).
  */
-export interface FuserLike {
-  apply(x: tf.Tensor3D, y: tf.Tensor3D, options: FuserCallOptions): { fused: tf.Tensor3D } & Record<string, unknown>;
-  getWeights(): Map<string, tf.Tensor> | Record<string, tf.Tensor>;
-  setWeights(weights: Map<string, tf.Tensor> | Record<string, tf.Tensor>): unknown;
-  /** Variables an optimiser should update. */
-  trainableVariables(): tf.Variable[];
-  dispose(): void;
+export function buildFuser(spec: FuserSpec, channels: number, seed: number): Fuser {
+  const options = { channels, seed, ...(spec.options ?? {}) };
+  if (options.channels !== channels) throw new ModelConfigError('fuser.options.channels', `the model's hidden width ${channels}`, options.channels);
+  return createFuser(spec.name as FuserName, options);
 }
+
+/** PyTorch shapes of the fuser's weights, by full name (`fuser.` prefix). */
+export function fuserWeightShapes(fuser: Fuser): Map<string, number[]> {
+  const weights = fuser.getWeights();
+  const shapes = new Map<string, number[]>();
+  for (const [name, t] of weights) {
+    shapes.set(FUSER_PREFIX + name, [...t.shape]);
+    t.dispose();
+  }
+  return shapes;
+}
+
+/** Does this fuser stack the two streams along the batch (late fusion), to be combined after the heads? */
+export function isLateFusion(fuser: Fuser): fuser is Fuser & { batchFactor: number; combine(p: tf.Tensor): tf.Tensor } {
+  return (fuser as { batchFactor?: number }).batchFactor === 2 && typeof (fuser as { combine?: unknown }).combine === 'function';
+}
+

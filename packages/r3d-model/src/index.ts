@@ -2,7 +2,6 @@ export { createR3DModel, R3DModel } from './r3d.js';
 export type { ApplyOptions, HostTensor, R3DInputs, R3DOutputs, WeightLoadReport } from './r3d.js';
 export { resolveConfig, rgbEncoder, depthEncoder, vectorEncoder } from './config.js';
 export type { EncoderConfig, FuserSpec, R3DConfig, R3DConfigInput } from './config.js';
-export type { FuserCallOptions, FuserLike } from './fuser.js';
 export { r3dLoss } from './losses.js';
 export type { LossOptions, R3DLoss, R3DTargets } from './losses.js';
 export { decodeAnticipation } from './decode.js';

@@ -3,7 +3,8 @@ import { type R3DConfig, type R3DConfigInput, resolveConfig } from './config.js'
 import { decoderLayer, encoderLayer, type TransformerRunOptions } from './decoder.js';
 import { encodeFrames } from './encoders.js';
 import { ModelConfigError, WeightImportError } from './errors.js';
-import type { FuserLike } from './fuser.js';
+import type { Fuser } from '@r3d-ts/rtf-fuser';
+import { buildFuser, FUSER_PREFIX, fuserWeightShapes, isLateFusion } from './fuser.js';
 import { layerNorm } from './layers.js';
 import { linear } from './linear.js';
 import { initialValue, modelParamSpecs } from './params.js';
@@ -65,16 +66,16 @@ export interface WeightLoadReport {
  * the action, duration and segmentation heads. Parameters carry the authors' PyTorch names.
  *
  * @example
- * const model = createR3DModel({ numClasses: 12 }, { fuser });
+ * const model = createR3DModel({ numClasses: 12, fuser: { name: 'rtf', options: { ratio: 0.1 } } });
  * const out = model.apply({ rgb, partner: depth, lengths: [24, 20] }, { training: true });
  */
 export class R3DModel {
   readonly config: R3DConfig;
-  readonly fuser: FuserLike;
+  readonly fuser: Fuser;
   private readonly params = new Map<string, tf.Variable>();
   private disposed = false;
 
-  constructor(config: R3DConfig, fuser: FuserLike) {
+  constructor(config: R3DConfig, fuser: Fuser) {
     this.config = config;
     this.fuser = fuser;
     modelParamSpecs(config).forEach((spec, i) => {
@@ -93,7 +94,7 @@ export class R3DModel {
 
   /** Variables an optimiser updates: the model's and the fuser's. */
   trainableVariables(): tf.Variable[] {
-    return [...this.params.values(), ...this.fuser.trainableVariables()];
+    return [...this.params.values(), ...this.fuser.trainableVariables];
   }
 
   /** Frame mask (B, T) from `inputs.mask` or `inputs.lengths`, or undefined when all frames are valid. */
@@ -138,42 +139,54 @@ export class R3DModel {
       const mask = this.frameMask(inputs);
       const rgb = encodeFrames(inputs.rgb, cfg.rgb, param, 'inputs.rgb');
       const partner = encodeFrames(inputs.partner, cfg.partner, param, 'inputs.partner');
-      const fuserOut = this.fuser.apply(rgb, partner, { training, dropout: rate > 0, ...(mask ? { mask } : {}) });
-      const fused = fuserOut.fused;
-      if (fused.rank !== 3 || fused.shape[0] !== b || fused.shape[1] !== t || fused.shape[2] !== cfg.hidden) {
-        throw new ModelConfigError('fuser', `fused tokens of shape [${b}, ${t}, ${cfg.hidden}]`, `[${fused.shape.join(', ')}]`);
+      const validity = inputs.mask ? { mask: inputs.mask } : inputs.lengths ? { lengths: inputs.lengths } : {};
+      const fused = this.fuser.apply(rgb, partner, { training, ...validity }).fused;
+      // Late fusion stacks the streams along the batch: run the decoder on 2B items, then average.
+      const late = isLateFusion(this.fuser);
+      const rows = late ? 2 * b : b;
+      if (fused.rank !== 3 || fused.shape[0] !== rows || fused.shape[1] !== t || fused.shape[2] !== cfg.hidden) {
+        throw new ModelConfigError('fuser', `fused tokens of shape [${rows}, ${t}, ${cfg.hidden}]`, `[${fused.shape.join(', ')}]`);
       }
-      const keyBias = useKeyMask && mask ? (tf.mul(tf.sub(mask, 1), 1e9) as tf.Tensor2D) : undefined;
+      const rowMask = mask && late ? (tf.concat([mask, mask], 0) as tf.Tensor2D) : mask;
+      const keyBias = useKeyMask && rowMask ? (tf.mul(tf.sub(rowMask, 1), 1e9) as tf.Tensor2D) : undefined;
       const run: TransformerRunOptions = { heads: cfg.heads, dropout: rate, ...(keyBias ? { keyBias } : {}) };
       const pos = tf.reshape(tf.slice(param('pos_embedding'), [0, 0, 0], [1, t, cfg.hidden]), [1, t, cfg.hidden]);
       let memory = fused;
       for (let i = 0; i < cfg.encoderLayers; i++) memory = encoderLayer(memory, pos, param, `transformer.encoder.layers.${i}`, run);
       const memoryWithPos = tf.add(memory, pos) as tf.Tensor3D;
       const queryPos = param('query_embed.weight') as tf.Tensor2D;
-      let tgt = tf.zeros([b, cfg.numQueries, cfg.hidden]) as tf.Tensor3D;
+      let tgt = tf.zeros([rows, cfg.numQueries, cfg.hidden]) as tf.Tensor3D;
       for (let i = 0; i < cfg.decoderLayers; i++) tgt = decoderLayer(tgt, memoryWithPos, queryPos, param, `transformer.decoder.layers.${i}`, run);
-      const decoder = layerNorm(tgt, param('transformer.decoder.norm.weight') as tf.Tensor1D, param('transformer.decoder.norm.bias') as tf.Tensor1D) as tf.Tensor3D;
+      let decoder = layerNorm(tgt, param('transformer.decoder.norm.weight') as tf.Tensor1D, param('transformer.decoder.norm.bias') as tf.Tensor1D) as tf.Tensor3D;
       const head = (x: tf.Tensor, name: string) => linear(x, param(`${name}.weight`) as tf.Tensor2D, param(`${name}.bias`) as tf.Tensor1D);
-      const action = head(decoder, 'fc') as tf.Tensor3D;
-      const duration = tf.reshape(head(decoder, 'fc_len'), [b, cfg.numQueries]) as tf.Tensor2D;
-      const segmentation = head(fused, 'fc_seg') as tf.Tensor3D;
-      return { action, duration, segmentation, fused, decoder, embedded: { rgb, partner } };
+      let action = head(decoder, 'fc') as tf.Tensor3D;
+      let duration = tf.reshape(head(decoder, 'fc_len'), [rows, cfg.numQueries]) as tf.Tensor2D;
+      let segmentation = head(fused, 'fc_seg') as tf.Tensor3D;
+      let fusedOut = fused;
+      if (isLateFusion(this.fuser)) {
+        // logits and log-durations of the two streams are averaged (a geometric mean of the probabilities)
+        const combine = this.fuser.combine.bind(this.fuser);
+        [action, duration, segmentation, decoder, fusedOut] = [action, duration, segmentation, decoder, fused].map((x) => combine(x)) as [
+          tf.Tensor3D, tf.Tensor2D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D,
+        ];
+      }
+      return { action, duration, segmentation, fused: fusedOut, decoder, embedded: { rgb, partner } };
     });
   }
 
   /** Names of every weight the model needs, its own and the fuser's (`fuser.` prefix). */
   weightNames(): string[] {
-    return [...this.params.keys(), ...Object.keys(asRecord(this.fuser.getWeights()))];
+    return [...this.params.keys(), ...fuserWeightShapes(this.fuser).keys()];
   }
 
   /**
-   * Copies of every weight by PyTorch name (own + fuser's, running statistics included), ready
-   * for export. The caller disposes them.
+   * Copies of every weight by the authors' PyTorch name (own + `fuser.*`, running statistics
+   * included, PyTorch layout), ready for export. The caller disposes them.
    */
   getWeights(): Map<string, tf.Tensor> {
     const out = new Map<string, tf.Tensor>();
     for (const [name, v] of this.params) out.set(name, tf.clone(v));
-    for (const [name, v] of Object.entries(asRecord(this.fuser.getWeights()))) out.set(name, tf.clone(v));
+    for (const [name, v] of this.fuser.getWeights()) out.set(FUSER_PREFIX + name, v);
     return out;
   }
 
@@ -181,53 +194,57 @@ export class R3DModel {
    * Assigns weights by the authors' names, with or without the `module.` prefix of DataParallel
    * checkpoints. Shapes must match exactly; a required name that is absent throws a
    * `WeightImportError` listing all missing ones (unless `allowMissing`). Names the model does
-   * not use are reported, not fatal.
+   * not use (a bypassed encoder's layers, unused heads, counters) are reported, not fatal.
    *
    * @example
-   * const { unused } = model.setWeights(await readNpyFolder('ckpt/'));
+   * const { unused } = model.setWeights(readNpyFolder('ckpt/'), { source: 'ckpt/' });
    */
   setWeights(weights: Map<string, HostTensor | tf.Tensor>, options: { source?: string; allowMissing?: boolean } = {}): WeightLoadReport {
     const source = options.source ?? '<weights>';
     const byName = new Map<string, HostTensor | tf.Tensor>();
     for (const [raw, value] of weights) byName.set(raw.startsWith('module.') ? raw.slice('module.'.length) : raw, value);
-    const fuserNames = Object.keys(asRecord(this.fuser.getWeights()));
-    const required = [...this.params.keys(), ...fuserNames];
+    const fuserShapes = fuserWeightShapes(this.fuser);
+    const required = [...this.params.keys(), ...fuserShapes.keys()];
     const missing = required.filter((n) => !byName.has(n));
     if (missing.length > 0 && !options.allowMissing) {
-      throw new WeightImportError({ file: source, expected: `every weight the model needs; ${missing.length} missing: ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ', ...' : ''}`, missing });
+      throw new WeightImportError({
+        file: source,
+        expected: `every weight the model needs; ${missing.length} missing: ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ', ...' : ''}`,
+        missing,
+      });
     }
-    const fuserShapes = tf.tidy(() => Object.fromEntries(Object.entries(asRecord(this.fuser.getWeights())).map(([n, v]) => [n, v.shape])));
-    const check = (name: string, want: number[], value: HostTensor | tf.Tensor): void => {
-      const got = value.shape;
+    const check = (name: string, want: readonly number[], value: HostTensor | tf.Tensor): void => {
       const size = want.reduce((a, n) => a * n, 1);
-      const dataLen = value instanceof tf.Tensor ? value.size : value.data.length;
-      if (got.length !== want.length || got.some((n, i) => n !== want[i]) || dataLen !== size) {
+      const got = value.shape;
+      const count = value instanceof tf.Tensor ? value.size : value.data.length;
+      if (got.length !== want.length || got.some((n, i) => n !== want[i]) || count !== size) {
         throw new WeightImportError({ file: source, expected: `weight ${name} of shape [${want.join(', ')}]`, found: `[${got.join(', ')}]` });
       }
     };
     const loaded: string[] = [];
     const unused: string[] = [];
-    const toTensor = (v: HostTensor | tf.Tensor): tf.Tensor => (v instanceof tf.Tensor ? v : tf.tensor(Float32Array.from(v.data), v.shape, 'float32'));
-    const fuserWeights: Record<string, tf.Tensor> = {};
-    try {
-      for (const [name, value] of byName) {
-        const own = this.params.get(name);
-        if (own) {
-          check(name, own.shape, value);
-          tf.tidy(() => own.assign(toTensor(value)));
-          loaded.push(name);
-        } else if (fuserShapes[name]) {
-          check(name, fuserShapes[name]!, value);
-          fuserWeights[name] = value instanceof tf.Tensor ? value : toTensor(value);
-          loaded.push(name);
-        } else {
-          unused.push(name);
-        }
+    const fuserPart = new Map<string, HostTensor | tf.Tensor>();
+    const assignments: Array<[tf.Variable, HostTensor | tf.Tensor]> = [];
+    for (const [name, value] of byName) {
+      const own = this.params.get(name);
+      const fuserShape = fuserShapes.get(name);
+      if (own) {
+        check(name, own.shape, value);
+        assignments.push([own, value]);
+      } else if (fuserShape) {
+        check(name, fuserShape, value);
+        fuserPart.set(name.slice(FUSER_PREFIX.length), value);
+      } else {
+        unused.push(name);
+        continue;
       }
-      if (Object.keys(fuserWeights).length > 0) this.fuser.setWeights(fuserWeights);
-    } finally {
-      for (const [name, t] of Object.entries(fuserWeights)) if (t !== byName.get(name)) t.dispose();
+      loaded.push(name);
     }
+    // every shape was checked first, so a bad file leaves the model untouched
+    for (const [v, value] of assignments) {
+      tf.tidy(() => v.assign(value instanceof tf.Tensor ? tf.cast(value, 'float32') : tf.tensor(Float32Array.from(value.data), v.shape, 'float32')));
+    }
+    if (fuserPart.size > 0) this.fuser.setWeights(fuserPart);
     return { loaded, unused };
   }
 
@@ -243,17 +260,16 @@ export class R3DModel {
 
 let nextId = 0;
 
-function asRecord(w: Map<string, tf.Tensor> | Record<string, tf.Tensor>): Record<string, tf.Tensor> {
-  return w instanceof Map ? Object.fromEntries(w) : w;
-}
 
 /**
  * Builds an R3D model from a (partial) configuration and a fuser instance.
  *
  * @example
- * const model = createR3DModel({ numClasses: 20, partner: depthEncoder(120, 160) }, { fuser });
+ * const model = createR3DModel({ numClasses: 20, partner: depthEncoder(120, 160), fuser: { name: 'rtf' } });
  */
-export function createR3DModel(config: R3DConfigInput, options: { fuser: FuserLike }): R3DModel {
+export function createR3DModel(config: R3DConfigInput, options: { fuser?: Fuser } = {}): R3DModel {
   const resolved = resolveConfig(config);
-  return new R3DModel(resolved, options.fuser);
+  const fuser = options.fuser ?? buildFuser(resolved.fuser, resolved.hidden, resolved.seed);
+  if (fuser.channels !== resolved.hidden) throw new ModelConfigError('fuser.channels', `the model's hidden width ${resolved.hidden}`, fuser.channels);
+  return new R3DModel(resolved, fuser);
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseNpy } from '@r3d-ts/datasets';
-import type { FuserLike } from './fuser.js';
+import type { Fuser } from '@r3d-ts/rtf-fuser';
 
 /** Loads one fixture array as a float32 tensor. */
 export function fixtureTensor(dir: string, name: string): tf.Tensor {
@@ -25,12 +25,14 @@ export function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
 }
 
 /** A fuser that returns given tokens (to test the decoder side on the fixture's fused tokens). */
-export function fixedFuser(fused: () => tf.Tensor3D): FuserLike {
+export function fixedFuser(fused: () => tf.Tensor3D, channels = 128): Fuser {
   return {
+    name: 'mean',
+    channels,
     apply: () => ({ fused: tf.clone(fused()) }),
-    getWeights: () => ({}),
+    getWeights: () => new Map(),
     setWeights: () => undefined,
-    trainableVariables: () => [],
+    trainableVariables: [],
     dispose: () => undefined,
   };
 }
