@@ -1,0 +1,51 @@
+import { rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain .mjs script without typings
+import { failureReason } from '../scripts/build-addon.mjs';
+import { defaultThreadCount, loadAddon } from './addon.js';
+import { getBlasThreads, nativeBlasStatus, setBlasThreads } from './index.js';
+import { poisonedBuild } from './testing/poisoned-build.js';
+
+describe('thread count', () => {
+  it('defaults to R3D_BLAS_THREADS, else OpenBLAS own setting, else every core', () => {
+    expect(defaultThreadCount({ R3D_BLAS_THREADS: '3' })).toBe(3);
+    expect(defaultThreadCount({ OPENBLAS_NUM_THREADS: '1' })).toBeUndefined();
+    expect(defaultThreadCount({})).toBe(availableParallelism());
+    expect(() => defaultThreadCount({ R3D_BLAS_THREADS: 'two' })).toThrow(/R3D_BLAS_THREADS must be an integer >= 1, got 'two'/);
+  });
+
+  it.skipIf(!nativeBlasStatus().available)('is set and read through OpenBLAS', () => {
+    const before = getBlasThreads();
+    try {
+      setBlasThreads(1);
+      expect(getBlasThreads()).toBe(1);
+      expect(() => setBlasThreads(0)).toThrow(RangeError);
+    } finally {
+      setBlasThreads(before);
+    }
+  });
+});
+
+describe('install step without BLAS', () => {
+  it('names the missing header or library from the compiler output', () => {
+    expect(failureReason("src/addon/r3d_blas.c:9:10: fatal error: cblas.h: No such file or directory\n")).toMatch(/^cblas\.h not found/);
+    expect(failureReason("ld: library 'openblas' not found\n")).toMatch(/^libopenblas not found/);
+    expect(failureReason('/usr/bin/ld: cannot find -lopenblas: No such file or directory\n')).toMatch(/^libopenblas not found/);
+  });
+
+  it('exits 0, records why, and the loader reports that reason', () => {
+    const { status, dir, record, stderr } = poisonedBuild();
+    try {
+      expect(status).toBe(0);
+      expect(record.built).toBe(false);
+      expect(record.reason).toMatch(/libr3d_no_such_blas not found/);
+      expect(stderr).toContain('addon not built');
+      const loaded = loadAddon({ R3D_NATIVE_BLAS_ADDON_DIR: dir });
+      expect(loaded.ok).toBe(false);
+      expect(!loaded.ok && loaded.reason).toMatch(/^addon not built: libr3d_no_such_blas not found/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,116 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeBlasUnavailableError } from './errors.js';
+
+/** The functions the compiled addon (`src/addon/r3d_blas.c`) exports. */
+export interface BlasAddon {
+  /**
+   * For bi in [0, batch): C[bi] = alpha * op(A[bi % batchA]) * op(B[bi % batchB]) + beta * C[bi],
+   * row-major; A[i] is m x k (k x m when transA), B[i] is k x n (n x k when transB).
+   */
+  sgemm(
+    a: Float32Array, b: Float32Array, c: Float32Array,
+    batch: number, batchA: number, batchB: number,
+    m: number, n: number, k: number,
+    transA: boolean, transB: boolean, alpha: number, beta: number,
+  ): void;
+  /** out (dense over dims) = a op b, reading a and b at their strides (0 where broadcast). */
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, dims: number[], stridesA: number[], stridesB: number[]): void;
+  /** out (dense over dims) = x read at strides. */
+  transpose(x: Float32Array, out: Float32Array, dims: number[], strides: number[]): void;
+  /** Softmax over the last axis of a rows x cols matrix. */
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** out[o, i] = sum over m of x[o, m, i]. */
+  sum(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  config(): string;
+}
+
+export type AddonStatus = { ok: true; addon: BlasAddon; path: string } | { ok: false; reason: string };
+
+// src/addon.ts and dist/index.* both sit one level below the package root.
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+// Per directory: a native module stays loaded for the life of the process.
+const loaded = new Map<string, { addon: BlasAddon; path: string }>();
+
+/**
+ * The package-like directory the addon is loaded from: `R3D_NATIVE_BLAS_ADDON_DIR` when set (an
+ * addon built elsewhere, or a test build), else this package. It holds build/Release/r3d_blas.node
+ * and build/addon-status.json (written by the install step).
+ */
+export function addonDir(env: Record<string, string | undefined> = process.env): string {
+  return env.R3D_NATIVE_BLAS_ADDON_DIR ? resolve(env.R3D_NATIVE_BLAS_ADDON_DIR) : packageRoot;
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
+}
+
+/** Why the install step did not produce the addon, from its build record. */
+function buildFailure(dir: string): string {
+  const statusFile = join(dir, 'build', 'addon-status.json');
+  if (!existsSync(statusFile)) {
+    return `addon not built (no build record in ${dir}; run \`node scripts/build-addon.mjs\` in @r3d-ts/native-blas)`;
+  }
+  try {
+    const status = JSON.parse(readFileSync(statusFile, 'utf8')) as { built?: boolean; reason?: string };
+    return `addon not built: ${status.reason ?? 'build record gives no reason'}`;
+  } catch (err) {
+    return `addon not built, and its build record ${statusFile} is unreadable: ${firstLine(err)}`;
+  }
+}
+
+/**
+ * The thread count OpenBLAS should use: `R3D_BLAS_THREADS`, else `OPENBLAS_NUM_THREADS` (left to
+ * OpenBLAS, returns undefined), else every core `os.availableParallelism()` reports.
+ */
+export function defaultThreadCount(env: Record<string, string | undefined> = process.env): number | undefined {
+  const raw = env.R3D_BLAS_THREADS;
+  if (raw !== undefined && raw !== '') {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(`R3D_BLAS_THREADS must be an integer >= 1, got '${raw}'`);
+    }
+    return n;
+  }
+  if (env.OPENBLAS_NUM_THREADS) return undefined;
+  return availableParallelism();
+}
+
+/**
+ * Loads the addon once per process (a native module cannot be unloaded) and applies the default
+ * thread count. Never throws: a missing or broken addon comes back as `{ ok: false, reason }`.
+ */
+export function loadAddon(env: Record<string, string | undefined> = process.env): AddonStatus {
+  const dir = addonDir(env);
+  const cached = loaded.get(dir);
+  if (cached) return { ok: true, ...cached };
+  const path = join(dir, 'build', 'Release', 'r3d_blas.node');
+  if (!existsSync(path)) return { ok: false, reason: buildFailure(dir) };
+  let addon: BlasAddon;
+  try {
+    addon = require(path) as BlasAddon;
+  } catch (err) {
+    return { ok: false, reason: `addon failed to load: ${firstLine(err)}` };
+  }
+  try {
+    const threads = defaultThreadCount(env);
+    if (threads !== undefined) addon.setNumThreads(threads);
+  } catch (err) {
+    return { ok: false, reason: firstLine(err) };
+  }
+  loaded.set(dir, { addon, path });
+  return { ok: true, addon, path };
+}
+
+/** The loaded addon, or a `NativeBlasUnavailableError` saying why there is none. */
+export function requireAddon(): BlasAddon {
+  const status = loadAddon();
+  if (!status.ok) throw new NativeBlasUnavailableError(status.reason);
+  return status.addon;
+}

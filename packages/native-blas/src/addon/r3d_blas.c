@@ -1,0 +1,360 @@
+// N-API addon: single-precision GEMM through a CBLAS (OpenBLAS) on Float32Arrays owned by JS.
+// Nothing here allocates memory that outlives a call: the tensors' data stays in JS typed arrays,
+// so disposing a tensor in TensorFlow.js frees it.
+#include <stdbool.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <node_api.h>
+#include <cblas.h>
+
+// OpenBLAS extensions; declared here too so a cblas.h from another vendor still compiles.
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+char *openblas_get_config(void);
+char *openblas_get_corename(void);
+
+#define CHECK(env, call)                                                   \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
+      napi_throw_error((env), "R3D_BLAS", "N-API call failed: " #call);   \
+      return NULL;                                                         \
+    }                                                                      \
+  } while (0)
+
+static bool get_f32(napi_env env, napi_value v, const char *name, float **data, size_t *len) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  napi_typedarray_type type;
+  void *ptr = NULL;
+  if (is_ta) napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL);
+  if (!is_ta || type != napi_float32_array) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s must be a Float32Array", name);
+    napi_throw_type_error(env, "R3D_BLAS_ARG", msg);
+    return false;
+  }
+  *data = (float *)ptr;
+  return true;
+}
+
+static bool get_i64(napi_env env, napi_value v, const char *name, int64_t *out) {
+  if (napi_get_value_int64(env, v, out) != napi_ok || *out < 0) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s must be a non-negative integer", name);
+    napi_throw_type_error(env, "R3D_BLAS_ARG", msg);
+    return false;
+  }
+  return true;
+}
+
+// sgemm(a, b, c, batch, batchA, batchB, m, n, k, transA, transB, alpha, beta)
+// For bi in [0, batch): C[bi] = alpha * op(A[bi % batchA]) * op(B[bi % batchB]) + beta * C[bi],
+// row-major, A[i] is m x k (k x m when transA), B[i] is k x n (n x k when transB), C[i] is m x n.
+// The modulo is TensorFlow.js's batch broadcasting rule for BatchMatMul.
+static napi_value Sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 13) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "sgemm expects 13 arguments");
+    return NULL;
+  }
+  float *a, *b, *c;
+  size_t la, lb, lc;
+  int64_t batch, batch_a, batch_b, m, n, k;
+  bool ta, tb;
+  double alpha, beta;
+  if (!get_f32(env, argv[0], "a", &a, &la) || !get_f32(env, argv[1], "b", &b, &lb) ||
+      !get_f32(env, argv[2], "c", &c, &lc))
+    return NULL;
+  if (!get_i64(env, argv[3], "batch", &batch) || !get_i64(env, argv[4], "batchA", &batch_a) ||
+      !get_i64(env, argv[5], "batchB", &batch_b) || !get_i64(env, argv[6], "m", &m) ||
+      !get_i64(env, argv[7], "n", &n) || !get_i64(env, argv[8], "k", &k))
+    return NULL;
+  if (napi_get_value_bool(env, argv[9], &ta) != napi_ok || napi_get_value_bool(env, argv[10], &tb) != napi_ok ||
+      napi_get_value_double(env, argv[11], &alpha) != napi_ok ||
+      napi_get_value_double(env, argv[12], &beta) != napi_ok) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "transA/transB must be booleans, alpha/beta numbers");
+    return NULL;
+  }
+  if (batch_a < 1 || batch_b < 1 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "batchA/batchB must be >= 1 and m, n, k fit in 32 bits");
+    return NULL;
+  }
+  const int64_t sa = m * k, sb = k * n, sc = m * n;
+  if ((int64_t)la < batch_a * sa || (int64_t)lb < batch_b * sb || (int64_t)lc < batch * sc) {
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "sgemm operands too short: a has %zu (need %lld), b has %zu (need %lld), c has %zu (need %lld)", la,
+             (long long)(batch_a * sa), lb, (long long)(batch_b * sb), lc, (long long)(batch * sc));
+    napi_throw_range_error(env, "R3D_BLAS_ARG", msg);
+    return NULL;
+  }
+  if (batch == 0 || m == 0 || n == 0) return NULL;
+  if (k == 0) {
+    // BLAS leaves C scaled by beta when k == 0; keep that explicit (and cheap).
+    for (int64_t i = 0; i < batch * sc; i++) c[i] = beta == 0.0 ? 0.0f : (float)(beta * c[i]);
+    return NULL;
+  }
+  const int lda = ta ? (int)m : (int)k, ldb = tb ? (int)k : (int)n;
+  for (int64_t bi = 0; bi < batch; bi++) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
+                (int)k, (float)alpha, a + (bi % batch_a) * sa, lda, b + (bi % batch_b) * sb, ldb, (float)beta,
+                c + bi * sc, (int)n);
+  }
+  return NULL;
+}
+
+static napi_value SetNumThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n = 0;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "thread count must be an integer >= 1");
+    return NULL;
+  }
+  openblas_set_num_threads(n);
+  return NULL;
+}
+
+static napi_value GetNumThreads(napi_env env, napi_callback_info info) {
+  napi_value out;
+  CHECK(env, napi_create_int32(env, openblas_get_num_threads(), &out));
+  return out;
+}
+
+static napi_value GetConfig(napi_env env, napi_callback_info info) {
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s (core %s)", openblas_get_config(), openblas_get_corename());
+  napi_value out;
+  CHECK(env, napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+
+// ---- element-wise kernels -------------------------------------------------------------------
+// The cpu backend's broadcasting binary ops, transpose, softmax and sum compute an index vector per
+// element in JavaScript; these loops do the same work over precomputed strides.
+
+#define MAX_RANK 8
+
+static bool get_dims(napi_env env, napi_value v, const char *name, int64_t *out, uint32_t *rank) {
+  bool is_array = false;
+  napi_is_array(env, v, &is_array);
+  uint32_t len = 0;
+  if (is_array) napi_get_array_length(env, v, &len);
+  if (!is_array || len > MAX_RANK) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s must be an array of at most %d integers", name, MAX_RANK);
+    napi_throw_type_error(env, "R3D_BLAS_ARG", msg);
+    return false;
+  }
+  for (uint32_t i = 0; i < len; i++) {
+    napi_value e;
+    napi_get_element(env, v, i, &e);
+    if (napi_get_value_int64(env, e, &out[i]) != napi_ok || out[i] < 0) {
+      char msg[96];
+      snprintf(msg, sizeof msg, "%s[%u] must be a non-negative integer", name, i);
+      napi_throw_type_error(env, "R3D_BLAS_ARG", msg);
+      return false;
+    }
+  }
+  *rank = len;
+  return true;
+}
+
+enum { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3, OP_SQDIFF = 4, OP_MAX = 5, OP_MIN = 6 };
+
+// Separate loops per op and per stride pattern so the compiler vectorises the contiguous cases.
+#define INNER(EXPR)                                                                     \
+  if (sa == 1 && sb == 1) { for (int64_t j = 0; j < n; j++) { float x = pa[j], y = pb[j]; po[j] = (EXPR); } } \
+  else if (sa == 1 && sb == 0) { float y = pb[0]; for (int64_t j = 0; j < n; j++) { float x = pa[j]; po[j] = (EXPR); } } \
+  else if (sa == 0 && sb == 1) { float x = pa[0]; for (int64_t j = 0; j < n; j++) { float y = pb[j]; po[j] = (EXPR); } } \
+  else { for (int64_t j = 0; j < n; j++) { float x = pa[j * sa], y = pb[j * sb]; po[j] = (EXPR); } }
+
+static void binary_inner(int op, const float *pa, int64_t sa, const float *pb, int64_t sb, float *po, int64_t n) {
+  switch (op) {
+    case OP_ADD: INNER(x + y) break;
+    case OP_SUB: INNER(x - y) break;
+    case OP_MUL: INNER(x * y) break;
+    case OP_DIV: INNER(x / y) break;
+    case OP_SQDIFF: INNER((x - y) * (x - y)) break;
+    case OP_MAX: INNER((x != x || y != y) ? NAN : (x > y ? x : y)) break;
+    case OP_MIN: INNER((x != x || y != y) ? NAN : (x < y ? x : y)) break;
+  }
+}
+
+// binary(op, a, b, out, dims, stridesA, stridesB): out is dense over dims (row-major); a and b are
+// read at their strides (0 along broadcast dimensions).
+static napi_value Binary(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t op;
+  float *a, *b, *o;
+  size_t la, lb, lo;
+  int64_t dims[MAX_RANK], stA[MAX_RANK], stB[MAX_RANK];
+  uint32_t rank, ra, rb;
+  if (argc != 7 || napi_get_value_int32(env, argv[0], &op) != napi_ok || op < OP_ADD || op > OP_MIN) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "binary(op, a, b, out, dims, stridesA, stridesB)");
+    return NULL;
+  }
+  if (!get_f32(env, argv[1], "a", &a, &la) || !get_f32(env, argv[2], "b", &b, &lb) ||
+      !get_f32(env, argv[3], "out", &o, &lo) || !get_dims(env, argv[4], "dims", dims, &rank) ||
+      !get_dims(env, argv[5], "stridesA", stA, &ra) || !get_dims(env, argv[6], "stridesB", stB, &rb))
+    return NULL;
+  int64_t total = 1, lastA = 0, lastB = 0;
+  for (uint32_t i = 0; i < rank; i++) {
+    total *= dims[i];
+    if (dims[i] > 0) { lastA += (dims[i] - 1) * stA[i]; lastB += (dims[i] - 1) * stB[i]; }
+  }
+  if (ra != rank || rb != rank || (int64_t)lo < total || (total > 0 && ((int64_t)la <= lastA || (int64_t)lb <= lastB))) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "binary: dims/strides do not fit the operands");
+    return NULL;
+  }
+  if (total == 0) return NULL;
+  if (rank == 0) { binary_inner(op, a, 0, b, 0, o, 1); return NULL; }
+  const int64_t n = dims[rank - 1];
+  int64_t idx[MAX_RANK] = {0};
+  int64_t offA = 0, offB = 0;
+  for (int64_t base = 0; base < total; base += n) {
+    binary_inner(op, a + offA, stA[rank - 1], b + offB, stB[rank - 1], o + base, n);
+    for (int d = (int)rank - 2; d >= 0; d--) {  // odometer over the outer dimensions
+      idx[d]++;
+      offA += stA[d];
+      offB += stB[d];
+      if (idx[d] < dims[d]) break;
+      offA -= stA[d] * dims[d];
+      offB -= stB[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+  return NULL;
+}
+
+// transpose(x, out, dims, strides): out is dense over dims, read from x at strides (the input's
+// strides permuted into output order).
+static napi_value Transpose(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *x, *o;
+  size_t lx, lo;
+  int64_t dims[MAX_RANK], st[MAX_RANK];
+  uint32_t rank, rs;
+  if (argc != 4 || !get_f32(env, argv[0], "x", &x, &lx) || !get_f32(env, argv[1], "out", &o, &lo) ||
+      !get_dims(env, argv[2], "dims", dims, &rank) || !get_dims(env, argv[3], "strides", st, &rs))
+    return NULL;
+  int64_t total = 1, last = 0;
+  for (uint32_t i = 0; i < rank; i++) { total *= dims[i]; if (dims[i] > 0) last += (dims[i] - 1) * st[i]; }
+  if (rs != rank || rank == 0 || (int64_t)lo < total || (total > 0 && (int64_t)lx <= last)) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "transpose: dims/strides do not fit the operands");
+    return NULL;
+  }
+  if (total == 0) return NULL;
+  const int64_t n = dims[rank - 1], s = st[rank - 1];
+  int64_t idx[MAX_RANK] = {0};
+  int64_t off = 0;
+  for (int64_t base = 0; base < total; base += n) {
+    const float *px = x + off;
+    float *po = o + base;
+    if (s == 1) memcpy(po, px, (size_t)n * sizeof(float));
+    else for (int64_t j = 0; j < n; j++) po[j] = px[j * s];
+    for (int d = (int)rank - 2; d >= 0; d--) {
+      idx[d]++;
+      off += st[d];
+      if (idx[d] < dims[d]) break;
+      off -= st[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+  return NULL;
+}
+
+// softmax(x, out, rows, cols): softmax over the last axis, max-subtracted as tfjs does.
+static napi_value Softmax(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *x, *o;
+  size_t lx, lo;
+  int64_t rows, cols;
+  if (argc != 4 || !get_f32(env, argv[0], "x", &x, &lx) || !get_f32(env, argv[1], "out", &o, &lo) ||
+      !get_i64(env, argv[2], "rows", &rows) || !get_i64(env, argv[3], "cols", &cols))
+    return NULL;
+  if ((int64_t)lx < rows * cols || (int64_t)lo < rows * cols) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "softmax: operands shorter than rows * cols");
+    return NULL;
+  }
+  for (int64_t r = 0; r < rows; r++) {
+    const float *px = x + r * cols;
+    float *po = o + r * cols;
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < cols; j++) mx = px[j] > mx ? px[j] : mx;
+    double sum = 0;
+    for (int64_t j = 0; j < cols; j++) { po[j] = expf(px[j] - mx); sum += po[j]; }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t j = 0; j < cols; j++) po[j] *= inv;
+  }
+  return NULL;
+}
+
+// sum(x, out, outer, mid, inner): out[o, i] = sum over m of x[o, m, i], accumulated in double.
+static napi_value Sum(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *x, *o;
+  size_t lx, lo;
+  int64_t outer, mid, inner;
+  if (argc != 5 || !get_f32(env, argv[0], "x", &x, &lx) || !get_f32(env, argv[1], "out", &o, &lo) ||
+      !get_i64(env, argv[2], "outer", &outer) || !get_i64(env, argv[3], "mid", &mid) ||
+      !get_i64(env, argv[4], "inner", &inner))
+    return NULL;
+  if ((int64_t)lx < outer * mid * inner || (int64_t)lo < outer * inner) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "sum: operands shorter than outer * mid * inner");
+    return NULL;
+  }
+  if (inner == 1) {
+    for (int64_t r = 0; r < outer; r++) {
+      const float *px = x + r * mid;
+      double s = 0;
+      for (int64_t j = 0; j < mid; j++) s += px[j];
+      o[r] = (float)s;
+    }
+    return NULL;
+  }
+  double *acc = (double *)malloc((size_t)inner * sizeof(double));
+  if (!acc) { napi_throw_error(env, "R3D_BLAS_OOM", "sum: out of memory"); return NULL; }
+  for (int64_t r = 0; r < outer; r++) {
+    for (int64_t i = 0; i < inner; i++) acc[i] = 0;
+    for (int64_t m = 0; m < mid; m++) {
+      const float *px = x + (r * mid + m) * inner;
+      for (int64_t i = 0; i < inner; i++) acc[i] += px[i];
+    }
+    for (int64_t i = 0; i < inner; i++) o[r * inner + i] = (float)acc[i];
+  }
+  free(acc);
+  return NULL;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setNumThreads", NULL, SetNumThreads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"getNumThreads", NULL, GetNumThreads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"config", NULL, GetConfig, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"binary", NULL, Binary, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"transpose", NULL, Transpose, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sum", NULL, Sum, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

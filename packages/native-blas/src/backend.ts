@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { loadAddon, type BlasAddon } from './addon.js';
+import { NativeBlasUnavailableError } from './errors.js';
+import { elementwiseConfigs } from './elementwise-kernels.js';
+import { batchMatMulConfig, fusedMatMulConfig } from './matmul-kernels.js';
+
+/** The tfjs backend name this package registers. */
+export const NATIVE_BLAS = 'native-blas';
+
+/**
+ * The cpu backend with its tensors' data in JS typed arrays (so `dispose` frees them and nothing
+ * native leaks); only the kernels registered for `native-blas` differ.
+ */
+export class NativeBlasBackend extends MathBackendCPU {
+  constructor(readonly blas: BlasAddon) {
+    super();
+  }
+}
+
+/** Kernels replaced by native code; every other kernel is the cpu backend's. */
+export const nativeKernels = [
+  'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum',
+  'Transpose', 'Softmax', 'Sum', 'Mean', 'Relu', 'Step',
+] as const;
+
+/**
+ * Registers the `native-blas` backend and its kernels with TensorFlow.js (idempotent), or throws a
+ * `NativeBlasUnavailableError` with the reason (e.g. "addon not built: cblas.h not found").
+ * Importing the package calls this already and swallows the error; call it to learn the reason.
+ *
+ * @example
+ * import { registerNativeBlasBackend } from '@r3d-ts/native-blas';
+ * registerNativeBlasBackend();
+ * await tf.setBackend('native-blas');
+ */
+export function registerNativeBlasBackend(): void {
+  const status = loadAddon();
+  if (!status.ok) throw new NativeBlasUnavailableError(status.reason);
+  if (tf.findBackendFactory(NATIVE_BLAS) != null) return;
+  const { addon } = status;
+  for (const config of tf.getKernelsForBackend('cpu')) {
+    if ((nativeKernels as readonly string[]).includes(config.kernelName)) continue;
+    tf.registerKernel({ ...config, backendName: NATIVE_BLAS });
+  }
+  const native = [batchMatMulConfig(addon, NATIVE_BLAS), fusedMatMulConfig(addon, NATIVE_BLAS), ...elementwiseConfigs(addon, NATIVE_BLAS)];
+  for (const config of native) tf.registerKernel(config);
+  // Above cpu (1) and wasm (2), below the libtensorflow binding (3).
+  tf.registerBackend(NATIVE_BLAS, () => new NativeBlasBackend(addon), 2.5);
+}
+
+/**
+ * Whether the addon loaded, and if not, why.
+ *
+ * @example
+ * const s = nativeBlasStatus(); if (!s.available) console.warn(s.reason);
+ */
+export function nativeBlasStatus(): { available: true; config: string; threads: number; path: string } | { available: false; reason: string } {
+  const status = loadAddon();
+  if (!status.ok) return { available: false, reason: status.reason };
+  return { available: true, config: status.addon.config(), threads: status.addon.getNumThreads(), path: status.path };
+}

@@ -1,0 +1,209 @@
+import {
+  Add,
+  Maximum,
+  Mean,
+  Minimum,
+  Multiply,
+  RealDiv,
+  Relu,
+  Softmax,
+  Step,
+  SquaredDifference,
+  Sub,
+  Sum,
+  Transpose,
+  backend_util,
+  broadcast_util,
+  getKernel,
+  util,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { BlasAddon } from './addon.js';
+
+type Backend = MathBackendCPU;
+type Args = { inputs: Record<string, TensorInfo>; backend: Backend; attrs: Record<string, unknown> };
+const MAX_RANK = 8;
+
+function f32(backend: Backend, t: TensorInfo): Float32Array {
+  const values = backend.data.get(t.dataId).values;
+  return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+}
+
+function cpuKernel(name: string): KernelFunc {
+  const k = getKernel(name, 'cpu');
+  if (!k) throw new Error(`tfjs-backend-cpu registered no ${name} kernel`);
+  return k.kernelFunc;
+}
+
+/** Dense row-major strides of a shape. */
+function denseStrides(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+/**
+ * Drops size-1 dimensions and merges neighbours that are contiguous in every operand, so the
+ * native loop runs over as few, as long rows as possible.
+ */
+export function coalesce(dims: readonly number[], strides: readonly (readonly number[])[]): { dims: number[]; strides: number[][] } {
+  const outDims: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let i = 0; i < dims.length; i++) {
+    const d = dims[i]!;
+    if (d === 1) continue;
+    const last = outDims.length - 1;
+    if (last >= 0 && strides.every((s, j) => outStrides[j]![last] === s[i]! * d)) {
+      outDims[last] = outDims[last]! * d;
+      strides.forEach((s, j) => (outStrides[j]![last] = s[i]!));
+    } else {
+      outDims.push(d);
+      strides.forEach((s, j) => outStrides[j]!.push(s[i]!));
+    }
+  }
+  if (outDims.length === 0) return { dims: [1], strides: strides.map(() => [0]) };
+  return { dims: outDims, strides: outStrides };
+}
+
+const binaryOps: Array<[string, number]> = [
+  [Add, 0],
+  [Sub, 1],
+  [Multiply, 2],
+  [RealDiv, 3],
+  [SquaredDifference, 4],
+  [Maximum, 5],
+  [Minimum, 6],
+];
+
+function binaryConfig(addon: BlasAddon, backendName: string, kernelName: string, op: number): KernelConfig {
+  const cpu = cpuKernel(kernelName);
+  const kernelFunc = (args: Args): TensorInfo => {
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return cpu(args as never) as TensorInfo;
+    const outShape = broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const rank = outShape.length;
+    const pad = (shape: number[]) => [...new Array<number>(rank - shape.length).fill(1), ...shape];
+    const aShape = pad(a.shape);
+    const bShape = pad(b.shape);
+    const sa = denseStrides(aShape).map((s, i) => (aShape[i] === 1 ? 0 : s));
+    const sb = denseStrides(bShape).map((s, i) => (bShape[i] === 1 ? 0 : s));
+    const plan = coalesce(outShape, [sa, sb]);
+    if (plan.dims.length > MAX_RANK) return cpu(args as never) as TensorInfo;
+    const out = new Float32Array(util.sizeFromShape(outShape));
+    if (out.length > 0) addon.binary(op, f32(args.backend, a), f32(args.backend, b), out, plan.dims, plan.strides[0]!, plan.strides[1]!);
+    return args.backend.makeTensorInfo(outShape, 'float32', out);
+  };
+  return { kernelName, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+/** Transposes float32 data natively; returns undefined where the cpu kernel must do it. */
+function transposeValues(addon: BlasAddon, values: Float32Array, shape: number[], perm: number[]): Float32Array | undefined {
+  const inStrides = denseStrides(shape);
+  const plan = coalesce(perm.map((p) => shape[p]!), [perm.map((p) => inStrides[p]!)]);
+  if (plan.dims.length > MAX_RANK) return undefined;
+  const out = new Float32Array(values.length);
+  if (out.length > 0) addon.transpose(values, out, plan.dims, plan.strides[0]!);
+  return out;
+}
+
+function transposeConfig(addon: BlasAddon, backendName: string): KernelConfig {
+  const cpu = cpuKernel(Transpose);
+  const kernelFunc = (args: Args): TensorInfo => {
+    const x = args.inputs.x!;
+    const perm = args.attrs.perm as number[];
+    if (x.dtype !== 'float32') return cpu(args as never) as TensorInfo;
+    const out = transposeValues(addon, f32(args.backend, x), x.shape, perm);
+    if (!out) return cpu(args as never) as TensorInfo;
+    return args.backend.makeTensorInfo(perm.map((p) => x.shape[p]!), 'float32', out);
+  };
+  return { kernelName: Transpose, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+function softmaxConfig(addon: BlasAddon, backendName: string): KernelConfig {
+  const cpu = cpuKernel(Softmax);
+  const kernelFunc = (args: Args): TensorInfo => {
+    const logits = args.inputs.logits!;
+    const rank = logits.shape.length;
+    const dim = util.parseAxisParam(args.attrs.dim as number, logits.shape)[0];
+    if (logits.dtype !== 'float32' || rank === 0 || dim !== rank - 1) return cpu(args as never) as TensorInfo;
+    const cols = logits.shape[rank - 1]!;
+    const size = util.sizeFromShape(logits.shape);
+    const out = new Float32Array(size);
+    if (size > 0) addon.softmax(f32(args.backend, logits), out, size / cols, cols);
+    return args.backend.makeTensorInfo(logits.shape, 'float32', out);
+  };
+  return { kernelName: Softmax, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+/** Sum (or mean) over `axis`: a contiguous block of axes directly, any other set after a transpose. */
+function reduceConfig(addon: BlasAddon, backendName: string, kernelName: string, mean: boolean): KernelConfig {
+  const cpu = cpuKernel(kernelName);
+  const kernelFunc = (args: Args): TensorInfo => {
+    const x = args.inputs.x!;
+    const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+    if (x.dtype !== 'float32') return cpu(args as never) as TensorInfo;
+    const axes = util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+    let values = f32(args.backend, x);
+    let shape = x.shape;
+    const contiguous = axes.every((ax, i) => i === 0 || ax === axes[i - 1]! + 1);
+    let first = axes[0] ?? shape.length;
+    let last = axes.length ? axes[axes.length - 1]! : shape.length - 1;
+    if (!contiguous) {
+      const perm = backend_util.getAxesPermutation(axes, shape.length)!;
+      const moved = transposeValues(addon, values, shape, perm);
+      if (!moved) return cpu(args as never) as TensorInfo;
+      values = moved;
+      shape = perm.map((p) => shape[p]!);
+      first = shape.length - axes.length;
+      last = shape.length - 1;
+    }
+    const outer = util.sizeFromShape(shape.slice(0, first));
+    const mid = util.sizeFromShape(shape.slice(first, last + 1));
+    const inner = util.sizeFromShape(shape.slice(last + 1));
+    const out = new Float32Array(outer * inner);
+    if (out.length > 0) addon.sum(values, out, outer, mid, inner);
+    if (mean) for (let i = 0; i < out.length; i++) out[i] = out[i]! / mid;
+    const [outShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
+    const finalShape = keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
+    return args.backend.makeTensorInfo(finalShape, 'float32', out);
+  };
+  return { kernelName, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+/** ReLU and its gradient's Step as plain loops: the cpu kernels call a closure per element. */
+function unaryConfig(backendName: string, kernelName: string, f: (attrs: Record<string, unknown>) => (v: number) => number): KernelConfig {
+  const cpu = cpuKernel(kernelName);
+  const kernelFunc = (args: Args): TensorInfo => {
+    const x = args.inputs.x!;
+    if (x.dtype !== 'float32') return cpu(args as never) as TensorInfo;
+    const xs = f32(args.backend, x);
+    const out = new Float32Array(xs.length);
+    const g = f(args.attrs);
+    for (let i = 0; i < xs.length; i++) out[i] = g(xs[i]!);
+    return args.backend.makeTensorInfo(x.shape, 'float32', out);
+  };
+  return { kernelName, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+/** The element-wise kernels that a transformer training step spends its time in on the cpu backend. */
+export function elementwiseConfigs(addon: BlasAddon, backendName: string): KernelConfig[] {
+  return [
+    ...binaryOps.map(([name, op]) => binaryConfig(addon, backendName, name, op)),
+    transposeConfig(addon, backendName),
+    softmaxConfig(addon, backendName),
+    reduceConfig(addon, backendName, Sum, false),
+    reduceConfig(addon, backendName, Mean, true),
+    unaryConfig(backendName, Relu, () => (v) => (v < 0 ? 0 : v)),
+    unaryConfig(backendName, Step, (attrs) => {
+      const alpha = (attrs.alpha as number | undefined) ?? 0;
+      return (v) => (v > 0 ? 1 : Number.isNaN(v) ? NaN : alpha);
+    }),
+  ];
+}
