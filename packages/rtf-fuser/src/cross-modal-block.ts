@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import './gradients.js';
 import { linear } from './linear.js';
 import { type WeightRegistry, makeVariable } from './weights.js';
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import './gradients.js';
 import { FuserError, shapeText } from './errors.js';
 import { type SelectChannelsOptions, selectChannels } from './selection.js';
 

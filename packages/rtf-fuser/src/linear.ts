@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import './gradients.js';
 
 /**
  * 2-D matrix product `a @ b` whose gradient transposes explicitly and then calls the plain

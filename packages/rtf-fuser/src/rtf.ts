@@ -4,7 +4,7 @@ import { CrossModalBlock } from './cross-modal-block.js';
 import { FuserError } from './errors.js';
 import { type ExchangeMode, blendChannels, selectionMask } from './exchange.js';
 import { type Fuser, type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams } from './fuser.js';
-import { CHANNEL_SELECTIONS, type ChannelSelection, selectChannels } from './selection.js';
+import { CHANNEL_SELECTIONS, type ChannelSelection, exchangedChannelCount, selectChannels } from './selection.js';
 import { type SetWeightsOptions, type WeightSource, WeightRegistry, makeVariable } from './weights.js';
 
 /** Options of the rank-enhancing token fuser; the defaults are the authors' released model. */
@@ -87,6 +87,7 @@ export class RankEnhancingTokenFuser implements Fuser {
     if (this.alphaMode !== 'raw' && this.alphaMode !== 'sigmoid') {
       throw new FuserError({ field: 'alpha', expected: "'raw' | 'sigmoid'", found: String(this.alphaMode) });
     }
+    exchangedChannelCount(this.ratio, C); // validates the ratio now rather than at the first apply
     const batchNorm = options.batchNorm ?? true;
     if (this.selection === 'bn-gamma' && !batchNorm) {
       throw new FuserError({ field: 'selection', expected: "'variance' or 'svd-energy' when batchNorm is off ('bn-gamma' reads the BatchNorm gamma)", found: 'bn-gamma' });
