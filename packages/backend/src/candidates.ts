@@ -31,8 +31,29 @@ async function importRegistering(specifier: string, backend: string): Promise<vo
   }
 }
 
+/** `@r3d-ts/native-blas` registers on import when its addon loaded; otherwise it says why. */
+async function importNativeBlas(): Promise<void> {
+  const specifier = '@r3d-ts/native-blas';
+  let mod: { registerNativeBlasBackend?: () => void };
+  try {
+    mod = (await import(specifier)) as typeof mod;
+  } catch (err) {
+    throw new Error(`cannot load ${specifier}: ${message(err)}`);
+  }
+  try {
+    mod.registerNativeBlasBackend?.();
+  } catch (err) {
+    // NativeBlasUnavailableError carries the build or load failure, e.g. "addon not built: ...".
+    throw new Error((err as { reason?: string }).reason ?? message(err));
+  }
+  if (tf.findBackendFactory('native-blas') == null) {
+    throw new Error(`${specifier} loaded but registered no 'native-blas' backend (a second copy of @tensorflow/tfjs-core?)`);
+  }
+}
+
 /**
  * The default candidates, best first: the native TensorFlow binding on CUDA, then on CPU, then
+ * OpenBLAS through `@r3d-ts/native-blas` (multi-threaded matmuls, needs its addon built), then
  * WebAssembly (SIMD, one thread in Node), then the pure-JavaScript reference backend.
  */
 export const defaultCandidates: readonly BackendCandidate[] = [
@@ -47,6 +68,12 @@ export const defaultCandidates: readonly BackendCandidate[] = [
     backend: 'tensorflow',
     via: '@tensorflow/tfjs-node',
     load: () => importRegistering('@tensorflow/tfjs-node', 'tensorflow'),
+  },
+  {
+    name: 'native-blas',
+    backend: 'native-blas',
+    via: '@r3d-ts/native-blas',
+    load: importNativeBlas,
   },
   {
     name: 'wasm',

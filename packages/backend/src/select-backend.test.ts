@@ -17,7 +17,7 @@ describe('selectBackend', () => {
     const candidates = [
       failing('tensorflow-gpu', 'cannot load @tensorflow/tfjs-node-gpu: libcudart.so.11.0: not found'),
       failing('tensorflow-cpu', 'cannot load @tensorflow/tfjs-node: binding missing'),
-      ...defaultCandidates.slice(2),
+      ...defaultCandidates.filter((c) => c.name === 'wasm' || c.name === 'cpu'),
     ];
     const report = await selectBackend({ env: {}, candidates });
     expect(report.name).toBe('wasm');
@@ -32,7 +32,13 @@ describe('selectBackend', () => {
     if (report.backend === 'tensorflow') return; // a machine with libtensorflow: nothing was skipped
     expect(report.skipped.length).toBeGreaterThanOrEqual(2);
     for (const s of report.skipped) expect(s.reason.length).toBeGreaterThan(10);
-    expect(['wasm', 'cpu']).toContain(report.name);
+    expect(['native-blas', 'wasm', 'cpu']).toContain(report.name);
+    // native-blas comes right after the tensorflow bindings: chosen, or skipped with its reason.
+    if (report.name !== 'native-blas') expect(report.skipped.map((s) => s.name)).toContain('native-blas');
+  });
+
+  it('orders the candidates tensorflow-gpu, tensorflow-cpu, native-blas, wasm, cpu', () => {
+    expect(defaultCandidates.map((c) => c.name)).toEqual(['tensorflow-gpu', 'tensorflow-cpu', 'native-blas', 'wasm', 'cpu']);
   });
 
   it('honours R3D_BACKEND and the explicit option, option first', async () => {
@@ -44,7 +50,7 @@ describe('selectBackend', () => {
 
   it('refuses an unknown or failing requested backend instead of silently falling back', async () => {
     await expect(selectBackend({ backend: 'webgpu', env: {} })).rejects.toThrow(/unknown backend; expected one of: auto, tensorflow-gpu/);
-    const candidates = [failing('tensorflow-gpu', 'no CUDA'), ...defaultCandidates.slice(2)];
+    const candidates = [failing('tensorflow-gpu', 'no CUDA'), ...defaultCandidates.slice(3)];
     const err = await selectBackend({ backend: 'tensorflow-gpu', env: {}, candidates }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackendUnavailableError);
     expect((err as Error).message).toContain('no CUDA');
