@@ -1,3 +1,4 @@
+export { registerGradients } from './gradients.js';
 export { selectBackend, describeBackend } from './select-backend.js';
 export type { BackendReport, SelectBackendOptions } from './select-backend.js';
 export { defaultCandidates } from './candidates.js';

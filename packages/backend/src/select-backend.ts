@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendCandidate, defaultCandidates } from './candidates.js';
 import { BackendUnavailableError } from './errors.js';
+import { registerGradients } from './gradients.js';
 
 /** What `selectBackend` decided, and why each better candidate was passed over. */
 export interface BackendReport {
@@ -54,6 +55,7 @@ function reasonOf(err: unknown): string {
  * await selectBackend({ backend: 'cpu' });         // force the reference backend
  */
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendReport> {
+  registerGradients();
   const candidates = options.candidates ?? defaultCandidates;
   const env = options.env ?? process.env;
   const requested = options.backend ?? env.R3D_BACKEND ?? 'auto';

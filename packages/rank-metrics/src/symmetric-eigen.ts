@@ -236,6 +236,7 @@ function hypot(a: number, b: number): number {
 }
 
 function sortDescending(d: Float64Array, w: Float64Array | undefined, n: number): SymmetricEigen {
+  if (!w) return { values: d.sort().reverse() }; // typed-array sort is numeric and comparator-free
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => d[b]! - d[a]!);
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) values[i] = d[order[i]!]!;

@@ -1,0 +1,91 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '@r3d-ts/tooling/vitest/fixtures';
+
+const root = repoRoot();
+const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+
+interface Manifest {
+  name: string;
+  version: string;
+  private?: boolean;
+  dependencies?: Record<string, string>;
+}
+
+function publicPackages(): Array<{ dir: string; manifest: Manifest }> {
+  const out: Array<{ dir: string; manifest: Manifest }> = [];
+  for (const group of ['packages', 'apps']) {
+    for (const name of readdirSync(join(root, group))) {
+      const dir = join(root, group, name);
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest;
+      if (!manifest.private) out.push({ dir, manifest });
+    }
+  }
+  return out;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'r3d-publish-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('publishing', () => {
+  const packages = publicPackages();
+
+  it('packs every public package, installs the tarballs outside the workspace, and imports, requires and type-checks each', () => {
+    const tarballs = join(work, 'tarballs');
+    mkdirSync(tarballs);
+    for (const { dir } of packages) execFileSync('pnpm', ['pack', '--pack-destination', tarballs], { cwd: dir, stdio: 'pipe' });
+    const files = readdirSync(tarballs).filter((f) => f.endsWith('.tgz'));
+    expect(files.length).toBe(packages.length);
+
+    // workspace: ranges must be rewritten to real versions in the packed manifests.
+    for (const f of files) {
+      const manifest = execFileSync('tar', ['-xzOf', join(tarballs, f), 'package/package.json'], { encoding: 'utf8' });
+      expect(manifest).not.toContain('workspace:');
+    }
+
+    const app = join(work, 'app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
+    // Install scripts are skipped: optional native bindings are irrelevant to resolution.
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', ...files.map((f) => join(tarballs, f))], { cwd: app, stdio: 'pipe' });
+
+    const names = packages.map((p) => p.manifest.name);
+    const esm = names.map((n, i) => `import * as m${i} from '${n}';\nif (typeof m${i} !== 'object') throw new Error('${n}: no ESM module');`).join('\n');
+    writeFileSync(join(app, 'check.mjs'), `${esm}\nconsole.log('esm ok');\n`);
+    const cjs = names.map((n) => `{ const m = require('${n}'); if (typeof m !== 'object') throw new Error('${n}: no CJS module'); }`).join('\n');
+    writeFileSync(join(app, 'check.cjs'), `${cjs}\nconsole.log('cjs ok');\n`);
+    expect(execFileSync('node', ['check.mjs'], { cwd: app, encoding: 'utf8' })).toContain('esm ok');
+    expect(execFileSync('node', ['check.cjs'], { cwd: app, encoding: 'utf8' })).toContain('cjs ok');
+
+    // Types resolve through the exports map for both module systems.
+    writeFileSync(join(app, 'types.mts'), names.map((n, i) => `import type * as t${i} from '${n}';\nexport type T${i} = typeof t${i};`).join('\n'));
+    writeFileSync(join(app, 'types.cts'), names.map((n, i) => `import t${i} = require('${n}');\nexport type C${i} = typeof t${i};`).join('\n'));
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, skipLibCheck: false, types: [] }, files: ['types.mts', 'types.cts'] }));
+    const tsc = execFileSync(bin('tsc'), ['-p', app], { cwd: app, encoding: 'utf8', stdio: 'pipe' });
+    expect(tsc).toBe('');
+  });
+
+  it('changeset version bumps a changed package and patches its dependents (dry run in a copy)', () => {
+    const copy = join(work, 'changesets');
+    mkdirSync(join(copy, '.changeset'), { recursive: true });
+    cpSync(join(root, '.changeset', 'config.json'), join(copy, '.changeset', 'config.json'));
+    for (const f of ['package.json', 'pnpm-workspace.yaml']) cpSync(join(root, f), join(copy, f));
+    for (const { dir } of [...packages, { dir: join(root, 'tooling') }, { dir: join(root, 'test', 'publish') }]) {
+      const rel = dir.slice(root.length + 1);
+      mkdirSync(join(copy, rel), { recursive: true });
+      cpSync(join(dir, 'package.json'), join(copy, rel, 'package.json'));
+    }
+    writeFileSync(join(copy, '.changeset', 'sample.md'), '---\n"@r3d-ts/rank-metrics": minor\n---\n\nA sample change.\n');
+    execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: copy });
+    execFileSync(bin('changeset'), ['version'], { cwd: copy, stdio: 'pipe' });
+    const version = (rel: string) => (JSON.parse(readFileSync(join(copy, rel, 'package.json'), 'utf8')) as Manifest).version;
+    expect(version('packages/rank-metrics')).toBe('0.1.0');
+    expect(readFileSync(join(copy, 'packages/rank-metrics/CHANGELOG.md'), 'utf8')).toContain('A sample change.');
+    // Dependents on workspace:^ get a patch bump; unrelated packages stay.
+    expect(version('packages/rtf-fuser')).toBe('0.0.1');
+    expect(version('packages/backend')).toBe('0.0.0');
+  });
+});
