@@ -1,3 +1,16 @@
 export { DatasetFormatError } from './errors.js';
 export { parseNpy, readNpy, encodeNpy, writeNpy } from './npy.js';
 export type { NpyArray, NpyData, NpyDtype } from './npy.js';
+export { UNDEFINED_LABEL, frameModality, sliceFrames } from './sequence.js';
+export type { Sequence, FrameModality, ModalityName } from './sequence.js';
+export { Rng, seededShuffle, mixSeed } from './random.js';
+export { streamSequences, numberedFiles } from './stream.js';
+export { decodeImage, decodeRgbFrame, readRgbFrame, decodeDepthPng, resizeBilinear, minMaxNormalise, prepareDepthFrames } from './modalities/image.js';
+export type { RawImage, FrameSize } from './modalities/image.js';
+export { readFeatureNpy, featuresFromNpy, readDepthNpy } from './modalities/features.js';
+export { HashedNgramEncoder, encodePhrases, phrasesFromLabels, readPhraseFile, readEmbeddingsNpy } from './modalities/text.js';
+export type { PhraseEncoder } from './modalities/text.js';
+export { parseTimeSeriesCsv, readTimeSeriesCsv, resampleToTimes, frameTimes, normaliseChannels } from './modalities/timeseries.js';
+export type { TimeSeries } from './modalities/timeseries.js';
+export { makeAnticipationSample, collapseSegments, futureGroundTruth, evaluationWindows, collateAnticipation, anticipationBatches } from './samples.js';
+export type { AnticipationOptions, AnticipationSample, AnticipationBatch } from './samples.js';

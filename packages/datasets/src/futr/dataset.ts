@@ -1,0 +1,103 @@
+import { join } from 'node:path';
+import { DatasetFormatError } from '../errors.js';
+import { readDepthNpy, readFeatureNpy } from '../modalities/features.js';
+import { readFile, type FrameSize } from '../modalities/image.js';
+import { encodePhrases, HashedNgramEncoder, phrasesFromLabels, type PhraseEncoder } from '../modalities/text.js';
+import { frameModality, type FrameModality, type Sequence } from '../sequence.js';
+import { listDir, streamSequences } from '../stream.js';
+import { labelIndices, parseGroundTruth, parseMapping, parseSplit } from './layout.js';
+
+/** Options of the FUTR / action-segmentation layout reader. */
+export interface FutrOptions {
+  root: string;
+  /** Mapping file under `root` (default `mapping.txt`; R3D: `mapping_l2_changed.txt`). */
+  mapping?: string;
+  /** Split file under `root/splits` (e.g. `train.split1.bundle`); default: every groundTruth file. */
+  split?: string;
+  /** Which label column to use from "<path>,<L2>,<L3>" lines (default 'l2'). */
+  level?: 'l2' | 'l3';
+  modalities?: ('rgb' | 'depth' | 'text')[];
+  /** Depth frame size after the bilinear resize (default: the stored size). */
+  depthSize?: FrameSize;
+  textEncoder?: PhraseEncoder;
+  textTemplate?: (action: string) => string;
+  /**
+   * When features and labels disagree in length: 'truncate' to the shorter (default; the
+   * extraction often drops a last frame, and `meta.truncatedFrom` records it) or 'error'.
+   */
+  lengthMismatch?: 'truncate' | 'error';
+}
+
+/**
+ * The intermediate layout R3D trains on: `features/<video>.npy` (T, D), optional
+ * `features_depth/<video>.npy`, `groundTruth/<video>.txt`, `mapping.txt`, `splits/*`. Streams
+ * one sequence at a time, so memory stays bounded by one video whatever the dataset size.
+ *
+ * @example
+ * const ds = new FutrDataset({ root: 'data/darai', mapping: 'mapping_l2_changed.txt', split: 'train.split1.bundle' });
+ * for await (const seq of ds.sequences()) console.log(seq.id, seq.frames, seq.modalities.rgb!.dim);
+ */
+export class FutrDataset {
+  private map?: { names: string[]; index: Map<string, number> };
+
+  constructor(private readonly options: FutrOptions) {}
+
+  get classNames(): string[] {
+    return this.mapping().names;
+  }
+
+  private mapping(): { names: string[]; index: Map<string, number> } {
+    if (!this.map) {
+      const p = join(this.options.root, this.options.mapping ?? 'mapping.txt');
+      this.map = parseMapping(new TextDecoder().decode(readFile(p)), p);
+    }
+    return this.map;
+  }
+
+  /** Video ids of the split (or of every groundTruth file, sorted). */
+  ids(): string[] {
+    const { root, split } = this.options;
+    if (split) return parseSplit(new TextDecoder().decode(readFile(join(root, 'splits', split))));
+    return listDir(join(root, 'groundTruth')).filter((n) => n.endsWith('.txt')).map((n) => n.slice(0, -4)).sort();
+  }
+
+  async load(id: string): Promise<Sequence> {
+    const o = this.options;
+    const gtPath = join(o.root, 'groundTruth', `${id}.txt`);
+    const gt = parseGroundTruth(new TextDecoder().decode(readFile(gtPath)), gtPath);
+    const names = o.level === 'l3' ? gt.l3 : gt.l2;
+    if (!names) throw new DatasetFormatError({ file: gtPath, line: 1, expected: '"<frame path>,<L2>,<L3>" lines for level l3', found: `${gt.format} lines` });
+    let labels = labelIndices(names, this.mapping().index, gtPath);
+    const mods = o.modalities ?? ['rgb'];
+    const loaded: { key: string; frames: number; dim: number; data: Float32Array; shape?: number[]; file: string }[] = [];
+    if (mods.includes('rgb')) {
+      const p = join(o.root, 'features', `${id}.npy`);
+      loaded.push({ key: 'rgb', file: p, ...readFeatureNpy(p) });
+    }
+    if (mods.includes('depth')) {
+      const p = join(o.root, 'features_depth', `${id}.npy`);
+      loaded.push({ key: 'depth', file: p, ...readDepthNpy(p, o.depthSize) });
+    }
+    let T = labels.length;
+    for (const m of loaded) {
+      if (m.frames !== labels.length && o.lengthMismatch === 'error') {
+        throw new DatasetFormatError({ file: m.file, offset: 0, expected: `${labels.length} frames like ${gtPath}`, found: `${m.frames}` });
+      }
+      T = Math.min(T, m.frames);
+    }
+    const modalities: Record<string, FrameModality> = {};
+    for (const m of loaded) modalities[m.key] = frameModality(T, m.dim, m.frames === T ? m.data : m.data.slice(0, T * m.dim), m.shape);
+    const truncatedFrom = labels.length !== T || loaded.some((m) => m.frames !== T) ? { labels: labels.length, ...Object.fromEntries(loaded.map((m) => [m.key, m.frames])) } : undefined;
+    if (labels.length !== T) labels = labels.slice(0, T);
+    if (mods.includes('text')) {
+      const enc = await encodePhrases(phrasesFromLabels(labels, this.classNames, o.textTemplate), o.textEncoder ?? new HashedNgramEncoder({ dim: 128 }));
+      modalities.text = frameModality(T, enc.dim, enc.data);
+    }
+    return { id, frames: T, labels, modalities, meta: truncatedFrom ? { truncatedFrom } : {} };
+  }
+
+  sequences(): AsyncGenerator<Sequence> {
+    return streamSequences(this.ids(), (id) => this.load(id));
+  }
+}
+

@@ -1,0 +1,235 @@
+import { mixSeed, seededShuffle } from './random.js';
+import { sliceFrames, UNDEFINED_LABEL, type FrameModality, type Sequence } from './sequence.js';
+
+/** How to cut one anticipation sample out of a sequence (METHOD.md §3). */
+export interface AnticipationOptions {
+  /** Fraction of the video observed: the first floor(obs * L) frames. */
+  observationRatio: number;
+  /** Fraction of the video to anticipate after the observation (default 0.5). */
+  predictionRatio?: number;
+  /** Keep every `sampleRate`-th observed frame, starting at frame 0 (default 1). */
+  sampleRate?: number;
+  /** Number of action queries: the future transcript is padded or cut to this (default 8). */
+  nQueries?: number;
+  /** Class index that ends a transcript. */
+  noneClass: number;
+  /** Class index of padding queries (ignored by the losses). */
+  padClass: number;
+  /** Weight of a sample whose first future action differs from its last observed one (default 10). */
+  transitionWeight?: number;
+}
+
+/** One anticipation training sample. */
+export interface AnticipationSample {
+  id: string;
+  observationRatio: number;
+  /** floor(obs * L): observed frames before sub-sampling. */
+  observedLength: number;
+  /** Indices of the kept observed frames (0, sr, 2 sr, ... < observedLength). */
+  observedIndices: Int32Array;
+  /** Each modality's rows at `observedIndices`. */
+  modalities: Record<string, FrameModality>;
+  /** Frame labels at `observedIndices` (-1 = UNDEFINED, ignored by the loss). */
+  observedLabels: Int32Array;
+  /** The future window [futureStart, futureEnd) in frames. */
+  futureStart: number;
+  futureEnd: number;
+  /** nQueries actions: the future transcript, then NONE, then `padClass`. */
+  actions: Int32Array;
+  /** Relative durations (segment length / window length) of the transcript's actions, 0 elsewhere. */
+  durations: Float32Array;
+  /** 1 where `durations` holds a real segment (the MSE runs over these). */
+  durationMask: Uint8Array;
+  /** Last observed frame's label (at full rate) and whether the first future action differs. */
+  lastObservedAction: number;
+  transition: boolean;
+  /** Query-loss weight: `transitionWeight` on a transition, else 1. */
+  weight: number;
+}
+
+/**
+ * Collapses frame labels into (action, run length) segments, in order.
+ *
+ * @example
+ * collapseSegments(Int32Array.from([3, 3, 5, 5, 5])); // [{ action: 3, length: 2 }, { action: 5, length: 3 }]
+ */
+export function collapseSegments(labels: ArrayLike<number>): { action: number; length: number }[] {
+  const out: { action: number; length: number }[] = [];
+  for (let i = 0; i < labels.length; i++) {
+    const a = labels[i]!;
+    const last = out[out.length - 1];
+    if (last && last.action === a) last.length++;
+    else out.push({ action: a, length: 1 });
+  }
+  return out;
+}
+
+/**
+ * Cuts an anticipation sample from a sequence as FUTR/R3D do: observe the first
+ * floor(obs * L) frames sub-sampled by `sampleRate`; the future window is the next
+ * floor(pred * L) frames (pred = 0.5), whose labels collapse into (action, duration / window)
+ * segments, then NONE is appended and the list is padded with `padClass` or cut to `nQueries`.
+ * UNDEFINED future frames are left out of the transcript (their frames still count in the window
+ * length). The sample weighs `transitionWeight` (10) when the first future action differs from
+ * the label of the last observed frame, else 1.
+ *
+ * @example
+ * const s = makeAnticipationSample(seq, { observationRatio: 0.2, sampleRate: 15, noneClass: 11, padClass: 12 });
+ * s.actions; // e.g. Int32Array [4, 6, 7, 11, 12, 12, 12, 12]
+ */
+export function makeAnticipationSample(sequence: Sequence, options: AnticipationOptions): AnticipationSample {
+  const { observationRatio: obs, noneClass, padClass } = options;
+  const pred = options.predictionRatio ?? 0.5;
+  const sr = options.sampleRate ?? 1;
+  const nQ = options.nQueries ?? 8;
+  const L = sequence.frames;
+  if (!(obs > 0 && obs < 1)) throw new RangeError(`observationRatio must be in (0, 1), got ${obs}`);
+  if (!(pred > 0)) throw new RangeError(`predictionRatio must be positive, got ${pred}`);
+  if (!(Number.isInteger(sr) && sr >= 1)) throw new RangeError(`sampleRate must be a positive integer, got ${sr}`);
+  if (!(Number.isInteger(nQ) && nQ >= 1)) throw new RangeError(`nQueries must be a positive integer, got ${nQ}`);
+  const observedLength = Math.floor(obs * L);
+  const futureLength = Math.floor(pred * L);
+  if (observedLength < 1) throw new RangeError(`${sequence.id}: ${L} frames x observation ratio ${obs} observes no frame`);
+  if (futureLength < 1) throw new RangeError(`${sequence.id}: ${L} frames x prediction ratio ${pred} leaves no future frame`);
+  const futureStart = observedLength;
+  const futureEnd = Math.min(L, observedLength + futureLength);
+
+  const idx: number[] = [];
+  for (let t = 0; t < observedLength; t += sr) idx.push(t);
+  const observedIndices = Int32Array.from(idx);
+  const observedLabels = Int32Array.from(idx, (t) => sequence.labels[t]!);
+  const modalities: Record<string, FrameModality> = {};
+  for (const [k, m] of Object.entries(sequence.modalities)) if (m) modalities[k] = sliceFrames(m, 0, observedLength, sr);
+
+  const window = futureEnd - futureStart;
+  const segments = collapseSegments(sequence.labels.subarray(futureStart, futureEnd)).filter((s) => s.action !== UNDEFINED_LABEL);
+  const actions = new Int32Array(nQ).fill(padClass);
+  const durations = new Float32Array(nQ);
+  const durationMask = new Uint8Array(nQ);
+  segments.slice(0, nQ).forEach((s, i) => {
+    actions[i] = s.action;
+    durations[i] = s.length / window;
+    durationMask[i] = 1;
+  });
+  if (segments.length < nQ) actions[segments.length] = noneClass;
+
+  const lastObservedAction = sequence.labels[observedLength - 1]!;
+  const transition = segments.length > 0 && segments[0]!.action !== lastObservedAction;
+  return {
+    id: sequence.id,
+    observationRatio: obs,
+    observedLength,
+    observedIndices,
+    modalities,
+    observedLabels,
+    futureStart,
+    futureEnd,
+    actions,
+    durations,
+    durationMask,
+    lastObservedAction,
+    transition,
+    weight: transition ? (options.transitionWeight ?? 10) : 1,
+  };
+}
+
+/**
+ * The ground-truth frames the metric scores for an (observation, prediction) pair: frames
+ * (obs*L, (obs+pred)*L] in 1-based terms, i.e. 0-based [floor(obs L), floor(obs L) + floor(pred L)),
+ * as FUTR's evaluation slices them (cut at the end of the video).
+ *
+ * @example
+ * futureGroundTruth(seq.labels, 0.2, 0.5); // { start, end, labels }
+ */
+export function futureGroundTruth(labels: Int32Array, observationRatio: number, predictionRatio: number): { start: number; end: number; labels: Int32Array } {
+  const L = labels.length;
+  const start = Math.floor(observationRatio * L);
+  const end = Math.min(L, start + Math.floor(predictionRatio * L));
+  return { start, end, labels: labels.slice(start, end) };
+}
+
+/**
+ * Every (observation, prediction) window of the paper's evaluation grid for one sequence
+ * (obs in {0.2, 0.3} x pred in {0.1, 0.2, 0.3, 0.5} by default).
+ */
+export function evaluationWindows(labels: Int32Array, observationRatios: readonly number[] = [0.2, 0.3], predictionRatios: readonly number[] = [0.1, 0.2, 0.3, 0.5]) {
+  return observationRatios.flatMap((obs) => predictionRatios.map((pred) => ({ observationRatio: obs, predictionRatio: pred, ...futureGroundTruth(labels, obs, pred) })));
+}
+
+/** A padded batch of anticipation samples, row-major, ready for tensors. */
+export interface AnticipationBatch {
+  ids: string[];
+  batchSize: number;
+  /** Longest observed length in the batch (after sub-sampling). */
+  length: number;
+  /** Per modality: batchSize x length x dim, zero-padded. */
+  observed: Record<string, { dim: number; data: Float32Array }>;
+  /** batchSize x length: 1 for a real frame, 0 for padding. */
+  observedMask: Uint8Array;
+  /** batchSize x length: labels, -1 on padding (ignored like UNDEFINED). */
+  observedLabels: Int32Array;
+  /** batchSize x nQueries. */
+  actions: Int32Array;
+  durations: Float32Array;
+  durationMask: Uint8Array;
+  /** batchSize query-loss weights. */
+  weights: Float32Array;
+}
+
+/**
+ * Stacks samples of different observed lengths into one padded batch with masks.
+ *
+ * @example
+ * const batch = collateAnticipation([a, b]); // batch.observed.rgb.data: 2 x max(Ta, Tb) x D
+ */
+export function collateAnticipation(samples: readonly AnticipationSample[]): AnticipationBatch {
+  if (samples.length === 0) throw new RangeError('collateAnticipation: no samples');
+  const B = samples.length;
+  const T = Math.max(...samples.map((s) => s.observedIndices.length));
+  const nQ = samples[0]!.actions.length;
+  const keys = Object.keys(samples[0]!.modalities);
+  const observed: Record<string, { dim: number; data: Float32Array }> = {};
+  for (const k of keys) {
+    const dim = samples[0]!.modalities[k]!.dim;
+    const data = new Float32Array(B * T * dim);
+    samples.forEach((s, b) => {
+      const m = s.modalities[k];
+      if (!m || m.dim !== dim) throw new RangeError(`collateAnticipation: sample ${s.id} lacks modality ${k} of dim ${dim}`);
+      data.set(m.data, b * T * dim);
+    });
+    observed[k] = { dim, data };
+  }
+  const observedMask = new Uint8Array(B * T);
+  const observedLabels = new Int32Array(B * T).fill(UNDEFINED_LABEL);
+  const actions = new Int32Array(B * nQ);
+  const durations = new Float32Array(B * nQ);
+  const durationMask = new Uint8Array(B * nQ);
+  const weights = new Float32Array(B);
+  samples.forEach((s, b) => {
+    if (s.actions.length !== nQ) throw new RangeError(`collateAnticipation: sample ${s.id} has ${s.actions.length} queries, expected ${nQ}`);
+    const n = s.observedIndices.length;
+    observedMask.fill(1, b * T, b * T + n);
+    observedLabels.set(s.observedLabels, b * T);
+    actions.set(s.actions, b * nQ);
+    durations.set(s.durations, b * nQ);
+    durationMask.set(s.durationMask, b * nQ);
+    weights[b] = s.weight;
+  });
+  return { ids: samples.map((s) => s.id), batchSize: B, length: T, observed, observedMask, observedLabels, actions, durations, durationMask, weights };
+}
+
+/**
+ * Yields padded batches in a seeded order: the order depends only on (seed, epoch), so runs
+ * repeat exactly and each epoch differs.
+ *
+ * @example
+ * for (const batch of anticipationBatches(samples, { batchSize: 8, seed: 1, epoch: 0 })) train(batch);
+ */
+export function* anticipationBatches(samples: readonly AnticipationSample[], options: { batchSize: number; seed: number; epoch?: number; shuffle?: boolean; dropLast?: boolean }): Generator<AnticipationBatch> {
+  const order = options.shuffle === false ? samples.slice() : seededShuffle(samples, mixSeed(options.seed, options.epoch ?? 0));
+  for (let i = 0; i < order.length; i += options.batchSize) {
+    const chunk = order.slice(i, i + options.batchSize);
+    if (options.dropLast && chunk.length < options.batchSize) break;
+    yield collateAnticipation(chunk);
+  }
+}

@@ -1,0 +1,6 @@
+export { SyntheticDataset } from './dataset.js';
+export type { SyntheticOptions } from './dataset.js';
+export { SYNTHETIC_ACTIONS, simulateEpisode } from './world.js';
+export type { SyntheticAction, Episode, WorldState } from './world.js';
+export { renderFrame, cameraRays } from './render.js';
+export type { Camera, Primitive } from './render.js';
