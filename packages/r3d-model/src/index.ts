@@ -9,3 +9,7 @@ export type { DecodeOptions, DecodedAnticipation } from './decode.js';
 export { linear } from './linear.js';
 export { readNpyFolder } from './weights/npy-folder.js';
 export { ModelConfigError, WeightImportError } from './errors.js';
+export { readTorchCheckpoint } from './weights/torch.js';
+export { encodeSafetensors, decodeSafetensors, readSafetensors } from './weights/safetensors.js';
+export type { SafetensorsContent } from './weights/safetensors.js';
+export { saveR3DModel, loadR3DModel, readWeights, loadWeights } from './weights/checkpoint.js';

@@ -218,7 +218,7 @@ export class R3DModel {
       const got = value.shape;
       const count = value instanceof tf.Tensor ? value.size : value.data.length;
       if (got.length !== want.length || got.some((n, i) => n !== want[i]) || count !== size) {
-        throw new WeightImportError({ file: source, expected: `weight ${name} of shape [${want.join(', ')}]`, found: `[${got.join(', ')}]` });
+        throw new WeightImportError({ file: source, expected: `weight ${name} of shape [${want.join(', ')}]`, found: [...got] });
       }
     };
     const loaded: string[] = [];
