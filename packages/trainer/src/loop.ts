@@ -1,6 +1,8 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+// training needs tf's gradients, which tfjs-core's own entry does not register
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { AdamW, clipByGlobalNorm } from './adamw.js';
 import { writeFileAtomic } from './atomic.js';
 import { batchIndices, collate, disposeBatch } from './batching.js';

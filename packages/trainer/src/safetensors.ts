@@ -136,7 +136,9 @@ function offsetsOf(info: { data_offsets?: unknown }): [number, number] {
 function readTyped(bytes: Uint8Array, at: number, count: number, dtype: SafetensorsDtype): SafetensorsEntry['data'] {
   const size = BYTES[dtype];
   // copy so the result is aligned and independent of the file buffer
-  const copy = bytes.slice(at, at + count * size);
+  // (a Node Buffer's slice is a view into its pool, so copy explicitly)
+  const copy = new Uint8Array(count * size);
+  copy.set(bytes.subarray(at, at + count * size));
   if (!isLittleEndian && size > 1) for (let i = 0; i < copy.length; i += size) copy.subarray(i, i + size).reverse();
   switch (dtype) {
     case 'F32': return new Float32Array(copy.buffer, 0, count);

@@ -35,6 +35,8 @@ export function samplesOf(video: string, frames: Int32Array, modalities: Record<
       targetActions[i] = a;
       targetDurations[i] = lens[i] / future.length;
     });
+    // released convention: the NONE slot and padding carry the pad value as duration
+    for (let i = acts.length; i < queries; i++) targetDurations[i] = labels.pad;
     if (acts.length < queries) targetActions[acts.length] = labels.none;
     const mods: AnticipationSample['modalities'] = {};
     for (const [name, m] of Object.entries(modalities)) {
@@ -59,9 +61,9 @@ export function samplesOf(video: string, frames: Int32Array, modalities: Record<
  * start, segment lengths 6..14; rgb (D dims) is a noisy class code, depth (4x4) a noisy
  * class-dependent pattern.
  */
-export function tinyData(options: { seed: number; videos: number; validation: number; actions?: number; rgbDim?: number; trainRatios?: number[]; evalRatios?: number[] }): TinyData {
+export function tinyData(options: { seed: number; videos: number; validation: number; actions?: number; rgbDim?: number; trainRatios?: number[]; evalRatios?: number[]; labels?: LabelSpace }): TinyData {
   const actions = options.actions ?? 4;
-  const labels = tinyLabels(actions);
+  const labels = options.labels ?? tinyLabels(actions);
   const rng = new Rng(options.seed);
   const d = options.rgbDim ?? 16;
   const codes = Array.from({ length: actions }, () => Float32Array.from({ length: d }, () => rng.nextFloat() * 2 - 1));

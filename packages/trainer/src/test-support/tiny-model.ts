@@ -63,7 +63,7 @@ export class TinyModel implements TrainableModel {
       };
       const seg = ce(out.segLogits!, batch.observedLabels);
       const act = ce(out.actionLogits, batch.targetActions);
-      const durMask = tf.cast(tf.notEqual(batch.targetActions, this.labels.pad), 'float32');
+      const durMask = tf.cast(tf.notEqual(batch.targetDurations, this.labels.pad), 'float32');
       const p = tf.mul(tf.exp(out.durations), durMask);
       const pn = tf.div(p, tf.maximum(tf.sum(p, 1, true), 1e-6));
       const dur = tf.div(tf.sum(tf.square(tf.sub(pn, tf.mul(batch.targetDurations, durMask)))), tf.maximum(tf.sum(durMask), 1));

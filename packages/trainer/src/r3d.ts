@@ -1,0 +1,97 @@
+import type { R3DModel } from '@r3d-ts/r3d-model';
+import { r3dLoss, type LossOptions } from '@r3d-ts/r3d-model';
+import * as tf from '@tensorflow/tfjs-core';
+import type { AnticipationBatch, AnticipationOutputs, LabelSpace, TrainableModel } from './model.js';
+import { withSeededRandom } from './rng.js';
+
+export interface R3DTrainableOptions {
+  /** Sample modality that feeds the RGB encoder (default `rgb`). */
+  rgb?: string;
+  /** Sample modality that feeds the partner encoder (default `depth`). */
+  partner?: string;
+  /** Loss options beyond the model's pad/ignored indices (released defaults otherwise). */
+  loss?: Omit<LossOptions, 'padIndex'>;
+}
+
+/** A `TrainableModel` view of an R3D model, plus the label space its heads and losses use. */
+export interface R3DTrainable extends TrainableModel {
+  readonly model: R3DModel;
+  readonly labels: LabelSpace;
+}
+
+/**
+ * Adapts an `R3DModel` from `@r3d-ts/r3d-model` to the trainer: sample modalities are routed to
+ * the RGB and partner encoders, the loss is the released `r3dLoss`, dropout masks are seeded
+ * per step (through `withSeededRandom`, as the model draws unseeded dropout), and parameters are
+ * keyed by their PyTorch names so checkpoints and optimiser state survive a new process. With
+ * `returnTokens` the fuser is run once more in inference mode to expose each modality's tokens
+ * right after the exchange, for the effective-rank monitor.
+ *
+ * @example
+ * const model = createR3DModel({ numClasses: 5, rgb: rgbEncoder(16), partner: depthEncoder(4, 4), hidden: 32 });
+ * const trainable = r3dTrainable(model);
+ * await train({ model: trainable, labels: trainable.labels, trainSamples, validationSamples, config });
+ */
+export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {}): R3DTrainable {
+  const rgbKey = options.rgb ?? 'rgb';
+  const partnerKey = options.partner ?? 'depth';
+  const cfg = model.config;
+  const labels: LabelSpace = { numClasses: cfg.numClasses, none: cfg.noneIndex, pad: cfg.padIndex, ignore: [...cfg.ignoreIndices] };
+  const variables = stableNames(model.trainableVariables());
+
+  const inputsOf = (batch: AnticipationBatch) => {
+    const rgb = batch.modalities[rgbKey];
+    const partner = batch.modalities[partnerKey];
+    if (!rgb || !partner) {
+      throw new Error(`r3dTrainable: the batch has modalities [${Object.keys(batch.modalities)}], the model reads "${rgbKey}" (rgb) and "${partnerKey}" (partner)`);
+    }
+    return { rgb, partner, lengths: batch.lengths };
+  };
+
+  return {
+    model,
+    labels,
+    trainableVariables: variables,
+    forward(batch, { training, seed, returnTokens }): AnticipationOutputs {
+      const inputs = inputsOf(batch);
+      const run = () => model.apply(inputs, { training });
+      const out = training && seed != null ? withSeededRandom(seed, run) : run();
+      const result: AnticipationOutputs = { actionLogits: out.action, durations: out.duration, segLogits: out.segmentation };
+      if (returnTokens) {
+        const ex = model.fuser.apply(out.embedded.rgb, out.embedded.partner, { training: false, lengths: batch.lengths });
+        result.tokens = {
+          before: { [rgbKey]: out.embedded.rgb, [partnerKey]: out.embedded.partner },
+          after: ex.exchangedX && ex.exchangedY ? { [rgbKey]: ex.exchangedX, [partnerKey]: ex.exchangedY } : {},
+          fused: out.fused,
+        };
+      }
+      // every other tensor of the pass stays alive for the gradient tape; the caller's tidy frees them
+      return result;
+    },
+    loss(outputs, batch): tf.Scalar {
+      const l = r3dLoss(
+        { action: outputs.actionLogits as tf.Tensor3D, duration: outputs.durations as tf.Tensor2D, segmentation: outputs.segLogits as tf.Tensor3D },
+        { labels: batch.observedLabels, action: batch.targetActions, duration: batch.targetDurations },
+        { ignoreIndices: cfg.ignoreIndices, ...options.loss, padIndex: cfg.padIndex },
+      );
+      return l.total;
+    },
+    getWeights(): tf.NamedTensorMap {
+      return Object.fromEntries(model.getWeights());
+    },
+    setWeights(weights: tf.NamedTensorMap): void {
+      model.setWeights(new Map(Object.entries(weights)), { source: 'checkpoint' });
+    },
+  };
+}
+
+/** Variable names without the process-unique counters tfjs needs (`r3d/fc.weight/12` -> `fc.weight`). */
+function stableNames(vars: tf.Variable[]): Record<string, tf.Variable> {
+  const out: Record<string, tf.Variable> = {};
+  vars.forEach((v, i) => {
+    let key = v.name.startsWith('r3d/') ? v.name.slice(4).replace(/\/\d+$/, '') : `fuser.${v.name.replace(/_\d+$/, '')}`;
+    if (key in out) key = `${key}#${i}`;
+    out[key] = v;
+  });
+  return out;
+}
