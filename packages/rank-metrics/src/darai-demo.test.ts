@@ -30,7 +30,7 @@ describe.skipIf(!dir)('DARai tokens of the authors (../shared/fixtures/darai-dem
     const arrays = { beforeA: load('rgb_raw'), afterA: load('exchanged_rgb'), beforeB: load('depth_raw'), afterB: load('exchanged_depth') };
     const entries = manifestEntries(manifest, ratio).filter((s) => s.index <= 32); // the README averages sequences 0..32
     expect(entries.length).toBe(33);
-    const slice = (a: { data: ArrayLike<number> }, s: { offset: number; frames: number }) => ({
+    const slice = (a: { data: unknown }, s: { offset: number; frames: number }) => ({
       data: (a.data as Float32Array).subarray(s.offset * 128, (s.offset + s.frames) * 128),
       rows: s.frames,
       cols: 128,
