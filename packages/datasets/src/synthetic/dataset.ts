@@ -159,7 +159,7 @@ export class SyntheticDataset {
     const rng = new Rng(mixSeed(seed, index));
     const ep = simulateEpisode(rng);
     const T = ep.states.length;
-    const cam: Camera = { position: [rng.uniform(-0.02, 0.02), 0.56 + rng.uniform(-0.02, 0.02), 0], pitch: -0.52 + rng.uniform(-0.04, 0.04), focal: W * 0.86, height: H, width: W };
+    const cam: Camera = { position: [rng.uniform(-0.02, 0.02), 0.56 + rng.uniform(-0.02, 0.02), 0], pitch: 0.5 + rng.uniform(-0.04, 0.04), focal: W * 0.86, height: H, width: W };
     const rays = cameraRays(cam);
     const light: Vec3 = [0.4 + rng.uniform(-0.2, 0.2), 0.85, -0.45 + rng.uniform(-0.2, 0.2)];
     const skin: Vec3 = [0.86 + rng.uniform(-0.08, 0.06), 0.66 + rng.uniform(-0.08, 0.06), 0.52 + rng.uniform(-0.08, 0.06)];

@@ -9,7 +9,7 @@ export interface Primitive {
   colour: Vec3;
 }
 
-/** A pinhole camera at `position`, pitched down by `pitch` radians, focal length in pixels. */
+/** A pinhole camera at `position`, pitched down by `pitch` radians (positive = down), focal length in pixels. */
 export interface Camera {
   position: Vec3;
   pitch: number;

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { anticipationBatches, collateAnticipation, evaluationWindows, futureGroundTruth, makeAnticipationSample } from './samples.js';
+import type { Sequence } from './sequence.js';
+
+function seq(runs: [number, number][], id = 'v'): Sequence {
+  const labels = Int32Array.from(runs.flatMap(([a, n]) => Array(n).fill(a)));
+  const L = labels.length;
+  return { id, frames: L, labels, modalities: { rgb: { dim: 2, data: Float32Array.from({ length: 2 * L }, (_, i) => Math.floor(i / 2)) } } };
+}
+const NONE = 9;
+const PAD = 10;
+const opts = { noneClass: NONE, padClass: PAD };
+
+describe('makeAnticipationSample', () => {
+  const s20 = seq([[0, 4], [1, 6], [2, 5], [3, 5]]); // L = 20
+
+  it('obs 0.2, sample rate 1: a transition, weight 10', () => {
+    const s = makeAnticipationSample(s20, { observationRatio: 0.2, ...opts });
+    expect(s.observedLength).toBe(4);
+    expect([...s.observedLabels]).toEqual([0, 0, 0, 0]);
+    expect([s.futureStart, s.futureEnd]).toEqual([4, 14]);
+    expect([...s.actions]).toEqual([1, 2, NONE, PAD, PAD, PAD, PAD, PAD]);
+    expect([...s.durations]).toEqual([0.6, 0.4, 0, 0, 0, 0, 0, 0].map(Math.fround));
+    expect([...s.durationMask]).toEqual([1, 1, 0, 0, 0, 0, 0, 0]);
+    expect(s.transition).toBe(true);
+    expect(s.weight).toBe(10);
+    expect([...s.modalities.rgb!.data]).toEqual([0, 0, 1, 1, 2, 2, 3, 3]);
+  });
+
+  it('obs 0.3, sample rate 1: no transition, weight 1', () => {
+    const s = makeAnticipationSample(s20, { observationRatio: 0.3, ...opts });
+    expect([...s.observedLabels]).toEqual([0, 0, 0, 0, 1, 1]);
+    expect([...s.actions]).toEqual([1, 2, 3, NONE, PAD, PAD, PAD, PAD]);
+    expect([...s.durations].slice(0, 4)).toEqual([0.4, 0.5, 0.1, 0].map(Math.fround));
+    expect(s.weight).toBe(1);
+  });
+
+  const s100 = seq([[0, 30], [1, 30], [2, 40]]);
+  it('sample rate 15 keeps frames 0, 15, ... and compares with the last observed frame', () => {
+    const a = makeAnticipationSample(s100, { observationRatio: 0.3, sampleRate: 15, ...opts });
+    expect([...a.observedIndices]).toEqual([0, 15]);
+    expect([...a.modalities.rgb!.data]).toEqual([0, 0, 15, 15]);
+    expect([...a.actions].slice(0, 3)).toEqual([1, 2, NONE]);
+    expect([...a.durations].slice(0, 2)).toEqual([0.6, 0.4].map(Math.fround));
+    expect(a.lastObservedAction).toBe(0);
+    expect(a.weight).toBe(10);
+    const b = makeAnticipationSample(s100, { observationRatio: 0.2, sampleRate: 15, ...opts });
+    expect([...b.observedIndices]).toEqual([0, 15]);
+    expect([...b.actions].slice(0, 4)).toEqual([0, 1, 2, NONE]);
+    expect([...b.durations].slice(0, 3)).toEqual([0.2, 0.6, 0.2].map(Math.fround));
+    expect(b.weight).toBe(1);
+  });
+
+  it('cuts long transcripts to nQueries without NONE and drops UNDEFINED from the transcript', () => {
+    const long = seq([[0, 10], ...Array.from({ length: 10 }, (_, i) => [i % 2 === 0 ? 1 : 2, 2] as [number, number]), [3, 30]]);
+    const s = makeAnticipationSample(long, { observationRatio: 0.2, ...opts });
+    // Observed: 12 frames (0 x 10, then 1 x 2): the future starts inside the second segment.
+    expect([...s.actions]).toEqual([2, 1, 2, 1, 2, 1, 2, 1]);
+    expect([...s.durationMask]).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    const und = seq([[0, 2], [-1, 3], [4, 2], [5, 3]]);
+    const u = makeAnticipationSample(und, { observationRatio: 0.2, ...opts });
+    expect([...u.actions].slice(0, 2)).toEqual([4, NONE]);
+    expect(u.durations[0]).toBeCloseTo(0.4);
+    expect(() => makeAnticipationSample(seq([[0, 3]]), { observationRatio: 0.2, ...opts })).toThrow(RangeError);
+  });
+});
+
+describe('batching and evaluation windows', () => {
+  it('pads different lengths with masks', () => {
+    const a = makeAnticipationSample(seq([[0, 10], [1, 10]], 'a'), { observationRatio: 0.2, ...opts });
+    const b = makeAnticipationSample(seq([[0, 20], [1, 20]], 'b'), { observationRatio: 0.2, ...opts });
+    const batch = collateAnticipation([a, b]);
+    expect(batch.length).toBe(8);
+    expect([...batch.observedMask]).toEqual([1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]);
+    expect([...batch.observedLabels.slice(0, 8)]).toEqual([0, 0, 0, 0, -1, -1, -1, -1]);
+    expect(batch.observed.rgb!.data.slice(8, 16).every((v) => v === 0)).toBe(true);
+    expect([...batch.weights]).toEqual([1, 1]); // both futures start with the observed action 0
+  });
+
+  it('shuffles deterministically per seed and epoch', () => {
+    const samples = Array.from({ length: 10 }, (_, i) => makeAnticipationSample(seq([[0, 10], [1, 10]], `s${i}`), { observationRatio: 0.2, ...opts }));
+    const order = (seed: number, epoch: number) => [...anticipationBatches(samples, { batchSize: 4, seed, epoch })].flatMap((b) => b.ids);
+    expect(order(1, 0)).toEqual(order(1, 0));
+    expect(order(1, 0)).not.toEqual(order(1, 1));
+    expect(order(1, 0)).not.toEqual(order(2, 0));
+    expect([...order(1, 0)].sort()).toEqual(samples.map((s) => s.id).sort());
+  });
+
+  it('gives the ground-truth future frames of each obs x pred window', () => {
+    const labels = Int32Array.from({ length: 20 }, (_, i) => i);
+    expect(futureGroundTruth(labels, 0.2, 0.1)).toEqual({ start: 4, end: 6, labels: Int32Array.from([4, 5]) });
+    expect([...futureGroundTruth(labels, 0.3, 0.5).labels]).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    expect(evaluationWindows(labels)).toHaveLength(8);
+  });
+});
