@@ -1,0 +1,116 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '@r3d-ts/backend';
+import { testBackends } from '@r3d-ts/tooling/vitest/backends';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { depthEncoder, resolveConfig, rgbEncoder, vectorEncoder } from './config.js';
+import { decodeAnticipation } from './decode.js';
+import { ModelConfigError } from './errors.js';
+import { linear } from './linear.js';
+import { r3dLoss } from './losses.js';
+import { createR3DModel } from './r3d.js';
+
+const tiny = { numClasses: 5, hidden: 16, heads: 2, ffnDim: 32, numQueries: 4, maxPositions: 20, rgb: rgbEncoder(8) };
+
+describe('configuration', () => {
+  it.each([
+    [{ numClasses: 0 }, 'numClasses'],
+    [{ numClasses: 5, hidden: 30, heads: 4 }, 'heads'],
+    [{ numClasses: 5, padIndex: 2 }, 'padIndex'],
+    [{ numClasses: 5, noneIndex: 5 }, 'noneIndex'],
+    [{ numClasses: 5, dropout: 1 }, 'dropout'],
+    [{ numClasses: 5, partner: { ...depthEncoder(4, 4), inputDim: 15 } }, 'partner.inputDim'],
+  ])('%j is a ModelConfigError naming %s', (input, field) => {
+    expect(() => resolveConfig(input as never)).toThrow(ModelConfigError);
+    try { resolveConfig(input as never); } catch (e) { expect((e as ModelConfigError).field).toBe(field); }
+  });
+  it('fills the released defaults', () => {
+    const c = resolveConfig({ numClasses: 12 });
+    expect([c.hidden, c.heads, c.numQueries, c.ffnDim, c.maxPositions, c.encoderLayers, c.decoderLayers, c.dropout]).toEqual([128, 8, 8, 512, 2000, 0, 1, 0.1]);
+    expect([c.noneIndex, c.padIndex, c.ignoreIndices]).toEqual([11, 13, [47]]);
+    expect(c.partner).toEqual(depthEncoder(120, 160));
+    expect(c.fuser.name).toBe('rtf');
+  });
+});
+
+describe.each(testBackends())('model pieces on %s', (backend) => {
+  beforeAll(async () => {
+    await selectBackend({ backend });
+  });
+
+  it('linear equals x @ W^T + b and its custom gradients equal the plain ones', () => {
+    const x = tf.randomNormal([2, 3, 5], 0, 1, 'float32', 1);
+    const w = tf.randomNormal([4, 5], 0, 1, 'float32', 2) as tf.Tensor2D;
+    const b = tf.randomNormal([4], 0, 1, 'float32', 3) as tf.Tensor1D;
+    const ref = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.square(tf.add(tf.matMul(tf.reshape(xx, [6, 5]), ww, false, true), bb)));
+    const mine = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.square(linear(xx, ww as tf.Tensor2D, bb as tf.Tensor1D)));
+    const g1 = tf.grads(ref)([x, w, b]);
+    const g2 = tf.grads(mine)([x, w, b]);
+    g1.forEach((g, i) => expect(tf.max(tf.abs(tf.sub(g, g2[i]!))).dataSync()[0]).toBeLessThan(1e-4));
+    tf.dispose([x, w, b, ...g1, ...g2]);
+  });
+
+  it('text/IMU partners, encoder layers and other fusers by name run end to end without leaks', () => {
+    for (const [fuser, extra] of [['rtf', {}], ['sa-fuser', {}], ['concat', {}], ['mean', {}], ['late', {}], ['hard-swap', { encoderLayers: 1 }]] as const) {
+      const model = createR3DModel({ ...tiny, ...extra, partner: vectorEncoder(6, 'text'), fuser: { name: fuser, options: { ratio: 0.25 } } });
+      const rgb = tf.randomUniform([2, 7, 8]);
+      const text = tf.randomUniform([2, 7, 6]);
+      model.apply({ rgb, partner: text, lengths: [7, 5] }, { training: true }); // warm-up (fuser caches)
+      const before = tf.memory().numTensors;
+      const out = model.apply({ rgb, partner: text, lengths: [7, 5] }, { training: true });
+      expect(out.action.shape).toEqual([2, 4, 5]);
+      expect(out.duration.shape).toEqual([2, 4]);
+      expect(out.segmentation.shape).toEqual([2, 7, 5]);
+      tf.dispose(out);
+      expect(tf.memory().numTensors, fuser).toBe(before);
+      if (extra && 'encoderLayers' in extra) expect(model.weightNames()).toContain('transformer.encoder.layers.0.self_attn.in_proj_weight');
+      expect(model.weightNames()).toContain('text_projection.weight');
+      tf.dispose([rgb, text]);
+      model.dispose();
+    }
+  });
+
+  it('bad inputs name the field and the expected shape', () => {
+    const model = createR3DModel({ ...tiny, partner: depthEncoder(3, 4), fuser: { name: 'mean' } });
+    const rgb = tf.zeros([1, 5, 8]);
+    expect(() => model.apply({ rgb, partner: tf.zeros([1, 5, 4, 3]) })).toThrow(/inputs\.partner: expected a tensor of shape \(B, T, 3, 4\)/);
+    expect(() => model.apply({ rgb, partner: tf.zeros([1, 5, 3, 4]), lengths: [6] })).toThrow(/inputs\.lengths\[0\]/);
+    expect(() => model.apply({ rgb: tf.zeros([1, 21, 8]), partner: tf.zeros([1, 21, 3, 4]) })).toThrow(/maxPositions/);
+    model.dispose();
+  });
+
+  it("loss denominators: 'all' (released) keeps ignored frames in the mean, 'valid' does not", () => {
+    const seg = tf.tensor3d([[[2, 0, 0], [0, 2, 0], [0, 0, 2], [1, 1, 1]]]);
+    const action = tf.tensor3d([[[0, 3, 0], [0, 0, 0]]]);
+    const duration = tf.tensor2d([[0, 0]]);
+    const targets = { labels: [0, 1, 47, 9], action: [1, 9], duration: [1, 9] };
+    const all = r3dLoss({ segmentation: seg, action, duration }, targets, { padIndex: 9 });
+    const valid = r3dLoss({ segmentation: seg, action, duration }, targets, { padIndex: 9, denominator: 'valid' });
+    const ce = -Math.log(Math.exp(2) / (Math.exp(2) + 2));
+    expect(all.segmentation.dataSync()[0]).toBeCloseTo((2 * ce) / 4, 5);
+    expect(valid.segmentation.dataSync()[0]).toBeCloseTo(ce, 5);
+    // first future action 1 != last observed label 1? last observed is 47 (not pad) -> transition weight 10
+    expect(all.itemWeights).toEqual([10]);
+    const ceAct = -Math.log(Math.exp(3) / (Math.exp(3) + 2));
+    expect(all.action.dataSync()[0]).toBeCloseTo((10 * ceAct) / 2, 4);
+    expect(all.duration.dataSync()[0]).toBeCloseTo(0, 6); // one valid query: normalised share 1 = target 1
+    expect(() => r3dLoss({ segmentation: seg, action, duration }, { ...targets, labels: [0, 1, 3, 9] }, { padIndex: 9 })).toThrow(/targets\.labels\[2\]/);
+    tf.dispose([seg, action, duration, all.segmentation, all.action, all.duration, all.total, valid.segmentation, valid.action, valid.duration, valid.total]);
+  });
+
+  it('decoding: argmax actions up to the first NONE, normalised exp durations, expanded to frames', () => {
+    const n = 4; // NONE = 3
+    const logits = [
+      [5, 0, 0, 0], [0, 5, 0, 0], [0, 0, 0, 5], [0, 0, 5, 0], // item 0: 0, 1, NONE, (2 ignored)
+      [0, 0, 0, 5], [5, 0, 0, 0], [0, 5, 0, 0], [0, 0, 5, 0], // item 1: NONE first
+    ];
+    const action = tf.tensor3d(logits.flat(), [2, 4, n]);
+    const duration = tf.tensor2d([[Math.log(1), Math.log(3), 7, 7], [0, 0, 0, 0]]);
+    const [a, b] = decodeAnticipation(action, duration, { noneIndex: 3, futureFrames: 12 });
+    expect(a!.actions).toEqual([0, 1]);
+    expect(a!.durations[0]).toBeCloseTo(0.25, 6);
+    expect(Array.from(a!.frames)).toEqual([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(b!.actions).toEqual([]);
+    expect(Array.from(b!.frames)).toEqual(new Array(12).fill(3));
+    tf.dispose([action, duration]);
+  });
+});
