@@ -54,29 +54,35 @@ function tridiagonalise(w: Float64Array, d: Float64Array, e: Float64Array, n: nu
       h -= f * g;
       d[i - 1] = f - g;
       for (let j = 0; j < i; j++) e[j] = 0;
-      // e = A u over the lower triangle (each stored element serves twice), two columns a pass
-      // so that d[k] and e[k] are loaded once per two matrix elements.
+      // e = A u over the lower triangle (each stored element serves twice), four columns a pass
+      // so that d[k] and e[k] are loaded once per four matrix elements.
       let j = 0;
-      for (; j + 1 < i; j += 2) {
-        const c0 = j * n;
-        const c1 = c0 + n;
-        const f0 = d[j]!;
-        const f1 = d[j + 1]!;
-        w[i * n + j] = f0;
-        w[i * n + j + 1] = f1;
-        const a10 = w[c0 + j + 1]!;
-        let g0 = e[j]! + w[c0 + j]! * f0 + a10 * f1;
-        let g1 = e[j + 1]! + a10 * f0 + w[c1 + j + 1]! * f1;
-        for (let k = j + 2; k < i; k++) {
-          const v0 = w[c0 + k]!;
-          const v1 = w[c1 + k]!;
+      for (; j + 3 < i; j += 4) {
+        const c0 = j * n, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
+        const f0 = d[j]!, f1 = d[j + 1]!, f2 = d[j + 2]!, f3 = d[j + 3]!;
+        const ri = i * n;
+        w[ri + j] = f0; w[ri + j + 1] = f1; w[ri + j + 2] = f2; w[ri + j + 3] = f3;
+        // The 4 x 4 diagonal block (lower triangle stored in columns c0..c3).
+        const a00 = w[c0 + j]!, a10 = w[c0 + j + 1]!, a20 = w[c0 + j + 2]!, a30 = w[c0 + j + 3]!;
+        const a11 = w[c1 + j + 1]!, a21 = w[c1 + j + 2]!, a31 = w[c1 + j + 3]!;
+        const a22 = w[c2 + j + 2]!, a32 = w[c2 + j + 3]!, a33 = w[c3 + j + 3]!;
+        let g0 = e[j]! + a00 * f0 + a10 * f1 + a20 * f2 + a30 * f3;
+        let g1 = e[j + 1]! + a10 * f0 + a11 * f1 + a21 * f2 + a31 * f3;
+        let g2 = e[j + 2]! + a20 * f0 + a21 * f1 + a22 * f2 + a32 * f3;
+        let g3 = e[j + 3]! + a30 * f0 + a31 * f1 + a32 * f2 + a33 * f3;
+        for (let k = j + 4; k < i; k++) {
+          const v0 = w[c0 + k]!, v1 = w[c1 + k]!, v2 = w[c2 + k]!, v3 = w[c3 + k]!;
           const dk = d[k]!;
           g0 += v0 * dk;
           g1 += v1 * dk;
-          e[k] = e[k]! + v0 * f0 + v1 * f1;
+          g2 += v2 * dk;
+          g3 += v3 * dk;
+          e[k] = e[k]! + v0 * f0 + v1 * f1 + v2 * f2 + v3 * f3;
         }
         e[j] = g0;
         e[j + 1] = g1;
+        e[j + 2] = g2;
+        e[j + 3] = g3;
       }
       for (; j < i; j++) {
         const col = j * n;
@@ -97,23 +103,32 @@ function tridiagonalise(w: Float64Array, d: Float64Array, e: Float64Array, n: nu
       }
       const hh = f / (h + h);
       for (let j = 0; j < i; j++) e[j] = e[j]! - hh * d[j]!;
-      // Rank-2 update A -= u q^T + q u^T on the lower triangle, two columns a pass.
+      // Rank-2 update A -= u q^T + q u^T on the lower triangle, four columns a pass.
       j = 0;
-      for (; j + 1 < i; j += 2) {
-        const c0 = j * n;
-        const c1 = c0 + n;
+      for (; j + 3 < i; j += 4) {
+        const c0 = j * n, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
         const f0 = d[j]!, g0 = e[j]!, f1 = d[j + 1]!, g1 = e[j + 1]!;
-        w[c0 + j] = w[c0 + j]! - (f0 * g0 + g0 * f0);
-        for (let k = j + 1; k < i; k++) {
+        const f2 = d[j + 2]!, g2 = e[j + 2]!, f3 = d[j + 3]!, g3 = e[j + 3]!;
+        // Lower triangle of the 4 x 4 diagonal block first, then the full rows below it.
+        for (let k = j; k < j + 4; k++) {
+          const ek = e[k]!, dk = d[k]!;
+          w[c0 + k] = w[c0 + k]! - (f0 * ek + g0 * dk);
+          if (k >= j + 1) w[c1 + k] = w[c1 + k]! - (f1 * ek + g1 * dk);
+          if (k >= j + 2) w[c2 + k] = w[c2 + k]! - (f2 * ek + g2 * dk);
+          if (k >= j + 3) w[c3 + k] = w[c3 + k]! - (f3 * ek + g3 * dk);
+        }
+        for (let k = j + 4; k < i; k++) {
           const ek = e[k]!;
           const dk = d[k]!;
           w[c0 + k] = w[c0 + k]! - (f0 * ek + g0 * dk);
           w[c1 + k] = w[c1 + k]! - (f1 * ek + g1 * dk);
+          w[c2 + k] = w[c2 + k]! - (f2 * ek + g2 * dk);
+          w[c3 + k] = w[c3 + k]! - (f3 * ek + g3 * dk);
         }
-        d[j] = w[c0 + i - 1]!;
-        w[c0 + i] = 0;
-        d[j + 1] = w[c1 + i - 1]!;
-        w[c1 + i] = 0;
+        d[j] = w[c0 + i - 1]!; w[c0 + i] = 0;
+        d[j + 1] = w[c1 + i - 1]!; w[c1 + i] = 0;
+        d[j + 2] = w[c2 + i - 1]!; w[c2 + i] = 0;
+        d[j + 3] = w[c3 + i - 1]!; w[c3 + i] = 0;
       }
       for (; j < i; j++) {
         const col = j * n;
