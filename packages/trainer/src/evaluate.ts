@@ -87,9 +87,8 @@ export function evaluateAnticipation(model: TrainableModel, samples: readonly An
       items.forEach((s, b) => {
         if (!s.futureLabels || !s.videoLength) throw new Error(`evaluateAnticipation: sample ${s.video} has no futureLabels/videoLength`);
         const L = s.videoLength;
-        const lastObserved = s.observedLabels.length > 0 ? s.observedLabels[s.observedLabels.length - 1] : 0;
         const window = Math.max(1, Math.floor(anticipation * L + 1e-9));
-        const decoded = decodeFuture(logits.subarray(b * q * n, (b + 1) * q * n), durs.subarray(b * q, (b + 1) * q), n, labels.none, window, lastObserved);
+        const decoded = decodeFuture(logits.subarray(b * q * n, (b + 1) * q * n), durs.subarray(b * q, (b + 1) * q), n, labels.none, window, labels.none);
         predRatios.forEach((pred, k) => {
           const { count } = scoredFutureFrames(obs, pred, L);
           const m = Math.min(count, s.futureLabels!.length);

@@ -36,7 +36,9 @@ describe('mean over classes', () => {
     [0.2, 0.1, 100, 20, 10],
     [0.3, 0.5, 100, 30, 50],
     [0.2, 0.5, 10, 2, 5],
-    [0.3, 0.2, 37, 11, 7], // floor(11.1) = 11, floor(18.5) = 18
+    [0.3, 0.2, 37, 11, 7], // floor(11.1) = 11, floor(7.4) = 7
+    [0.3, 0.2, 35, 10, 7], // floor(10.5) + floor(7) (not floor(17.5) - floor(10.5) = 7 either way)
+    [0.5, 0.6, 10, 5, 5], // cut at the end of the video
   ])('scores frames (obs*L, (obs+pred)*L]: obs %f pred %f L %i -> start %i count %i', (obs, pred, L, start, count) => {
     expect(scoredFutureFrames(obs, pred, L)).toEqual({ start, count });
   });

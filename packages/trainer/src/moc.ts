@@ -78,26 +78,27 @@ export function meanOverClasses(
 
 /**
  * Frames a prediction is scored on for observation ratio `obs` and prediction ratio `pred` of a
- * video of L frames: the half-open range (obs*L, (obs+pred)*L] in 1-based frame numbers, i.e.
- * 0-based indices [floor(obs*L), floor((obs+pred)*L)). Returned as offsets into the future part
- * (which starts at floor(obs*L)).
+ * video of L frames: (obs*L, (obs+pred)*L] in 1-based frame numbers, sliced as FUTR's evaluation
+ * does, i.e. 0-based [floor(obs*L), floor(obs*L) + floor(pred*L)) (the same frames as
+ * `futureGroundTruth` of `@r3d-ts/datasets`). `start` is where the future begins; `count` frames
+ * are scored from there (fewer when the video ends first).
  *
  * @example
  * scoredFutureFrames(0.2, 0.1, 100); // { start: 20, count: 10 }
  */
 export function scoredFutureFrames(obs: number, pred: number, videoLength: number): { start: number; count: number } {
-  // the 1e-9 keeps 0.3*100 = 30.000000000000004 and 0.7*10 = 6.999999999999999 on the intended frame
-  const start = Math.floor(obs * videoLength + 1e-9);
-  const end = Math.floor((obs + pred) * videoLength + 1e-9);
-  return { start, count: Math.max(0, end - start) };
+  const start = Math.floor(obs * videoLength);
+  const count = Math.max(0, Math.min(videoLength - start, Math.floor(pred * videoLength)));
+  return { start, count };
 }
 
 /**
  * Turns one sample's query predictions into future frame labels, as FUTR/R3D infer: argmax
  * action per query, keep the queries before the first NONE, exp the raw durations and
- * L1-normalise them, then lay the actions out over `window` frames (rounded cumulative
- * boundaries, so the frame count is exact). With no action before NONE every frame gets
- * `fallback` (the last observed label is a sensible one).
+ * L1-normalise them, then lay the actions out in order over `window` frames, each
+ * round(share * window) long (as `decodeAnticipation` of `@r3d-ts/r3d-model` and the released
+ * code): overflow is cut, frames left over keep the last action. With no action before NONE
+ * every frame gets `fallback` (the released code: NONE, which never matches a true frame).
  *
  * @example
  * // 2 queries, 3 classes (NONE = 2): action 0 for 1/4 and action 1 for 3/4 of 8 frames
@@ -123,16 +124,16 @@ export function decodeFuture(
     actions.push(best);
     weights.push(Math.exp(durations[i]));
   }
-  const out = new Int32Array(window).fill(fallback);
   const total = weights.reduce((a, b) => a + b, 0);
-  if (actions.length === 0 || !(total > 0) || !Number.isFinite(total)) return out;
-  let cum = 0;
+  const out = new Int32Array(window).fill(actions.length > 0 ? actions[actions.length - 1] : fallback);
+  if (actions.length === 0 || !(total > 0) || !Number.isFinite(total)) return out.fill(fallback);
   let start = 0;
-  for (let i = 0; i < actions.length; i++) {
-    cum += weights[i];
-    const end = i === actions.length - 1 ? window : Math.min(window, Math.round((cum / total) * window));
-    out.fill(actions[i], start, end);
-    start = Math.max(start, end);
+  for (let i = 0; i < actions.length && start < window; i++) {
+    // each segment is round(share * window) long, as the released decoding; overflow is cut and
+    // frames left over keep the last action
+    const len = Math.floor(0.5 + (window * weights[i]) / total);
+    out.fill(actions[i], start, Math.min(window, start + len));
+    start += len;
   }
   return out;
 }

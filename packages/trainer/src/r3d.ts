@@ -36,7 +36,9 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
   const rgbKey = options.rgb ?? 'rgb';
   const partnerKey = options.partner ?? 'depth';
   const cfg = model.config;
-  const labels: LabelSpace = { numClasses: cfg.numClasses, none: cfg.noneIndex, pad: cfg.padIndex, ignore: [...cfg.ignoreIndices] };
+  // UNDEFINED frames (-1, as every loader of @r3d-ts/datasets writes them) are never scored
+  const ignore = [...new Set([...cfg.ignoreIndices, -1])];
+  const labels: LabelSpace = { numClasses: cfg.numClasses, none: cfg.noneIndex, pad: cfg.padIndex, ignore };
   const variables = stableNames(model.trainableVariables());
 
   const inputsOf = (batch: AnticipationBatch) => {
@@ -72,7 +74,7 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
       const l = r3dLoss(
         { action: outputs.actionLogits as tf.Tensor3D, duration: outputs.durations as tf.Tensor2D, segmentation: outputs.segLogits as tf.Tensor3D },
         { labels: batch.observedLabels, action: batch.targetActions, duration: batch.targetDurations },
-        { ignoreIndices: cfg.ignoreIndices, ...options.loss, padIndex: cfg.padIndex },
+        { ignoreIndices: ignore, ...options.loss, padIndex: cfg.padIndex },
       );
       return l.total;
     },

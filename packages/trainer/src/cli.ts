@@ -1,0 +1,199 @@
+#!/usr/bin/env node
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeBackend, selectBackend } from '@r3d-ts/backend';
+import { SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadCheckpoint } from './checkpoint.js';
+import { loadTrainConfig, parseTrainConfig, type TrainConfig } from './config.js';
+import { CheckpointError, ConfigError, NonFiniteLossError } from './errors.js';
+import { evaluateAnticipation, formatMocTable } from './evaluate.js';
+import { restoreModel, train } from './loop.js';
+import { prepareRun } from './setup.js';
+
+const number = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${v}"`);
+  return n;
+};
+const integer = (v: string): number => {
+  const n = number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${v}"`);
+  return n;
+};
+const setting = (v: string, previous: Record<string, unknown> = {}): Record<string, unknown> => {
+  const eq = v.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected key.path=value, got "${v}"`);
+  const raw = v.slice(eq + 1);
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    // a bare string
+  }
+  return { ...previous, [v.slice(0, eq)]: value };
+};
+
+interface TrainFlags {
+  config?: string;
+  out?: string;
+  epochs?: number;
+  lr?: number;
+  weightDecay?: number;
+  warmupEpochs?: number;
+  batchSize?: number;
+  seed?: number;
+  gradClip?: number;
+  backend?: string;
+  set?: Record<string, unknown>;
+  resume?: boolean;
+  progress: boolean;
+  logSteps?: boolean;
+}
+
+async function runTrain(flags: TrainFlags): Promise<void> {
+  const config = loadTrainConfig(flags.config, {
+    out: flags.out,
+    epochs: flags.epochs,
+    lr: flags.lr,
+    weightDecay: flags.weightDecay,
+    warmupEpochs: flags.warmupEpochs,
+    batchSize: flags.batchSize,
+    seed: flags.seed,
+    gradClipNorm: flags.gradClip,
+    backend: flags.backend,
+    ...flags.set,
+  });
+  const report = await selectBackend({ backend: config.backend });
+  const run = await prepareRun(config, flags.config ?? 'config');
+  console.error(`${describeBackend(report)}\n${run.description}\nwriting ${config.out}/{last,best}/ and ${config.out}/log.jsonl`);
+  const bar = flags.progress && process.stderr.isTTY !== false
+    ? new SingleBar({ format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} | lr {lr} | {sps} samples/s', hideCursor: true, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000 })
+    : undefined;
+  let current = -1;
+  try {
+    const result = await train({
+      model: run.model,
+      labels: run.model.labels,
+      trainSamples: run.train,
+      validationSamples: run.validation,
+      config,
+      resume: flags.resume ?? false,
+      modelConfig: run.modelConfig,
+      onResume: (p) => console.error(`resuming at epoch ${p.epoch + 1}, step ${p.stepInEpoch} of it (global step ${p.globalStep})`),
+      onStep: (e) => {
+        if (flags.logSteps) console.log(JSON.stringify({ event: 'step', epoch: e.epoch + 1, step: e.step + 1, globalStep: e.globalStep, loss: e.loss }));
+        if (!bar) return;
+        const payload = { epoch: e.epoch + 1, epochs: config.epochs, loss: e.loss.toFixed(4), lr: e.lr.toExponential(2), sps: e.samplesPerSecond.toFixed(1) };
+        if (current !== e.epoch) {
+          if (current >= 0) bar.stop();
+          bar.start(e.stepsInEpoch, e.step + 1, payload);
+          current = e.epoch;
+        } else bar.update(e.step + 1, payload);
+      },
+      onEpoch: (r) => {
+        bar?.stop();
+        current = -1;
+        const moc = r.validation ? ` | val MoC ${(100 * r.validation.meanMoc).toFixed(2)}%${r.best ? ' (best)' : ''}` : '';
+        const rank = r.effectiveRank?.fused != null ? ` | erank fused ${r.effectiveRank.fused.toFixed(2)}` : '';
+        console.error(`epoch ${r.epoch}/${config.epochs} | loss ${r.trainLoss.toFixed(4)} | ${r.samplesPerSecond.toFixed(1)} samples/s${moc}${rank}`);
+      },
+    });
+    console.error(result.best ? `best val MoC ${(100 * result.best.metric).toFixed(2)}% at epoch ${result.best.epoch}` : 'done (no validation data)');
+  } finally {
+    bar?.stop();
+  }
+}
+
+interface EvalFlags {
+  checkpoint: string;
+  config?: string;
+  split: 'val' | 'test';
+  backend?: string;
+  json?: boolean;
+  output?: string;
+}
+
+async function runEval(flags: EvalFlags): Promise<void> {
+  const ckpt = loadCheckpoint(flags.checkpoint);
+  const stored = (ckpt.config as { train?: unknown } | null)?.train;
+  let config: TrainConfig;
+  if (flags.config) config = loadTrainConfig(flags.config, { backend: flags.backend });
+  else config = parseTrainConfig({ ...(stored as object), ...(flags.backend ? { backend: flags.backend } : {}) }, join(ckpt.dir, 'config.json'));
+  const report = await selectBackend({ backend: config.backend });
+  const run = await prepareRun(config, flags.config ?? join(ckpt.dir, 'config.json'));
+  restoreModel(run.model, ckpt.weights, join(ckpt.dir, 'weights.safetensors'));
+  const samples = flags.split === 'val' ? run.validation : run.test;
+  if (samples.length === 0) throw new ConfigError(flags.config ?? 'config', [`data: the ${flags.split} split has no videos`]);
+  const result = evaluateAnticipation(run.model, samples, {
+    labels: run.model.labels,
+    observationRatios: config.evalObservationRatios,
+    predictionRatios: config.predictionRatios,
+    anticipationRatio: config.anticipationRatio,
+    batchSize: config.batchSize,
+  });
+  const summary = { event: 'eval', checkpoint: ckpt.dir, split: flags.split, backend: report.name, ...result };
+  if (flags.output) {
+    mkdirSync(join(flags.output, '..'), { recursive: true });
+    appendFileSync(flags.output, `${JSON.stringify(summary)}\n`);
+  }
+  if (flags.json) console.log(JSON.stringify(summary));
+  else {
+    console.log(`${describeBackend(report)}; ${run.description}`);
+    console.log(`MoC (%) on ${flags.split}, ${result.samples} samples:\n${formatMocTable(result)}`);
+    console.log(`mean ${(100 * result.meanMoc).toFixed(2)}%; segmentation accuracy ${result.segmentation.map((s) => `obs ${s.observationRatio}: ${(100 * s.accuracy).toFixed(2)}%`).join(', ')}`);
+  }
+}
+
+/** The `r3d` command line (exported for tests). */
+export function cli(): Command {
+  const program = new Command('r3d').description('Train and evaluate R3D action-anticipation models (TensorFlow.js)').showHelpAfterError();
+  program
+    .command('train')
+    .description('train with the released recipe (or a config file), writing checkpoints and log.jsonl')
+    .option('-c, --config <file>', 'JSON or YAML configuration')
+    .option('-o, --out <dir>', 'run folder (config: out)')
+    .option('--epochs <n>', 'epochs (config: epochs)', integer)
+    .option('--lr <x>', 'peak learning rate (config: lr)', number)
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay (config: weightDecay)', number)
+    .option('--warmup-epochs <n>', 'linear warm-up epochs (config: warmupEpochs)', number)
+    .option('--batch-size <n>', 'batch size (config: batchSize)', integer)
+    .option('--seed <n>', 'run seed (config: seed)', integer)
+    .option('--grad-clip <x>', 'clip gradients to this global norm (config: gradClipNorm)', number)
+    .option('--backend <name>', 'auto | tensorflow | wasm | cpu (config: backend)')
+    .option('--set <key=value>', 'any other setting, dotted path, JSON value (repeatable)', setting)
+    .option('--resume', 'continue from <out>/last')
+    .option('--no-progress', 'no progress bar')
+    .option('--log-steps', 'print one JSON line per step to stdout')
+    .action((flags: TrainFlags) => runTrain(flags));
+  program
+    .command('eval')
+    .description('mean-over-classes accuracy of a checkpoint at observation x prediction ratios')
+    .requiredOption('--checkpoint <dir>', 'checkpoint folder (e.g. runs/r3d/best)')
+    .option('-c, --config <file>', 'configuration (default: the one stored in the checkpoint)')
+    .option('--split <name>', 'val or test', 'test')
+    .option('--backend <name>', 'auto | tensorflow | wasm | cpu')
+    .option('--json', 'print the report as one JSON line')
+    .option('--output <file>', 'append the report to this JSONL file')
+    .action((flags: EvalFlags) => runEval(flags));
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await cli().parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof NonFiniteLossError) {
+      console.error(`r3d: ${err.message}`);
+      process.exitCode = 3;
+    } else if (err instanceof ConfigError || err instanceof CheckpointError) {
+      console.error(`r3d: ${err.message}`);
+      process.exitCode = 2;
+    } else {
+      console.error(err);
+      process.exitCode = 1;
+    }
+  }
+}
+
+await main();
