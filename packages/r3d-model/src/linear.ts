@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-// The model trains: tf's gradients must be registered even when only tfjs-core is installed.
+// The model trains: tfjs-core's entry registers no gradients (the @tensorflow/tfjs union does).
+// That module is extensionless ESM plain Node cannot load, so tsup.config.ts bundles it into dist.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 
 // On the wasm backend only the plain 2-D, non-transposed matMul is fast (TOOLCHAIN.md); tf's own
