@@ -3,7 +3,7 @@
 # native-blas backend, Chromium for the report's browser test. Idempotent. Elsewhere (no apt-get,
 # or not root) it prints what to install and exits 0: everything still runs, on the wasm backend.
 set -euo pipefail
-want=(libopenblas-dev)
+want=(libopenblas-dev chromium)
 if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
   echo "system-deps: not root on Debian/Ubuntu; install yourself for native speed: ${want[*]}" >&2
   echo "  (macOS: brew install openblas; see packages/native-blas/README.md)" >&2

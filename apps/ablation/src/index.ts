@@ -1,1 +1,15 @@
-export {};
+export { runAblation, writeReportFor } from './run.js';
+export type { RunOptions, RunSummary } from './run.js';
+export { parseAblationConfig, readConfigFile, shardOf, ablationConfigSchema, PARTNERS, ABLATION_FUSERS, DATASETS } from './config.js';
+export type { AblationConfig, AblationConfigInput, AblationFuser, Partner, DatasetKind } from './config.js';
+export { gridCells, shardCells, groupOf } from './grid.js';
+export type { Cell } from './grid.js';
+export { runCell, measureRanks } from './run-cell.js';
+export type { CellResult, RankPoint } from './run-cell.js';
+export { loadAblationData, anticipationSamples, labelSpace } from './data.js';
+export type { AblationData } from './data.js';
+export { readDemoTokens, analyseDemo, readPtMatrix } from './darai-demo.js';
+export type { DemoResult, DemoTokens } from './darai-demo.js';
+export { mergeResultFolders, summariseGroups, recommendPartner, readCells } from './results.js';
+export type { GroupSummary, Recommendation } from './results.js';
+export { AblationConfigError, AblationResultError } from './errors.js';

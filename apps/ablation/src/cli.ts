@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { parseAblationConfig, readConfigFile, type AblationConfig } from './config.js';
+import { AblationConfigError, AblationResultError } from './errors.js';
+import { mergeResultFolders } from './results.js';
+import { runAblation, writeReportFor } from './run.js';
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const numbers = (flag: string) => (v: string) =>
+  list(v).map((s) => {
+    const n = Number(s);
+    if (s === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag}: "${s}" is not a number`);
+    return n;
+  });
+const integer = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${flag}: "${v}" is not an integer`);
+  return n;
+};
+const seqRange = (v: string) =>
+  list(v).flatMap((part) => {
+    const m = /^(\d+)(?:\.\.|-)(\d+)$/.exec(part);
+    if (m) return Array.from({ length: Number(m[2]) - Number(m[1]) + 1 }, (_, i) => Number(m[1]) + i);
+    const n = Number(part);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`--sequences: "${part}" is neither an integer nor a range a..b`);
+    return [n];
+  });
+
+interface RunFlags {
+  config?: string;
+  dataset?: string;
+  data?: string;
+  partners?: string[];
+  fusers?: string[];
+  ratios?: number[];
+  seeds?: number[];
+  epochs?: number;
+  out?: string;
+  backend?: string;
+  shard?: string;
+  sequences?: number[];
+  syntheticCount?: number;
+  progress?: boolean;
+}
+
+/** Flags over the config file over the defaults. */
+export function configFromFlags(flags: RunFlags): AblationConfig {
+  const file = flags.config ? readConfigFile(flags.config) : {};
+  const over: Record<string, unknown> = { ...file };
+  const set = (key: string, v: unknown) => {
+    if (v !== undefined) over[key] = v;
+  };
+  set('dataset', flags.dataset);
+  set('data', flags.data);
+  set('partners', flags.partners);
+  set('fusers', flags.fusers);
+  set('exchangeRatios', flags.ratios);
+  set('seeds', flags.seeds);
+  set('epochs', flags.epochs);
+  set('out', flags.out);
+  set('backend', flags.backend);
+  set('shard', flags.shard);
+  set('sequences', flags.sequences);
+  set('progress', flags.progress);
+  if (flags.syntheticCount !== undefined) over.synthetic = { ...((file.synthetic as object) ?? {}), count: flags.syntheticCount };
+  return parseAblationConfig(over, flags.config ?? 'flags');
+}
+
+function fail(err: unknown): never {
+  if (err instanceof AblationConfigError || err instanceof AblationResultError) {
+    process.stderr.write(`r3d-ablation: ${err.message}\n`);
+    process.exit(2);
+  }
+  const e = err as Error;
+  process.stderr.write(`r3d-ablation: ${e?.stack ?? String(err)}\n`);
+  process.exit(1);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('r3d-ablation')
+    .description('Which partner modality keeps RGB from collapsing? Trains R3D with each partner and fuser, measures MoC and effective-rank gains, writes a report.')
+    .showHelpAfterError();
+
+  program
+    .command('run', { isDefault: true })
+    .description('run the grid (or the darai-demo rank analysis) and write the report')
+    .option('-c, --config <file>', 'JSON configuration file (flags override it)')
+    .option('--dataset <name>', 'synthetic (default) | futr | darai-demo')
+    .option('--data <folder>', 'dataset folder: futr layout root, darai-demo folder or R3D-demo clone')
+    .option('--partners <list>', 'comma list of rgb (alone), depth, text, imu', list)
+    .option('--fusers <list>', 'comma list of rtf-variance, rtf-svd-energy, rtf-bn-gamma, sa-fuser, hard-swap, concat, mean, late', list)
+    .option('--ratios <list>', 'exchange ratios in (0, 1) for rtf-* and hard-swap', numbers('--ratios'))
+    .option('--seeds <list>', 'comma list of integer seeds', numbers('--seeds'))
+    .option('--epochs <n>', 'training epochs per cell', integer('--epochs'))
+    .option('--synthetic-count <n>', 'sequences of the synthetic dataset', integer('--synthetic-count'))
+    .option('--sequences <list>', 'darai-demo: sequences to average (e.g. 0..32)', seqRange)
+    .option('-o, --out <folder>', 'output folder (default out/ablation)')
+    .option('--backend <name>', 'auto | native-blas | wasm | cpu | tensorflow')
+    .option('--shard <i/n>', 'run only shard i of n (1-based); merge the folders afterwards')
+    .option('--no-progress', 'plain log lines instead of progress bars')
+    .action(async (flags: RunFlags & { progress?: boolean }) => {
+      try {
+        // commander sets progress=true unless --no-progress: only "false" is an explicit choice
+        const config = configFromFlags({ ...flags, progress: flags.progress === false ? false : undefined });
+        await runAblation(config);
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+  program
+    .command('merge')
+    .description('join result folders (e.g. one per shard) into one and write its report')
+    .argument('<out>', 'folder to write')
+    .argument('<inputs...>', 'result folders to join')
+    .action(async (out: string, inputs: string[]) => {
+      try {
+        mergeResultFolders(out, inputs);
+        const report = await writeReportFor(out);
+        process.stderr.write(`merged ${inputs.length} folders: ${report.results.length} of ${report.cells.length} cells; report in ${out}/index.html\n`);
+        if (report.missing.length) process.stderr.write(`missing cells: ${report.missing.join(', ')}\n`);
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+  program
+    .command('report')
+    .description('re-write the report of a result folder from its cells')
+    .argument('<folder>')
+    .action(async (folder: string) => {
+      try {
+        await writeReportFor(folder);
+      } catch (err) {
+        fail(err);
+      }
+    });
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

@@ -1,0 +1,152 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { z } from 'zod';
+import { AblationConfigError } from './errors.js';
+
+/** Partners RGB can be fused with; `rgb` alone is the unimodal baseline. */
+export const PARTNERS = ['rgb', 'depth', 'text', 'imu'] as const;
+export type Partner = (typeof PARTNERS)[number];
+
+/** Fusers by the ablation's names: the RTF with each channel score, and the baselines. */
+export const ABLATION_FUSERS = ['rtf-variance', 'rtf-svd-energy', 'rtf-bn-gamma', 'sa-fuser', 'hard-swap', 'concat', 'mean', 'late'] as const;
+export type AblationFuser = (typeof ABLATION_FUSERS)[number];
+
+/** Datasets the ablation reads; `darai-demo` is the authors' tokens (rank analysis only). */
+export const DATASETS = ['synthetic', 'futr', 'darai-demo'] as const;
+export type DatasetKind = (typeof DATASETS)[number];
+
+export const BACKENDS = ['auto', 'native-blas', 'wasm', 'cpu', 'tensorflow', 'tensorflow-cpu', 'tensorflow-gpu'] as const;
+
+const ratio = z.number().gt(0, 'must be inside (0, 1)').lt(1, 'must be inside (0, 1)');
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.string().refine((v) => (values as readonly string[]).includes(v), { message: `expected one of ${values.join(', ')}` }) as unknown as z.ZodType<T[number]>;
+
+/**
+ * The ablation's configuration: a JSON file and/or flags, every field optional. The defaults are
+ * the small grid that `pnpm ablation` runs in minutes on 2 cores (see README).
+ */
+export const ablationConfigSchema = z
+  .object({
+    dataset: oneOf(DATASETS).default('synthetic'),
+    /** Folder of the dataset (futr layout root, darai-demo folder or R3D-demo clone). */
+    data: z.string().min(1).optional(),
+    partners: z.array(oneOf(PARTNERS)).min(1).default(['rgb', 'depth', 'text', 'imu']),
+    fusers: z.array(oneOf(ABLATION_FUSERS)).min(1).default(['rtf-variance', 'mean']),
+    /** Exchange ratios of the RTF and hard-swap (k = floor(ratio * C) channels per modality). */
+    exchangeRatios: z.array(ratio).min(1).default([0.3]),
+    seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1).default([1, 2]),
+    epochs: z.number().int().positive().default(6),
+    batchSize: z.number().int().positive().default(8),
+    lr: z.number().positive().default(2e-3),
+    weightDecay: z.number().min(0).default(5e-3),
+    warmupEpochs: z.number().min(0).default(1),
+    trainObservationRatios: z.array(ratio).min(1).default([0.2, 0.3, 0.5]),
+    evalObservationRatios: z.array(ratio).min(1).default([0.2, 0.3]),
+    predictionRatios: z.array(z.number().gt(0).lte(1)).min(1).default([0.1, 0.2, 0.3, 0.5]),
+    /** Observation ratios at which effective rank is measured (the paper's figure: 0.1 .. 0.9). */
+    rankObservationRatios: z.array(ratio).min(1).default([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]),
+    /** Model width and shape (R3D defaults are 128 / 8 / 512; the default grid keeps C = 128). */
+    model: z
+      .object({
+        hidden: z.number().int().positive().default(128),
+        heads: z.number().int().positive().default(8),
+        ffnDim: z.number().int().positive().default(256),
+        dropout: z.number().min(0).lt(1).default(0.1),
+      })
+      .strict()
+      .prefault({}),
+    synthetic: z
+      .object({
+        seed: z.number().int().min(0).default(1),
+        /** Sequences over all splits (70% train, 30% test). */
+        count: z.number().int().min(4).default(40),
+        /** Keep every n-th frame of the 15 fps videos. */
+        sampleRate: z.number().int().positive().default(3),
+      })
+      .strict()
+      .prefault({}),
+    futr: z
+      .object({
+        mapping: z.string().optional(),
+        trainSplit: z.string().optional(),
+        testSplit: z.string().optional(),
+        level: z.enum(['l2', 'l3']).optional(),
+        sampleRate: z.number().int().positive().default(1),
+      })
+      .strict()
+      .prefault({}),
+    /** darai-demo: sequences averaged (the authors' demo averages 0..32 of the 34). */
+    sequences: z.array(z.number().int().min(0)).min(1).optional(),
+    out: z.string().min(1).default('out/ablation'),
+    backend: oneOf(BACKENDS).default('auto'),
+    /** Run only shard i of n ("i/n", 1-based). */
+    shard: z.string().regex(/^\d+\/\d+$/, 'expected "i/n", e.g. 1/4').optional(),
+    /** Progress bars on stderr (off when not a terminal unless forced). */
+    progress: z.boolean().optional(),
+  })
+  .strict();
+
+export type AblationConfig = z.output<typeof ablationConfigSchema>;
+export type AblationConfigInput = z.input<typeof ablationConfigSchema>;
+
+/**
+ * Validates a configuration (file contents merged with flags) and checks what can be checked
+ * before any work: shard bounds, that a dataset needing a folder has one that exists. Throws an
+ * `AblationConfigError` whose message lists one line per problem.
+ *
+ * @example
+ * const config = parseAblationConfig({ partners: ['depth', 'text'], seeds: [1] });
+ */
+export function parseAblationConfig(input: unknown, source = 'config'): AblationConfig {
+  const result = ablationConfigSchema.safeParse(input ?? {});
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => {
+      const where = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)';
+      const found = valueAt(input, i.path as PropertyKey[]);
+      return `${where}: ${i.message}${found !== undefined ? ` (got ${JSON.stringify(found)})` : ''}`;
+    });
+    throw new AblationConfigError(source, lines.length === 1 ? lines[0]! : `\n  ${lines.join('\n  ')}`);
+  }
+  const config = result.data;
+  if (config.shard) shardOf(config.shard);
+  if (config.dataset !== 'synthetic') {
+    if (!config.data) throw new AblationConfigError('data', `dataset ${config.dataset} needs --data <folder>`);
+    if (!existsSync(config.data) || !statSync(config.data).isDirectory()) throw new AblationConfigError('data', `folder ${config.data} does not exist`);
+  }
+  return config;
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const p of path) {
+    if (v == null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+/** Parses "i/n" (1-based) into { index: i - 1, count: n }. */
+export function shardOf(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const i = m ? Number(m[1]) : NaN;
+  const n = m ? Number(m[2]) : NaN;
+  if (!(n >= 1 && i >= 1 && i <= n)) throw new AblationConfigError('shard', `expected "i/n" with 1 <= i <= n, got "${text}"`);
+  return { index: i - 1, count: n };
+}
+
+/** Reads a JSON configuration file (an object of the schema's fields). */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new AblationConfigError('config', `cannot read ${path}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new AblationConfigError('config', `${path} is not valid JSON (${(err as Error).message})`);
+  }
+  if (value == null || typeof value !== 'object' || Array.isArray(value)) throw new AblationConfigError('config', `${path} must hold a JSON object`);
+  return value as Record<string, unknown>;
+}

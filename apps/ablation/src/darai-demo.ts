@@ -1,0 +1,192 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readNpy } from '@r3d-ts/datasets';
+import { effectiveRank, harmonicBalance, type MatrixInput } from '@r3d-ts/rank-metrics';
+import { readTorchCheckpoint, WeightImportError } from '@r3d-ts/r3d-model';
+import { unzipSync, zipSync } from 'fflate';
+import { AblationConfigError } from './errors.js';
+import type { RankPoint } from './run-cell.js';
+
+/** The four token sets of the authors' demo: RGB and depth before and after the exchange. */
+export const DEMO_KINDS = ['rgb_raw', 'depth_raw', 'exchanged_rgb', 'exchanged_depth'] as const;
+export type DemoKind = (typeof DEMO_KINDS)[number];
+
+/** Per observation ratio, per sequence, the (T, C) token matrix of each kind. */
+export interface DemoTokens {
+  layout: 'npy' | 'pt';
+  root: string;
+  ratios: number[];
+  /** ratio -> sequence -> kind -> matrix */
+  tokens: Map<number, Map<number, Record<DemoKind, MatrixInput & { rows: number; cols: number }>>>;
+}
+
+/** What the darai-demo analysis reports: the paper's gain table and H per ratio. */
+export interface DemoResult {
+  layout: 'npy' | 'pt';
+  root: string;
+  sequences: number[];
+  ranks: RankPoint[];
+}
+
+interface Manifest {
+  channels: number;
+  ratios: Record<string, Array<{ sequence: number; offset: number; frames: number }>>;
+}
+
+/**
+ * Finds which layout a folder holds: the converted one (`<kind>_obs<r>.npy` + `manifest.json`)
+ * or a clone of the authors' R3D-demo repository (`pt_darai_depth/<kind>/<kind>_<seq>_<r>.pt`,
+ * given as the clone or as its `pt_darai_depth` folder).
+ */
+export function detectDemoLayout(root: string): { layout: 'npy'; dir: string } | { layout: 'pt'; dir: string } {
+  if (existsSync(join(root, 'manifest.json'))) return { layout: 'npy', dir: root };
+  for (const dir of [join(root, 'pt_darai_depth'), root]) {
+    if (DEMO_KINDS.every((k) => existsSync(join(dir, k)) && statSync(join(dir, k)).isDirectory())) return { layout: 'pt', dir };
+  }
+  throw new AblationConfigError('data', `${root} holds neither manifest.json + <kind>_obs<r>.npy (converted darai-demo) nor pt_darai_depth/{${DEMO_KINDS.join(',')}}/ (R3D-demo clone)`);
+}
+
+/** Reads the converted layout: one stacked array per kind and ratio, cut by the manifest. */
+function readNpyLayout(dir: string): DemoTokens {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  } catch (err) {
+    throw new AblationConfigError('data', `${join(dir, 'manifest.json')} is not readable JSON (${(err as Error).message})`);
+  }
+  if (!manifest.ratios || typeof manifest.ratios !== 'object') throw new AblationConfigError('data', `${join(dir, 'manifest.json')} has no "ratios" object`);
+  const tokens: DemoTokens['tokens'] = new Map();
+  for (const [r, entries] of Object.entries(manifest.ratios)) {
+    const arrays = Object.fromEntries(
+      DEMO_KINDS.map((k) => {
+        const file = join(dir, `${k}_obs${r}.npy`);
+        if (!existsSync(file)) throw new AblationConfigError('data', `${file} is missing (manifest lists ratio ${r})`);
+        const a = readNpy(file);
+        if (a.shape.length !== 2) throw new AblationConfigError('data', `${file}: expected (sum of T, C), found shape [${a.shape.join(', ')}]`);
+        return [k, a];
+      }),
+    ) as Record<DemoKind, ReturnType<typeof readNpy>>;
+    const perSeq = new Map<number, Record<DemoKind, MatrixInput & { rows: number; cols: number }>>();
+    for (const e of entries) {
+      const rec = {} as Record<DemoKind, MatrixInput & { rows: number; cols: number }>;
+      for (const k of DEMO_KINDS) {
+        const a = arrays[k];
+        const C = a.shape[1]!;
+        if (e.offset + e.frames > a.shape[0]!) throw new AblationConfigError('data', `${k}_obs${r}.npy has ${a.shape[0]} rows, manifest needs ${e.offset + e.frames} for sequence ${e.sequence}`);
+        rec[k] = { data: (a.data as Float32Array).subarray(e.offset * C, (e.offset + e.frames) * C), rows: e.frames, cols: C };
+      }
+      perSeq.set(e.sequence, rec);
+    }
+    tokens.set(Number(r), perSeq);
+  }
+  return { layout: 'npy', root: dir, ratios: [...tokens.keys()].sort((a, b) => a - b), tokens };
+}
+
+/**
+ * Reads one `torch.save`d tensor as a (T, C) matrix, dropping leading singleton axes. Uses
+ * r3d-model's `.pt` reader; where that reader accepts only a state dict, the pickle's top-level
+ * object is wrapped into a one-entry dict first (a byte-level rewrite of `data.pkl`: EMPTY_DICT,
+ * key, the original object, SETITEM).
+ */
+export function readPtMatrix(file: string): MatrixInput & { rows: number; cols: number } {
+  let weights: ReturnType<typeof readTorchCheckpoint>;
+  try {
+    weights = readTorchCheckpoint(file);
+  } catch (err) {
+    if (!(err instanceof WeightImportError) || !/state_dict|dict of tensors/.test(err.message)) throw err;
+    weights = readTorchCheckpoint(wrapTopLevelInDict(readFileSync(file), file), file);
+  }
+  const tensors = [...weights.values()];
+  if (tensors.length !== 1) throw new AblationConfigError('data', `${file}: expected one tensor, found ${tensors.length}`);
+  const t = tensors[0]!;
+  const shape = [...t.shape];
+  while (shape.length > 2 && shape[0] === 1) shape.shift();
+  if (shape.length !== 2) throw new AblationConfigError('data', `${file}: expected a (T, C) tensor (leading 1s allowed), found shape [${t.shape.join(', ')}]`);
+  return { data: Float32Array.from(t.data), rows: shape[0]!, cols: shape[1]! };
+}
+
+/** Rewrites a torch zip so that its pickled object X becomes {'tensor': X}. */
+export function wrapTopLevelInDict(bytes: Uint8Array, file: string): Uint8Array {
+  const entries = unzipSync(bytes);
+  const pkl = Object.keys(entries).find((n) => /^[^/]+\/data\.pkl$/.test(n));
+  if (!pkl) throw new AblationConfigError('data', `${file}: no <archive>/data.pkl inside`);
+  const src = entries[pkl]!;
+  const proto = src[0] === 0x80 ? 2 : 0;
+  if (src[src.length - 1] !== 0x2e) throw new AblationConfigError('data', `${file}: data.pkl does not end with STOP`);
+  const key = new TextEncoder().encode('tensor');
+  const head = [...src.subarray(0, proto), 0x7d, 0x58, key.length, 0, 0, 0, ...key];
+  const out = new Uint8Array(head.length + (src.length - 1 - proto) + 2);
+  out.set(head, 0);
+  out.set(src.subarray(proto, src.length - 1), head.length);
+  out.set([0x73, 0x2e], out.length - 2); // SETITEM, STOP
+  entries[pkl] = out;
+  return zipSync(entries, { level: 0 });
+}
+
+/** Reads the clone layout: one `.pt` per kind, sequence and ratio. */
+function readPtLayout(dir: string): DemoTokens {
+  const tokens: DemoTokens['tokens'] = new Map();
+  const pattern = /^(.+)_(\d+)_(\d*\.?\d+)\.pt$/;
+  const found = new Map<string, string>();
+  for (const k of DEMO_KINDS) {
+    for (const f of readdirSync(join(dir, k))) {
+      const m = pattern.exec(f);
+      if (!m || m[1] !== k) continue;
+      found.set(`${k}|${Number(m[2])}|${Number(m[3])}`, join(dir, k, f));
+    }
+  }
+  const keys = [...found.keys()].filter((x) => x.startsWith(`${DEMO_KINDS[0]}|`));
+  if (keys.length === 0) throw new AblationConfigError('data', `${join(dir, DEMO_KINDS[0])} holds no ${DEMO_KINDS[0]}_<seq>_<ratio>.pt files`);
+  for (const key of keys) {
+    const [, seqText, ratioText] = key.split('|');
+    const seq = Number(seqText);
+    const ratio = Number(ratioText);
+    const rec = {} as Record<DemoKind, MatrixInput & { rows: number; cols: number }>;
+    for (const k of DEMO_KINDS) {
+      const file = found.get(`${k}|${seq}|${ratio}`);
+      if (!file) throw new AblationConfigError('data', `${join(dir, k)}: ${k}_${seq}_${ratioText}.pt is missing (${DEMO_KINDS[0]} has it)`);
+      rec[k] = readPtMatrix(file);
+    }
+    if (!tokens.has(ratio)) tokens.set(ratio, new Map());
+    tokens.get(ratio)!.set(seq, rec);
+  }
+  return { layout: 'pt', root: dir, ratios: [...tokens.keys()].sort((a, b) => a - b), tokens };
+}
+
+/** Reads the authors' DARai tokens from either layout. */
+export function readDemoTokens(root: string): DemoTokens {
+  const { layout, dir } = detectDemoLayout(root);
+  return layout === 'npy' ? readNpyLayout(dir) : readPtLayout(dir);
+}
+
+/**
+ * The paper's rank analysis on the authors' own tokens: per observation ratio, the mean over
+ * sequences of each modality's effective-rank gain (exchanged minus raw) and the harmonic mean H
+ * of the two mean gains. `sequences` defaults to 0..32, the range the authors' demo averages.
+ *
+ * @example
+ * analyseDemo(readDemoTokens('../shared/fixtures/darai-demo')).ranks[8]; // obs 0.9: H ~0.914
+ */
+export function analyseDemo(tokens: DemoTokens, sequences?: readonly number[]): DemoResult {
+  const wanted = sequences ?? Array.from({ length: 33 }, (_, i) => i);
+  const ranks: RankPoint[] = [];
+  for (const ratio of tokens.ratios) {
+    const perSeq = tokens.tokens.get(ratio)!;
+    const seqs = wanted.filter((s) => perSeq.has(s));
+    if (seqs.length === 0) throw new AblationConfigError('sequences', `none of the requested sequences exist at ratio ${ratio} (have ${[...perSeq.keys()].join(', ')})`);
+    const sums = { rgbBefore: 0, rgbAfter: 0, partnerBefore: 0, partnerAfter: 0 };
+    for (const s of seqs) {
+      const r = perSeq.get(s)!;
+      sums.rgbBefore += effectiveRank(r.rgb_raw);
+      sums.rgbAfter += effectiveRank(r.exchanged_rgb);
+      sums.partnerBefore += effectiveRank(r.depth_raw);
+      sums.partnerAfter += effectiveRank(r.exchanged_depth);
+    }
+    const n = seqs.length;
+    const erank = { rgbBefore: sums.rgbBefore / n, rgbAfter: sums.rgbAfter / n, partnerBefore: sums.partnerBefore / n, partnerAfter: sums.partnerAfter / n, fused: Number.NaN };
+    const gainRgb = erank.rgbAfter - erank.rgbBefore;
+    const gainPartner = erank.partnerAfter - erank.partnerBefore;
+    ranks.push({ observationRatio: ratio, samples: n, erank, gainRgb, gainPartner, balance: harmonicBalance(gainRgb, gainPartner) });
+  }
+  return { layout: tokens.layout, root: tokens.root, sequences: [...wanted].filter((s) => tokens.ratios.some((r) => tokens.tokens.get(r)!.has(s))), ranks };
+}

@@ -1,0 +1,120 @@
+import { existsSync } from 'node:fs';
+
+/** One point of an effective-rank figure: a series (RGB gain, partner gain, H) in a panel. */
+export interface GainPoint {
+  panel: string;
+  series: string;
+  observation: number;
+  value: number;
+}
+
+/** A figure as SVG text (for the HTML) and PNG bytes (for the README and docs). */
+export interface Figure {
+  name: string;
+  title: string;
+  svg: string;
+  png: Uint8Array;
+}
+
+const SERIES_COLOURS = { domain: ['RGB gain', 'partner gain', 'harmonic mean H'], range: ['#4c78a8', '#f58518', '#54a24b'] };
+
+/**
+ * The paper's figure: effective-rank gain against observation percentage, one panel per partner
+ * (or per fuser), with the RGB gain, the partner's gain and their harmonic mean H.
+ */
+export function gainFigureSpec(points: readonly GainPoint[], title: string, columns = 4): Record<string, unknown> {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, anchor: 'start', fontSize: 14 },
+    data: { values: points.map((p) => ({ ...p, observation: Math.round(p.observation * 100) })) },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } },
+    columns,
+    spec: {
+      width: 220,
+      height: 170,
+      layer: [
+        { mark: { type: 'rule', color: '#999', strokeDash: [3, 3] }, encoding: { y: { datum: 0 } } },
+        {
+          mark: { type: 'line', point: true, strokeWidth: 2 },
+          encoding: {
+            x: { field: 'observation', type: 'quantitative', title: 'observation (%)', scale: { domain: [0, 100] } },
+            y: { field: 'value', type: 'quantitative', title: 'effective-rank gain' },
+            color: { field: 'series', type: 'nominal', title: null, scale: SERIES_COLOURS, legend: { orient: 'bottom' } },
+            strokeDash: { condition: { test: "datum.series === 'harmonic mean H'", value: [6, 3] }, value: [1, 0] },
+          },
+        },
+      ],
+    },
+    resolve: { scale: { y: 'shared' } },
+    config: { font: 'DejaVu Sans, Arial, sans-serif', view: { stroke: '#ddd' } },
+  };
+}
+
+/** H against observation percentage, one line per partner, one panel per fuser. */
+export function balanceFigureSpec(points: ReadonlyArray<{ panel: string; partner: string; observation: number; value: number }>, title: string): Record<string, unknown> {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, anchor: 'start', fontSize: 14 },
+    data: { values: points.map((p) => ({ ...p, observation: Math.round(p.observation * 100) })) },
+    facet: { field: 'panel', type: 'nominal', title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } },
+    columns: 4,
+    spec: {
+      width: 220,
+      height: 170,
+      mark: { type: 'line', point: true, strokeWidth: 2 },
+      encoding: {
+        x: { field: 'observation', type: 'quantitative', title: 'observation (%)', scale: { domain: [0, 100] } },
+        y: { field: 'value', type: 'quantitative', title: 'balance H' },
+        color: { field: 'partner', type: 'nominal', title: 'partner', legend: { orient: 'bottom' } },
+      },
+    },
+    config: { font: 'DejaVu Sans, Arial, sans-serif', view: { stroke: '#ddd' } },
+  };
+}
+
+/** Mean MoC (bars) with +- one standard deviation over seeds (error bars), per partner and fuser. */
+export function mocFigureSpec(rows: ReadonlyArray<{ label: string; partner: string; mean: number; std: number }>, title: string): Record<string, unknown> {
+  const values = rows.map((r) => ({ ...r, mean: 100 * r.mean, lo: 100 * (r.mean - r.std), hi: 100 * (r.mean + r.std) }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, anchor: 'start', fontSize: 14 },
+    data: { values },
+    width: 420,
+    height: { step: 22 },
+    layer: [
+      { mark: 'bar', encoding: { y: { field: 'label', type: 'nominal', title: null, sort: null }, x: { field: 'mean', type: 'quantitative', title: 'mean MoC (%)' }, color: { field: 'partner', type: 'nominal', legend: null } } },
+      { mark: { type: 'errorbar', ticks: true }, encoding: { y: { field: 'label', type: 'nominal', sort: null }, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } } },
+    ],
+    config: { font: 'DejaVu Sans, Arial, sans-serif', view: { stroke: null } },
+  };
+}
+
+const FONT_FILES = ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf', '/System/Library/Fonts/Supplemental/Arial.ttf', 'C:\\Windows\\Fonts\\arial.ttf'];
+
+/**
+ * Renders a vega-lite spec headlessly: vega-lite compiles it, vega draws SVG with no DOM or
+ * canvas, and resvg rasterises that SVG to a PNG at twice the size (system fonts; text is left
+ * out of the PNG only on a machine with no font at all).
+ */
+export async function renderFigure(name: string, title: string, spec: Record<string, unknown>): Promise<Figure> {
+  const vl = await import('vega-lite');
+  const vega = await import('vega');
+  const compiled = vl.compile(spec as never).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const svg = (await view.toSVG()).replace(/^<svg /, `<svg role="img" aria-label="${escapeXml(title)}" `);
+  view.finalize();
+  const { Resvg } = await import('@resvg/resvg-js');
+  const fontFiles = FONT_FILES.filter((f) => existsSync(f));
+  const png = new Resvg(svg, {
+    background: 'white',
+    fitTo: { mode: 'zoom', value: 2 },
+    font: { loadSystemFonts: true, fontFiles, defaultFontFamily: 'DejaVu Sans' },
+  })
+    .render()
+    .asPng();
+  return { name, title, svg, png: new Uint8Array(png) };
+}
+
+export function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}

@@ -1,0 +1,115 @@
+import { rmSync } from 'node:fs';
+import { describeBackend, selectBackend } from '@r3d-ts/backend';
+import cliProgress from 'cli-progress';
+import type { AblationConfig } from './config.js';
+import { shardOf } from './config.js';
+import { analyseDemo, readDemoTokens, type DemoResult } from './darai-demo.js';
+import { loadAblationData } from './data.js';
+import { shardCells } from './grid.js';
+import { writeDemoReport, writeGridReport, gridReport, type GridReport } from './report/write.js';
+import { openResultFolder, readCell, readCells, readGridFile, writeCell } from './results.js';
+import { cellRunDir, runCell, type CellResult } from './run-cell.js';
+
+export interface RunOptions {
+  /** Where progress and summaries go (default process.stderr). */
+  log?: NodeJS.WritableStream;
+  /** Stop after this many newly trained cells (tests use it to simulate a killed run). */
+  maxNewCells?: number;
+}
+
+export interface RunSummary {
+  kind: 'grid' | 'darai-demo';
+  out: string;
+  ran: string[];
+  skipped: string[];
+  report?: GridReport;
+  demo?: DemoResult;
+  backend: string;
+}
+
+/**
+ * Runs the ablation the configuration describes and writes its report: for `darai-demo` the
+ * rank analysis of the authors' tokens; otherwise every cell of this shard of the grid that has
+ * no `cells/<id>.json` yet (train, MoC, effective ranks), each written atomically as it finishes,
+ * then the report over every finished cell in the folder.
+ *
+ * @example
+ * await runAblation(parseAblationConfig({ seeds: [1], epochs: 2 }));
+ */
+export async function runAblation(config: AblationConfig, options: RunOptions = {}): Promise<RunSummary> {
+  const log = options.log ?? process.stderr;
+  if (config.dataset === 'darai-demo') {
+    const tokens = readDemoTokens(config.data!);
+    const demo = analyseDemo(tokens, config.sequences);
+    await writeDemoReport(config.out, demo);
+    log.write(`darai-demo: ${demo.ranks.length} observation ratios, sequences ${demo.sequences.length}; report in ${config.out}\n`);
+    return { kind: 'darai-demo', out: config.out, ran: [], skipped: [], demo, backend: 'none' };
+  }
+
+  const grid = openResultFolder(config);
+  const mine = shardCells(grid.cells.filter((c) => config.partners.includes(c.partner)), config.shard ? shardOf(config.shard) : undefined);
+  const todo = mine.filter((c) => !readCell(config.out, c.id));
+  const skipped = mine.filter((c) => !todo.includes(c)).map((c) => c.id);
+  const backend = await selectBackend({ backend: config.backend });
+  log.write(`backend: ${describeBackend(backend)}\n`);
+  log.write(`grid: ${mine.length} cells${config.shard ? ` (shard ${config.shard} of ${grid.cells.length})` : ''}, ${skipped.length} already done, ${todo.length} to run\n`);
+
+  const ran: string[] = [];
+  if (todo.length > 0) {
+    const loadStart = performance.now();
+    const data = await loadAblationData(config);
+    log.write(`data: ${data.description}: ${data.train.length} train / ${data.test.length} test videos (${((performance.now() - loadStart) / 1000).toFixed(1)} s)\n`);
+    const tty = config.progress ?? Boolean((log as NodeJS.WriteStream).isTTY);
+    const bars = tty
+      ? new cliProgress.MultiBar({ stream: log as NodeJS.WriteStream, clearOnComplete: false, hideCursor: true, format: ' {label} [{bar}] {value}/{total} {extra}', forceRedraw: true }, cliProgress.Presets.shades_classic)
+      : null;
+    const gridBar = bars?.create(mine.length, skipped.length, { label: 'grid    ', extra: '' });
+    const started = performance.now();
+    try {
+      for (const cell of todo) {
+        if (options.maxNewCells != null && ran.length >= options.maxNewCells) break;
+        const cellBar = bars?.create(1, 0, { label: cell.id.padEnd(8).slice(0, 28), extra: '' });
+        const result: CellResult = await runCell(cell, config, data, {
+          runDir: cellRunDir(config.out, cell),
+          backend: backend.name,
+          onStep: (e, total) => {
+            cellBar?.setTotal(total);
+            cellBar?.update(e.globalStep, { extra: `epoch ${e.epoch + 1}/${config.epochs} loss ${e.loss.toFixed(3)}` });
+          },
+        });
+        writeCell(config.out, result);
+        // the checkpoints only serve a resume of this cell, which is finished now
+        rmSync(cellRunDir(config.out, cell), { recursive: true, force: true });
+        ran.push(cell.id);
+        if (cellBar) bars!.remove(cellBar);
+        gridBar?.increment(1, { extra: `${cell.id} ${result.seconds.toFixed(1)} s` });
+        if (!bars) log.write(`cell ${cell.id}: MoC ${(100 * result.meanMoc).toFixed(1)}%, ${result.seconds.toFixed(1)} s\n`);
+      }
+    } finally {
+      bars?.stop();
+    }
+    log.write(`trained ${ran.length} cells in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  }
+  const report = await writeReportFor(config.out, { backend: backend.name });
+  const done = report.results.length;
+  log.write(`report: ${config.out}/index.html (${done} of ${report.cells.length} cells)${report.missing.length ? `; ${report.missing.length} missing: run the other shards, then merge` : ''}\n`);
+  return { kind: 'grid', out: config.out, ran, skipped, report, backend: backend.name };
+}
+
+/** Re-writes the report of a result folder from its `grid.json` and `cells/`. */
+export async function writeReportFor(out: string, context: { backend?: string } = {}): Promise<GridReport> {
+  const grid = readGridFile(out);
+  const results = readCells(out).filter((r) => grid.cells.some((c) => c.id === r.cell.id));
+  const backends = [...new Set(results.map((r) => r.backend))].join(', ');
+  const config = { ...grid.config, out };
+  // the description comes from the settings alone, so a merged report reads like a single run's
+  const description = describeData(config);
+  const report = gridReport(config, grid.cells, results, description, backends || context.backend || 'none');
+  await writeGridReport(out, report);
+  return report;
+}
+
+function describeData(config: AblationConfig): string {
+  if (config.dataset === 'synthetic') return `synthetic (seed ${config.synthetic.seed}, ${config.synthetic.count} sequences, 1 frame in ${config.synthetic.sampleRate} of 15 fps)`;
+  return `${config.dataset} at ${config.data}`;
+}
