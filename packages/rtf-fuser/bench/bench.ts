@@ -1,7 +1,7 @@
 // Forward and forward+backward time of every fuser at B=8, T=100, C=128 on each available
 // backend, and the authors' fuser in PyTorch beside it when /usr/bin/python3 has torch.
 //   pnpm --filter @r3d-ts/rtf-fuser bench
-//   R3D_BENCH_BACKENDS=wasm R3D_BENCH_ITERS=20 pnpm --filter @r3d-ts/rtf-fuser bench
+//   R3D_BENCH_BACKENDS=tensorflow,wasm R3D_BENCH_ITERS=20 pnpm --filter @r3d-ts/rtf-fuser bench (tensorflow: where tfjs-node loads)
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,7 +11,7 @@ import { createFuser, type FuserName, type FuserOptions } from '../src/index.js'
 const B = 8;
 const T = 100;
 const C = 128;
-const backends = (process.env.R3D_BENCH_BACKENDS ?? 'wasm,cpu').split(',').filter(Boolean);
+const backends = (process.env.R3D_BENCH_BACKENDS ?? 'native-blas,wasm,cpu').split(',').filter(Boolean);
 const iters = (backend: string): number => Number(process.env.R3D_BENCH_ITERS ?? (backend === 'cpu' ? 1 : 10));
 
 const FUSERS: Array<[string, FuserName, FuserOptions]> = [
