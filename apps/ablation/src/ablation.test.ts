@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAblationConfig } from './config.js';
+import { gridCells } from './grid.js';
+import { readCells } from './results.js';
+import { runAblation, type RunSummary } from './run.js';
+import type { CellResult } from './run-cell.js';
+import { appDir, runCli, tinyConfig } from './test-helpers.js';
+
+// End-to-end on a tiny grid (rgb alone, depth and text with rtf-variance; 1 epoch, C = 32), on
+// the wasm backend only: this suite checks the app's bookkeeping (shards, merge, resume), while
+// the numeric kernels are checked on every backend in their own packages.
+const tmp = mkdtempSync(join(tmpdir(), 'r3d-ablation-e2e-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const withoutTiming = (r: CellResult) => ({ ...r, seconds: 0 });
+const byId = (cells: CellResult[]) => Object.fromEntries(cells.map((c) => [c.cell.id, withoutTiming(c)]));
+
+describe('a tiny grid, end to end', () => {
+  const single = join(tmp, 'single');
+  let summary: RunSummary;
+  let tensorsBefore = 0;
+  let tensorsAfter = 0;
+
+  beforeAll(async () => {
+    const log = { write: () => true } as unknown as NodeJS.WritableStream;
+    // warm the backend and the data path once so the tensor count below compares like with like
+    await runAblation(parseAblationConfig(tinyConfig(join(tmp, 'warm'), { partners: ['depth'] })), { log });
+    tensorsBefore = tf.memory().numTensors;
+    summary = await runAblation(parseAblationConfig(tinyConfig(single)), { log });
+    tensorsAfter = tf.memory().numTensors;
+  });
+
+  it('trains every cell, writes cells/<id>.json and every report file', () => {
+    expect(summary.ran).toEqual(['rgb.none.s1', 'depth.rtf-variance.r0.3.s1', 'text.rtf-variance.r0.3.s1']);
+    for (const f of ['results.json', 'results.csv', 'report.md', 'index.html', 'grid.json', 'figures/erank-gain-rtf-variance-r0.3.svg', 'figures/erank-gain-rtf-variance-r0.3.png', 'figures/balance.svg', 'figures/moc.png']) {
+      expect(existsSync(join(single, f)), f).toBe(true);
+    }
+    expect(readdirSync(join(single, 'cells')).sort()).toEqual(summary.ran.map((id) => `${id}.json`).sort());
+    const csv = readFileSync(join(single, 'results.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(4);
+    expect(csv[0]).toMatch(/^cell,partner,fuser,exchange_ratio,seed,mean_moc,moc_obs0.2_pred0.2,/);
+    const r = summary.report!;
+    const depth = r.results.find((c) => c.cell.partner === 'depth')!;
+    expect(depth.afterTokens).toBe('exchanged');
+    expect(depth.ranks.map((p) => p.observationRatio)).toEqual([0.3, 0.6, 0.9]);
+    for (const p of depth.ranks) {
+      expect(p.gainRgb).toBeCloseTo(p.erank.rgbAfter - p.erank.rgbBefore, 10);
+      expect(p.erank.rgbBefore).toBeGreaterThanOrEqual(1);
+      expect(p.samples).toBeGreaterThan(0);
+    }
+    const rgb = r.results.find((c) => c.cell.partner === 'rgb')!;
+    expect(rgb.ranks.every((p) => p.gainRgb === 0 && p.balance === 0)).toBe(true);
+    expect(r.recommendation.fuser).toBe('rtf-variance');
+    expect(['depth', 'text']).toContain(r.recommendation.byBalance!.partner);
+    expect(readFileSync(join(single, 'report.md'), 'utf8')).toContain(r.recommendation.text);
+  });
+
+  it('leaves no tensors behind', () => {
+    expect(tensorsAfter).toBe(tensorsBefore);
+  });
+
+  it('--shard 1/2 and 2/2 in separate processes, then merge, give the results of one run', () => {
+    const cfg = join(tmp, 'tiny.json');
+    const { out: _out, ...rest } = tinyConfig('unused');
+    writeFileSync(cfg, JSON.stringify(rest));
+    const a = runCli(['--config', cfg, '--shard', '1/2', '--out', join(tmp, 'a')]);
+    expect(a.status, a.stderr).toBe(0);
+    const b = runCli(['--config', cfg, '--shard', '2/2', '--out', join(tmp, 'b')]);
+    expect(b.status, b.stderr).toBe(0);
+    expect(readCells(join(tmp, 'a')).length + readCells(join(tmp, 'b')).length).toBe(3);
+    expect(readFileSync(join(tmp, 'a', 'report.md'), 'utf8')).toMatch(/Incomplete: 1 of 3 cells/);
+    const m = runCli(['merge', join(tmp, 'merged'), join(tmp, 'a'), join(tmp, 'b')]);
+    expect(m.status, m.stderr).toBe(0);
+    expect(byId(readCells(join(tmp, 'merged')))).toEqual(byId(readCells(single)));
+    const merged = JSON.parse(readFileSync(join(tmp, 'merged', 'results.json'), 'utf8'));
+    const one = JSON.parse(readFileSync(join(single, 'results.json'), 'utf8'));
+    expect(merged.recommendation).toEqual(one.recommendation);
+    expect(merged.missing).toEqual([]);
+    const strip = (g: Array<Record<string, unknown>>) => g.map(({ seconds: _s, ...x }) => x);
+    expect(strip(merged.groups)).toEqual(strip(one.groups));
+  });
+
+  it('a killed run, rerun, skips its finished cells and ends with the results of an uninterrupted run', async () => {
+    const out = join(tmp, 'killed');
+    const cfg = join(tmp, 'tiny-kill.json');
+    const { out: _out, ...rest } = tinyConfig('unused');
+    writeFileSync(cfg, JSON.stringify(rest));
+    const child = spawn(process.execPath, ['--import', 'tsx', join(appDir, 'src', 'cli.ts'), '--config', cfg, '--out', out], { cwd: appDir, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline && !(existsSync(join(out, 'cells')) && readdirSync(join(out, 'cells')).some((f) => f.endsWith('.json')))) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const finished = readCells(out).map((c) => c.cell.id);
+    expect(finished.length).toBeGreaterThanOrEqual(1);
+    const log = { write: () => true } as unknown as NodeJS.WritableStream;
+    const rerun = await runAblation(parseAblationConfig(tinyConfig(out)), { log });
+    expect(rerun.skipped.sort()).toEqual(finished.sort());
+    expect([...rerun.ran, ...rerun.skipped].sort()).toEqual(gridCells(parseAblationConfig(tinyConfig(out))).map((c) => c.id).sort());
+    expect(byId(readCells(out))).toEqual(byId(readCells(single)));
+    const again = await runAblation(parseAblationConfig(tinyConfig(out)), { log });
+    expect(again.ran).toEqual([]);
+  });
+
+  it('refuses to resume into a folder made with other settings', async () => {
+    await expect(runAblation(parseAblationConfig(tinyConfig(single, { epochs: 2 })))).rejects.toThrow(/holds results made with other settings/);
+  });
+});
