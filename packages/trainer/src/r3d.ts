@@ -56,7 +56,9 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
     trainableVariables: variables,
     forward(batch, { training, seed, returnTokens }): AnticipationOutputs {
       const inputs = inputsOf(batch);
-      const run = () => model.apply(inputs, { training });
+      // padded frames are masked as keys in inference too: the released evaluation runs one video
+      // at a time (no padding), which a padded batch only matches with the mask on
+      const run = () => model.apply(inputs, { training, keyPaddingMask: true });
       const out = training && seed != null ? withSeededRandom(seed, run) : run();
       const result: AnticipationOutputs = { actionLogits: out.action, durations: out.duration, segLogits: out.segmentation };
       if (returnTokens) {

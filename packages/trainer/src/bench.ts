@@ -1,0 +1,72 @@
+// Training throughput of R3D at the released shape (B = 8, T = 100, C = 128, RGB 2048-d,
+// depth 120 x 160) on every backend that loads here: `pnpm --filter @r3d-ts/trainer bench`.
+// R3D_BENCH_BACKENDS=wasm,cpu narrows the list; R3D_BENCH_STEPS sets the timed steps.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultCandidates, selectBackend } from '@r3d-ts/backend';
+import { createR3DModel, depthEncoder, rgbEncoder } from '@r3d-ts/r3d-model';
+import * as tf from '@tensorflow/tfjs-core';
+import { parseTrainConfig } from './config.js';
+import { train } from './loop.js';
+import type { AnticipationSample } from './model.js';
+import { r3dTrainable } from './r3d.js';
+import { Rng } from './rng.js';
+
+const B = 8;
+const T = 100;
+const H = 120;
+const W = 160;
+const CLASSES = 20; // + NONE
+const stepsFor = (backend: string): number => Number(process.env.R3D_BENCH_STEPS ?? (backend === 'cpu' ? 1 : 4));
+
+function samples(n: number): AnticipationSample[] {
+  const rng = new Rng(7);
+  return Array.from({ length: n }, (_, i) => {
+    const rgb = Float32Array.from({ length: T * 2048 }, () => rng.nextFloat());
+    const depth = Float32Array.from({ length: T * H * W }, () => rng.nextFloat());
+    const labels = Int32Array.from({ length: T }, (_, t) => Math.floor((t / T) * 4 + i) % CLASSES);
+    return {
+      video: `bench-${i}`,
+      observationRatio: 0.3,
+      modalities: { rgb: { data: rgb, shape: [T, 2048] }, depth: { data: depth, shape: [T, H, W] } },
+      observedLabels: labels,
+      targetActions: Int32Array.from([1, 2, 3, CLASSES, CLASSES + 1, CLASSES + 1, CLASSES + 1, CLASSES + 1]),
+      targetDurations: Float32Array.from([0.2, 0.5, 0.3, CLASSES + 1, CLASSES + 1, CLASSES + 1, CLASSES + 1, CLASSES + 1]),
+    };
+  });
+}
+
+async function benchOne(backend: string): Promise<string> {
+  try {
+    await selectBackend({ backend });
+  } catch (err) {
+    return `${backend.padEnd(16)} unavailable (${(err as Error).message.split('\n')[0].slice(0, 100)})`;
+  }
+  const steps = stepsFor(backend);
+  const model = r3dTrainable(createR3DModel({ numClasses: CLASSES + 1, rgb: rgbEncoder(2048), partner: depthEncoder(H, W), seed: 1 }));
+  const data = samples(B * (steps + 1));
+  const out = mkdtempSync(join(tmpdir(), 'r3d-bench-'));
+  const times: number[] = [];
+  try {
+    await train({
+      model,
+      labels: model.labels,
+      trainSamples: data,
+      config: parseTrainConfig({ epochs: 1, warmupEpochs: 0, batchSize: B, rankMonitor: { enabled: false } }),
+      outDir: out,
+      onStep: () => times.push(performance.now()),
+    });
+  } finally {
+    model.model.dispose();
+    rmSync(out, { recursive: true, force: true });
+  }
+  // the first step compiles kernels and allocates: time the steps after it
+  const seconds = (times[times.length - 1] - times[0]) / 1000;
+  const sps = (B * (times.length - 1)) / seconds;
+  return `${backend.padEnd(16)} ${sps.toFixed(2).padStart(8)} samples/s  (${(1000 * seconds / (times.length - 1)).toFixed(0)} ms/step over ${times.length - 1} steps after 1 warm-up; tf backend ${tf.getBackend()})`;
+}
+
+const wanted = process.env.R3D_BENCH_BACKENDS?.split(',').map((s) => s.trim()) ?? defaultCandidates.map((c) => c.name);
+console.log(`R3D training throughput, released shape: B=${B}, T=${T}, C=128, rgb 2048-d, depth ${H}x${W}, AdamW step included`);
+for (const name of wanted) console.log(await benchOne(name));
