@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-// The model trains: tfjs-core's entry registers no gradients (the @tensorflow/tfjs union does).
-// That module is extensionless ESM plain Node cannot load, so tsup.config.ts bundles it into dist.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// The model trains: tfjs-core's entry registers no gradients (the @tensorflow/tfjs union does);
+// @r3d-ts/tfjs-gradients registers them in plain Node.
+import '@r3d-ts/tfjs-gradients';
 
 // On the wasm backend only the plain 2-D, non-transposed matMul is fast (TOOLCHAIN.md); tf's own
 // matMul gradient uses transposed products. These custom gradients transpose explicitly and keep
