@@ -34,7 +34,7 @@ export const ablationConfigSchema = z
     /** Exchange ratios of the RTF and hard-swap (k = floor(ratio * C) channels per modality). */
     exchangeRatios: z.array(ratio).min(1).default([0.3]),
     seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1).default([1, 2]),
-    epochs: z.number().int().positive().default(6),
+    epochs: z.number().int().positive().default(8),
     batchSize: z.number().int().positive().default(8),
     lr: z.number().positive().default(2e-3),
     weightDecay: z.number().min(0).default(5e-3),
@@ -77,7 +77,8 @@ export const ablationConfigSchema = z
     /** darai-demo: sequences averaged (the authors' demo averages 0..32 of the 34). */
     sequences: z.array(z.number().int().min(0)).min(1).optional(),
     out: z.string().min(1).default('out/ablation'),
-    backend: oneOf(BACKENDS).default('auto'),
+    /** TensorFlow.js backend; unset = R3D_BACKEND, else wasm (the fastest for this model, see README). */
+    backend: oneOf(BACKENDS).optional(),
     /** Run only shard i of n ("i/n", 1-based). */
     shard: z.string().regex(/^\d+\/\d+$/, 'expected "i/n", e.g. 1/4').optional(),
     /** Progress bars on stderr (off when not a terminal unless forced). */

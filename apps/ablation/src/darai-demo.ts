@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpy } from '@r3d-ts/datasets';
-import { effectiveRank, harmonicBalance, type MatrixInput } from '@r3d-ts/rank-metrics';
+import { effectiveRank, harmonicBalance } from '@r3d-ts/rank-metrics';
 import { readTorchCheckpoint, WeightImportError } from '@r3d-ts/r3d-model';
 import { unzipSync, zipSync } from 'fflate';
 import { AblationConfigError } from './errors.js';
@@ -11,13 +11,20 @@ import type { RankPoint } from './run-cell.js';
 export const DEMO_KINDS = ['rgb_raw', 'depth_raw', 'exchanged_rgb', 'exchanged_depth'] as const;
 export type DemoKind = (typeof DEMO_KINDS)[number];
 
+/** One sequence's tokens: T rows of C channels, row-major. */
+export interface TokenMatrix {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+}
+
 /** Per observation ratio, per sequence, the (T, C) token matrix of each kind. */
 export interface DemoTokens {
   layout: 'npy' | 'pt';
   root: string;
   ratios: number[];
   /** ratio -> sequence -> kind -> matrix */
-  tokens: Map<number, Map<number, Record<DemoKind, MatrixInput & { rows: number; cols: number }>>>;
+  tokens: Map<number, Map<number, Record<DemoKind, TokenMatrix>>>;
 }
 
 /** What the darai-demo analysis reports: the paper's gain table and H per ratio. */
@@ -66,9 +73,9 @@ function readNpyLayout(dir: string): DemoTokens {
         return [k, a];
       }),
     ) as Record<DemoKind, ReturnType<typeof readNpy>>;
-    const perSeq = new Map<number, Record<DemoKind, MatrixInput & { rows: number; cols: number }>>();
+    const perSeq = new Map<number, Record<DemoKind, TokenMatrix>>();
     for (const e of entries) {
-      const rec = {} as Record<DemoKind, MatrixInput & { rows: number; cols: number }>;
+      const rec = {} as Record<DemoKind, TokenMatrix>;
       for (const k of DEMO_KINDS) {
         const a = arrays[k];
         const C = a.shape[1]!;
@@ -88,7 +95,7 @@ function readNpyLayout(dir: string): DemoTokens {
  * object is wrapped into a one-entry dict first (a byte-level rewrite of `data.pkl`: EMPTY_DICT,
  * key, the original object, SETITEM).
  */
-export function readPtMatrix(file: string): MatrixInput & { rows: number; cols: number } {
+export function readPtMatrix(file: string): TokenMatrix {
   let weights: ReturnType<typeof readTorchCheckpoint>;
   try {
     weights = readTorchCheckpoint(file);
@@ -141,7 +148,7 @@ function readPtLayout(dir: string): DemoTokens {
     const [, seqText, ratioText] = key.split('|');
     const seq = Number(seqText);
     const ratio = Number(ratioText);
-    const rec = {} as Record<DemoKind, MatrixInput & { rows: number; cols: number }>;
+    const rec = {} as Record<DemoKind, TokenMatrix>;
     for (const k of DEMO_KINDS) {
       const file = found.get(`${k}|${seq}|${ratio}`);
       if (!file) throw new AblationConfigError('data', `${join(dir, k)}: ${k}_${seq}_${ratioText}.pt is missing (${DEMO_KINDS[0]} has it)`);

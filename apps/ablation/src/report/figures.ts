@@ -23,30 +23,34 @@ const SERIES_COLOURS = { domain: ['RGB gain', 'partner gain', 'harmonic mean H']
  * (or per fuser), with the RGB gain, the partner's gain and their harmonic mean H.
  */
 export function gainFigureSpec(points: readonly GainPoint[], title: string, columns = 4): Record<string, unknown> {
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, anchor: 'start', fontSize: 14 },
-    data: { values: points.map((p) => ({ ...p, observation: Math.round(p.observation * 100) })) },
-    facet: { field: 'panel', type: 'nominal', title: null, sort: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } },
-    columns,
-    spec: {
-      width: 220,
-      height: 170,
-      layer: [
-        { mark: { type: 'rule', color: '#999', strokeDash: [3, 3] }, encoding: { y: { datum: 0 } } },
-        {
-          mark: { type: 'line', point: true, strokeWidth: 2 },
-          encoding: {
-            x: { field: 'observation', type: 'quantitative', title: 'observation (%)', scale: { domain: [0, 100] } },
-            y: { field: 'value', type: 'quantitative', title: 'effective-rank gain' },
-            color: { field: 'series', type: 'nominal', title: null, scale: SERIES_COLOURS, legend: { orient: 'bottom' } },
-            strokeDash: { condition: { test: "datum.series === 'harmonic mean H'", value: [6, 3] }, value: [1, 0] },
-          },
-        },
-      ],
+  const panels = [...new Set(points.map((p) => p.panel))];
+  const layer = [
+    { mark: { type: 'rule', color: '#999', strokeDash: [3, 3] }, encoding: { y: { datum: 0 } } },
+    {
+      mark: { type: 'line', point: true, strokeWidth: 2 },
+      encoding: {
+        x: { field: 'observation', type: 'quantitative', title: 'observation (%)', scale: { domain: [0, 100] } },
+        y: { field: 'value', type: 'quantitative', title: 'effective-rank gain' },
+        color: { field: 'series', type: 'nominal', title: null, scale: SERIES_COLOURS, legend: { orient: 'bottom' } },
+        strokeDash: { condition: { test: "datum.series === 'harmonic mean H'", value: [6, 3] }, value: [1, 0] },
+      },
     },
-    resolve: { scale: { y: 'shared' } },
+  ];
+  const common = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    data: { values: points.map((p) => ({ ...p, observation: Math.round(p.observation * 100) })) },
     config: { font: 'DejaVu Sans, Arial, sans-serif', view: { stroke: '#ddd' } },
+  };
+  if (panels.length === 1) {
+    return { ...common, title: { text: title, subtitle: panels[0], anchor: 'start', fontSize: 14 }, width: 360, height: 220, layer };
+  }
+  return {
+    ...common,
+    title: { text: title, anchor: 'start', fontSize: 14 },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: panels, header: { labelFontSize: 13, labelFontWeight: 'bold' } },
+    columns,
+    spec: { width: 220, height: 170, layer },
+    resolve: { scale: { y: 'shared' } },
   };
 }
 
