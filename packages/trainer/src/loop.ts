@@ -1,8 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-// training needs tf's gradients, which tfjs-core's own entry does not register
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { registerGradients } from '@r3d-ts/tfjs-gradients';
 import { AdamW, clipByGlobalNorm } from './adamw.js';
 import { writeFileAtomic } from './atomic.js';
 import { batchIndices, collate, disposeBatch } from './batching.js';
@@ -96,6 +95,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const bestDir = join(outDir, 'best');
   const logPath = join(outDir, 'log.jsonl');
   if (trainSamples.length === 0) throw new Error('train: no training samples');
+  // tfjs-core's own entry registers no gradients; this package does (and checks for a second core)
+  registerGradients();
   const variables = namedVariables(model);
   const byTfName = new Map(Object.entries(variables).map(([key, v]) => [v.name, key]));
   const varList = Object.values(variables);
