@@ -7,9 +7,30 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, e
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
 }
 
+let dropoutSeeds: (() => number) | undefined;
+
+/**
+ * Runs `fn` with every dropout mask drawn from the seeds `seed`, `seed + 1`, ... in call order,
+ * so a training step is reproducible bit for bit; with no seed, masks are unseeded.
+ *
+ * @example
+ * const out = withDropoutSeed(step * 1000, () => model.apply(inputs, { training: true }));
+ */
+export function withDropoutSeed<T>(seed: number | undefined, fn: () => T): T {
+  if (seed == null) return fn();
+  const previous = dropoutSeeds;
+  let next = seed;
+  dropoutSeeds = () => next++;
+  try {
+    return fn();
+  } finally {
+    dropoutSeeds = previous;
+  }
+}
+
 /** Inverted dropout when `rate > 0`; identity otherwise (evaluation, parity runs). */
 export function dropout(x: tf.Tensor, rate: number): tf.Tensor {
-  return rate > 0 ? tf.dropout(x, rate) : x;
+  return rate > 0 ? tf.dropout(x, rate, undefined, dropoutSeeds?.()) : x;
 }
 
 /** Weights of one `nn.MultiheadAttention`, PyTorch layout (packed q, k, v rows). */

@@ -69,6 +69,30 @@ describe.each(testBackends())('model pieces on %s', (backend) => {
     }
   });
 
+  it('seeded dropout makes a training pass reproducible (fuser and decoder), and the seed matters', () => {
+    for (const fuser of ['rtf', 'sa-fuser'] as const) {
+      const model = createR3DModel({ ...tiny, partner: vectorEncoder(6, 'text'), dropout: 0.5, fuser: { name: fuser, options: { ratio: 0.25, dropout: 0.5 } } });
+      const rgb = tf.randomUniform([2, 7, 8], 0, 1, 'float32', 1);
+      const text = tf.randomUniform([2, 7, 6], 0, 1, 'float32', 2);
+      const run = (seed?: number) => tf.tidy(() => {
+        const out = model.apply({ rgb, partner: text }, { training: true, ...(seed != null ? { seed } : {}) });
+        return tf.concat([tf.reshape(out.action, [-1]), tf.reshape(out.segmentation, [-1])]);
+      });
+      const [a, b, c] = [run(11), run(11), run(12)];
+      expect(Array.from(a.dataSync()), fuser).toEqual(Array.from(b.dataSync()));
+      expect(Array.from(a.dataSync())).not.toEqual(Array.from(c.dataSync()));
+      const evalOnly = tf.tidy(() => tf.reshape(model.apply({ rgb, partner: text }, { training: true, dropout: false, seed: 1 }).action, [-1]));
+      const evalOnly2 = tf.tidy(() => tf.reshape(model.apply({ rgb, partner: text }, { training: true, dropout: false, seed: 2 }).action, [-1]));
+      expect(Array.from(evalOnly.dataSync())).toEqual(Array.from(evalOnly2.dataSync())); // dropout off: the seed is irrelevant
+      const named = model.namedTrainableVariables();
+      expect([...named.values()]).toEqual(model.trainableVariables());
+      expect(model.weightNames()).toEqual(expect.arrayContaining([...named.keys()]));
+      expect(named.has('fuser.blocks.0.attn.qkv.weight')).toBe(true);
+      tf.dispose([a, b, c, evalOnly, evalOnly2, rgb, text]);
+      model.dispose();
+    }
+  });
+
   it('bad inputs name the field and the expected shape', () => {
     const model = createR3DModel({ ...tiny, partner: depthEncoder(3, 4), fuser: { name: 'mean' } });
     const rgb = tf.zeros([1, 5, 8]);

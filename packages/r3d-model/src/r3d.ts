@@ -5,7 +5,7 @@ import { encodeFrames } from './encoders.js';
 import { ModelConfigError, WeightImportError } from './errors.js';
 import type { Fuser } from '@r3d-ts/rtf-fuser';
 import { buildFuser, FUSER_PREFIX, fuserWeightShapes, isLateFusion } from './fuser.js';
-import { layerNorm } from './layers.js';
+import { layerNorm, withDropoutSeed } from './layers.js';
 import { linear } from './linear.js';
 import { initialValue, modelParamSpecs } from './params.js';
 
@@ -34,6 +34,8 @@ export interface ApplyOptions {
   dropout?: boolean;
   /** Mask padded frames as keys of the cross-attention; defaults to `training` (the released mode='train'). */
   keyPaddingMask?: boolean;
+  /** Seed of this pass's dropout masks (fuser and decoder), for reproducible training; unseeded when absent. */
+  seed?: number;
 }
 
 /** What one forward pass returns (dispose it, or call inside `tf.tidy`). */
@@ -97,6 +99,13 @@ export class R3DModel {
     return [...this.params.values(), ...this.fuser.trainableVariables];
   }
 
+  /** The trainable variables by the authors' weight names (`fuser.` prefix for the fuser's). */
+  namedTrainableVariables(): Map<string, tf.Variable> {
+    const out = new Map(this.params);
+    for (const [name, v] of this.fuser.namedTrainableVariables) out.set(FUSER_PREFIX + name, v);
+    return out;
+  }
+
   /** Frame mask (B, T) from `inputs.mask` or `inputs.lengths`, or undefined when all frames are valid. */
   frameMask(inputs: R3DInputs): tf.Tensor2D | undefined {
     const [b, t] = inputs.rgb.shape as [number, number];
@@ -134,13 +143,14 @@ export class R3DModel {
       throw new ModelConfigError('inputs.partner', `the batch and frame axes of rgb [${b}, ${t}, ...]`, `[${inputs.partner.shape.join(', ')}]`);
     }
     if (t > cfg.maxPositions) throw new ModelConfigError('inputs.rgb', `at most maxPositions = ${cfg.maxPositions} frames`, t);
-    return tf.tidy(() => {
+    return withDropoutSeed(options.seed, () => tf.tidy(() => {
       const param = (name: string): tf.Tensor => this.param(name);
       const mask = this.frameMask(inputs);
       const rgb = encodeFrames(inputs.rgb, cfg.rgb, param, 'inputs.rgb');
       const partner = encodeFrames(inputs.partner, cfg.partner, param, 'inputs.partner');
       const validity = inputs.mask ? { mask: inputs.mask } : inputs.lengths ? { lengths: inputs.lengths } : {};
-      const fused = this.fuser.apply(rgb, partner, { training, ...validity }).fused;
+      const seed = options.seed != null ? { seed: options.seed + 104_729 } : {};
+      const fused = this.fuser.apply(rgb, partner, { training, dropout: rate > 0, ...seed, ...validity }).fused;
       // Late fusion stacks the streams along the batch: run the decoder on 2B items, then average.
       const late = isLateFusion(this.fuser);
       const rows = late ? 2 * b : b;
@@ -171,7 +181,7 @@ export class R3DModel {
         ];
       }
       return { action, duration, segmentation, fused: fusedOut, decoder, embedded: { rgb, partner } };
-    });
+    }));
   }
 
   /** Names of every weight the model needs, its own and the fuser's (`fuser.` prefix). */

@@ -33,6 +33,7 @@ export function fixedFuser(fused: () => tf.Tensor3D, channels = 128): Fuser {
     getWeights: () => new Map(),
     setWeights: () => undefined,
     trainableVariables: [],
+    namedTrainableVariables: new Map(),
     dispose: () => undefined,
   };
 }

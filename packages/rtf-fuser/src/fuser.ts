@@ -12,6 +12,10 @@ export const FUSER_NAMES: readonly FuserName[] = ['rtf', 'sa-fuser', 'hard-swap'
 export interface FuserApplyOptions extends FrameValidity {
   /** Batch statistics, running-stat updates and dropout (default false). */
   training?: boolean;
+  /** Dropout on or off; defaults to `training` (parity runs use training statistics without dropout). */
+  dropout?: boolean;
+  /** Seed of this call's dropout mask, so a training step is reproducible; unseeded when absent. */
+  seed?: number;
 }
 
 /**
@@ -49,6 +53,8 @@ export interface Fuser {
   setWeights(weights: WeightSource, options?: SetWeightsOptions): void;
   /** The variables an optimiser should update (running statistics excluded). */
   readonly trainableVariables: tf.Variable[];
+  /** The same variables keyed by weight name, e.g. for optimiser state in a checkpoint. */
+  readonly namedTrainableVariables: Map<string, tf.Variable>;
   dispose(): void;
 }
 

@@ -60,6 +60,9 @@ describe.each(testBackends())('fusers on %s', (backend) => {
     disposeOutput(out);
     const weights = fuser.getWeights();
     const names = [...weights.keys()];
+    const named = fuser.namedTrainableVariables;
+    expect([...named.values()]).toEqual(fuser.trainableVariables);
+    expect(names).toEqual(expect.arrayContaining([...named.keys()]));
     if (name === 'rtf' || name === 'hard-swap') {
       expect(names).toContain('blocks.0.attn.qkv.weight');
       expect(weights.get('blocks.0.attn.qkv.weight')!.shape).toEqual([3 * C, C]);

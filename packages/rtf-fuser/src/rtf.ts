@@ -147,7 +147,7 @@ export class RankEnhancingTokenFuser implements Fuser {
       }
       if (this.block) {
         let tokens = tf.reshape(tf.stack([exchangedX, exchangedY], 2), [B * T, 2, C]) as tf.Tensor3D;
-        if (training && this.dropout > 0) tokens = tf.dropout(tokens, this.dropout) as tf.Tensor3D;
+        if ((options.dropout ?? training) && this.dropout > 0) tokens = tf.dropout(tokens, this.dropout, undefined, options.seed) as tf.Tensor3D;
         const { block, normed } = this.block.apply(tokens);
         out.block = tf.reshape(block, [B, T, 2, C]) as tf.Tensor4D;
         out.fused = tf.reshape(tf.mean(normed, 1), [B, T, C]) as tf.Tensor3D;
@@ -177,6 +177,10 @@ export class RankEnhancingTokenFuser implements Fuser {
 
   get trainableVariables(): tf.Variable[] {
     return this.registry.trainable();
+  }
+
+  get namedTrainableVariables(): Map<string, tf.Variable> {
+    return this.registry.trainableByName();
   }
 
   dispose(): void {

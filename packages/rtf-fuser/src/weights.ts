@@ -57,6 +57,11 @@ export class WeightRegistry {
     return [...this.entries.values()].filter((e) => e.trainable).map((e) => e.variable);
   }
 
+  /** Trainable variables by weight name (the variable's own layout, not PyTorch's). */
+  trainableByName(): Map<string, tf.Variable> {
+    return new Map([...this.entries.values()].filter((e) => e.trainable).map((e) => [e.name, e.variable]));
+  }
+
   /** New tensors in PyTorch layout, owned by the caller. */
   get(): Map<string, tf.Tensor> {
     const out = new Map<string, tf.Tensor>();

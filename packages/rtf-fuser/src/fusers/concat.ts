@@ -51,6 +51,10 @@ export class ConcatFuser implements Fuser {
     return this.registry.trainable();
   }
 
+  get namedTrainableVariables(): Map<string, tf.Variable> {
+    return this.registry.trainableByName();
+  }
+
   dispose(): void {
     this.registry.dispose();
   }

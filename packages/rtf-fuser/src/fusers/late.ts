@@ -79,5 +79,9 @@ export class LateFusion implements Fuser {
     return [];
   }
 
+  get namedTrainableVariables(): Map<string, tf.Variable> {
+    return new Map();
+  }
+
   dispose(): void {}
 }

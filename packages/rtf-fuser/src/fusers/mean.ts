@@ -35,5 +35,9 @@ export class MeanFuser implements Fuser {
     return [];
   }
 
+  get namedTrainableVariables(): Map<string, tf.Variable> {
+    return new Map();
+  }
+
   dispose(): void {}
 }

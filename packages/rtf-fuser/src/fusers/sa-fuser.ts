@@ -49,7 +49,7 @@ export class SaFuser implements Fuser {
     return tf.tidy(() => {
       const [mx, my] = tf.split(this.modalityToken, 2, 0).map((t) => tf.reshape(t, [C]));
       let tokens = tf.reshape(tf.stack([tf.add(x, mx!), tf.add(y, my!)], 2), [B * T, 2, C]) as tf.Tensor3D;
-      if (options.training && this.dropout > 0) tokens = tf.dropout(tokens, this.dropout) as tf.Tensor3D;
+      if ((options.dropout ?? options.training) && this.dropout > 0) tokens = tf.dropout(tokens, this.dropout, undefined, options.seed) as tf.Tensor3D;
       const { block, normed } = this.block.apply(tokens);
       return {
         fused: tf.reshape(tf.mean(normed, 1), [B, T, C]) as tf.Tensor3D,
@@ -68,6 +68,10 @@ export class SaFuser implements Fuser {
 
   get trainableVariables(): tf.Variable[] {
     return this.registry.trainable();
+  }
+
+  get namedTrainableVariables(): Map<string, tf.Variable> {
+    return this.registry.trainableByName();
   }
 
   dispose(): void {
