@@ -2,8 +2,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { parseAblationConfig, readConfigFile, type AblationConfig } from './config.js';
 import { AblationConfigError, AblationResultError } from './errors.js';
-import { mergeResultFolders } from './results.js';
-import { runAblation, writeReportFor } from './run.js';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const numbers = (flag: string) => (v: string) =>
@@ -102,6 +100,8 @@ export function buildProgram(): Command {
       try {
         // commander sets progress=true unless --no-progress: only "false" is an explicit choice
         const config = configFromFlags({ ...flags, progress: flags.progress === false ? false : undefined });
+        // the models, datasets and tf load only once the configuration is known to be good
+        const { runAblation } = await import('./run.js');
         await runAblation(config);
       } catch (err) {
         fail(err);
@@ -115,6 +115,8 @@ export function buildProgram(): Command {
     .argument('<inputs...>', 'result folders to join')
     .action(async (out: string, inputs: string[]) => {
       try {
+        const { mergeResultFolders } = await import('./results.js');
+        const { writeReportFor } = await import('./run.js');
         mergeResultFolders(out, inputs);
         const report = await writeReportFor(out);
         process.stderr.write(`merged ${inputs.length} folders: ${report.results.length} of ${report.cells.length} cells; report in ${out}/index.html\n`);
@@ -130,6 +132,7 @@ export function buildProgram(): Command {
     .argument('<folder>')
     .action(async (folder: string) => {
       try {
+        const { writeReportFor } = await import('./run.js');
         await writeReportFor(folder);
       } catch (err) {
         fail(err);

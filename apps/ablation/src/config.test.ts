@@ -54,7 +54,7 @@ describe('the CLI refuses bad configurations before any work', () => {
     ['dataset path that does not exist', ['--dataset', 'futr', '--data', join(tmp, 'nope')], /data: folder .* does not exist/],
   ])('%s: one line on stderr, exit code 2, no output folder', (_name, args, message) => {
     const r = runCli([...args, '--out', out]);
-    expect(r.status).toBe(2);
+    expect(r.status, r.stderr).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^r3d-ablation: /);
@@ -67,12 +67,12 @@ describe('the CLI refuses bad configurations before any work', () => {
     const file = join(tmp, 'bad.json');
     writeFileSync(file, JSON.stringify({ partners: ['depth'], seeds: [1], exchangeRatios: [2] }));
     const r = runCli(['--config', file, '--out', out]);
-    expect(r.status).toBe(2);
+    expect(r.status, r.stderr).toBe(2);
     expect(r.stderr.trim()).toMatch(/^r3d-ablation: .*bad\.json: exchangeRatios\[0\]: must be inside \(0, 1\) \(got 2\)$/);
     const broken = join(tmp, 'broken.json');
     writeFileSync(broken, '{ partners: ');
     const r2 = runCli(['--config', broken, '--out', out]);
-    expect(r2.status).toBe(2);
+    expect(r2.status, r2.stderr).toBe(2);
     expect(r2.stderr.trim().split('\n')).toHaveLength(1);
     expect(r2.stderr).toMatch(/broken\.json is not valid JSON/);
     expect(existsSync(out)).toBe(false);
