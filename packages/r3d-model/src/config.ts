@@ -29,7 +29,7 @@ export interface R3DConfig {
   noneIndex: number;
   /** Padding index in labels and targets (default numClasses + 1, as the released loader). */
   padIndex: number;
-  /** Labels the losses ignore besides padding (released: class 47, UNDEFINED). */
+  /** Labels the losses ignore besides padding (default [47, -1]: the released UNDEFINED class, and -1, UNDEFINED in @r3d-ts/datasets). */
   ignoreIndices: number[];
   /** Token channels C (128). */
   hidden: number;
@@ -123,7 +123,7 @@ export function resolveConfig(input: R3DConfigInput): R3DConfig {
     numClasses,
     noneIndex: input.noneIndex ?? numClasses - 1,
     padIndex: input.padIndex ?? numClasses + 1,
-    ignoreIndices: input.ignoreIndices ?? [47],
+    ignoreIndices: input.ignoreIndices ?? [47, -1],
     hidden: input.hidden ?? 128,
     heads: input.heads ?? 8,
     numQueries: input.numQueries ?? 8,

@@ -13,7 +13,7 @@ export interface R3DTargets {
 
 export interface LossOptions {
   padIndex: number;
-  /** Classes ignored like padding (released: [47], UNDEFINED). */
+  /** Classes ignored like padding (default [47, -1]: the released UNDEFINED class, and -1, UNDEFINED in @r3d-ts/datasets). */
   ignoreIndices?: number[];
   /**
    * `'all'` (released): ignored frames and queries count 0 but stay in the mean's denominator.
@@ -78,7 +78,7 @@ export function r3dLoss(
   const [b, t, classes] = outputs.segmentation.shape;
   const q = outputs.action.shape[1];
   const pad = options.padIndex;
-  const ignored = new Set([pad, ...(options.ignoreIndices ?? [47])]);
+  const ignored = new Set([pad, ...(options.ignoreIndices ?? [47, -1])]);
   const byAll = (options.denominator ?? 'all') === 'all';
   const labels = hostValues(targets.labels, 'targets.labels', b * t);
   const action = hostValues(targets.action, 'targets.action', b * q);

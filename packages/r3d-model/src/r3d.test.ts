@@ -26,7 +26,7 @@ describe('configuration', () => {
   it('fills the released defaults', () => {
     const c = resolveConfig({ numClasses: 12 });
     expect([c.hidden, c.heads, c.numQueries, c.ffnDim, c.maxPositions, c.encoderLayers, c.decoderLayers, c.dropout]).toEqual([128, 8, 8, 512, 2000, 0, 1, 0.1]);
-    expect([c.noneIndex, c.padIndex, c.ignoreIndices]).toEqual([11, 13, [47]]);
+    expect([c.noneIndex, c.padIndex, c.ignoreIndices]).toEqual([11, 13, [47, -1]]);
     expect(c.partner).toEqual(depthEncoder(120, 160));
     expect(c.fuser.name).toBe('rtf');
   });

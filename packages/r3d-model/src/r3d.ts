@@ -52,6 +52,8 @@ export type R3DOutputs = {
   decoder: tf.Tensor3D;
   /** (B, T, C) encoder outputs before fusion. */
   embedded: { rgb: tf.Tensor3D; partner: tf.Tensor3D };
+  /** (B, T, C) tokens right after the channel exchange, for fusers that exchange (rtf, hard-swap). */
+  exchanged?: { rgb: tf.Tensor3D; partner: tf.Tensor3D };
 };
 
 /** What `setWeights` did with the names it was given. */
@@ -150,7 +152,8 @@ export class R3DModel {
       const partner = encodeFrames(inputs.partner, cfg.partner, param, 'inputs.partner');
       const validity = inputs.mask ? { mask: inputs.mask } : inputs.lengths ? { lengths: inputs.lengths } : {};
       const seed = options.seed != null ? { seed: options.seed + 104_729 } : {};
-      const fused = this.fuser.apply(rgb, partner, { training, dropout: rate > 0, ...seed, ...validity }).fused;
+      const fuserOut = this.fuser.apply(rgb, partner, { training, dropout: rate > 0, ...seed, ...validity });
+      const fused = fuserOut.fused;
       // Late fusion stacks the streams along the batch: run the decoder on 2B items, then average.
       const late = isLateFusion(this.fuser);
       const rows = late ? 2 * b : b;
@@ -180,7 +183,9 @@ export class R3DModel {
           tf.Tensor3D, tf.Tensor2D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D,
         ];
       }
-      return { action, duration, segmentation, fused: fusedOut, decoder, embedded: { rgb, partner } };
+      const outputs: R3DOutputs = { action, duration, segmentation, fused: fusedOut, decoder, embedded: { rgb, partner } };
+      if (fuserOut.exchangedX && fuserOut.exchangedY) outputs.exchanged = { rgb: fuserOut.exchangedX, partner: fuserOut.exchangedY };
+      return outputs;
     }));
   }
 

@@ -27,4 +27,3 @@ export { samplesFromSequences } from './data.js';
 export type { SamplesFromSequencesOptions } from './data.js';
 export { prepareRun } from './setup.js';
 export type { PreparedRun } from './setup.js';
-export { withSeededRandom } from './rng.js';

@@ -2,7 +2,6 @@ import type { R3DModel } from '@r3d-ts/r3d-model';
 import { r3dLoss, type LossOptions } from '@r3d-ts/r3d-model';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AnticipationBatch, AnticipationOutputs, LabelSpace, TrainableModel } from './model.js';
-import { withSeededRandom } from './rng.js';
 
 export interface R3DTrainableOptions {
   /** Sample modality that feeds the RGB encoder (default `rgb`). */
@@ -22,10 +21,10 @@ export interface R3DTrainable extends TrainableModel {
 /**
  * Adapts an `R3DModel` from `@r3d-ts/r3d-model` to the trainer: sample modalities are routed to
  * the RGB and partner encoders, the loss is the released `r3dLoss`, dropout masks are seeded
- * per step (through `withSeededRandom`, as the model draws unseeded dropout), and parameters are
- * keyed by their PyTorch names so checkpoints and optimiser state survive a new process. With
- * `returnTokens` the fuser is run once more in inference mode to expose each modality's tokens
- * right after the exchange, for the effective-rank monitor.
+ * per step (the model's `seed` option), and parameters are keyed by their PyTorch names so
+ * checkpoints and optimiser state survive a new process. With `returnTokens` each modality's
+ * tokens before and right after the exchange, and the fused tokens, are returned for the
+ * effective-rank monitor.
  *
  * @example
  * const model = createR3DModel({ numClasses: 5, rgb: rgbEncoder(16), partner: depthEncoder(4, 4), hidden: 32 });
@@ -37,9 +36,9 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
   const partnerKey = options.partner ?? 'depth';
   const cfg = model.config;
   // UNDEFINED frames (-1, as every loader of @r3d-ts/datasets writes them) are never scored
-  const ignore = [...new Set([...cfg.ignoreIndices, -1])];
+  const ignore = [...new Set([...cfg.ignoreIndices, -1])]; // -1 is in the default, kept for custom configs
   const labels: LabelSpace = { numClasses: cfg.numClasses, none: cfg.noneIndex, pad: cfg.padIndex, ignore };
-  const variables = stableNames(model.trainableVariables());
+  const variables = Object.fromEntries(model.namedTrainableVariables());
 
   const inputsOf = (batch: AnticipationBatch) => {
     const rgb = batch.modalities[rgbKey];
@@ -58,14 +57,12 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
       const inputs = inputsOf(batch);
       // padded frames are masked as keys in inference too: the released evaluation runs one video
       // at a time (no padding), which a padded batch only matches with the mask on
-      const run = () => model.apply(inputs, { training, keyPaddingMask: true });
-      const out = training && seed != null ? withSeededRandom(seed, run) : run();
+      const out = model.apply(inputs, { training, keyPaddingMask: true, ...(training && seed != null ? { seed } : {}) });
       const result: AnticipationOutputs = { actionLogits: out.action, durations: out.duration, segLogits: out.segmentation };
       if (returnTokens) {
-        const ex = model.fuser.apply(out.embedded.rgb, out.embedded.partner, { training: false, lengths: batch.lengths });
         result.tokens = {
           before: { [rgbKey]: out.embedded.rgb, [partnerKey]: out.embedded.partner },
-          after: ex.exchangedX && ex.exchangedY ? { [rgbKey]: ex.exchangedX, [partnerKey]: ex.exchangedY } : {},
+          after: out.exchanged ? { [rgbKey]: out.exchanged.rgb, [partnerKey]: out.exchanged.partner } : {},
           fused: out.fused,
         };
       }
@@ -87,15 +84,4 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
       model.setWeights(new Map(Object.entries(weights)), { source: 'checkpoint' });
     },
   };
-}
-
-/** Variable names without the process-unique counters tfjs needs (`r3d/fc.weight/12` -> `fc.weight`). */
-function stableNames(vars: tf.Variable[]): Record<string, tf.Variable> {
-  const out: Record<string, tf.Variable> = {};
-  vars.forEach((v, i) => {
-    let key = v.name.startsWith('r3d/') ? v.name.slice(4).replace(/\/\d+$/, '') : `fuser.${v.name.replace(/_\d+$/, '')}`;
-    if (key in out) key = `${key}#${i}`;
-    out[key] = v;
-  });
-  return out;
 }

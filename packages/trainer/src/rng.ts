@@ -99,23 +99,3 @@ export function stepSeed(seed: number, step: number): number {
   next();
   return next() >>> 1;
 }
-
-/**
- * Runs `fn` with `Math.random` replaced by a generator seeded with `seed`, then restores it.
- * TensorFlow.js draws the seed of every unseeded random op (dropout) from `Math.random`, so a
- * model that does not take a dropout seed still gets reproducible masks this way. `fn` must be
- * synchronous (a forward pass is).
- *
- * @example
- * const out = withSeededRandom(stepSeed(1, step), () => model.apply(inputs, { training: true }));
- */
-export function withSeededRandom<T>(seed: number, fn: () => T): T {
-  const original = Math.random;
-  const rng = new Rng(seed);
-  Math.random = () => rng.nextFloat();
-  try {
-    return fn();
-  } finally {
-    Math.random = original;
-  }
-}
