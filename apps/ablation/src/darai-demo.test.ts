@@ -7,7 +7,8 @@ import { mutualGain } from '@r3d-ts/rank-metrics';
 import { sharedFixture } from '@r3d-ts/tooling/vitest/fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyseDemo, DEMO_KINDS, readDemoTokens, readPtMatrix } from './darai-demo.js';
-import { runCli, torchSaveTensor } from './test-helpers.js';
+import { encodeTorchSave } from '@r3d-ts/r3d-model';
+import { runCli } from './test-helpers.js';
 
 const dir = sharedFixture('darai-demo');
 const tmp = mkdtempSync(join(tmpdir(), 'r3d-ablation-darai-'));
@@ -58,7 +59,7 @@ describe.skipIf(!dir)('darai-demo on the authors\u2019 tokens (../shared/fixture
       const a = readNpy(join(dir!, `${kind}_obs0.9.npy`));
       for (const e of manifest.ratios['0.9'] as Array<{ sequence: number; offset: number; frames: number }>) {
         const rows = (a.data as Float32Array).slice(e.offset * 128, (e.offset + e.frames) * 128);
-        writeFileSync(join(clone, 'pt_darai_depth', kind, `${kind}_${e.sequence}_0.9.pt`), torchSaveTensor(rows, [1, e.frames, 128]));
+        writeFileSync(join(clone, 'pt_darai_depth', kind, `${kind}_${e.sequence}_0.9.pt`), encodeTorchSave({ data: rows, shape: [1, e.frames, 128] }));
       }
     }
     const tokens = readDemoTokens(clone);
@@ -78,7 +79,7 @@ describe('R3D-demo .pt files without the fixture', () => {
 
   it('a bare torch.save(tensor) with leading singleton axes reads as a (T, C) matrix', () => {
     const file = join(tmp, 'one.pt');
-    writeFileSync(file, torchSaveTensor(values, [1, 1, 5, 8]));
+    writeFileSync(file, encodeTorchSave({ data: values, shape: [1, 1, 5, 8] }));
     const m = readPtMatrix(file);
     expect([m.rows, m.cols]).toEqual([5, 8]);
     expect(Array.from(m.data as Float32Array)).toEqual(Array.from(values));
@@ -91,7 +92,7 @@ describe('R3D-demo .pt files without the fixture', () => {
       mkdirSync(join(clone, kind), { recursive: true });
       mats[kind] = [0, 1, 2].map((s) => {
         const m = Float32Array.from({ length: 6 * 8 }, (_, i) => Math.cos(i * (0.3 + 0.1 * s) + k) * (kind.startsWith('exchanged') ? 1 + (i % 8) / 8 : 1));
-        writeFileSync(join(clone, kind, `${kind}_${s}_0.5.pt`), torchSaveTensor(m, [6, 8]));
+        writeFileSync(join(clone, kind, `${kind}_${s}_0.5.pt`), encodeTorchSave({ data: m, shape: [6, 8] }));
         return m;
       });
     }

@@ -2,8 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpy } from '@r3d-ts/datasets';
 import { effectiveRank, harmonicBalance } from '@r3d-ts/rank-metrics';
-import { readTorchCheckpoint, WeightImportError } from '@r3d-ts/r3d-model';
-import { unzipSync, zipSync } from 'fflate';
+import { readTorchTensor } from '@r3d-ts/r3d-model';
 import { AblationConfigError } from './errors.js';
 import type { RankPoint } from './run-cell.js';
 
@@ -90,44 +89,18 @@ function readNpyLayout(dir: string): DemoTokens {
 }
 
 /**
- * Reads one `torch.save`d tensor as a (T, C) matrix, dropping leading singleton axes. Uses
- * r3d-model's `.pt` reader; where that reader accepts only a state dict, the pickle's top-level
- * object is wrapped into a one-entry dict first (a byte-level rewrite of `data.pkl`: EMPTY_DICT,
- * key, the original object, SETITEM).
+ * Reads one of the authors' demo `.pt` files (a tensor saved with `torch.save`, (T, C) with
+ * optional leading 1s) as a token matrix.
+ *
+ * @example
+ * readPtMatrix('R3D-demo/pt_darai_depth/rgb_raw/rgb_raw_0_0.5.pt'); // { rows: T, cols: 128, data }
  */
 export function readPtMatrix(file: string): TokenMatrix {
-  let weights: ReturnType<typeof readTorchCheckpoint>;
-  try {
-    weights = readTorchCheckpoint(file);
-  } catch (err) {
-    if (!(err instanceof WeightImportError) || !/state_dict|dict of tensors/.test(err.message)) throw err;
-    weights = readTorchCheckpoint(wrapTopLevelInDict(readFileSync(file), file), file);
-  }
-  const tensors = [...weights.values()];
-  if (tensors.length !== 1) throw new AblationConfigError('data', `${file}: expected one tensor, found ${tensors.length}`);
-  const t = tensors[0]!;
+  const t = readTorchTensor(file);
   const shape = [...t.shape];
   while (shape.length > 2 && shape[0] === 1) shape.shift();
   if (shape.length !== 2) throw new AblationConfigError('data', `${file}: expected a (T, C) tensor (leading 1s allowed), found shape [${t.shape.join(', ')}]`);
   return { data: Float32Array.from(t.data), rows: shape[0]!, cols: shape[1]! };
-}
-
-/** Rewrites a torch zip so that its pickled object X becomes {'tensor': X}. */
-export function wrapTopLevelInDict(bytes: Uint8Array, file: string): Uint8Array {
-  const entries = unzipSync(bytes);
-  const pkl = Object.keys(entries).find((n) => /^[^/]+\/data\.pkl$/.test(n));
-  if (!pkl) throw new AblationConfigError('data', `${file}: no <archive>/data.pkl inside`);
-  const src = entries[pkl]!;
-  const proto = src[0] === 0x80 ? 2 : 0;
-  if (src[src.length - 1] !== 0x2e) throw new AblationConfigError('data', `${file}: data.pkl does not end with STOP`);
-  const key = new TextEncoder().encode('tensor');
-  const head = [...src.subarray(0, proto), 0x7d, 0x58, key.length, 0, 0, 0, ...key];
-  const out = new Uint8Array(head.length + (src.length - 1 - proto) + 2);
-  out.set(head, 0);
-  out.set(src.subarray(proto, src.length - 1), head.length);
-  out.set([0x73, 0x2e], out.length - 2); // SETITEM, STOP
-  entries[pkl] = out;
-  return zipSync(entries, { level: 0 });
 }
 
 /** Reads the clone layout: one `.pt` per kind, sequence and ratio. */

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { batchEffectiveRank, harmonicBalance } from '@r3d-ts/rank-metrics';
 import type { R3DModel } from '@r3d-ts/r3d-model';
-import { collate, disposeBatch, evaluateAnticipation, parseTrainConfig, train, type AnticipationSample, type LabelSpace, type MocCell, type StepEvent } from '@r3d-ts/trainer';
+import { collate, disposeBatch, evaluateAnticipation, parseTrainConfig, r3dTrainable, train, type AnticipationSample, type LabelSpace, type MocCell, type StepEvent } from '@r3d-ts/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AblationConfig } from './config.js';
 import { anticipationSamples, cellModalities, labelSpace, type AblationData } from './data.js';
 import type { Cell } from './grid.js';
-import { buildCellModel, trainableOf } from './model.js';
+import { buildCellModel } from './model.js';
 
 /** Effective ranks at one observation ratio, averaged over test videos (authors' variant). */
 export interface RankPoint {
@@ -60,7 +60,7 @@ export async function runCell(cell: Cell, config: AblationConfig, data: Ablation
   const dims = { rgb: trainSamples[0]!.modalities[keys.rgb]!.shape[1]!, partner: trainSamples[0]!.modalities[keys.partner]!.shape[1]! };
   const model = buildCellModel(cell, config, labels, dims);
   try {
-    const trainable = trainableOf(model, cell, labels);
+    const trainable = r3dTrainable(model, { rgb: keys.rgb, partner: keys.partner });
     const trainConfig = parseTrainConfig({
       seed: cell.seed,
       epochs: config.epochs,

@@ -110,19 +110,13 @@ function materialise(t: TensorRef, values: Float32Array | Float64Array, file: st
 
 const STATE_DICT_KEYS = ['state_dict', 'model_state_dict', 'model', 'net', 'module'];
 
-/**
- * Reads a PyTorch checkpoint written by `torch.save(state_dict, path)` (the zip format of torch
- * >= 1.6: `<archive>/data.pkl` + `<archive>/data/<key>` storages) into a name -> weight map,
- * with no Python: the pickle is interpreted by a small opcode reader that executes nothing.
- * Views (offset, size, stride) are materialised row-major, float16/bfloat16 widened to float32,
- * integer tensors (BatchNorm counters) kept as numbers. A dict that wraps the state_dict under
- * `state_dict`/`model_state_dict`/`model`/`net` is unwrapped.
- *
- * @example
- * const weights = readTorchCheckpoint('checkpoints/best.pth');
- * model.setWeights(weights, { source: 'best.pth' }); // `module.` prefixes are stripped there
- */
-export function readTorchCheckpoint(source: string | Uint8Array, file = typeof source === 'string' ? source : '<buffer>'): Map<string, HostTensor> {
+/** The unpickled top-level object of a torch zip file and a reader of its storages. */
+interface TorchArchive {
+  top: unknown;
+  storage: (ref: StorageRef) => Float32Array | Float64Array;
+}
+
+function openTorchArchive(source: string | Uint8Array, file: string): TorchArchive {
   let bytes: Uint8Array;
   try {
     bytes = typeof source === 'string' ? readFileSync(source) : source;
@@ -179,8 +173,25 @@ export function readTorchCheckpoint(source: string | Uint8Array, file = typeof s
     });
   } catch (err) {
     if (err instanceof WeightImportError) throw err;
-    throw new WeightImportError({ file, expected: 'a state_dict pickle', found: err instanceof PickleError ? err.message : String(err), cause: err });
+    throw new WeightImportError({ file, expected: 'a torch.save pickle', found: err instanceof PickleError ? err.message : String(err), cause: err });
   }
+  return { top, storage };
+}
+
+/**
+ * Reads a PyTorch checkpoint written by `torch.save(state_dict, path)` (the zip format of torch
+ * >= 1.6: `<archive>/data.pkl` + `<archive>/data/<key>` storages) into a name -> weight map,
+ * with no Python: the pickle is interpreted by a small opcode reader that executes nothing.
+ * Views (offset, size, stride) are materialised row-major, float16/bfloat16 widened to float32,
+ * integer tensors (BatchNorm counters) kept as numbers. A dict that wraps the state_dict under
+ * `state_dict`/`model_state_dict`/`model`/`net` is unwrapped.
+ *
+ * @example
+ * const weights = readTorchCheckpoint('checkpoints/best.pth');
+ * model.setWeights(weights, { source: 'best.pth' }); // `module.` prefixes are stripped there
+ */
+export function readTorchCheckpoint(source: string | Uint8Array, file = typeof source === 'string' ? source : '<buffer>'): Map<string, HostTensor> {
+  const { top, storage } = openTorchArchive(source, file);
   let dict = top;
   if (dict instanceof Map && ![...dict.values()].some(isTensor)) {
     const key = STATE_DICT_KEYS.find((k) => dict instanceof Map && dict.get(k) instanceof Map);
@@ -197,4 +208,20 @@ export function readTorchCheckpoint(source: string | Uint8Array, file = typeof s
   }
   if (out.size === 0) throw new WeightImportError({ file, expected: 'at least one tensor in the state_dict', found: `keys ${[...(dict as Map<unknown, unknown>).keys()].slice(0, 5).join(', ')}` });
   return out;
+}
+
+/**
+ * Reads a single tensor written by `torch.save(tensor, path)` (the authors' demo tokens are saved
+ * this way), materialised row-major as float32/float64 with its shape.
+ *
+ * @example
+ * const { shape, data } = readTorchTensor('pt_darai_depth/rgb_raw/rgb_raw_0_0.5.pt'); // shape [T, 128]
+ */
+export function readTorchTensor(source: string | Uint8Array, file = typeof source === 'string' ? source : '<buffer>'): HostTensor {
+  const { top, storage } = openTorchArchive(source, file);
+  if (!isTensor(top)) {
+    const what = top instanceof Map ? 'a dict (use readTorchCheckpoint for a state_dict)' : top instanceof PickleCall ? `a pickled ${top.fn.qualified} object` : typeof top;
+    throw new WeightImportError({ file, expected: 'one tensor saved with torch.save(tensor, path)', found: what });
+  }
+  return materialise(top, storage(top.storage), file, '<tensor>');
 }

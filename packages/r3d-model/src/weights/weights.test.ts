@@ -12,7 +12,8 @@ import { WeightImportError } from '../errors.js';
 import { createR3DModel, type HostTensor, type R3DModel } from '../r3d.js';
 import { loadR3DModel, loadWeights, saveR3DModel } from './checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
-import { readTorchCheckpoint } from './torch.js';
+import { readTorchCheckpoint, readTorchTensor } from './torch.js';
+import { encodeTorchSave, writeTorchSave } from './torch-save.js';
 
 const small = (seed: number) =>
   createR3DModel({
@@ -61,6 +62,34 @@ class TorchPickle {
 
 interface PtEntry { storageKey: string; dtype: 'FloatStorage' | 'LongStorage'; numel: number; offset: number; size: number[]; stride: number[] }
 
+/** The pickle ops of one torch tensor (_rebuild_tensor_v2 over a persistent storage). */
+function writeTensor(p: TorchPickle, e: PtEntry): void {
+  p.global('torch._utils', '_rebuild_tensor_v2');
+  p.op(0x28); // MARK (args)
+  p.op(0x28); // MARK (persistent id)
+  p.str('storage');
+  p.global('torch', e.dtype);
+  p.str(e.storageKey);
+  p.str('cpu');
+  p.int(e.numel);
+  p.op(0x74); p.put(); // TUPLE
+  p.op(0x51); // BINPERSID
+  p.int(e.offset);
+  p.tuple(e.size);
+  p.tuple(e.stride);
+  p.op(0x89); // NEWFALSE
+  p.global('collections', 'OrderedDict');
+  p.op(0x29, 0x52); p.put(); // empty backward hooks
+  p.op(0x74); p.put(); // TUPLE
+  p.op(0x52); p.put(); // REDUCE
+}
+
+function zipArchive(pkl: Uint8Array, storages: Map<string, Uint8Array>): Uint8Array {
+  const files: Record<string, Uint8Array> = { 'archive/data.pkl': pkl, 'archive/byteorder': Buffer.from('little'), 'archive/version': Buffer.from('3\n') };
+  for (const [k, v] of storages) files[`archive/data/${k}`] = v;
+  return zipSync(files, { level: 0 });
+}
+
 function torchZip(entries: Map<string, PtEntry>, storages: Map<string, Uint8Array>): Uint8Array {
   const p = new TorchPickle();
   p.op(0x80, 2); // PROTO 2
@@ -70,30 +99,20 @@ function torchZip(entries: Map<string, PtEntry>, storages: Map<string, Uint8Arra
   p.op(0x28); // MARK
   for (const [name, e] of entries) {
     p.str(name);
-    p.global('torch._utils', '_rebuild_tensor_v2');
-    p.op(0x28); // MARK (args)
-    p.op(0x28); // MARK (persistent id)
-    p.str('storage');
-    p.global('torch', e.dtype);
-    p.str(e.storageKey);
-    p.str('cpu');
-    p.int(e.numel);
-    p.op(0x74); p.put(); // TUPLE
-    p.op(0x51); // BINPERSID
-    p.int(e.offset);
-    p.tuple(e.size);
-    p.tuple(e.stride);
-    p.op(0x89); // NEWFALSE
-    p.global('collections', 'OrderedDict');
-    p.op(0x29, 0x52); p.put(); // empty backward hooks
-    p.op(0x74); p.put(); // TUPLE
-    p.op(0x52); p.put(); // REDUCE
+    writeTensor(p, e);
   }
   p.op(0x75); // SETITEMS
   p.op(0x2e); // STOP
-  const files: Record<string, Uint8Array> = { 'archive/data.pkl': p.bytes(), 'archive/byteorder': Buffer.from('little'), 'archive/version': Buffer.from('3\n') };
-  for (const [k, v] of storages) files[`archive/data/${k}`] = v;
-  return zipSync(files, { level: 0 });
+  return zipArchive(p.bytes(), storages);
+}
+
+/** What torch.save(tensor) writes: the tensor itself as the pickle's top-level object. */
+function torchTensorZip(e: PtEntry, storage: Uint8Array): Uint8Array {
+  const p = new TorchPickle();
+  p.op(0x80, 2);
+  writeTensor(p, e);
+  p.op(0x2e);
+  return zipArchive(p.bytes(), new Map([[e.storageKey, storage]]));
 }
 
 function f32(values: ArrayLike<number>): Uint8Array {
@@ -187,6 +206,41 @@ torch.save({'state_dict': sd, 'epoch': 4} if wrapped == '1' else sd, dst)
       fresh.dispose();
     }
   });
+  it('reads a bare tensor saved with torch.save(tensor) (the demo tokens), a view with offset and leading 1', () => {
+    const values = Array.from({ length: 2 + 6 }, (_, i) => i * 0.5);
+    const path = join(tmp, 'tokens.pt');
+    writeFileSync(path, torchTensorZip({ storageKey: '0', dtype: 'FloatStorage', numel: 8, offset: 2, size: [1, 3, 2], stride: [6, 2, 1] }, f32(values)));
+    const t = readTorchTensor(path);
+    expect(t.shape).toEqual([1, 3, 2]);
+    expect(Array.from(t.data)).toEqual(values.slice(2));
+    expect(() => readTorchTensor(join(tmp, 'handmade.pt'))).toThrow(/one tensor saved with torch.save\(tensor, path\).*a dict/);
+    expect(() => readTorchCheckpoint(path)).toThrow(/a state_dict/);
+  });
+
+  it('encodeTorchSave writes what the reader (and torch.load) reads back: a state dict and a bare tensor', () => {
+    const weights = hostWeights(a);
+    const path = join(tmp, 'export.pth');
+    writeTorchSave(path, weights);
+    const back = readTorchCheckpoint(path);
+    expect([...back.keys()]).toEqual([...weights.keys()]);
+    for (const [name, w] of weights) {
+      expect(back.get(name)!.shape, name).toEqual(w.shape);
+      expect(Array.from(back.get(name)!.data), name).toEqual(Array.from(w.data));
+    }
+    const tensor = { shape: [2, 3], data: Float64Array.from([1, 2, 3, 4, 5, 6.5]) };
+    expect(readTorchTensor(encodeTorchSave(tensor))).toEqual(tensor);
+    if (!torchAvailable) return;
+    const check = `
+import sys, torch
+sd = torch.load(sys.argv[1])
+print(len(sd), float(sum(v.double().sum() for v in sd.values())))
+`;
+    const [count, total] = execFileSync('/usr/bin/python3', ['-c', check, path], { encoding: 'utf8' }).trim().split(' ');
+    expect(Number(count)).toBe(weights.size);
+    const expected = [...weights.values()].reduce((acc, w) => acc + Array.from(w.data).reduce((x, y) => x + y, 0), 0);
+    expect(Number(total)).toBeCloseTo(expected, 3);
+  });
+
   it('a missing required weight is a WeightImportError listing it; a wrong shape names the weight', () => {
     const weights = hostWeights(a);
     weights.delete('fc_len.weight');
