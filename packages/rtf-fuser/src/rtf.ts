@@ -3,9 +3,10 @@ import { BatchNorm1d } from './batch-norm.js';
 import { CrossModalBlock } from './cross-modal-block.js';
 import { FuserError } from './errors.js';
 import { type ExchangeMode, blendChannels, selectionMask } from './exchange.js';
-import { type Fuser, type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams } from './fuser.js';
+import { type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams } from './fuser.js';
+import { RegistryFuser } from './fusers/base.js';
 import { CHANNEL_SELECTIONS, type ChannelSelection, exchangedChannelCount, selectChannels } from './selection.js';
-import { type SetWeightsOptions, type WeightSource, WeightRegistry, makeVariable } from './weights.js';
+import { makeVariable } from './weights.js';
 
 /** Options of the rank-enhancing token fuser; the defaults are the authors' released model. */
 export interface RtfOptions {
@@ -44,16 +45,16 @@ export interface RtfInternals {
  * selection of the k lowest-scoring channels, a learned per-channel blend of those channels with
  * the partner's (one alpha for both directions, both reading the pre-exchange tokens), then a
  * cross-modal transformer block over the 2 tokens of each frame and the mean of the 2 outputs.
- * Weights carry the authors' PyTorch names (see `getWeights`).
+ * Weights carry the authors' PyTorch names: `alpha` (1, 1, C), `bn_rgb.*` / `bn_depth.*` (weight,
+ * bias, running_mean, running_var), `blocks.0.*`, `norm.*`; Linear weights in PyTorch's (out, in).
  *
  * @example
  * const fuser = new RankEnhancingTokenFuser({ selection: 'variance', ratio: 0.3 });
  * const out = fuser.apply(rgb, depth, { training: true, lengths: [24, 20] }); // rgb, depth (B, T, 128)
  * out.fused; // (B, T, 128)
  */
-export class RankEnhancingTokenFuser implements Fuser {
+export class RankEnhancingTokenFuser extends RegistryFuser {
   readonly name: FuserName;
-  readonly channels: number;
   readonly selection: ChannelSelection;
   readonly ratio: number;
   readonly topQ: number | undefined;
@@ -64,13 +65,12 @@ export class RankEnhancingTokenFuser implements Fuser {
   readonly bnX: BatchNorm1d | null;
   readonly bnY: BatchNorm1d | null;
   readonly block: CrossModalBlock | null;
-  private readonly registry = new WeightRegistry();
 
   constructor(options: RtfOptions = {}, internals: RtfInternals = {}) {
     const C = options.channels ?? 128;
+    super(C);
     this.name = internals.name ?? 'rtf';
     this.exchange = internals.exchange ?? 'blend';
-    this.channels = C;
     this.selection = options.selection ?? 'bn-gamma';
     this.ratio = options.ratio ?? 0.1;
     this.topQ = options.topQ;
@@ -156,34 +156,5 @@ export class RankEnhancingTokenFuser implements Fuser {
       }
       return out as unknown as tf.TensorContainer;
     }) as unknown as FuserOutput;
-  }
-
-  /**
-   * Weights by the authors' names: `alpha` (1, 1, C), `bn_rgb.*` / `bn_depth.*` (weight, bias,
-   * running_mean, running_var), `blocks.0.*`, `norm.*`; Linear weights in PyTorch's (out, in).
-   */
-  getWeights(): Map<string, tf.Tensor> {
-    return this.registry.get();
-  }
-
-  setWeights(weights: WeightSource, options?: SetWeightsOptions): void {
-    this.registry.set(weights, options);
-  }
-
-  /** PyTorch shapes of every weight by name. */
-  weightShapes(): Map<string, number[]> {
-    return this.registry.shapes();
-  }
-
-  get trainableVariables(): tf.Variable[] {
-    return this.registry.trainable();
-  }
-
-  get namedTrainableVariables(): Map<string, tf.Variable> {
-    return this.registry.trainableByName();
-  }
-
-  dispose(): void {
-    this.registry.dispose();
   }
 }

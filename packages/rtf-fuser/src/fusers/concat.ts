@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Fuser, type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams } from '../fuser.js';
+import { type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams } from '../fuser.js';
 import { linear } from '../linear.js';
-import { type SetWeightsOptions, type WeightSource, WeightRegistry, makeVariable } from '../weights.js';
+import { makeVariable } from '../weights.js';
+import { RegistryFuser } from './base.js';
 
 export interface ConcatFuserOptions {
   channels?: number;
@@ -15,16 +16,14 @@ export interface ConcatFuserOptions {
  * @example
  * const { fused } = new ConcatFuser().apply(rgb, depth); // (B, T, 128)
  */
-export class ConcatFuser implements Fuser {
+export class ConcatFuser extends RegistryFuser {
   readonly name: FuserName = 'concat';
-  readonly channels: number;
   private readonly weight: tf.Variable;
   private readonly bias: tf.Variable;
-  private readonly registry = new WeightRegistry();
 
   constructor(options: ConcatFuserOptions = {}) {
     const C = options.channels ?? 128;
-    this.channels = C;
+    super(C);
     // PyTorch Linear's default init: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
     const bound = 1 / Math.sqrt(2 * C);
     const seed = options.seed;
@@ -37,25 +36,5 @@ export class ConcatFuser implements Fuser {
     return tf.tidy(() => ({
       fused: linear(tf.concat([x, y], 2), this.weight as tf.Tensor2D, this.bias as tf.Tensor1D) as tf.Tensor3D,
     }));
-  }
-
-  getWeights(): Map<string, tf.Tensor> {
-    return this.registry.get();
-  }
-
-  setWeights(weights: WeightSource, options?: SetWeightsOptions): void {
-    this.registry.set(weights, options);
-  }
-
-  get trainableVariables(): tf.Variable[] {
-    return this.registry.trainable();
-  }
-
-  get namedTrainableVariables(): Map<string, tf.Variable> {
-    return this.registry.trainableByName();
-  }
-
-  dispose(): void {
-    this.registry.dispose();
   }
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FuserError, shapeText } from '../errors.js';
-import { type Fuser, type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams } from '../fuser.js';
-import type { SetWeightsOptions, WeightSource } from '../weights.js';
+import { type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams } from '../fuser.js';
+import { WeightlessFuser } from './base.js';
 
 /**
  * Averages per-modality predictions element-wise (optionally weighted): late fusion's last step.
@@ -37,13 +37,13 @@ export function lateFusion(predictions: readonly tf.Tensor[], weights?: readonly
  * const { fused } = late.apply(rgb, depth);        // (2B, T, C)
  * const probs = late.combine(tf.softmax(head(fused)));   // (B, ...)
  */
-export class LateFusion implements Fuser {
+export class LateFusion extends WeightlessFuser {
   readonly name: FuserName = 'late';
-  readonly channels: number;
   readonly batchFactor = 2;
+  protected readonly description = 'late fusion';
 
   constructor(options: { channels?: number } = {}) {
-    this.channels = options.channels ?? 128;
+    super(options.channels ?? 128);
   }
 
   apply(x: tf.Tensor3D, y: tf.Tensor3D, _options: FuserApplyOptions = {}): FuserOutput {
@@ -65,23 +65,4 @@ export class LateFusion implements Fuser {
   repeatBatch(t: tf.Tensor): tf.Tensor {
     return tf.concat([t, t], 0);
   }
-
-  getWeights(): Map<string, tf.Tensor> {
-    return new Map();
-  }
-
-  setWeights(weights: WeightSource, _options?: SetWeightsOptions): void {
-    const names = weights instanceof Map ? [...weights.keys()] : Object.keys(weights);
-    if (names.length > 0) throw new FuserError({ field: `weight '${names[0]}'`, expected: 'no weights (late fusion has none)', found: 'a weight' });
-  }
-
-  get trainableVariables(): tf.Variable[] {
-    return [];
-  }
-
-  get namedTrainableVariables(): Map<string, tf.Variable> {
-    return new Map();
-  }
-
-  dispose(): void {}
 }

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CrossModalBlock } from '../cross-modal-block.js';
-import { type Fuser, type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams } from '../fuser.js';
-import { type SetWeightsOptions, type WeightSource, WeightRegistry, makeVariable } from '../weights.js';
+import { type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams } from '../fuser.js';
+import { makeVariable } from '../weights.js';
+import { RegistryFuser } from './base.js';
 
 export interface SaFuserOptions {
   channels?: number;
@@ -20,17 +21,15 @@ export interface SaFuserOptions {
  * const fuser = new SaFuser({ seed: 1 });
  * const { fused } = fuser.apply(rgb, depth);
  */
-export class SaFuser implements Fuser {
+export class SaFuser extends RegistryFuser {
   readonly name: FuserName = 'sa-fuser';
-  readonly channels: number;
   readonly dropout: number;
   readonly modalityToken: tf.Variable;
   readonly block: CrossModalBlock;
-  private readonly registry = new WeightRegistry();
 
   constructor(options: SaFuserOptions = {}) {
     const C = options.channels ?? 128;
-    this.channels = C;
+    super(C);
     this.dropout = options.dropout ?? 0.1;
     this.modalityToken = this.registry.add(
       'modality_token',
@@ -56,25 +55,5 @@ export class SaFuser implements Fuser {
         block: tf.reshape(block, [B, T, 2, C]) as tf.Tensor4D,
       };
     });
-  }
-
-  getWeights(): Map<string, tf.Tensor> {
-    return this.registry.get();
-  }
-
-  setWeights(weights: WeightSource, options?: SetWeightsOptions): void {
-    this.registry.set(weights, options);
-  }
-
-  get trainableVariables(): tf.Variable[] {
-    return this.registry.trainable();
-  }
-
-  get namedTrainableVariables(): Map<string, tf.Variable> {
-    return this.registry.trainableByName();
-  }
-
-  dispose(): void {
-    this.registry.dispose();
   }
 }
