@@ -1,11 +1,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '../atomic.js';
 import type { R3DConfig, R3DConfigInput } from '../config.js';
 import { WeightImportError } from '../errors.js';
 import { createR3DModel, type HostTensor, type R3DModel, type WeightLoadReport } from '../r3d.js';
 import { readNpyFolder } from './npy-folder.js';
-import { encodeSafetensors, readSafetensors, writeFileAtomic } from './safetensors.js';
+import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { readTorchCheckpoint } from './torch.js';
 
 export const WEIGHTS_FILE = 'weights.safetensors';
@@ -25,7 +26,7 @@ export function saveR3DModel(model: R3DModel, dir: string): void {
   try {
     const host = new Map<string, HostTensor>();
     for (const [name, t] of weights) host.set(name, { shape: [...t.shape], data: t.dataSync() as Float32Array });
-    writeFileAtomic(join(dir, WEIGHTS_FILE), encodeSafetensors(host, { format: 'r3d-ts-weights', naming: 'pytorch-state-dict' }));
+    writeSafetensors(join(dir, WEIGHTS_FILE), host, { format: 'r3d-ts-weights', naming: 'pytorch-state-dict' });
     writeFileAtomic(join(dir, CONFIG_FILE), `${JSON.stringify(model.config, null, 2)}\n`);
   } finally {
     tf.dispose([...weights.values()]);

@@ -1,96 +1,234 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic.js';
 import { WeightImportError } from '../errors.js';
-import type { HostTensor } from '../r3d.js';
 
-const DTYPES = { F32: 4, F64: 8, I32: 4, I64: 8, F16: 2 } as const;
+/** Element types an entry holds and the encoder writes (safetensors names). */
+export type SafetensorsDtype = 'F32' | 'F64' | 'I32' | 'U8';
 
-/**
- * Encodes float32 weights as safetensors: an 8-byte little-endian header length, a JSON header
- * (`{name: {dtype, shape, data_offsets}}`, `__metadata__` strings, padded with spaces to 8
- * bytes), then the raw little-endian data in header order.
- *
- * @example
- * writeFileSync('w.safetensors', encodeSafetensors(new Map([['fc.bias', { shape: [3], data: [1, 2, 3] }]])));
- */
-export function encodeSafetensors(tensors: Map<string, HostTensor>, metadata: Record<string, string> = {}): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
-  let offset = 0;
-  const names = [...tensors.keys()];
-  for (const name of names) {
-    const t = tensors.get(name)!;
-    const size = t.shape.reduce((a, n) => a * n, 1);
-    if (size !== t.data.length) throw new WeightImportError({ file: name, expected: `${size} values for shape [${t.shape.join(', ')}]`, found: t.data.length });
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * size] };
-    offset += 4 * size;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-  const head = Buffer.from(json, 'utf8');
-  const out = new Uint8Array(8 + head.length + offset);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(head.length), true);
-  out.set(head, 8);
-  let at = 8 + head.length;
-  for (const name of names) {
-    const t = tensors.get(name)!;
-    for (let i = 0; i < t.data.length; i++, at += 4) view.setFloat32(at, t.data[i]!, true);
-  }
-  return out;
+/** One decoded array: row-major, its dtype and the matching typed array. */
+export interface SafetensorsEntry {
+  dtype: SafetensorsDtype;
+  shape: number[];
+  data: Float32Array | Float64Array | Int32Array | Uint8Array;
 }
 
-/** A decoded safetensors file: weights (as float32, or float64 for F64/I64) and its metadata. */
+/**
+ * One array to encode. Without `dtype` it is written as F32 (so a `HostTensor` encodes as is);
+ * data that is not already the dtype's typed array is converted.
+ */
+export interface SafetensorsInput {
+  dtype?: SafetensorsDtype;
+  shape: readonly number[];
+  data: ArrayLike<number>;
+}
+
+/** A decoded safetensors file: its arrays by name and its `__metadata__` strings. */
 export interface SafetensorsContent {
-  tensors: Map<string, HostTensor>;
+  tensors: Map<string, SafetensorsEntry>;
   metadata: Record<string, string>;
 }
 
 /**
- * Decodes a safetensors image (F32, F64, F16, I32, I64), checking that the header parses, every
- * entry's offsets lie inside the data and match its shape, so a truncated file is an error
- * naming the file and the entry.
+ * A safetensors file (or image) that breaks the format: truncated, trailing bytes, a bad header,
+ * an unknown dtype, offsets that do not match the shapes. A `WeightImportError`, so code that
+ * loads weights catches it as such; `detail` keeps what was found in full (the message shortens
+ * it), for callers that re-throw it as their own error.
  *
  * @example
- * const { tensors } = decodeSafetensors(readFileSync('weights.safetensors'), 'weights.safetensors');
+ * try { readSafetensors('w.safetensors'); } catch (e) { if (e instanceof SafetensorsFormatError) console.error(e.file, e.expected); }
+ */
+export class SafetensorsFormatError extends WeightImportError {
+  readonly detail: string | undefined;
+
+  constructor(file: string, expected: string, found?: string, cause?: unknown) {
+    super({ file, expected, ...(found !== undefined ? { found } : {}), ...(cause != null ? { cause } : {}) });
+    this.name = 'SafetensorsFormatError';
+    this.detail = found;
+  }
+}
+
+const WRITE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F64: 8, I32: 4, U8: 1 };
+/** Read-only dtypes are widened: F16 to F32, I64 to F64 (exact up to 2^53). */
+const READ_BYTES = { ...WRITE_BYTES, F16: 2, I64: 8 } as const;
+type ReadDtype = keyof typeof READ_BYTES;
+/** Headers beyond this are refused before parsing (as the reference implementation does). */
+const MAX_HEADER = 100_000_000;
+
+const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Encodes named arrays as safetensors: an 8-byte little-endian header length, a JSON header
+ * (`{name: {dtype, shape, data_offsets: [begin, end]}, __metadata__: {...}}`, space-padded so
+ * the data starts at a multiple of 8), then the raw little-endian data of each array in order of
+ * name, so the bytes do not depend on the order the arrays were collected in. Entries keep their
+ * dtype (F32, F64, I32, U8); entries without one are F32.
+ *
+ * @example
+ * const bytes = encodeSafetensors(new Map([['fc.bias', { shape: [3], data: [1, 2, 3] }]]), { format: 'demo' });
+ * const same = encodeSafetensors({ step: { dtype: 'I32', shape: [], data: new Int32Array([7]) } });
+ */
+export function encodeSafetensors(
+  tensors: ReadonlyMap<string, SafetensorsInput> | Readonly<Record<string, SafetensorsInput>>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const items: Array<[string, SafetensorsInput]> =
+    tensors instanceof Map ? [...(tensors as ReadonlyMap<string, SafetensorsInput>).entries()] : Object.entries(tensors as Record<string, SafetensorsInput>);
+  items.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  const arrays: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, t] of items) {
+    const dtype = t.dtype ?? 'F32';
+    if (!(dtype in WRITE_BYTES)) throw new SafetensorsFormatError(name, `a dtype in ${Object.keys(WRITE_BYTES).join('/')}`, String(dtype));
+    const count = t.shape.reduce((a, n) => a * n, 1);
+    if (count !== t.data.length) throw new SafetensorsFormatError(name, `${count} values for shape [${t.shape.join(', ')}]`, String(t.data.length));
+    const typed = typedArray(dtype, t.data);
+    arrays.push(new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength));
+    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + typed.byteLength] };
+    offset += typed.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const head = Buffer.from(json, 'utf8');
+  const out = new Uint8Array(8 + head.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  let at = 8 + head.length;
+  items.forEach(([, t], i) => {
+    const raw = arrays[i]!;
+    out.set(raw, at);
+    if (!isLittleEndian) swapBytes(out.subarray(at, at + raw.length), WRITE_BYTES[t.dtype ?? 'F32']);
+    at += raw.length;
+  });
+  return out;
+}
+
+/**
+ * Decodes a safetensors image, checking every structural promise of the format: the header
+ * length lies inside the file, the header is a JSON object, dtypes are known (F32, F64, I32, U8;
+ * F16 and I64 are read and widened to F32 and F64), shapes are lists of non-negative integers, the
+ * entries' offsets are contiguous and match their shapes, and no byte is missing or left over.
+ * Any violation is a `SafetensorsFormatError` naming `file`. The arrays are copies, independent of
+ * `bytes`.
+ *
+ * @example
+ * const { tensors, metadata } = decodeSafetensors(readFileSync('weights.safetensors'), 'weights.safetensors');
  */
 export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): SafetensorsContent {
-  if (bytes.length < 8) throw new WeightImportError({ file, expected: 'a safetensors file of at least 8 bytes', found: `${bytes.length} bytes` });
+  if (bytes.byteLength < 8) throw new SafetensorsFormatError(file, 'a safetensors file (at least 8 bytes of header length)', `${bytes.byteLength} bytes: truncated`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headLen = Number(view.getBigUint64(0, true));
-  if (8 + headLen > bytes.length) throw new WeightImportError({ file, expected: `a ${headLen}-byte JSON header inside the file`, found: `${bytes.length - 8} bytes` });
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  const headerLen = Number(view.getBigUint64(0, true));
+  if (headerLen > MAX_HEADER || 8 + headerLen > bytes.byteLength) {
+    throw new SafetensorsFormatError(file, `a header of at most ${bytes.byteLength - 8} bytes`, `a declared header of ${headerLen} bytes: truncated or not a safetensors file`);
+  }
+  let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headLen)));
-  } catch (cause) {
-    throw new WeightImportError({ file, expected: 'a JSON header', cause });
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
+  } catch (err) {
+    throw new SafetensorsFormatError(file, 'a JSON header', 'unparsable JSON: corrupted', err);
   }
-  const data = bytes.subarray(8 + headLen);
-  const dataView = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const tensors = new Map<string, HostTensor>();
-  for (const [name, raw] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const e = raw as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    const width = DTYPES[e.dtype as keyof typeof DTYPES];
-    if (width == null) throw new WeightImportError({ file, expected: `entry ${name} of dtype ${Object.keys(DTYPES).join(' | ')}`, found: e.dtype });
-    const count = e.shape.reduce((a, n) => a * n, 1);
-    const [begin, end] = e.data_offsets ?? [];
-    if (!(Number.isInteger(begin) && Number.isInteger(end) && end! - begin! === count * width && end! <= data.length)) {
-      throw new WeightImportError({ file, expected: `entry ${name}: ${count * width} bytes inside the data (offsets ${begin}..${end}, data ${data.length} bytes)` });
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new SafetensorsFormatError(file, 'a JSON object header', header === null ? 'null' : Array.isArray(header) ? 'array' : typeof header);
+  const dataStart = 8 + headerLen;
+  const dataLen = bytes.byteLength - dataStart;
+  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const entries = Object.entries(header)
+    .filter(([k]) => k !== '__metadata__')
+    .map(([name, raw]) => ({ name, info: (raw ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } }));
+  entries.sort((a, b) => offsetsOf(a.info)[0] - offsetsOf(b.info)[0]);
+  const tensors = new Map<string, SafetensorsEntry>();
+  let expectedStart = 0;
+  for (const { name, info } of entries) {
+    const dtype = info.dtype as ReadDtype;
+    if (typeof dtype !== 'string' || !Object.hasOwn(READ_BYTES, dtype)) {
+      throw new SafetensorsFormatError(file, `dtype of entry ${name} in ${Object.keys(READ_BYTES).join('/')}`, String(info.dtype));
     }
-    const out = e.dtype === 'F64' || e.dtype === 'I64' ? new Float64Array(count) : new Float32Array(count);
-    for (let i = 0; i < count; i++) {
-      const at = begin! + i * width;
-      out[i] =
-        e.dtype === 'F32' ? dataView.getFloat32(at, true)
-        : e.dtype === 'F64' ? dataView.getFloat64(at, true)
-        : e.dtype === 'I32' ? dataView.getInt32(at, true)
-        : e.dtype === 'I64' ? Number(dataView.getBigInt64(at, true))
-        : halfBits(dataView.getUint16(at, true));
+    const shape = info.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new SafetensorsFormatError(file, `shape of entry ${name} as a list of non-negative integers`, JSON.stringify(shape));
     }
-    tensors.set(name, { shape: [...e.shape], data: out });
+    const [begin, end] = offsetsOf(info);
+    const count = (shape as number[]).reduce((a, b) => a * b, 1);
+    const size = count * READ_BYTES[dtype];
+    if (begin !== expectedStart || end - begin !== size) {
+      throw new SafetensorsFormatError(file, `data_offsets of entry ${name} = [${expectedStart}, ${expectedStart + size}]`, JSON.stringify(info.data_offsets));
+    }
+    if (end > dataLen) throw new SafetensorsFormatError(file, `the data of entry ${name} to end at byte ${end} of the data section`, `a data section of ${dataLen} bytes: truncated`);
+    expectedStart = end;
+    tensors.set(name, readEntry(bytes.subarray(dataStart + begin, dataStart + end), dtype, [...(shape as number[])], count));
   }
-  return { tensors, metadata: (header.__metadata__ as Record<string, string>) ?? {} };
+  if (expectedStart !== dataLen) throw new SafetensorsFormatError(file, `${expectedStart} bytes of tensor data`, `${dataLen} bytes: trailing garbage`);
+  return { tensors, metadata };
+}
+
+/**
+ * Reads and decodes a `.safetensors` file; a missing or unreadable file and every format problem
+ * is a `SafetensorsFormatError` naming the path.
+ *
+ * @example
+ * const { tensors } = readSafetensors('exports/r3d/weights.safetensors');
+ */
+export function readSafetensors(path: string): SafetensorsContent {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SafetensorsFormatError(path, 'a readable .safetensors file', code === 'ENOENT' ? 'none' : (err as Error).message, err);
+  }
+  return decodeSafetensors(bytes, path);
+}
+
+/**
+ * Encodes (see `encodeSafetensors`) and writes atomically: a temporary file, fsync, then a rename.
+ *
+ * @example
+ * writeSafetensors('w.safetensors', new Map([['fc.bias', { shape: [3], data: [1, 2, 3] }]]));
+ */
+export function writeSafetensors(
+  path: string,
+  tensors: ReadonlyMap<string, SafetensorsInput> | Readonly<Record<string, SafetensorsInput>>,
+  metadata: Record<string, string> = {},
+): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+function typedArray(dtype: SafetensorsDtype, data: ArrayLike<number>): SafetensorsEntry['data'] {
+  switch (dtype) {
+    case 'F32': return data instanceof Float32Array ? data : Float32Array.from(data);
+    case 'F64': return data instanceof Float64Array ? data : Float64Array.from(data);
+    case 'I32': return data instanceof Int32Array ? data : Int32Array.from(data);
+    case 'U8': return data instanceof Uint8Array ? data : Uint8Array.from(data);
+  }
+}
+
+function offsetsOf(info: { data_offsets?: unknown }): [number, number] {
+  const o = info.data_offsets;
+  if (Array.isArray(o) && o.length === 2 && o.every((x) => Number.isInteger(x) && x >= 0) && o[1] >= o[0]) return [o[0], o[1]];
+  return [Number.NaN, Number.NaN];
+}
+
+function readEntry(raw: Uint8Array, dtype: ReadDtype, shape: number[], count: number): SafetensorsEntry {
+  if (dtype === 'F16' || dtype === 'I64') {
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const out = dtype === 'F16' ? new Float32Array(count) : new Float64Array(count);
+    for (let i = 0; i < count; i++) out[i] = dtype === 'F16' ? halfBits(view.getUint16(2 * i, true)) : Number(view.getBigInt64(8 * i, true));
+    return { dtype: dtype === 'F16' ? 'F32' : 'F64', shape, data: out };
+  }
+  // a copy: aligned for the typed array, and independent of the file buffer (a Node Buffer is
+  // often a view into a shared pool)
+  const copy = Uint8Array.from(raw);
+  if (!isLittleEndian) swapBytes(copy, READ_BYTES[dtype]);
+  switch (dtype) {
+    case 'F32': return { dtype, shape, data: new Float32Array(copy.buffer, 0, count) };
+    case 'F64': return { dtype, shape, data: new Float64Array(copy.buffer, 0, count) };
+    case 'I32': return { dtype, shape, data: new Int32Array(copy.buffer, 0, count) };
+    case 'U8': return { dtype, shape, data: copy };
+  }
+}
+
+function swapBytes(bytes: Uint8Array, width: number): void {
+  if (width > 1) for (let i = 0; i < bytes.length; i += width) bytes.subarray(i, i + width).reverse();
 }
 
 function halfBits(h: number): number {
@@ -100,31 +238,4 @@ function halfBits(h: number): number {
   if (e === 0) return s * 2 ** -14 * (f / 1024);
   if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
   return s * 2 ** (e - 15) * (1 + f / 1024);
-}
-
-/** Writes `bytes` to `path` through a temp file in the same folder, fsync and rename. */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${Date.now()}-${process.pid}-${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    if (existsSync(tmp)) rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
-/** Reads a `.safetensors` file. */
-export function readSafetensors(path: string): SafetensorsContent {
-  if (!existsSync(path) || !statSync(path).isFile()) throw new WeightImportError({ file: path, expected: 'a .safetensors file', found: 'none' });
-  return decodeSafetensors(readFileSync(path), path);
 }

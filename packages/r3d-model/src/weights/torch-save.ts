@@ -1,5 +1,5 @@
-import { renameSync, writeFileSync } from 'node:fs';
 import { zipSync } from 'fflate';
+import { writeFileAtomic } from '../atomic.js';
 import type { HostTensor } from '../r3d.js';
 
 /**
@@ -131,13 +131,11 @@ export function encodeTorchSave(value: HostTensor | Map<string, HostTensor>): Ui
 }
 
 /**
- * Writes `encodeTorchSave(value)` to `path` atomically (a temporary file, then a rename).
+ * Writes `encodeTorchSave(value)` to `path` atomically (a temporary file, fsync, then a rename).
  *
  * @example
  * writeTorchSave('r3d.pth', hostWeights); // torch.load('r3d.pth') in Python
  */
 export function writeTorchSave(path: string, value: HostTensor | Map<string, HostTensor>): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodeTorchSave(value));
-  renameSync(tmp, path);
+  writeFileAtomic(path, encodeTorchSave(value));
 }
