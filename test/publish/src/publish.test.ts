@@ -53,6 +53,10 @@ describe('publishing', () => {
     // consumer has @types/node (the app's API mentions Node streams).
     execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', '@types/node@20.19.43', ...files.map((f) => join(tarballs, f))], { cwd: app, stdio: 'pipe' });
 
+    // Exactly one copy of tfjs-core: two copies mean two kernel registries ("backend not found").
+    const cores = execFileSync('find', [join(app, 'node_modules'), '-path', '*@tensorflow/tfjs-core/package.json', '-not', '-path', '*/dist/*'], { encoding: 'utf8' }).trim().split('\n');
+    expect(cores).toHaveLength(1);
+
     const names = packages.map((p) => p.manifest.name);
     const esm = names.map((n, i) => `import * as m${i} from '${n}';\nif (typeof m${i} !== 'object') throw new Error('${n}: no ESM module');`).join('\n');
     writeFileSync(join(app, 'check.mjs'), `${esm}\nconsole.log('esm ok');\n`);
