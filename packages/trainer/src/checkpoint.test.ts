@@ -1,14 +1,15 @@
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '@r3d-ts/backend';
+import { readSafetensors } from '@r3d-ts/r3d-model';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint, type TrainingProgress } from './checkpoint.js';
 import { parseTrainConfig } from './config.js';
 import { CheckpointError } from './errors.js';
 import { train } from './loop.js';
-import { readSafetensors } from './safetensors.js';
 import { tinyData } from './test-support/synthetic.js';
 import { TinyModel } from './test-support/tiny-model.js';
 
@@ -62,6 +63,20 @@ describe('checkpoints', () => {
     damage(dir);
     expect(() => loadCheckpoint(dir)).toThrow(CheckpointError);
     expect(() => loadCheckpoint(dir)).toThrow(pattern);
+  });
+
+  it('a malformed safetensors file whose size and hash are recorded is a CheckpointError naming it', () => {
+    const dir = join(root, 'malformed');
+    save(dir, 1);
+    const path = join(dir, 'weights.safetensors');
+    const bytes = Buffer.concat([readFileSync(path), Buffer.alloc(8)]); // trailing bytes after the data
+    writeFileSync(path, bytes);
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+    state.files['weights.safetensors'] = { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    writeFileSync(join(dir, 'state.json'), JSON.stringify(state));
+    expect(() => loadCheckpoint(dir)).toThrow(CheckpointError);
+    expect(() => loadCheckpoint(dir)).toThrow(`${path}: expected `);
+    expect(() => loadCheckpoint(dir)).toThrow(/expected \d+ bytes of tensor data, found "\d+ bytes: trailing garbage"$/);
   });
 
   it('a failed save leaves the previous checkpoint intact and loadable', () => {

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { decodeSafetensors, encodeSafetensors, fsyncDir, SafetensorsFormatError, type SafetensorsEntry, writeFileAtomic } from '@r3d-ts/r3d-model';
 import * as tf from '@tensorflow/tfjs-core';
-import { fsyncDir, writeFileAtomic } from './atomic.js';
 import { CheckpointError } from './errors.js';
 import type { RngState } from './rng.js';
-import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'r3d-ts-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -164,8 +163,8 @@ function readCheckpointFolder(dir: string): LoadedCheckpoint {
     if (digest !== meta.sha256) throw new CheckpointError(path, `SHA-256 ${meta.sha256.slice(0, 16)}... (as recorded in state.json)`, `${digest.slice(0, 16)}...: the file is corrupted`);
     contents[name] = bytes;
   }
-  const weights = decodeSafetensors(contents['weights.safetensors'], join(dir, 'weights.safetensors')).tensors;
-  const optimizer = contents['optimizer.safetensors'] ? decodeSafetensors(contents['optimizer.safetensors'], join(dir, 'optimizer.safetensors')).tensors : undefined;
+  const weights = decodeEntries(contents['weights.safetensors'], join(dir, 'weights.safetensors'));
+  const optimizer = contents['optimizer.safetensors'] ? decodeEntries(contents['optimizer.safetensors'], join(dir, 'optimizer.safetensors')) : undefined;
   let config: unknown = null;
   if (contents['config.json']) {
     try {
@@ -214,6 +213,16 @@ export function checkWeightsMatch(file: string, loaded: Record<string, Safetenso
   for (const name of Object.keys(loaded)) if (!(name in expected)) problems.push(`unexpected ${name}`);
   if (problems.length > 0) {
     throw new CheckpointError(file, 'weights matching the model (same names and shapes)', problems.slice(0, 6).join('; ') + (problems.length > 6 ? `; ... ${problems.length - 6} more` : ''));
+  }
+}
+
+/** Decodes one safetensors file of a checkpoint; a format problem becomes a `CheckpointError` naming it. */
+function decodeEntries(bytes: Uint8Array, file: string): Record<string, SafetensorsEntry> {
+  try {
+    return Object.fromEntries(decodeSafetensors(bytes, file).tensors);
+  } catch (err) {
+    if (err instanceof SafetensorsFormatError) throw new CheckpointError(err.file, err.expected, err.detail, err);
+    throw err;
   }
 }
 

@@ -14,8 +14,6 @@ export type { RngState } from './rng.js';
 export { collate, disposeBatch, batchIndices } from './batching.js';
 export { saveCheckpoint, loadCheckpoint, checkpointExists, tensorsToEntries, entriesToTensors, CHECKPOINT_FORMAT } from './checkpoint.js';
 export type { CheckpointState, CheckpointContent, LoadedCheckpoint, TrainingProgress } from './checkpoint.js';
-export { encodeSafetensors, decodeSafetensors, readSafetensors, writeSafetensors } from './safetensors.js';
-export type { SafetensorsEntry, SafetensorsFile, SafetensorsDtype } from './safetensors.js';
 export { trainConfigSchema, parseTrainConfig, loadTrainConfig } from './config.js';
 export type { TrainConfig, TrainConfigInput } from './config.js';
 export { namedVariables } from './model.js';

@@ -1,9 +1,9 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '@r3d-ts/r3d-model';
 import { registerGradients } from '@r3d-ts/tfjs-gradients';
 import { AdamW, clipByGlobalNorm } from './adamw.js';
-import { writeFileAtomic } from './atomic.js';
 import { batchIndices, collate, disposeBatch } from './batching.js';
 import { checkpointExists, checkWeightsMatch, entriesToTensors, loadCheckpoint, saveCheckpoint, type TrainingProgress } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
