@@ -1,19 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { harmonicBalance } from '@r3d-ts/rank-metrics';
+import { writeFileAtomic } from '@r3d-ts/r3d-model';
 import type { AblationConfig } from './config.js';
 import { AblationResultError } from './errors.js';
 import { type Cell, gridCells, groupOf } from './grid.js';
 import type { CellResult } from './run-cell.js';
-
-/** Writes a file through a temporary sibling and a rename, so readers never see half a file. */
-export function writeFileAtomic(path: string, content: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
-}
 
 /** The settings that change a cell's numbers (not where it runs or how it is shown). */
 export function gridFingerprint(config: AblationConfig): string {

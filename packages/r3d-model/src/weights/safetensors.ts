@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../atomic.js';
 import { WeightImportError } from '../errors.js';
+import { halfToFloat } from './half.js';
 
 /** Element types an entry holds and the encoder writes (safetensors names). */
 export type SafetensorsDtype = 'F32' | 'F64' | 'I32' | 'U8';
@@ -212,7 +213,7 @@ function readEntry(raw: Uint8Array, dtype: ReadDtype, shape: number[], count: nu
   if (dtype === 'F16' || dtype === 'I64') {
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const out = dtype === 'F16' ? new Float32Array(count) : new Float64Array(count);
-    for (let i = 0; i < count; i++) out[i] = dtype === 'F16' ? halfBits(view.getUint16(2 * i, true)) : Number(view.getBigInt64(8 * i, true));
+    for (let i = 0; i < count; i++) out[i] = dtype === 'F16' ? halfToFloat(view.getUint16(2 * i, true)) : Number(view.getBigInt64(8 * i, true));
     return { dtype: dtype === 'F16' ? 'F32' : 'F64', shape, data: out };
   }
   // a copy: aligned for the typed array, and independent of the file buffer (a Node Buffer is
@@ -231,11 +232,3 @@ function swapBytes(bytes: Uint8Array, width: number): void {
   if (width > 1) for (let i = 0; i < bytes.length; i += width) bytes.subarray(i, i + width).reverse();
 }
 
-function halfBits(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}

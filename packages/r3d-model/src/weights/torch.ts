@@ -3,6 +3,7 @@ import { unzipSync } from 'fflate';
 import { WeightImportError } from '../errors.js';
 import type { HostTensor } from '../r3d.js';
 import { PickleCall, PickleError, type PickleGlobal, unpickle } from './pickle.js';
+import { halfToFloat } from './half.js';
 
 interface StorageRef {
   kind: 'storage';
@@ -26,15 +27,6 @@ const BYTES: Record<string, number> = {
 
 function isTensor(v: unknown): v is TensorRef {
   return typeof v === 'object' && v !== null && (v as TensorRef).kind === 'tensor';
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 // One storage's elements as numbers (float types as Float32Array, the rest as Float64Array).
