@@ -25,6 +25,13 @@ export interface BlasAddon {
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /** out[o, i] = sum over m of x[o, m, i]. */
   sum(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void;
+  /**
+   * out[offOut + sum(i_d * stridesOut_d)] = x[offX + sum(i_d * stridesX_d)] for every index i < dims
+   * (strides may be 0 or negative); moves 4-byte words, so float32 and int32 alike.
+   */
+  copy(x: Float32Array | Int32Array, out: Float32Array | Int32Array, dims: number[], stridesX: number[], stridesOut: number[], offX: number, offOut: number): void;
+  /** out[i] = f(x[i]) for the op code (enum in r3d_blas.c); alpha for Step and LeakyRelu. */
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   config(): string;

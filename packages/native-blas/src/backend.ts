@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type BlasAddon } from './addon.js';
+import { aliasFreeCpuKernels, BufferPool, defaultPoolBytes, escapingKernel } from './buffer-pool.js';
 import { NativeBlasUnavailableError } from './errors.js';
-import { elementwiseConfigs } from './elementwise-kernels.js';
+import { elementwiseConfigs, unaryKernelNames } from './elementwise-kernels.js';
+import { movementConfigs } from './movement-kernels.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './matmul-kernels.js';
 
 /** The tfjs backend name this package registers. */
@@ -10,19 +12,43 @@ export const NATIVE_BLAS = 'native-blas';
 
 /**
  * The cpu backend with its tensors' data in JS typed arrays (so `dispose` frees them and nothing
- * native leaks); only the kernels registered for `native-blas` differ.
+ * native leaks); only the kernels registered for `native-blas` differ, and the float32 arrays the
+ * native kernels write are recycled through a `BufferPool` when their tensors are disposed.
  */
 export class NativeBlasBackend extends MathBackendCPU {
-  constructor(readonly blas: BlasAddon) {
+  readonly pool: BufferPool;
+
+  constructor(readonly blas: BlasAddon, poolBytes = defaultPoolBytes()) {
     super();
+    this.pool = new BufferPool(poolBytes);
+  }
+
+  // What readSync returns is the array itself (dataSync, bufferSync, read go through here): the
+  // caller may keep it after disposing the tensor, so it must never be recycled.
+  override readSync(dataId: object): ReturnType<MathBackendCPU['readSync']> {
+    if (this.data.has(dataId)) this.pool.escape(this.data.get(dataId)!.values);
+    return super.readSync(dataId);
+  }
+
+  override disposeData(dataId: object, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId)!.values : undefined;
+    const released = super.disposeData(dataId, force);
+    if (released && values !== undefined && !this.data.has(dataId)) this.pool.release(values);
+    return released;
+  }
+
+  override dispose(): void {
+    this.pool.clear();
+    super.dispose();
   }
 }
 
 /** Kernels replaced by native code; every other kernel is the cpu backend's. */
 export const nativeKernels = [
   'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum',
-  'Transpose', 'Softmax', 'Sum', 'Mean', 'Relu', 'Step',
-] as const;
+  'Transpose', 'Softmax', 'Sum', 'Mean', ...unaryKernelNames,
+  'Slice', 'SplitV', 'Unpack', 'StridedSlice', 'Concat', 'Pack', 'PadV2', 'Tile',
+] as readonly string[];
 
 /**
  * Registers the `native-blas` backend and its kernels with TensorFlow.js (idempotent), or throws a
@@ -40,10 +66,14 @@ export function registerNativeBlasBackend(): void {
   if (tf.findBackendFactory(NATIVE_BLAS) != null) return;
   const { addon } = status;
   for (const config of tf.getKernelsForBackend('cpu')) {
-    if ((nativeKernels as readonly string[]).includes(config.kernelName)) continue;
-    tf.registerKernel({ ...config, backendName: NATIVE_BLAS });
+    if (nativeKernels.includes(config.kernelName)) continue;
+    const kernelFunc = aliasFreeCpuKernels.has(config.kernelName) ? config.kernelFunc : escapingKernel(config.kernelFunc);
+    tf.registerKernel({ ...config, backendName: NATIVE_BLAS, kernelFunc });
   }
-  const native = [batchMatMulConfig(addon, NATIVE_BLAS), fusedMatMulConfig(addon, NATIVE_BLAS), ...elementwiseConfigs(addon, NATIVE_BLAS)];
+  const native = [
+    batchMatMulConfig(addon, NATIVE_BLAS), fusedMatMulConfig(addon, NATIVE_BLAS),
+    ...elementwiseConfigs(addon, NATIVE_BLAS), ...movementConfigs(addon, NATIVE_BLAS),
+  ];
   for (const config of native) tf.registerKernel(config);
   // Above cpu (1) and wasm (2), below the libtensorflow binding (3).
   tf.registerBackend(NATIVE_BLAS, () => new NativeBlasBackend(addon), 2.5);

@@ -1,16 +1,36 @@
 import {
+  Abs,
   Add,
+  Ceil,
+  Elu,
+  Erf,
+  Exp,
+  Expm1,
+  Floor,
+  LeakyRelu,
+  Log,
+  Log1p,
   Maximum,
   Mean,
   Minimum,
   Multiply,
+  Neg,
   RealDiv,
+  Reciprocal,
   Relu,
+  Relu6,
+  Round,
+  Rsqrt,
+  Sigmoid,
+  Sign,
   Softmax,
+  Sqrt,
+  Square,
   Step,
   SquaredDifference,
   Sub,
   Sum,
+  Tanh,
   Transpose,
   backend_util,
   broadcast_util,
@@ -22,24 +42,21 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { BlasAddon } from './addon.js';
+import { cpuFallback, outputArray, releaseArray } from './buffer-pool.js';
 
 type Backend = MathBackendCPU;
 type Args = { inputs: Record<string, TensorInfo>; backend: Backend; attrs: Record<string, unknown> };
-const MAX_RANK = 8;
+/** Dimensions the addon's strided loops accept (after merging). */
+export const MAX_RANK = 16;
 
 function f32(backend: Backend, t: TensorInfo): Float32Array {
   const values = backend.data.get(t.dataId).values;
   return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
 }
 
-function cpuKernel(name: string): KernelFunc {
-  const k = getKernel(name, 'cpu');
-  if (!k) throw new Error(`tfjs-backend-cpu registered no ${name} kernel`);
-  return k.kernelFunc;
-}
 
 /** Dense row-major strides of a shape. */
-function denseStrides(shape: readonly number[]): number[] {
+export function denseStrides(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);
   let acc = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
@@ -83,7 +100,7 @@ const binaryOps: Array<[string, number]> = [
 ];
 
 function binaryConfig(addon: BlasAddon, backendName: string, kernelName: string, op: number): KernelConfig {
-  const cpu = cpuKernel(kernelName);
+  const cpu = cpuFallback(kernelName);
   const kernelFunc = (args: Args): TensorInfo => {
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return cpu(args as never) as TensorInfo;
@@ -96,7 +113,7 @@ function binaryConfig(addon: BlasAddon, backendName: string, kernelName: string,
     const sb = denseStrides(bShape).map((s, i) => (bShape[i] === 1 ? 0 : s));
     const plan = coalesce(outShape, [sa, sb]);
     if (plan.dims.length > MAX_RANK) return cpu(args as never) as TensorInfo;
-    const out = new Float32Array(util.sizeFromShape(outShape));
+    const out = outputArray(args.backend, util.sizeFromShape(outShape));
     if (out.length > 0) addon.binary(op, f32(args.backend, a), f32(args.backend, b), out, plan.dims, plan.strides[0]!, plan.strides[1]!);
     return args.backend.makeTensorInfo(outShape, 'float32', out);
   };
@@ -104,22 +121,22 @@ function binaryConfig(addon: BlasAddon, backendName: string, kernelName: string,
 }
 
 /** Transposes float32 data natively; returns undefined where the cpu kernel must do it. */
-function transposeValues(addon: BlasAddon, values: Float32Array, shape: number[], perm: number[]): Float32Array | undefined {
+function transposeValues(addon: BlasAddon, backend: Backend, values: Float32Array, shape: number[], perm: number[]): Float32Array | undefined {
   const inStrides = denseStrides(shape);
   const plan = coalesce(perm.map((p) => shape[p]!), [perm.map((p) => inStrides[p]!)]);
   if (plan.dims.length > MAX_RANK) return undefined;
-  const out = new Float32Array(values.length);
+  const out = outputArray(backend, util.sizeFromShape(shape));
   if (out.length > 0) addon.transpose(values, out, plan.dims, plan.strides[0]!);
   return out;
 }
 
 function transposeConfig(addon: BlasAddon, backendName: string): KernelConfig {
-  const cpu = cpuKernel(Transpose);
+  const cpu = cpuFallback(Transpose);
   const kernelFunc = (args: Args): TensorInfo => {
     const x = args.inputs.x!;
     const perm = args.attrs.perm as number[];
     if (x.dtype !== 'float32') return cpu(args as never) as TensorInfo;
-    const out = transposeValues(addon, f32(args.backend, x), x.shape, perm);
+    const out = transposeValues(addon, args.backend, f32(args.backend, x), x.shape, perm);
     if (!out) return cpu(args as never) as TensorInfo;
     return args.backend.makeTensorInfo(perm.map((p) => x.shape[p]!), 'float32', out);
   };
@@ -127,7 +144,7 @@ function transposeConfig(addon: BlasAddon, backendName: string): KernelConfig {
 }
 
 function softmaxConfig(addon: BlasAddon, backendName: string): KernelConfig {
-  const cpu = cpuKernel(Softmax);
+  const cpu = cpuFallback(Softmax);
   const kernelFunc = (args: Args): TensorInfo => {
     const logits = args.inputs.logits!;
     const rank = logits.shape.length;
@@ -135,7 +152,7 @@ function softmaxConfig(addon: BlasAddon, backendName: string): KernelConfig {
     if (logits.dtype !== 'float32' || rank === 0 || dim !== rank - 1) return cpu(args as never) as TensorInfo;
     const cols = logits.shape[rank - 1]!;
     const size = util.sizeFromShape(logits.shape);
-    const out = new Float32Array(size);
+    const out = outputArray(args.backend, size);
     if (size > 0) addon.softmax(f32(args.backend, logits), out, size / cols, cols);
     return args.backend.makeTensorInfo(logits.shape, 'float32', out);
   };
@@ -144,7 +161,7 @@ function softmaxConfig(addon: BlasAddon, backendName: string): KernelConfig {
 
 /** Sum (or mean) over `axis`: a contiguous block of axes directly, any other set after a transpose. */
 function reduceConfig(addon: BlasAddon, backendName: string, kernelName: string, mean: boolean): KernelConfig {
-  const cpu = cpuKernel(kernelName);
+  const cpu = cpuFallback(kernelName);
   const kernelFunc = (args: Args): TensorInfo => {
     const x = args.inputs.x!;
     const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
@@ -157,7 +174,7 @@ function reduceConfig(addon: BlasAddon, backendName: string, kernelName: string,
     let last = axes.length ? axes[axes.length - 1]! : shape.length - 1;
     if (!contiguous) {
       const perm = backend_util.getAxesPermutation(axes, shape.length)!;
-      const moved = transposeValues(addon, values, shape, perm);
+      const moved = transposeValues(addon, args.backend, values, shape, perm);
       if (!moved) return cpu(args as never) as TensorInfo;
       values = moved;
       shape = perm.map((p) => shape[p]!);
@@ -167,9 +184,10 @@ function reduceConfig(addon: BlasAddon, backendName: string, kernelName: string,
     const outer = util.sizeFromShape(shape.slice(0, first));
     const mid = util.sizeFromShape(shape.slice(first, last + 1));
     const inner = util.sizeFromShape(shape.slice(last + 1));
-    const out = new Float32Array(outer * inner);
+    const out = outputArray(args.backend, outer * inner);
     if (out.length > 0) addon.sum(values, out, outer, mid, inner);
     if (mean) for (let i = 0; i < out.length; i++) out[i] = out[i]! / mid;
+    if (!contiguous) releaseArray(args.backend, values); // the transposed copy is scratch
     const [outShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
     const finalShape = keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
     return args.backend.makeTensorInfo(finalShape, 'float32', out);
@@ -177,22 +195,35 @@ function reduceConfig(addon: BlasAddon, backendName: string, kernelName: string,
   return { kernelName, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
-/** ReLU and its gradient's Step as plain loops: the cpu kernels call a closure per element. */
-function unaryConfig(backendName: string, kernelName: string, f: (attrs: Record<string, unknown>) => (v: number) => number): KernelConfig {
-  const cpu = cpuKernel(kernelName);
+/** The addon's unary op codes (enum in src/addon/r3d_blas.c), in its order. */
+const unaryOps: Array<[string, number]> = [
+  [Neg, 0], [Sqrt, 1], [Rsqrt, 2], [Square, 3], [Exp, 4], [Log, 5], [Erf, 6], [Tanh, 7], [Sigmoid, 8], [Abs, 9],
+  [Floor, 10], [Relu, 11], [Step, 12], [Reciprocal, 13], [Elu, 14], [Relu6, 15], [Log1p, 16], [Expm1, 17],
+  [Sign, 18], [Ceil, 19], [Round, 20], [LeakyRelu, 21],
+];
+
+/**
+ * Float32 unary kernels as one native loop each: the cpu kernels call a closure per element from
+ * a loop shared by every op (so nothing inlines), and its Neg is a broadcasting multiply by -1.
+ */
+function unaryConfig(addon: BlasAddon, backendName: string, kernelName: string, op: number): KernelConfig {
+  const cpu = cpuFallback(kernelName);
   const kernelFunc = (args: Args): TensorInfo => {
     const x = args.inputs.x!;
     if (x.dtype !== 'float32') return cpu(args as never) as TensorInfo;
     const xs = f32(args.backend, x);
-    const out = new Float32Array(xs.length);
-    const g = f(args.attrs);
-    for (let i = 0; i < xs.length; i++) out[i] = g(xs[i]!);
+    const out = outputArray(args.backend, util.sizeFromShape(x.shape));
+    // Step's alpha is the value for x <= 0; LeakyRelu's the slope below 0.
+    const alpha = (args.attrs?.alpha as number | undefined) ?? 0;
+    if (out.length > 0) addon.unary(op, xs, out, alpha);
     return args.backend.makeTensorInfo(x.shape, 'float32', out);
   };
   return { kernelName, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
 /** The element-wise kernels that a transformer training step spends its time in on the cpu backend. */
+export const unaryKernelNames = unaryOps.map(([name]) => name);
+
 export function elementwiseConfigs(addon: BlasAddon, backendName: string): KernelConfig[] {
   return [
     ...binaryOps.map(([name, op]) => binaryConfig(addon, backendName, name, op)),
@@ -200,10 +231,6 @@ export function elementwiseConfigs(addon: BlasAddon, backendName: string): Kerne
     softmaxConfig(addon, backendName),
     reduceConfig(addon, backendName, Sum, false),
     reduceConfig(addon, backendName, Mean, true),
-    unaryConfig(backendName, Relu, () => (v) => (v < 0 ? 0 : v)),
-    unaryConfig(backendName, Step, (attrs) => {
-      const alpha = (attrs.alpha as number | undefined) ?? 0;
-      return (v) => (v > 0 ? 1 : Number.isNaN(v) ? NaN : alpha);
-    }),
+    ...unaryOps.map(([name, op]) => unaryConfig(addon, backendName, name, op)),
   ];
 }

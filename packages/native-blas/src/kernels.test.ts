@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NATIVE_BLAS, nativeBlasStatus, registerNativeBlasBackend } from './index.js';
+import { NATIVE_BLAS, NativeBlasBackend, nativeBlasStatus, registerNativeBlasBackend } from './index.js';
 
 // Under CI the addon must have built (CI installs libopenblas-dev): run and fail with the reason.
 const available = nativeBlasStatus().available || process.env.CI === 'true';
@@ -18,9 +18,11 @@ async function agree(f: () => tf.Tensor | tf.Tensor[], tol = 1e-5): Promise<void
   actual.forEach((a, i) => {
     const e = expected[i]!;
     expect(a.shape).toEqual(e.shape);
-    const scale = Math.max(1, ...e.data.map(Math.abs));
-    const worst = Math.max(0, ...a.data.map((v, j) => Math.abs(v - e.data[j]!) / scale));
-    expect(worst).toBeLessThan(tol);
+    const scale = Math.max(1, ...e.data.filter((v) => !Number.isNaN(v)).map(Math.abs));
+    // NaN must come out exactly where cpu gives NaN.
+    const diff = (v: number, w: number) => (Number.isNaN(v) || Number.isNaN(w) ? (Number.isNaN(v) && Number.isNaN(w) ? 0 : Infinity) : Math.abs(v - w));
+    const worst = Math.max(0, ...a.data.map((v, j) => diff(v, e.data[j]!) / scale));
+    expect(worst, `output ${i} (shape ${e.shape})`).toBeLessThan(tol);
   });
 }
 
@@ -106,8 +108,102 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
     });
   });
 
+  it('unary kernels (Neg, Sqrt, Rsqrt, Square, Exp, Log, Erf, Tanh, Sigmoid, ...) match cpu, NaN included', async () => {
+    await agree(() => {
+      // 2.5 and -0.5 exercise Round's ties-to-even; NaN must pass through every op.
+      const x = tf.concat([tf.mul(rand([3, 7, 11], 50), 4), tf.tile(tf.reshape(tf.tensor1d([2.5, -0.5, 1.5, 0, NaN, -3]), [1, 1, 6]), [3, 7, 1])], 2);
+      const pos = tf.add(tf.abs(x), 0.1);
+      return [
+        tf.neg(x), tf.sqrt(pos), tf.rsqrt(pos), tf.square(x), tf.exp(x), tf.log(pos), tf.erf(x), tf.tanh(x),
+        tf.sigmoid(x), tf.abs(x), tf.floor(x), tf.ceil(x), tf.round(x), tf.relu(x), tf.relu6(x), tf.step(x, 0.3),
+        tf.reciprocal(pos), tf.elu(x), tf.leakyRelu(x, 0.2), tf.log1p(pos), tf.expm1(x), tf.sign(x),
+      ];
+    });
+  });
+
+  it('slice, stridedSlice, split, unstack, concat, stack, pad and tile match cpu (float32 and int32)', async () => {
+    await agree(() => {
+      const x = rand([4, 5, 6], 60);
+      const xi = tf.cast(tf.mul(x, 100), 'int32');
+      return [
+        tf.slice(x, [1, 2, 3], [2, 3, 2]), tf.slice(x, [1, 0, 0], [2, 5, 6]), tf.slice(x, [0, 0, 2], [-1, -1, 3]), tf.slice(xi, [0, 1, 1], [3, 2, 4]),
+        tf.stridedSlice(x, [0, 1, 0], [4, 5, 6], [2, 2, 3]), tf.stridedSlice(x, [3, 4, 5], [0, 0, 0], [-1, -2, -1]),
+        tf.stridedSlice(x, [1, 0, 0], [2, 5, 6], [1, 1, 1], 0, 0, 0, 0, 1), tf.stridedSlice(xi, [0, 0, 1], [4, 5, 6], [1, 2, 2]),
+        ...tf.split(x, 3, 2), ...tf.split(x, [1, 3, 1], 1), ...tf.split(x, 2, 0), ...tf.split(xi, [2, 4], -1),
+        ...tf.unstack(x, 1), ...tf.unstack(x, 2), ...tf.unstack(xi, 0),
+        tf.concat([x, tf.mul(x, 2)], 0), tf.concat([x, rand([4, 2, 6], 61), rand([4, 1, 6], 62)], 1), tf.concat([x, rand([4, 5, 1], 63)], -1),
+        tf.concat([xi, xi], 2), tf.concat([tf.zeros([4, 0, 6]), x], 1),
+        tf.stack([x, x, tf.neg(x)], 0), tf.stack([x, tf.neg(x)], 2), tf.stack([x, tf.neg(x)], 3), tf.stack([xi, xi], 1),
+        tf.pad(x, [[1, 0], [0, 2], [3, 1]]), tf.pad(x, [[0, 0], [1, 1], [0, 0]], 0.5), tf.pad(xi, [[1, 1], [0, 0], [2, 0]], 7),
+        tf.tile(x, [2, 1, 3]), tf.tile(rand([3, 1], 64), [1, 4]), tf.tile(xi, [1, 2, 1]),
+      ];
+    });
+  });
+
+  it('gradients through slicing, splitting, joining, padding and tiling match cpu', async () => {
+    await agree(() => {
+      const x = rand([4, 6, 8], 70);
+      const w = rand([8], 71);
+      const loss = (a: tf.Tensor, b: tf.Tensor) => {
+        const [q, k, v] = tf.split(tf.mul(a, b), 3, 1);
+        const parts = tf.unstack(tf.stack([q!, tf.erf(k!)], 2), 2);
+        const joined = tf.concat([parts[0]!, tf.tile(parts[1]!, [1, 1, 1]), tf.slice(tf.pad(v!, [[0, 0], [0, 0], [1, 1]]), [0, 0, 1], [-1, -1, 8])], 1);
+        return tf.sum(tf.square(tf.sigmoid(joined)));
+      };
+      return tf.grads(loss)([x, w]);
+    });
+  });
+
   it('rejects operands with mismatched inner dimensions like cpu does', async () => {
     await tf.setBackend(NATIVE_BLAS);
     expect(() => tf.matMul(tf.ones([2, 3]), tf.ones([4, 2]))).toThrow(/inner shapes \(3\) and \(4\)/);
+  });
+});
+
+describe.skipIf(!available)('native-blas recycles kernel outputs safely', () => {
+  beforeAll(async () => {
+    registerNativeBlasBackend();
+    await tf.setBackend(NATIVE_BLAS);
+  });
+  const pool = () => (tf.backend() as NativeBlasBackend).pool;
+
+  it('reuses the arrays of disposed outputs, without growing tf.memory()', () => {
+    const x = tf.randomUniform([64, 128], -1, 1, 'float32', 80);
+    const step = () => tf.tidy(() => tf.sum(tf.sqrt(tf.add(tf.square(tf.mul(x, 3)), 1))).dataSync()[0]!);
+    const first = step();
+    const before = { tensors: tf.memory().numTensors, hits: pool().stats().hits };
+    for (let i = 0; i < 5; i++) expect(step()).toBeCloseTo(first, 3);
+    expect(tf.memory().numTensors).toBe(before.tensors);
+    expect(pool().stats().hits).toBeGreaterThanOrEqual(before.hits + 5 * 3);
+    x.dispose();
+  });
+
+  it('never recycles an array that dataSync handed out', () => {
+    const a = tf.mul(tf.ones([100, 100]), 2);
+    const held = a.dataSync();
+    a.dispose();
+    // New outputs of the same length must not land in the array the caller still holds.
+    const others = Array.from({ length: 4 }, (_, i) => tf.mul(tf.ones([100, 100]), 5 + i));
+    expect(held.every((v) => v === 2)).toBe(true);
+    tf.dispose(others);
+  });
+
+  it('keeps a slice valid after its source is disposed and recycled', () => {
+    const src = tf.mul(tf.ones([100, 100]), 3);
+    const row = tf.slice(src, [10, 0], [50, 100]); // contiguous: copied, not a view
+    src.dispose();
+    const others = Array.from({ length: 4 }, () => tf.mul(tf.ones([100, 100]), 9));
+    expect(row.dataSync().every((v) => v === 3)).toBe(true);
+    tf.dispose([row, ...others]);
+  });
+
+  it('never recycles the input of a cpu kernel that may return a view of it', () => {
+    const big = tf.mul(tf.ones([100, 100]), 4);
+    // Reverse runs the cpu kernel; whatever it returns must outlive its disposed input.
+    const rev = tf.reverse(big, 0);
+    big.dispose();
+    const others = Array.from({ length: 4 }, () => tf.mul(tf.ones([100, 100]), 8));
+    expect(rev.dataSync().every((v) => v === 4)).toBe(true);
+    tf.dispose([rev, ...others]);
   });
 });

@@ -14,6 +14,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { BlasAddon } from './addon.js';
+import { cpuFallback, outputArray } from './buffer-pool.js';
 
 type Backend = MathBackendCPU;
 
@@ -64,21 +65,15 @@ function gemm(addon: BlasAddon, p: MatMulPlan, av: Float32Array, bv: Float32Arra
   }
 }
 
-function fallback(kernelName: string): KernelFunc {
-  const k = getKernel(kernelName, 'cpu');
-  if (!k) throw new Error(`tfjs-backend-cpu registered no ${kernelName} kernel`);
-  return k.kernelFunc;
-}
-
 export function batchMatMulConfig(addon: BlasAddon, backendName: string): KernelConfig {
-  const cpu = fallback(BatchMatMul);
+  const cpu = cpuFallback(BatchMatMul);
   const kernelFunc = (args: { inputs: BatchMatMulInputs; backend: Backend; attrs: BatchMatMulAttrs }): TensorInfo => {
     const { inputs, backend, attrs } = args;
     const a = inputs.a as TensorInfo;
     const b = inputs.b as TensorInfo;
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return cpu(args as never) as TensorInfo;
     const p = plan(a, b, attrs.transposeA, attrs.transposeB);
-    const out = new Float32Array(p.batch * p.m * p.n);
+    const out = outputArray(backend, p.batch * p.m * p.n);
     gemm(addon, p, f32(backend, a), f32(backend, b), out, attrs.transposeA, attrs.transposeB, false);
     return backend.makeTensorInfo(p.outShape, 'float32', out);
   };
@@ -94,7 +89,7 @@ const activationKernels: Record<string, string> = {
 };
 
 export function fusedMatMulConfig(addon: BlasAddon, backendName: string): KernelConfig {
-  const cpu = fallback(_FusedMatMul);
+  const cpu = cpuFallback(_FusedMatMul);
   const kernelFunc = (args: { inputs: _FusedMatMulInputs; backend: Backend; attrs: _FusedMatMulAttrs }): TensorInfo => {
     const { inputs, backend, attrs } = args;
     const a = inputs.a as TensorInfo;
@@ -109,7 +104,7 @@ export function fusedMatMulConfig(addon: BlasAddon, backendName: string): Kernel
     // A bias that broadcasts along rows (shape [N], [1, N], ...) is written first and accumulated
     // into by the GEMM (beta = 1); any other bias shape goes through the Add kernel.
     const rowBias = bias !== undefined && util.sizeFromShape(bias.shape) === p.n && bias.shape[bias.shape.length - 1] === p.n && bias.shape.length <= p.outShape.length;
-    let out: Float32Array = new Float32Array(total);
+    let out: Float32Array = outputArray(backend, total);
     if (rowBias) {
       const bv = f32(backend, bias!);
       for (let r = 0; r < total; r += p.n) out.set(bv, r);

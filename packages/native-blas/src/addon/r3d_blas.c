@@ -140,9 +140,9 @@ static napi_value GetConfig(napi_env env, napi_callback_info info) {
 // The cpu backend's broadcasting binary ops, transpose, softmax and sum compute an index vector per
 // element in JavaScript; these loops do the same work over precomputed strides.
 
-#define MAX_RANK 8
+#define MAX_RANK 16
 
-static bool get_dims(napi_env env, napi_value v, const char *name, int64_t *out, uint32_t *rank) {
+static bool get_ints(napi_env env, napi_value v, const char *name, int64_t *out, uint32_t *rank, bool allow_negative) {
   bool is_array = false;
   napi_is_array(env, v, &is_array);
   uint32_t len = 0;
@@ -156,15 +156,19 @@ static bool get_dims(napi_env env, napi_value v, const char *name, int64_t *out,
   for (uint32_t i = 0; i < len; i++) {
     napi_value e;
     napi_get_element(env, v, i, &e);
-    if (napi_get_value_int64(env, e, &out[i]) != napi_ok || out[i] < 0) {
+    if (napi_get_value_int64(env, e, &out[i]) != napi_ok || (!allow_negative && out[i] < 0)) {
       char msg[96];
-      snprintf(msg, sizeof msg, "%s[%u] must be a non-negative integer", name, i);
+      snprintf(msg, sizeof msg, "%s[%u] must be a%s integer", name, i, allow_negative ? "n" : " non-negative");
       napi_throw_type_error(env, "R3D_BLAS_ARG", msg);
       return false;
     }
   }
   *rank = len;
   return true;
+}
+
+static bool get_dims(napi_env env, napi_value v, const char *name, int64_t *out, uint32_t *rank) {
+  return get_ints(env, v, name, out, rank, false);
 }
 
 enum { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3, OP_SQDIFF = 4, OP_MAX = 5, OP_MIN = 6 };
@@ -342,6 +346,169 @@ static napi_value Sum(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+
+// ---- data movement ---------------------------------------------------------------------------
+// Slice, strided slice, split, unpack, concat, pack, pad and tile are all one strided copy: out[po]
+// = x[px] over dims, where px and po walk their own (possibly zero or negative) strides from their
+// offsets. Elements are moved as 4-byte words, so float32 and int32 tensors share the loop.
+
+static bool get_words(napi_env env, napi_value v, const char *name, uint32_t **data, size_t *len) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  napi_typedarray_type type;
+  void *ptr = NULL;
+  if (is_ta) napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL);
+  if (!is_ta || (type != napi_float32_array && type != napi_int32_array && type != napi_uint32_array)) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s must be a Float32Array, Int32Array or Uint32Array", name);
+    napi_throw_type_error(env, "R3D_BLAS_ARG", msg);
+    return false;
+  }
+  *data = (uint32_t *)ptr;
+  return true;
+}
+
+// Lowest and highest element offset a walk over dims at strides st reaches from off.
+static void reach(const int64_t *dims, const int64_t *st, uint32_t rank, int64_t off, int64_t *lo, int64_t *hi) {
+  *lo = off;
+  *hi = off;
+  for (uint32_t i = 0; i < rank; i++) {
+    if (dims[i] == 0) continue;
+    const int64_t span = (dims[i] - 1) * st[i];
+    if (span < 0) *lo += span; else *hi += span;
+  }
+}
+
+// copy(x, out, dims, stridesX, stridesOut, offX, offOut)
+static napi_value Copy(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t *x, *o;
+  size_t lx, lo;
+  int64_t dims[MAX_RANK], sx[MAX_RANK], so[MAX_RANK], offX, offO;
+  uint32_t rank, rx, ro;
+  if (argc != 7) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "copy(x, out, dims, stridesX, stridesOut, offX, offOut)");
+    return NULL;
+  }
+  if (!get_words(env, argv[0], "x", &x, &lx) || !get_words(env, argv[1], "out", &o, &lo) ||
+      !get_dims(env, argv[2], "dims", dims, &rank) || !get_ints(env, argv[3], "stridesX", sx, &rx, true) ||
+      !get_ints(env, argv[4], "stridesOut", so, &ro, true) || !get_i64(env, argv[5], "offX", &offX) ||
+      !get_i64(env, argv[6], "offOut", &offO))
+    return NULL;
+  int64_t total = 1;
+  for (uint32_t i = 0; i < rank; i++) total *= dims[i];
+  if (rx != rank || ro != rank || rank == 0) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "copy: dims and strides must have the same, non-zero length");
+    return NULL;
+  }
+  if (total == 0) return NULL;
+  int64_t xlo, xhi, olo, ohi;
+  reach(dims, sx, rank, offX, &xlo, &xhi);
+  reach(dims, so, rank, offO, &olo, &ohi);
+  if (xlo < 0 || olo < 0 || xhi >= (int64_t)lx || ohi >= (int64_t)lo) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "copy: dims/strides/offsets reach outside the operands");
+    return NULL;
+  }
+  const int64_t n = dims[rank - 1], s = sx[rank - 1], t = so[rank - 1];
+  int64_t idx[MAX_RANK] = {0};
+  int64_t px = offX, po = offO;
+  for (int64_t base = 0; base < total; base += n) {
+    const uint32_t *src = x + px;
+    uint32_t *dst = o + po;
+    if (s == 1 && t == 1) memcpy(dst, src, (size_t)n * sizeof(uint32_t));
+    else if (t == 1 && s == 0) { const uint32_t v = src[0]; for (int64_t j = 0; j < n; j++) dst[j] = v; }
+    else if (t == 1) for (int64_t j = 0; j < n; j++) dst[j] = src[j * s];
+    else for (int64_t j = 0; j < n; j++) dst[j * t] = src[j * s];
+    for (int d = (int)rank - 2; d >= 0; d--) {
+      idx[d]++;
+      px += sx[d];
+      po += so[d];
+      if (idx[d] < dims[d]) break;
+      px -= sx[d] * dims[d];
+      po -= so[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+  return NULL;
+}
+
+// ---- unary kernels ---------------------------------------------------------------------------
+// The cpu backend calls a closure per element (one shared, megamorphic loop); these are plain loops
+// with the same formulas as tfjs-backend-cpu (its Erf is the Abramowitz-Stegun 7.1.26 polynomial).
+
+enum {
+  U_NEG = 0, U_SQRT, U_RSQRT, U_SQUARE, U_EXP, U_LOG, U_ERF, U_TANH, U_SIGMOID, U_ABS, U_FLOOR, U_RELU, U_STEP,
+  U_RECIPROCAL, U_ELU, U_RELU6, U_LOG1P, U_EXPM1, U_SIGN, U_CEIL, U_ROUND, U_LEAKY_RELU, U_COUNT
+};
+
+static float erf_as(float xf) {
+  const double p = 0.3275911, a1 = 0.254829592, a2 = -0.284496736, a3 = 1.421413741, a4 = -1.453152027,
+               a5 = 1.061405429;
+  const double x = xf;
+  if (x != x) return NAN;
+  const double sign = x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0);
+  const double v = fabs(x);
+  const double t = 1.0 / (1.0 + p * v);
+  return (float)(sign * (1.0 - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * exp(-v * v)));
+}
+
+static float round_half_even(float x) {
+  // tfjs Round: banker's rounding
+  const float base = floorf(x);
+  const float d = x - base;
+  if (d < 0.5f) return base;
+  if (d > 0.5f) return base + 1.0f;
+  return fmodf(base, 2.0f) == 0.0f ? base : base + 1.0f;
+}
+
+#define UNARY_LOOP(EXPR) for (int64_t i = 0; i < n; i++) { const float v = x[i]; o[i] = (EXPR); } break;
+
+// unary(op, x, out, alpha): out[i] = f(x[i]) over min(len(x), len(out)) elements.
+static napi_value Unary(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t op;
+  float *x, *o;
+  size_t lx, lo;
+  double alpha_d = 0;
+  if (argc != 4 || napi_get_value_int32(env, argv[0], &op) != napi_ok || op < 0 || op >= U_COUNT ||
+      napi_get_value_double(env, argv[3], &alpha_d) != napi_ok) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "unary(op, x, out, alpha)");
+    return NULL;
+  }
+  if (!get_f32(env, argv[1], "x", &x, &lx) || !get_f32(env, argv[2], "out", &o, &lo)) return NULL;
+  const int64_t n = (int64_t)(lx < lo ? lx : lo);
+  const float alpha = (float)alpha_d;
+  switch (op) {
+    case U_NEG: UNARY_LOOP(-v)
+    case U_SQRT: UNARY_LOOP(sqrtf(v))
+    case U_RSQRT: UNARY_LOOP((float)(1.0 / sqrt((double)v)))
+    case U_SQUARE: UNARY_LOOP(v * v)
+    case U_EXP: UNARY_LOOP(expf(v))
+    case U_LOG: UNARY_LOOP(logf(v))
+    case U_ERF: UNARY_LOOP(erf_as(v))
+    case U_TANH: UNARY_LOOP(tanhf(v))
+    case U_SIGMOID: UNARY_LOOP((float)(1.0 / (1.0 + exp(-(double)v))))
+    case U_ABS: UNARY_LOOP(fabsf(v))
+    case U_FLOOR: UNARY_LOOP(floorf(v))
+    case U_RELU: UNARY_LOOP(v < 0 ? 0.0f : v)
+    case U_STEP: UNARY_LOOP(v > 0 ? 1.0f : (v != v ? NAN : alpha))
+    case U_RECIPROCAL: UNARY_LOOP(1.0f / v)
+    case U_ELU: UNARY_LOOP(v >= 0 ? v : (float)(exp((double)v) - 1.0))
+    case U_RELU6: UNARY_LOOP(v != v ? NAN : (v < 0 ? 0.0f : (v > 6 ? 6.0f : v)))
+    case U_LOG1P: UNARY_LOOP(log1pf(v))
+    case U_EXPM1: UNARY_LOOP(expm1f(v))
+    case U_SIGN: UNARY_LOOP(v > 0 ? 1.0f : (v < 0 ? -1.0f : 0.0f))  // NaN -> 0, as tfjs-backend-cpu
+    case U_CEIL: UNARY_LOOP(ceilf(v))
+    case U_ROUND: UNARY_LOOP(round_half_even(v))
+    case U_LEAKY_RELU: UNARY_LOOP(v < 0 ? alpha * v : v)
+  }
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -352,6 +519,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"transpose", NULL, Transpose, NULL, NULL, NULL, napi_enumerable, NULL},
       {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sum", NULL, Sum, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"copy", NULL, Copy, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unary", NULL, Unary, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

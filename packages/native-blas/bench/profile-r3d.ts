@@ -1,0 +1,105 @@
+// Kernel profile (tf.profile) of one R3D training step and one evaluation forward, at the r3d-model
+// bench's sizes (B=8, T=100, C=128, RGB 2048, depth 120x160, 20 classes; eval B=1, T=300), on the
+// backends named in argv (default native-blas). Shows which kernels the native backend should move
+// into C next. Reads the r3d-model sources of this workspace (a bench, not part of the package).
+//   node --import tsx bench/profile-r3d.ts [native-blas,wasm,cpu] [--top 30] [--calls 20] [--steps 5]
+// (--top 0 without --calls: wall times of --steps steps only, no profile)
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-backend-wasm';
+import { getBlasThreads, nativeBlasStatus, registerNativeBlasBackend } from '../src/index.js';
+// The model's modules directly: the package index also loads its weight readers, which the model
+// step does not need.
+import { createR3DModel } from '../../r3d-model/src/r3d.js';
+import { depthEncoder, rgbEncoder } from '../../r3d-model/src/config.js';
+import { r3dLoss } from '../../r3d-model/src/losses.js';
+
+const argv = process.argv.slice(2);
+const backends = (argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? 'native-blas').split(',');
+const topIdx = argv.indexOf('--top');
+const top = topIdx >= 0 ? Number(argv[topIdx + 1]) : 25;
+const stepsIdx = argv.indexOf('--steps');
+const steps = stepsIdx >= 0 ? Number(argv[stepsIdx + 1]) : 1;
+const callsIdx = argv.indexOf('--calls');
+const calls = callsIdx >= 0 ? Number(argv[callsIdx + 1]) : 0;
+const status = nativeBlasStatus();
+if (status.available) registerNativeBlasBackend();
+console.log(status.available ? `native-blas: ${status.config}, ${getBlasThreads()} thread(s)` : `native-blas unavailable: ${status.reason}`);
+
+async function report(label: string, f: () => void): Promise<void> {
+  f(); // warm-up
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    f();
+    walls.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpus.push((c.user + c.system) / 1000);
+    if (process.env.R3D_PROFILE_SYS) console.log(`  user ${(c.user / 1000).toFixed(0)} sys ${(c.system / 1000).toFixed(0)}`);
+  }
+  walls.sort((p, q) => p - q);
+  cpus.sort((p, q) => p - q);
+  const wall = walls[Math.floor(walls.length / 2)]!;
+  if (top === 0 && calls === 0) {
+    // CPU time (all threads of the process) is far steadier than wall time on a shared machine.
+    console.log(`${label}: ${walls.map((w) => w.toFixed(0)).join(' ')} ms wall (median ${wall.toFixed(0)}), cpu ${cpus.map((w) => w.toFixed(0)).join(' ')} ms`);
+    return;
+  }
+  const info = await tf.profile(f);
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += k.kernelTimeMs as number;
+    e.calls++;
+    byKernel.set(k.name, e);
+  }
+  const total = [...byKernel.values()].reduce((a, v) => a + v.ms, 0);
+  if (calls > 0) {
+    console.log(`${label}: slowest ${calls} kernel calls`);
+    for (const k of [...info.kernels].sort((a, b) => (b.kernelTimeMs as number) - (a.kernelTimeMs as number)).slice(0, calls)) {
+      console.log(`  ${k.name.padEnd(24)} ${(k.kernelTimeMs as number).toFixed(1).padStart(8)} ms  in ${JSON.stringify(k.inputShapes)} out ${JSON.stringify(k.outputShapes)}`);
+    }
+  }
+  console.log(`${label}: ${wall.toFixed(0)} ms wall (median of ${steps}), ${total.toFixed(0)} ms in ${info.kernels.length} kernel calls`);
+  for (const [k, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, top)) {
+    console.log(`  ${k.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(0).padStart(3)}%  ${String(e.calls).padStart(5)} calls`);
+  }
+}
+
+for (const name of backends) {
+  await tf.setBackend(name);
+  await tf.ready();
+  const N = 20;
+  const B = 8;
+  const T = 100;
+  const model = createR3DModel({ numClasses: N, rgb: rgbEncoder(2048), partner: depthEncoder(120, 160), fuser: { name: 'rtf' }, seed: 1 });
+  const rgb = tf.randomUniform([B, T, 2048], 0, 1, 'float32', 1);
+  const depth = tf.randomUniform([B, T, 120, 160], 0, 1, 'float32', 2);
+  const labels = Array.from({ length: B * T }, (_, i) => (i * 7) % N);
+  const action = Array.from({ length: B * 8 }, (_, i) => (i * 3) % N);
+  const duration = new Array(B * 8).fill(1 / 8);
+  const optimizer = tf.train.adam(1e-4);
+  const vars = model.trainableVariables();
+  await report(`${name} training step`, () => {
+    const cost = optimizer.minimize(
+      () => r3dLoss(model.apply({ rgb, partner: depth }, { training: true }), { labels, action, duration }, { padIndex: model.config.padIndex }).total,
+      true,
+      vars,
+    )!;
+    cost.dataSync();
+    cost.dispose();
+  });
+  tf.dispose([rgb, depth]);
+  optimizer.dispose();
+  const rgb1 = tf.randomUniform([1, 300, 2048], 0, 1, 'float32', 3);
+  const depth1 = tf.randomUniform([1, 300, 120, 160], 0, 1, 'float32', 4);
+  await report(`${name} eval forward`, () => {
+    const out = model.apply({ rgb: rgb1, partner: depth1 });
+    out.action.dataSync();
+    tf.dispose(out);
+  });
+  tf.dispose([rgb1, depth1]);
+  model.dispose();
+}

@@ -1,0 +1,143 @@
+import { getKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+/**
+ * Recycles the Float32Arrays the native kernels write their outputs into.
+ *
+ * Why: a training step allocates hundreds of fresh output arrays (Adam alone makes a dozen per
+ * weight), and every fresh large array is zero-filled by calloc and then page-faulted in on first
+ * write: on the 2-core VM that measured this, page faults and the garbage collector were a third of
+ * a step. A disposed tensor's array is handed back here and the next kernel output of the same
+ * length reuses it.
+ *
+ * Safety: only arrays this pool handed out are recycled, and never one that may still be visible
+ * elsewhere: an array is "escaped" (never recycled) once `readSync`/`dataSync`/`bufferSync`
+ * returned it to a caller, or once it was the input of a kernel that is not known to leave its
+ * inputs unaliased (the cpu backend's kernels may return a view of an input's array).
+ */
+export class BufferPool {
+  private readonly buckets = new Map<number, Float32Array[]>();
+  /** Pooled arrays, oldest first, for eviction when over the byte cap. */
+  private readonly order = new Set<Float32Array>();
+  private readonly owned = new WeakSet<object>();
+  private readonly escaped = new WeakSet<object>();
+  private pooledBytes = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    readonly capBytes: number,
+    /** Arrays shorter than this are left to the allocator: small ones are cheap to make. */
+    readonly minLength = 4096,
+  ) {}
+
+  /** A Float32Array of `length` with arbitrary contents: the caller must overwrite every element. */
+  take(length: number): Float32Array {
+    if (length < this.minLength || this.capBytes <= 0) return new Float32Array(length);
+    const bucket = this.buckets.get(length);
+    const reused = bucket?.pop();
+    if (reused) {
+      this.order.delete(reused);
+      this.pooledBytes -= reused.byteLength;
+      this.hits++;
+      return reused;
+    }
+    this.misses++;
+    const fresh = new Float32Array(length);
+    this.owned.add(fresh);
+    return fresh;
+  }
+
+  /** Marks an array as visible outside the backend: it is never recycled. */
+  escape(values: unknown): void {
+    if (values !== null && typeof values === 'object') this.escaped.add(values);
+  }
+
+  /** Takes back the array of a disposed tensor when it came from `take` and never escaped. */
+  release(values: unknown): void {
+    if (!(values instanceof Float32Array) || !this.owned.has(values) || this.escaped.has(values)) return;
+    if (values.byteLength > this.capBytes || this.order.has(values)) return;
+    while (this.pooledBytes + values.byteLength > this.capBytes) this.evictOldest();
+    let bucket = this.buckets.get(values.length);
+    if (!bucket) this.buckets.set(values.length, (bucket = []));
+    bucket.push(values);
+    this.order.add(values);
+    this.pooledBytes += values.byteLength;
+  }
+
+  private evictOldest(): void {
+    const oldest = this.order.values().next().value as Float32Array;
+    this.order.delete(oldest);
+    const bucket = this.buckets.get(oldest.length)!;
+    bucket.splice(bucket.indexOf(oldest), 1);
+    if (bucket.length === 0) this.buckets.delete(oldest.length);
+    this.pooledBytes -= oldest.byteLength;
+  }
+
+  /** Drops every pooled array (they are garbage collected as usual). */
+  clear(): void {
+    this.buckets.clear();
+    this.order.clear();
+    this.pooledBytes = 0;
+  }
+
+  stats(): { arrays: number; bytes: number; hits: number; misses: number } {
+    return { arrays: this.order.size, bytes: this.pooledBytes, hits: this.hits, misses: this.misses };
+  }
+}
+
+/** Default pool cap: `R3D_NATIVE_BLAS_POOL_MB` (0 disables pooling), else 512 MiB. */
+export function defaultPoolBytes(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.R3D_NATIVE_BLAS_POOL_MB;
+  if (raw === undefined || raw === '') return 512 * 2 ** 20;
+  const mb = Number(raw);
+  if (!Number.isFinite(mb) || mb < 0) throw new RangeError(`R3D_NATIVE_BLAS_POOL_MB must be a number >= 0, got '${raw}'`);
+  return Math.floor(mb * 2 ** 20);
+}
+
+type PooledBackend = MathBackendCPU & { pool?: BufferPool };
+
+/** A float32 output array for a kernel: recycled when the backend has a pool. */
+export function outputArray(backend: MathBackendCPU, length: number): Float32Array {
+  const pool = (backend as PooledBackend).pool;
+  return pool ? pool.take(length) : new Float32Array(length);
+}
+
+/** Hands a kernel's own scratch array (from `outputArray`) back for reuse. */
+export function releaseArray(backend: MathBackendCPU, values: Float32Array): void {
+  (backend as PooledBackend).pool?.release(values);
+}
+
+/** Marks the arrays of a kernel's inputs as escaped (see BufferPool). */
+export function escapeInputs(backend: MathBackendCPU, inputs: Record<string, TensorInfo | undefined | null> | TensorInfo[]): void {
+  const pool = (backend as PooledBackend).pool;
+  if (!pool) return;
+  for (const t of Object.values(inputs)) {
+    if (t && backend.data.has(t.dataId)) pool.escape(backend.data.get(t.dataId)!.values);
+  }
+}
+
+/**
+ * The cpu backend's kernel, wrapped so that its inputs' arrays are never recycled afterwards: cpu
+ * kernels may hand out a view of an input's array as their output.
+ */
+export function escapingKernel(kernelFunc: KernelFunc): KernelFunc {
+  return ((args: { inputs: Record<string, TensorInfo>; backend: MathBackendCPU }) => {
+    escapeInputs(args.backend, args.inputs);
+    return kernelFunc(args as never);
+  }) as unknown as KernelFunc;
+}
+
+/** The cpu kernel `name` as a fallback for a native kernel (escaping its inputs). */
+export function cpuFallback(name: string): KernelFunc {
+  const k = getKernel(name, 'cpu');
+  if (!k) throw new Error(`tfjs-backend-cpu registered no ${name} kernel`);
+  return escapingKernel(k.kernelFunc);
+}
+
+/**
+ * cpu kernels that never let an output share an input's array object or buffer under a new data
+ * id: Reshape, Identity and ExpandDims share the data id itself (reference counted), and Cast either
+ * does that (no precision lost) or writes a new array.
+ */
+export const aliasFreeCpuKernels: ReadonlySet<string> = new Set(['Reshape', 'Identity', 'ExpandDims', 'Cast']);
