@@ -62,24 +62,16 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   const source: BackendReport['source'] = options.backend ? 'option' : env.R3D_BACKEND ? 'env' : 'auto';
   const skipped: BackendReport['skipped'] = [];
 
+  let tried = candidates;
   if (requested !== 'auto') {
-    const wanted = candidates.filter((c) => c.name === requested || c.backend === requested);
-    if (wanted.length === 0) {
+    tried = candidates.filter((c) => c.name === requested || c.backend === requested);
+    if (tried.length === 0) {
       const names = candidates.map((c) => c.name).join(', ');
       throw new BackendUnavailableError(requested, `unknown backend; expected one of: auto, ${names}`);
     }
-    for (const candidate of wanted) {
-      try {
-        await activate(candidate);
-        return { name: candidate.name, backend: candidate.backend, source, skipped };
-      } catch (err) {
-        skipped.push({ name: candidate.name, reason: reasonOf(err) });
-      }
-    }
-    throw new BackendUnavailableError(requested, skipped.map((s) => `${s.name}: ${s.reason}`).join('; '));
   }
-
-  for (const candidate of candidates) {
+  // A named backend must start (one of its candidates); auto takes the first that starts.
+  for (const candidate of tried) {
     try {
       await activate(candidate);
       return { name: candidate.name, backend: candidate.backend, source, skipped };
@@ -87,7 +79,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
       skipped.push({ name: candidate.name, reason: reasonOf(err) });
     }
   }
-  throw new BackendUnavailableError('auto', skipped.map((s) => `${s.name}: ${s.reason}`).join('; '));
+  throw new BackendUnavailableError(requested, skipped.map((s) => `${s.name}: ${s.reason}`).join('; '));
 }
 
 /**
