@@ -1,16 +1,20 @@
 /**
  * Bench of the R3D model: ms per training step (forward + loss + backward + Adam step) at B=8,
  * T=100, C=128, RGB 2048, depth 120x160, 20 classes, and ms per evaluation forward at B=1,
- * T=300, on each available backend; then the same two numbers for the PyTorch peer
- * (bench/peer.py under /usr/bin/python3, when torch imports) and the ratios.
+ * T=300, on every backend the selector knows (the native TensorFlow binding, native-blas, wasm,
+ * cpu; an unavailable one says why); then the same two numbers for the PyTorch peer
+ * (bench/peer.py under /usr/bin/python3, when torch imports) and the ratios of the medians.
+ * Each figure is the median of --steps timed runs after a warm-up, with the range beside it: the
+ * machine is shared, so single runs swing. native-blas uses R3D_BLAS_THREADS OpenBLAS threads
+ * (default: every core; 1 is steadier on a loaded 2-core machine).
  *
- *   pnpm --filter @r3d-ts/r3d-model bench [-- --backends wasm,cpu --steps 3 --profile]
+ *   pnpm --filter @r3d-ts/r3d-model bench [-- --backends native-blas,wasm --steps 5 --profile]
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '@r3d-ts/backend';
+import { defaultCandidates, selectBackend } from '@r3d-ts/backend';
 import { createR3DModel, depthEncoder, r3dLoss, rgbEncoder } from '../src/index.js';
 
 const args = process.argv.slice(2);
@@ -18,19 +22,36 @@ const arg = (name: string, fallback: string): string => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
 };
-const backends = arg('backends', 'tensorflow,wasm,cpu').split(',');
+// 'tensorflow' covers both the GPU and the CPU binding.
+const allBackends = [...new Set(defaultCandidates.map((c) => c.backend))];
+const backends = arg('backends', allBackends.join(',')).split(',');
 const steps = Number(arg('steps', '3'));
 const profile = args.includes('--profile');
 const N = 20;
 
-function timeIt(fn: () => void, runs: number): number {
-  fn(); // warm-up: kernels compiled, optimiser slots created
-  const t0 = performance.now();
-  for (let i = 0; i < runs; i++) fn();
-  return (performance.now() - t0) / runs;
+interface Timing {
+  median: number;
+  min: number;
+  max: number;
 }
 
-async function benchBackend(name: string): Promise<{ train: number; eval: number } | undefined> {
+function timeIt(fn: () => void, runs: number): Timing {
+  fn(); // warm-up: kernels compiled, optimiser slots created
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  const mid = ms.length >> 1;
+  const median = ms.length % 2 ? ms[mid]! : (ms[mid - 1]! + ms[mid]!) / 2;
+  return { median, min: ms[0]!, max: ms[ms.length - 1]! };
+}
+
+const fmt = (t: Timing): string => `${t.median.toFixed(0).padStart(6)} ms (${t.min.toFixed(0)}-${t.max.toFixed(0)})`;
+
+async function benchBackend(name: string): Promise<{ train: Timing; eval: Timing } | undefined> {
   const warn = console.warn;
   try {
     // a native binding that half-loads prints one line per kernel: keep the bench readable
@@ -83,11 +104,20 @@ async function benchBackend(name: string): Promise<{ train: number; eval: number
   }, runs);
   tf.dispose([rgb1, depth1]);
   model.dispose();
-  console.log(`${name.padEnd(10)} train step ${train.toFixed(0).padStart(7)} ms   eval forward ${evaluation.toFixed(0).padStart(6)} ms   (B=8 T=100 / B=1 T=300, ${runs} timed runs)`);
+  const threads = name === 'native-blas' ? `, R3D_BLAS_THREADS=${process.env.R3D_BLAS_THREADS ?? 'all cores'}` : '';
+  console.log(`${name.padEnd(11)} train step ${fmt(train)}   eval forward ${fmt(evaluation)}   (B=8 T=100 / B=1 T=300, median of ${runs}${threads})`);
   return { train, eval: evaluation };
 }
 
-function peer(): { threads: number; train_ms: number; eval_ms: number }[] | undefined {
+interface PeerResult {
+  threads: number;
+  train_ms: number;
+  eval_ms: number;
+  train_range?: [number, number];
+  eval_range?: [number, number];
+}
+
+function peer(): PeerResult[] | undefined {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'peer.py');
   const run = spawnSync('/usr/bin/python3', [script, '1', '2'], { encoding: 'utf8', timeout: 600_000 });
   if (run.status !== 0) {
@@ -95,13 +125,14 @@ function peer(): { threads: number; train_ms: number; eval_ms: number }[] | unde
     return undefined;
   }
   const parsed = JSON.parse(run.stdout.trim().split('\n').pop()!);
-  for (const r of parsed.results) {
-    console.log(`pytorch ${String(r.threads).padStart(1)}t train step ${r.train_ms.toFixed(0).padStart(7)} ms   eval forward ${r.eval_ms.toFixed(0).padStart(6)} ms   (torch ${parsed.torch}, ${r.threads} thread${r.threads > 1 ? 's' : ''})`);
+  for (const r of parsed.results as PeerResult[]) {
+    const t = (median: number, range?: [number, number]): Timing => ({ median, min: range?.[0] ?? median, max: range?.[1] ?? median });
+    console.log(`pytorch ${String(r.threads).padStart(1)}t  train step ${fmt(t(r.train_ms, r.train_range))}   eval forward ${fmt(t(r.eval_ms, r.eval_range))}   (torch ${parsed.torch}, ${r.threads} thread${r.threads > 1 ? 's' : ''}, median of 5)`);
   }
   return parsed.results;
 }
 
-const results = new Map<string, { train: number; eval: number }>();
+const results = new Map<string, { train: Timing; eval: Timing }>();
 for (const name of backends) {
   const r = await benchBackend(name);
   if (r) results.set(name, r);
@@ -110,7 +141,7 @@ const peers = peer();
 if (peers) {
   for (const [name, r] of results) {
     for (const p of peers) {
-      console.log(`ratio ${name}/pytorch-${p.threads}t: train ${(r.train / p.train_ms).toFixed(2)}x   eval ${(r.eval / p.eval_ms).toFixed(2)}x   (>1 = TypeScript slower)`);
+      console.log(`ratio ${name}/pytorch-${p.threads}t: train ${(r.train.median / p.train_ms).toFixed(2)}x   eval ${(r.eval.median / p.eval_ms).toFixed(2)}x   (>1 = TypeScript slower)`);
     }
   }
 }

@@ -99,6 +99,17 @@ def loss_fn(out, labels, actions, durs):
     return segl + actl + ((p - durs * mask) ** 2).sum() / mask.sum()
 
 
+def timed(fn, runs):
+    ms = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        ms.append((time.perf_counter() - t0) * 1000)
+    ms.sort()
+    mid = len(ms) // 2
+    return (ms[mid] if len(ms) % 2 else (ms[mid - 1] + ms[mid]) / 2), ms[0], ms[-1]
+
+
 def measure(threads, steps=5, evals=5):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -119,19 +130,14 @@ def measure(threads, steps=5, evals=5):
 
     for _ in range(2):
         step()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    train_ms = (time.perf_counter() - t0) / steps * 1000
+    train = timed(step, steps)
     model.eval()
     rgb1, depth1 = torch.rand(1, 300, D_RGB), torch.rand(1, 300, H, W)
     with torch.no_grad():
         model(rgb1, depth1)
-        t0 = time.perf_counter()
-        for _ in range(evals):
-            model(rgb1, depth1)
-        eval_ms = (time.perf_counter() - t0) / evals * 1000
-    return {'threads': threads, 'train_ms': train_ms, 'eval_ms': eval_ms}
+        evaluation = timed(lambda: model(rgb1, depth1), evals)
+    # medians (as the TypeScript side reports), with the range of the timed runs
+    return {'threads': threads, 'train_ms': train[0], 'train_range': train[1:], 'eval_ms': evaluation[0], 'eval_range': evaluation[1:]}
 
 
 if __name__ == '__main__':
