@@ -65,6 +65,10 @@ describe('publishing', () => {
     expect(execFileSync('node', ['check.mjs'], { cwd: app, encoding: 'utf8' })).toContain('esm ok');
     expect(execFileSync('node', ['check.cjs'], { cwd: app, encoding: 'utf8' })).toContain('cjs ok');
 
+    // The command-line tools run from the installed tarballs (what `npx` would run).
+    expect(execFileSync(join(app, 'node_modules', '.bin', 'r3d-ablation'), ['run', '--help'], { encoding: 'utf8' })).toMatch(/--partners/);
+    expect(execFileSync(join(app, 'node_modules', '.bin', 'r3d'), ['--help'], { encoding: 'utf8' })).toMatch(/train/);
+
     // Types resolve through the exports map for both module systems.
     writeFileSync(join(app, 'types.mts'), names.map((n, i) => `import type * as t${i} from '${n}';\nexport type T${i} = typeof t${i};`).join('\n'));
     writeFileSync(join(app, 'types.cts'), names.map((n, i) => `import t${i} = require('${n}');\nexport type C${i} = typeof t${i};`).join('\n'));
