@@ -45,8 +45,10 @@ export function failureReason(output) {
   if (header) return `${header[1]} not found (install OpenBLAS headers, e.g. apt-get install libopenblas-dev, or set R3D_BLAS_INCLUDE)`;
   const lib = output.match(/cannot find -l(\S+?):?\s/) ?? output.match(/library '?(?:-l)?([\w.+-]+?)'? not found/);
   if (lib) return `lib${lib[1]} not found (install OpenBLAS, e.g. apt-get install libopenblas-dev, or set R3D_BLAS_LIB)`;
-  if (/find Python|Could not find any Python/i.test(output)) return 'node-gyp found no Python 3';
+  if (/gyp ERR! find Python|Could not find any Python/i.test(output)) return 'node-gyp found no Python 3';
   if (/not found: (make|cc|gcc|g\+\+|c\+\+)|No such file or directory: '?(make|cc|gcc)/.test(output)) return 'no C compiler or make';
+  const compileErr = output.split('\n').find((l) => /: error: /.test(l));
+  if (compileErr) return `compile error: ${compileErr.trim().slice(0, 300)}`;
   const gypErr = output.split('\n').find((l) => /gyp ERR! (stack )?Error:/.test(l) || /^gyp: /.test(l));
   if (gypErr) return gypErr.replace(/^gyp ERR! (stack )?/, '').trim();
   const last = output.trim().split('\n').filter(Boolean).pop();

@@ -121,6 +121,39 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
     });
   });
 
+  it('exp, sigmoid, softmax (2e-6 relative) and erf (1e-6 absolute) follow cpu over the whole float range', async () => {
+    const xs = [...Array.from({ length: 4001 }, (_, i) => -87 + (175.7 * i) / 4000), -Infinity, Infinity, NaN, -0, 1e-30];
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor1d(xs);
+        return [tf.exp(x), tf.sigmoid(x), tf.erf(tf.div(x, 20)), tf.softmax(tf.reshape(tf.div(tf.slice(x, [0], [4000]), 10), [-1, 5]))].map((t) => Array.from(t.dataSync()));
+      });
+    };
+    const expected = await run('cpu');
+    const actual = await run(NATIVE_BLAS);
+    actual.forEach((out, k) =>
+      out.forEach((v, i) => {
+        const e = expected[k]![i]!;
+        if (Number.isNaN(e) || !Number.isFinite(e)) expect(v, `op ${k} at x=${xs[i]}`).toBe(e);
+        // exp below ~1e-37 flushes to 0 (float32 denormals); above it: relative error
+        // erf near 0 is 1 - (something near 1) in float32: an absolute bound there
+        else if (k === 2) expect(Math.abs(v - e), `erf at x=${xs[i]! / 20}`).toBeLessThan(1e-6);
+        else if (Math.abs(e) > 1e-37) expect(Math.abs(v - e) / Math.abs(e), `op ${k} at x=${xs[i]}`).toBeLessThan(2e-6);
+      }),
+    );
+  });
+
+  it('transposes large enough to be tiled match cpu', async () => {
+    await agree(() => {
+      const x = rand([2, 40, 33, 9], 90);
+      return [
+        tf.transpose(x, [0, 2, 3, 1]), tf.transpose(x, [3, 1, 2, 0]), tf.transpose(x, [2, 0, 1, 3]),
+        tf.transpose(rand([37, 70], 91)), tf.transpose(rand([8, 8, 16, 100], 92), [0, 3, 1, 2]),
+      ];
+    });
+  });
+
   it('slice, stridedSlice, split, unstack, concat, stack, pad and tile match cpu (float32 and int32)', async () => {
     await agree(() => {
       const x = rand([4, 5, 6], 60);
