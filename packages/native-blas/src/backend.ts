@@ -5,6 +5,7 @@ import { aliasFreeCpuKernels, BufferPool, defaultPoolBytes, escapingKernel } fro
 import { NativeBlasUnavailableError } from './errors.js';
 import { elementwiseConfigs, unaryKernelNames } from './elementwise-kernels.js';
 import { movementConfigs } from './movement-kernels.js';
+import { TransposeCache } from './transpose-cache.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './matmul-kernels.js';
 
 /** The tfjs backend name this package registers. */
@@ -12,15 +13,18 @@ export const NATIVE_BLAS = 'native-blas';
 
 /**
  * The cpu backend with its tensors' data in JS typed arrays (so `dispose` frees them and nothing
- * native leaks); only the kernels registered for `native-blas` differ, and the float32 arrays the
- * native kernels write are recycled through a `BufferPool` when their tensors are disposed.
+ * native leaks); only the kernels registered for `native-blas` differ, the float32 arrays the
+ * native kernels write are recycled through a `BufferPool` when their tensors are disposed, and
+ * repeated transposes of the same large tensor are kept (`TransposeCache`).
  */
 export class NativeBlasBackend extends MathBackendCPU {
   readonly pool: BufferPool;
+  readonly transposes: TransposeCache;
 
   constructor(readonly blas: BlasAddon, poolBytes = defaultPoolBytes()) {
     super();
     this.pool = new BufferPool(poolBytes);
+    this.transposes = new TransposeCache(this);
   }
 
   // What readSync returns is the array itself (dataSync, bufferSync, read go through here): the
@@ -33,11 +37,15 @@ export class NativeBlasBackend extends MathBackendCPU {
   override disposeData(dataId: object, force = false): boolean {
     const values = this.data.has(dataId) ? this.data.get(dataId)!.values : undefined;
     const released = super.disposeData(dataId, force);
-    if (released && values !== undefined && !this.data.has(dataId)) this.pool.release(values);
+    if (released && values !== undefined && !this.data.has(dataId)) {
+      this.pool.release(values);
+      this.transposes.forget(dataId);
+    }
     return released;
   }
 
   override dispose(): void {
+    this.transposes.clear();
     this.pool.clear();
     super.dispose();
   }

@@ -43,6 +43,7 @@ import {
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { BlasAddon } from './addon.js';
 import { cpuFallback, outputArray, releaseArray } from './buffer-pool.js';
+import type { TransposeCache } from './transpose-cache.js';
 
 type Backend = MathBackendCPU;
 type Args = { inputs: Record<string, TensorInfo>; backend: Backend; attrs: Record<string, unknown> };
@@ -136,9 +137,14 @@ function transposeConfig(addon: BlasAddon, backendName: string): KernelConfig {
     const x = args.inputs.x!;
     const perm = args.attrs.perm as number[];
     if (x.dtype !== 'float32') return cpu(args as never) as TensorInfo;
+    const cache = (args.backend as Backend & { transposes?: TransposeCache }).transposes;
+    const kept = cache?.lookup(x, perm);
+    if (kept) return kept;
     const out = transposeValues(addon, args.backend, f32(args.backend, x), x.shape, perm);
     if (!out) return cpu(args as never) as TensorInfo;
-    return args.backend.makeTensorInfo(perm.map((p) => x.shape[p]!), 'float32', out);
+    const result = args.backend.makeTensorInfo(perm.map((p) => x.shape[p]!), 'float32', out);
+    cache?.remember(x, perm, result);
+    return result;
   };
   return { kernelName: Transpose, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
 }

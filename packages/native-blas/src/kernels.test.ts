@@ -240,3 +240,39 @@ describe.skipIf(!available)('native-blas recycles kernel outputs safely', () => 
     tf.dispose([rev, ...others]);
   });
 });
+
+describe.skipIf(!available)('native-blas keeps repeated transposes of unchanged tensors', () => {
+  beforeAll(async () => {
+    registerNativeBlasBackend();
+    await tf.setBackend(NATIVE_BLAS);
+  });
+  const backend = () => tf.backend() as NativeBlasBackend;
+
+  it('keeps the second transpose, hands it out again, and drops it with its source', () => {
+    const ids = backend().numDataIds();
+    const w = tf.randomUniform([128, 600], -1, 1, 'float32', 95);
+    const expected = tf.tidy(() => Array.from(tf.transpose(w).dataSync()));
+    expect(backend().transposes.size).toBe(0); // a tensor transposed once is not kept
+    const a = tf.transpose(w);
+    expect(backend().transposes.size).toBe(1);
+    const b = tf.transpose(w);
+    const c = tf.transpose(w, [0, 1]); // another permutation is computed, not served from the cache
+    expect(Array.from(b.dataSync())).toEqual(expected);
+    expect(Array.from(a.dataSync())).toEqual(expected);
+    expect(c.shape).toEqual([128, 600]);
+    w.dispose();
+    expect(backend().transposes.size).toBe(0);
+    expect(Array.from(b.dataSync())).toEqual(expected); // outlives its source
+    tf.dispose([a, b, c]);
+    expect(backend().numDataIds()).toBe(ids);
+  });
+
+  it('serves the same numbers as a fresh transpose through a linear layer gradient', async () => {
+    await agree(() => {
+      const x = rand([300, 256], 96);
+      const w = rand([128, 256], 97);
+      const f = (v: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, tf.transpose(v))));
+      return [tf.matMul(x, tf.transpose(w)), tf.matMul(x, tf.transpose(w)), tf.matMul(x, tf.transpose(w)), ...tf.grads(f)([w])];
+    });
+  });
+});
