@@ -50,6 +50,8 @@ static bool get_i64(napi_env env, napi_value v, const char *name, int64_t *out) 
   return true;
 }
 
+#define SMALL_GEMM_FLOPS 1e8
+
 // sgemm(a, b, c, batch, batchA, batchB, m, n, k, transA, transB, alpha, beta)
 // For bi in [0, batch): C[bi] = alpha * op(A[bi % batchA]) * op(B[bi % batchB]) + beta * C[bi],
 // row-major, A[i] is m x k (k x m when transA), B[i] is k x n (n x k when transB), C[i] is m x n.
@@ -100,11 +102,17 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   const int lda = ta ? (int)m : (int)k, ldb = tb ? (int)k : (int)n;
+  // Small products run on the calling thread: waking OpenBLAS's other threads costs more than it
+  // saves below ~100 MFLOP, and far more (milliseconds) when other processes hold the cores.
+  const int threads = openblas_get_num_threads();
+  const bool narrow = threads > 1 && 2.0 * (double)m * (double)n * (double)k < SMALL_GEMM_FLOPS;
+  if (narrow) openblas_set_num_threads(1);
   for (int64_t bi = 0; bi < batch; bi++) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
                 (int)k, (float)alpha, a + (bi % batch_a) * sa, lda, b + (bi % batch_b) * sb, ldb, (float)beta,
                 c + bi * sc, (int)n);
   }
+  if (narrow) openblas_set_num_threads(threads);
   return NULL;
 }
 
