@@ -1,6 +1,9 @@
 // Side effect: registers every gradient of tfjs-core (what the @tensorflow/tfjs union does).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { getGradient } from '@tensorflow/tfjs-core';
+import { registerReductionGradients } from './reductions.js';
+
+registerReductionGradients();
 
 /**
  * Makes sure tfjs-core's gradients are registered, so `tf.grad`, `tf.variableGrads` and the
