@@ -63,7 +63,8 @@ export function toMatrix64(input: MatrixInput, what = 'matrix'): Matrix64 {
   } else {
     ({ rows, cols } = input);
     check(input.data.length === rows * cols, 'SHAPE_MISMATCH', () => `${what}: shape [${rows}, ${cols}] needs ${rows * cols} values, data has ${input.data.length}`);
-    data = Float64Array.from(input.data);
+    data = new Float64Array(rows * cols);
+    data.set(input.data); // typed-array set converts without per-element callbacks
   }
   assertFinite(data, rows, cols, what);
   return { data, rows, cols };

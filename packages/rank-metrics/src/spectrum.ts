@@ -1,6 +1,6 @@
 import { check } from './errors.js';
 import { type Matrix64, type MatrixInput, toMatrix64 } from './matrix.js';
-import { symmetricEigen } from './symmetric-eigen.js';
+import { symmetricEigenInPlace } from './symmetric-eigen.js';
 
 /** Singular values, descending, and optionally the top right singular vectors. */
 export interface Spectrum {
@@ -100,7 +100,7 @@ export function spectrumOf(z: Matrix64, topQ = 0): Spectrum {
   check(Number.isInteger(topQ) && topQ >= 0 && topQ <= m, 'INVALID_INPUT', () => `spectrum: topQ must be an integer in [0, ${m}], got ${topQ}`);
   if (m === 0) return { values: new Float64Array(0), ...(topQ > 0 ? { rightVectors: [] } : {}) };
   const { gram, n, side } = smallerGram(z);
-  const eig = symmetricEigen(gram, n, topQ > 0);
+  const eig = symmetricEigenInPlace(gram, n, topQ > 0);
   const values = new Float64Array(m);
   const floor = n * EPS * Math.max(eig.values[0]!, 0);
   for (let i = 0; i < m; i++) {

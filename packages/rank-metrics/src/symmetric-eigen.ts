@@ -19,8 +19,13 @@ export interface SymmetricEigen {
  * symmetricEigen(new Float64Array([2, 1, 1, 2]), 2).values; // Float64Array [3, 1]
  */
 export function symmetricEigen(a: Float64Array, n: number, withVectors = false): SymmetricEigen {
+  return symmetricEigenInPlace(a.slice(0, n * n), n, withVectors);
+}
+
+/** `symmetricEigen` that overwrites `a` (callers that own a scratch Gram matrix skip a copy). */
+export function symmetricEigenInPlace(a: Float64Array, n: number, withVectors = false): SymmetricEigen {
   if (n === 0) return withVectors ? { values: new Float64Array(0), vectors: new Float64Array(0) } : { values: new Float64Array(0) };
-  const w = Float64Array.from(a.subarray(0, n * n)); // w[j*n + k] = V[k][j]
+  const w = a; // w[j*n + k] = V[k][j]
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   tridiagonalise(w, d, e, n, withVectors);
