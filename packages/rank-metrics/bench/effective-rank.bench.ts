@@ -16,7 +16,7 @@ const SIZES = [16, 64, 128, 300];
 const C = 128;
 const COUNT = 64;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 function gaussian(seed: number): () => number {
   let s = seed >>> 0;

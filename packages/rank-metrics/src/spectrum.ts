@@ -1,5 +1,6 @@
 import { check } from './errors.js';
 import { type Matrix64, type MatrixInput, toMatrix64 } from './matrix.js';
+import { simdGram } from './gram-simd.js';
 import { symmetricEigenInPlace } from './symmetric-eigen.js';
 
 /** Singular values, descending, and optionally the top right singular vectors. */
@@ -14,17 +15,19 @@ const EPS = 2 ** -52;
 
 /**
  * Gram matrix of the smaller side: Z^T Z (C x C) when T >= C, else Z Z^T (T x T), both in
- * Float64. Four dot products share each pass over memory, which is what makes this the fast part.
+ * Float64: with the WebAssembly SIMD kernel (gram.wat) where available, else register-blocked
+ * JavaScript loops.
  */
 export function smallerGram(z: Matrix64): { gram: Float64Array; n: number; side: 'channels' | 'tokens' } {
   const { rows: t, cols: c, data } = z;
-  if (t >= c) {
-    // Column-major copy so that channel vectors are contiguous.
-    const cm = new Float64Array(t * c);
-    for (let r = 0; r < t; r++) for (let j = 0; j < c; j++) cm[j * t + r] = data[r * c + j]!;
-    return { gram: gramOfRows(cm, c, t), n: c, side: 'channels' };
-  }
-  return { gram: gramOfRows(data, t, c), n: t, side: 'tokens' };
+  const side = t >= c ? 'channels' : 'tokens';
+  const simd = simdGram(data, t, c, side);
+  if (simd) return { gram: simd, n: Math.min(t, c), side };
+  if (side === 'tokens') return { gram: gramOfRows(data, t, c), n: t, side };
+  // Column-major copy so that channel vectors are contiguous rows of the product.
+  const cm = new Float64Array(t * c);
+  for (let r = 0; r < t; r++) for (let j = 0; j < c; j++) cm[j * t + r] = data[r * c + j]!;
+  return { gram: gramOfRows(cm, c, t), n: c, side };
 }
 
 /** G = A A^T for A (n x len) row-major; symmetric n x n output. */
