@@ -57,9 +57,10 @@ describe.skipIf(!onNativeBlas)('1000 R3D training steps on native-blas', () => {
     console.log(`R3D soak on native-blas: loss ${first.toFixed(3)} -> ${last.toFixed(3)}; tensors ${memory.numTensors} -> ${after.numTensors}; RSS +${(growth / MB).toFixed(1)} MB over the last 800 steps, +${(lateGrowth / MB).toFixed(1)} MB over the last 400`);
     expect(after.numTensors).toBe(memory.numTensors);
     expect(after.numBytes).toBe(memory.numBytes);
-    // A step allocates a few MB of intermediates; leaking them for 800 steps would be GBs.
-    expect(growth).toBeLessThan(64 * MB);
-    expect(lateGrowth).toBeLessThan(32 * MB);
+    // A step allocates a few MB of intermediates; leaking them for 800 steps would be GBs. The
+    // allowances cover V8 heap growth and when the collector happens to run.
+    expect(growth).toBeLessThan(128 * MB);
+    expect(lateGrowth).toBeLessThan(64 * MB);
     expect(last).toBeLessThan(first);
     optimizer.dispose();
     tf.dispose([rgb, depth]);
