@@ -2,10 +2,10 @@
   "targets": [
     {
       "target_name": "r3d_blas",
-      "sources": ["src/addon/r3d_blas.c"],
+      "sources": ["src/addon/r3d_blas.c", "src/addon/gemm.c"],
       "include_dirs": ["<!@(node scripts/blas-paths.mjs include)"],
-      "libraries": ["<!@(node scripts/blas-paths.mjs libs)"],
-      "cflags": ["-O3", "-std=c11", "-fno-math-errno", "-fno-trapping-math"],
+      "libraries": ["<!@(node scripts/blas-paths.mjs libs)", "-lpthread"],
+      "cflags": ["-O3", "-std=gnu11", "-pthread", "-fno-math-errno", "-fno-trapping-math"],
       "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-fno-math-errno", "-fno-trapping-math"] },
       "defines": ["NAPI_VERSION=8"]
     }

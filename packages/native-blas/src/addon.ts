@@ -32,6 +32,10 @@ export interface BlasAddon {
   copy(x: Float32Array | Int32Array, out: Float32Array | Int32Array, dims: number[], stridesX: number[], stridesOut: number[], offX: number, offOut: number): void;
   /** out[i] = f(x[i]) for the op code (enum in r3d_blas.c); alpha for Step and LeakyRelu. */
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** Routes products to the addon's AVX-512 kernels first (when the CPU has them); returns whether they are on. */
+  setOwnGemm(on: boolean): boolean;
+  ownGemm(): boolean;
+  /** Threads for OpenBLAS and for the addon's own kernels. */
   setNumThreads(n: number): void;
   getNumThreads(): number;
   config(): string;
@@ -90,6 +94,17 @@ export function defaultThreadCount(env: Record<string, string | undefined> = pro
 }
 
 /**
+ * Whether the addon's own AVX-512 GEMM kernels should run (where the CPU has AVX-512):
+ * `R3D_NATIVE_GEMM=blas` sends every product to BLAS, `own` (the default) uses ours first.
+ */
+export function ownGemmWanted(env: Record<string, string | undefined> = process.env): boolean {
+  const raw = env.R3D_NATIVE_GEMM;
+  if (raw === undefined || raw === '' || raw === 'own') return true;
+  if (raw === 'blas') return false;
+  throw new RangeError(`R3D_NATIVE_GEMM must be 'own' or 'blas', got '${raw}'`);
+}
+
+/**
  * Loads the addon once per process (a native module cannot be unloaded) and applies the default
  * thread count. Never throws: a missing or broken addon comes back as `{ ok: false, reason }`.
  */
@@ -108,6 +123,8 @@ export function loadAddon(env: Record<string, string | undefined> = process.env)
   try {
     const threads = defaultThreadCount(env);
     if (threads !== undefined) addon.setNumThreads(threads);
+    else addon.setNumThreads(addon.getNumThreads()); // OpenBLAS's own count, for our kernels too
+    addon.setOwnGemm(ownGemmWanted(env));
   } catch (err) {
     return { ok: false, reason: firstLine(err) };
   }

@@ -10,6 +10,8 @@
 #include <node_api.h>
 #include <cblas.h>
 
+#include "gemm.h"
+
 // OpenBLAS extensions; declared here too so a cblas.h from another vendor still compiles.
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
@@ -51,6 +53,9 @@ static bool get_i64(napi_env env, napi_value v, const char *name, int64_t *out) 
 }
 
 #define SMALL_GEMM_FLOPS 1e8
+
+// Whether products go to our kernels first (gemm.c); set from JS (R3D_NATIVE_GEMM).
+static bool own_gemm = false;
 
 // sgemm(a, b, c, batch, batchA, batchB, m, n, k, transA, transB, alpha, beta)
 // For bi in [0, batch): C[bi] = alpha * op(A[bi % batchA]) * op(B[bi % batchB]) + beta * C[bi],
@@ -102,12 +107,24 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   const int lda = ta ? (int)m : (int)k, ldb = tb ? (int)k : (int)n;
+  // Our AVX-512 kernels (gemm.c) take every product they handle; the rest, and every product on
+  // a CPU without AVX-512, goes to BLAS.
+  int64_t first_blas = 0;
+  if (own_gemm && alpha == 1.0) {
+    for (; first_blas < batch; first_blas++) {
+      const int64_t bi = first_blas;
+      if (!r3d_sgemm(ta, tb, (int)m, (int)n, (int)k, a + (bi % batch_a) * sa, lda, b + (bi % batch_b) * sb, ldb,
+                     (float)beta, c + bi * sc, (int)n))
+        break;
+    }
+    if (first_blas == batch) return NULL;
+  }
   // Small products run on the calling thread: waking OpenBLAS's other threads costs more than it
   // saves below ~100 MFLOP, and far more (milliseconds) when other processes hold the cores.
   const int threads = openblas_get_num_threads();
   const bool narrow = threads > 1 && 2.0 * (double)m * (double)n * (double)k < SMALL_GEMM_FLOPS;
   if (narrow) openblas_set_num_threads(1);
-  for (int64_t bi = 0; bi < batch; bi++) {
+  for (int64_t bi = first_blas; bi < batch; bi++) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
                 (int)k, (float)alpha, a + (bi % batch_a) * sa, lda, b + (bi % batch_b) * sb, ldb, (float)beta,
                 c + bi * sc, (int)n);
@@ -126,6 +143,7 @@ static napi_value SetNumThreads(napi_env env, napi_callback_info info) {
     return NULL;
   }
   openblas_set_num_threads(n);
+  r3d_gemm_set_threads(n);
   return NULL;
 }
 
@@ -135,9 +153,32 @@ static napi_value GetNumThreads(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// setOwnGemm(on): route products to the AVX-512 kernels (when the CPU has them); returns whether
+// they are now in use.
+static napi_value SetOwnGemm(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  bool on = false;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "setOwnGemm expects a boolean");
+    return NULL;
+  }
+  own_gemm = on && r3d_gemm_supported();
+  CHECK(env, napi_get_boolean(env, own_gemm, &out));
+  return out;
+}
+
+static napi_value OwnGemm(napi_env env, napi_callback_info info) {
+  napi_value out;
+  CHECK(env, napi_get_boolean(env, own_gemm, &out));
+  return out;
+}
+
 static napi_value GetConfig(napi_env env, napi_callback_info info) {
   char buf[512];
-  snprintf(buf, sizeof buf, "%s (core %s)", openblas_get_config(), openblas_get_corename());
+  snprintf(buf, sizeof buf, "%s (core %s); own AVX-512 GEMM %s", openblas_get_config(), openblas_get_corename(),
+           own_gemm ? "on" : r3d_gemm_supported() ? "off" : "unsupported on this CPU");
   napi_value out;
   CHECK(env, napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &out));
   return out;
@@ -593,6 +634,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setNumThreads", NULL, SetNumThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getNumThreads", NULL, GetNumThreads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setOwnGemm", NULL, SetOwnGemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ownGemm", NULL, OwnGemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, GetConfig, NULL, NULL, NULL, napi_enumerable, NULL},
       {"binary", NULL, Binary, NULL, NULL, NULL, napi_enumerable, NULL},
       {"transpose", NULL, Transpose, NULL, NULL, NULL, napi_enumerable, NULL},

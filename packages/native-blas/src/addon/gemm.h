@@ -1,0 +1,26 @@
+// Single-precision GEMM kernels of our own for x86-64 CPUs with AVX-512, and the thread pool they
+// run on. Why not only OpenBLAS: a DYNAMIC_ARCH OpenBLAS picks its kernels by core type, and where
+// that is pinned (OPENBLAS_CORETYPE=Haswell, as on the machines this was measured on) it runs
+// AVX2 kernels at ~90 GFLOP/s per core where the same core reaches ~145 with AVX-512. These
+// kernels need no packing for the products R3D makes (long reductions, one operand a weight) and
+// write every output element from one thread in a fixed reduction order, so results do not depend
+// on the thread count.
+#ifndef R3D_GEMM_H
+#define R3D_GEMM_H
+#include <stdbool.h>
+#include <stddef.h>
+
+// Whether this CPU (and OS) runs the AVX-512 kernels.
+bool r3d_gemm_supported(void);
+
+// Threads the kernels use, the caller included (>= 1).
+void r3d_gemm_set_threads(int n);
+int r3d_gemm_threads(void);
+
+// Row-major C = op(A) * op(B) + beta * C for one matrix: op(A) is m x k, op(B) is k x n; lda, ldb,
+// ldc are row strides. Returns false, touching nothing, for a case it does not handle (both
+// operands transposed, no AVX-512); the caller then uses BLAS.
+bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+               float beta, float *c, int ldc);
+
+#endif

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { loadAddon, ownGemmWanted } from './addon.js';
+
+const status = loadAddon();
+const addon = status.ok ? status.addon : undefined;
+// Our AVX-512 kernels only run where the CPU has AVX-512; elsewhere setOwnGemm(true) reports false.
+const own = addon ? addon.setOwnGemm(true) : false;
+
+/** A deterministic pseudo-random Float32Array in [-0.5, 0.5). */
+function randomArray(length: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  });
+}
+
+/** C = op(A) op(B) + beta C in float64, row-major. */
+function reference(a: Float32Array, b: Float32Array, c0: Float32Array, m: number, n: number, k: number, ta: boolean, tb: boolean, beta: number): Float64Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += (ta ? a[p * m + i]! : a[i * k + p]!) * (tb ? b[j * k + p]! : b[p * n + j]!);
+      out[i * n + j] = s + beta * c0[i * n + j]!;
+    }
+  }
+  return out;
+}
+
+// Every shape is past the kernels' 8 MFLOP floor; the odd sizes hit the row, column and
+// reduction edges of both kernels (4 x 6 and 12 x 32 tiles, 16-wide vectors, 1024-long blocks).
+const cases: Array<[number, number, number, boolean, boolean]> = [
+  [45, 70, 1300, false, true], // dot kernel, reduction tail of 4
+  [301, 129, 2049, false, true], // dot kernel over three reduction blocks
+  [300, 77, 200, false, true], // short reduction: B transposed, outer kernel
+  [131, 97, 1500, true, false], // A^T B (weight gradients), two reduction blocks
+  [250, 67, 333, false, false], // A B
+];
+
+describe.skipIf(!own)(own ? 'own AVX-512 GEMM' : 'own AVX-512 GEMM (skipped: this CPU has no AVX-512, or the addon is not built)', () => {
+  for (const [m, n, k, ta, tb] of cases) {
+    const name = `${m}x${n}x${k} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`;
+    it(`${name}: matches float64 and BLAS for beta 0, 1 and 0.5`, () => {
+      const a = randomArray(m * k, m);
+      const b = randomArray(k * n, n);
+      const c0 = randomArray(m * n, k);
+      for (const beta of [0, 1, 0.5]) {
+        const want = reference(a, b, c0, m, n, k, ta, tb, beta);
+        const ours = Float32Array.from(c0);
+        const blas = Float32Array.from(c0);
+        addon!.setOwnGemm(true);
+        addon!.sgemm(a, b, ours, 1, 1, 1, m, n, k, ta, tb, 1, beta);
+        addon!.setOwnGemm(false);
+        addon!.sgemm(a, b, blas, 1, 1, 1, m, n, k, ta, tb, 1, beta);
+        addon!.setOwnGemm(true);
+        // sums of k products of numbers below 0.5: float32 rounding stays far below 1e-5 relative
+        let worstOurs = 0;
+        let worstBlas = 0;
+        for (let i = 0; i < m * n; i++) {
+          worstOurs = Math.max(worstOurs, Math.abs(ours[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
+          worstBlas = Math.max(worstBlas, Math.abs(ours[i]! - blas[i]!) / (1 + Math.abs(blas[i]!)));
+        }
+        expect(worstOurs, `beta ${beta}`).toBeLessThan(1e-5);
+        expect(worstBlas, `beta ${beta}`).toBeLessThan(1e-5);
+      }
+    });
+  }
+
+  it('gives bit-identical results on 1, 2 and 3 threads', () => {
+    const before = addon!.getNumThreads();
+    try {
+      for (const [m, n, k, ta, tb] of cases) {
+        const a = randomArray(m * k, 1);
+        const b = randomArray(k * n, 2);
+        const results = [1, 2, 3].map((threads) => {
+          addon!.setNumThreads(threads);
+          const c = new Float32Array(m * n);
+          addon!.sgemm(a, b, c, 1, 1, 1, m, n, k, ta, tb, 1, 0);
+          return c;
+        });
+        expect(Buffer.from(results[1]!.buffer).equals(Buffer.from(results[0]!.buffer))).toBe(true);
+        expect(Buffer.from(results[2]!.buffer).equals(Buffer.from(results[0]!.buffer))).toBe(true);
+      }
+    } finally {
+      addon!.setNumThreads(before);
+    }
+  });
+
+  it('follows the batch broadcasting rule (one weight for every batch item)', () => {
+    const [batch, m, n, k] = [3, 40, 50, 1100];
+    const a = randomArray(batch * m * k, 5);
+    const w = randomArray(n * k, 6);
+    const c = new Float32Array(batch * m * n);
+    addon!.sgemm(a, w, c, batch, batch, 1, m, n, k, false, true, 1, 0);
+    for (let bi = 0; bi < batch; bi++) {
+      const want = reference(a.subarray(bi * m * k, (bi + 1) * m * k), w, new Float32Array(m * n), m, n, k, false, true, 0);
+      const got = c.subarray(bi * m * n, (bi + 1) * m * n);
+      for (let i = 0; i < m * n; i += 97) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4);
+    }
+  });
+});
+
+describe('R3D_NATIVE_GEMM', () => {
+  it('selects our kernels by default and BLAS on request, and names a bad value', () => {
+    expect(ownGemmWanted({})).toBe(true);
+    expect(ownGemmWanted({ R3D_NATIVE_GEMM: 'own' })).toBe(true);
+    expect(ownGemmWanted({ R3D_NATIVE_GEMM: 'blas' })).toBe(false);
+    expect(() => ownGemmWanted({ R3D_NATIVE_GEMM: 'mkl' })).toThrow(/R3D_NATIVE_GEMM must be 'own' or 'blas', got 'mkl'/);
+  });
+
+  it.skipIf(!addon)('is reported in the addon configuration', () => {
+    expect(addon!.config()).toMatch(/own AVX-512 GEMM (on|off|unsupported on this CPU)/);
+  });
+});
