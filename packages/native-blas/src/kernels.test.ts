@@ -18,10 +18,11 @@ async function agree(f: () => tf.Tensor | tf.Tensor[], tol = 1e-5): Promise<void
   actual.forEach((a, i) => {
     const e = expected[i]!;
     expect(a.shape).toEqual(e.shape);
-    const scale = Math.max(1, ...e.data.filter((v) => !Number.isNaN(v)).map(Math.abs));
+    // loops, not Math.max(...array): the spread overflows the stack past ~10^5 elements
+    const scale = e.data.reduce((m, v) => (Number.isNaN(v) ? m : Math.max(m, Math.abs(v))), 1);
     // NaN must come out exactly where cpu gives NaN.
     const diff = (v: number, w: number) => (Number.isNaN(v) || Number.isNaN(w) ? (Number.isNaN(v) && Number.isNaN(w) ? 0 : Infinity) : Math.abs(v - w));
-    const worst = Math.max(0, ...a.data.map((v, j) => diff(v, e.data[j]!) / scale));
+    const worst = a.data.reduce((m, v, j) => Math.max(m, diff(v, e.data[j]!) / scale), 0);
     expect(worst, `output ${i} (shape ${e.shape})`).toBeLessThan(tol);
   });
 }
@@ -81,6 +82,18 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
         tf.mean(x, [1, 2]), tf.mean(x, 0, true), tf.relu(tf.sub(x, 0.2)), tf.step(x, 0.1),
       ];
     });
+  });
+
+  it('element-wise kernels split across threads (arrays past 2^18 elements, chunks cutting broadcast rows) match cpu', async () => {
+    // 700 x 517 = 361,900 elements: six 65,536-element chunks, each starting mid-row.
+    await agree(() => [
+      tf.add(rand([700, 517], 31), rand([517], 32)),
+      tf.mul(rand([700, 1], 33), rand([700, 517], 34)),
+      tf.sub(rand([2, 350, 517], 35), rand([1, 350, 1], 36)),
+      tf.div(rand([700, 517], 37), tf.add(tf.abs(rand([700, 517], 38)), 0.5)),
+      tf.erf(rand([700, 517], 39)),
+      tf.exp(rand([361_900], 40)),
+    ]);
   });
 
   it('int32 and empty tensors take the cpu kernels and still agree', async () => {

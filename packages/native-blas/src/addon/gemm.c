@@ -11,10 +11,8 @@
 // Neither packs its operands: the blocks they stream stay in L1/L2 for these shapes, and packing
 // would cost a full pass over the 23-61 MB depth activations.
 #include "gemm.h"
+#include "pool.h"
 
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,94 +22,6 @@
 #include <immintrin.h>
 #define AVX512 __attribute__((target("avx512f")))
 #endif
-
-// ---------------------------------------------------------------------------------------------
-// Thread pool: workers sleep on a condition variable (never spin, so they do not take cores
-// from OpenBLAS or other processes between products); tasks are claimed from an atomic counter.
-
-typedef void (*task_fn)(void *ctx, int task);
-
-static pthread_mutex_t submit_lock = PTHREAD_MUTEX_INITIALIZER; // one job at a time per process
-static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t pool_wake = PTHREAD_COND_INITIALIZER;
-static int pool_size = 1;    // threads a job may use, caller included
-static int workers = 0;      // worker threads started so far
-static unsigned long generation = 0;
-static task_fn job_fn;
-static void *job_ctx;
-static int job_tasks;
-static atomic_int next_task;
-static atomic_int done_tasks;
-static atomic_int busy_workers; // workers holding a snapshot of the current job
-
-static void run_tasks(task_fn fn, void *ctx, int tasks) {
-  for (;;) {
-    const int t = atomic_fetch_add(&next_task, 1);
-    if (t >= tasks) return;
-    fn(ctx, t);
-    atomic_fetch_add(&done_tasks, 1);
-  }
-}
-
-static void *worker_main(void *arg) {
-  (void)arg;
-  unsigned long seen = 0;
-  pthread_mutex_lock(&pool_mu);
-  for (;;) {
-    while (generation == seen) pthread_cond_wait(&pool_wake, &pool_mu);
-    seen = generation;
-    // Snapshot under the lock; the submitter does not reuse the counters until busy_workers is 0.
-    task_fn fn = job_fn;
-    void *ctx = job_ctx;
-    const int tasks = job_tasks;
-    atomic_fetch_add(&busy_workers, 1);
-    pthread_mutex_unlock(&pool_mu);
-    run_tasks(fn, ctx, tasks);
-    atomic_fetch_sub(&busy_workers, 1);
-    pthread_mutex_lock(&pool_mu);
-  }
-  return NULL;
-}
-
-static void ensure_workers(int wanted) {
-  while (workers < wanted) {
-    pthread_t t;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    const int ok = pthread_create(&t, &attr, worker_main, NULL) == 0;
-    pthread_attr_destroy(&attr);
-    if (!ok) break; // fewer workers: the caller's thread still runs every task
-    workers++;
-  }
-}
-
-// Runs fn(ctx, t) for t in [0, tasks) on up to `threads` threads (the caller's included).
-static void parallel_for(task_fn fn, void *ctx, int tasks, int threads) {
-  if (threads <= 1 || tasks <= 1) {
-    for (int t = 0; t < tasks; t++) fn(ctx, t);
-    return;
-  }
-  pthread_mutex_lock(&submit_lock);
-  pthread_mutex_lock(&pool_mu);
-  ensure_workers(threads - 1);
-  while (atomic_load(&busy_workers) != 0) sched_yield(); // a late waker of the previous job
-  job_fn = fn;
-  job_ctx = ctx;
-  job_tasks = tasks;
-  atomic_store(&next_task, 0);
-  atomic_store(&done_tasks, 0);
-  generation++;
-  pthread_cond_broadcast(&pool_wake);
-  pthread_mutex_unlock(&pool_mu);
-  run_tasks(fn, ctx, tasks);
-  while (atomic_load(&done_tasks) < tasks) sched_yield();
-  while (atomic_load(&busy_workers) != 0) sched_yield();
-  pthread_mutex_unlock(&submit_lock);
-}
-
-void r3d_gemm_set_threads(int n) { pool_size = n < 1 ? 1 : n; }
-int r3d_gemm_threads(void) { return pool_size; }
 
 #ifdef R3D_X86
 
@@ -294,7 +204,9 @@ AVX512 static void gemm_task(void *ctx, int task) {
   free(panels);
 }
 
-// Below this many flops BLAS is as fast (edge tiles and the setup dominate ours).
+// Below this many flops BLAS is as fast as the outer kernel (edge tiles and packing dominate).
+// Not so for A * B^T: OpenBLAS takes ~0.3 ms for 8 x 512 x 128 (the decoder's queries), the dot
+// kernel ~20 us, so small A * B^T always runs here.
 #define OWN_MIN_FLOPS 8e6
 // Below this many flops one thread finishes before a sleeping worker would wake.
 #define PARALLEL_FLOPS 4e6
@@ -305,9 +217,11 @@ AVX512 static void gemm_task(void *ctx, int task) {
 bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                float beta, float *c, int ldc) {
   if (m <= 0 || n <= 0 || k <= 0 || (trans_a && trans_b) || !r3d_gemm_supported()) return false;
-  if (2.0 * m * n * (double)k < OWN_MIN_FLOPS) return false;
+  const double flops = 2.0 * m * n * (double)k;
+  // A * B^T: the dot kernel, except for a short reduction in a large product (see DOT_MIN_K).
+  const bool dot = !trans_a && trans_b && (k >= DOT_MIN_K || flops < OWN_MIN_FLOPS);
+  if (!dot && flops < OWN_MIN_FLOPS) return false;
   float *bt = NULL;
-  const bool dot = !trans_a && trans_b && k >= DOT_MIN_K;
   if (trans_b && !dot) {
     bt = (float *)malloc((size_t)k * (size_t)n * sizeof(float));
     if (!bt) return false;
@@ -317,7 +231,7 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
     ldb = n;
   }
   gemm_job g = {dot, trans_a, m, n, k, a, b, (size_t)lda, (size_t)ldb, (size_t)ldc, c, beta, m, n, 1};
-  const int threads = 2.0 * m * n * (double)k < PARALLEL_FLOPS ? 1 : pool_size;
+  const int threads = flops < PARALLEL_FLOPS ? 1 : r3d_pool_threads();
   int tasks = 1;
   if (threads > 1) {
     // Split the side whose operand is re-read less: a row chunk re-reads all of op(B), a column
@@ -334,7 +248,7 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
     g.col_tasks = ceil_div(n, g.col_chunk);
     tasks = ceil_div(m, g.row_chunk) * g.col_tasks;
   }
-  parallel_for(gemm_task, &g, tasks, threads);
+  r3d_parallel_for(gemm_task, &g, tasks, threads);
   free(bt);
   return true;
 }
@@ -346,7 +260,6 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
                float beta, float *c, int ldc) {
   (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)a, (void)lda, (void)b, (void)ldb, (void)beta,
       (void)c, (void)ldc;
-  (void)parallel_for;
   return false;
 }
 

@@ -4,7 +4,7 @@
 // AVX2 kernels at ~90 GFLOP/s per core where the same core reaches ~145 with AVX-512. These
 // kernels need no packing for the products R3D makes (long reductions, one operand a weight) and
 // write every output element from one thread in a fixed reduction order, so results do not depend
-// on the thread count.
+// on the thread count. They run on the pool in pool.h.
 #ifndef R3D_GEMM_H
 #define R3D_GEMM_H
 #include <stdbool.h>
@@ -12,10 +12,6 @@
 
 // Whether this CPU (and OS) runs the AVX-512 kernels.
 bool r3d_gemm_supported(void);
-
-// Threads the kernels use, the caller included (>= 1).
-void r3d_gemm_set_threads(int n);
-int r3d_gemm_threads(void);
 
 // Row-major C = op(A) * op(B) + beta * C for one matrix: op(A) is m x k, op(B) is k x n; lda, ldb,
 // ldc are row strides. Returns false, touching nothing, for a case it does not handle (both

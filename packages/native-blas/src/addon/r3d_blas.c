@@ -11,6 +11,7 @@
 #include <cblas.h>
 
 #include "gemm.h"
+#include "pool.h"
 
 // OpenBLAS extensions; declared here too so a cblas.h from another vendor still compiles.
 void openblas_set_num_threads(int num_threads);
@@ -53,6 +54,16 @@ static bool get_i64(napi_env env, napi_value v, const char *name, int64_t *out) 
 }
 
 #define SMALL_GEMM_FLOPS 1e8
+
+// Element-wise kernels split arrays of at least PARALLEL_ELEMENTS into PARALLEL_CHUNK-long tasks
+// on the pool: below that, waking a worker costs about what the second core would save.
+#define PARALLEL_ELEMENTS (1 << 18)
+#define PARALLEL_CHUNK (1 << 16)
+
+static int element_tasks(int64_t n) {
+  if (n < PARALLEL_ELEMENTS || r3d_pool_threads() < 2) return 1;
+  return (int)((n + PARALLEL_CHUNK - 1) / PARALLEL_CHUNK);
+}
 
 // Whether products go to our kernels first (gemm.c); set from JS (R3D_NATIVE_GEMM).
 static bool own_gemm = false;
@@ -143,7 +154,7 @@ static napi_value SetNumThreads(napi_env env, napi_callback_info info) {
     return NULL;
   }
   openblas_set_num_threads(n);
-  r3d_gemm_set_threads(n);
+  r3d_pool_set_threads(n);
   return NULL;
 }
 
@@ -268,6 +279,52 @@ static void binary_inner(int op, const float *pa, int64_t sa, const float *pb, i
   }
 }
 
+typedef struct {
+  int op;
+  const float *a, *b;
+  float *o;
+  const int64_t *dims, *stA, *stB;
+  uint32_t rank;
+  int64_t total, chunk;
+} binary_job;
+
+// Output elements [t * chunk, (t + 1) * chunk) of a binary job: the odometer over the outer
+// dimensions starts from the chunk's first element, and the first and last rows may be partial.
+static void binary_task(void *ctx, int t) {
+  const binary_job *job = (const binary_job *)ctx;
+  const uint32_t rank = job->rank;
+  const int64_t *dims = job->dims, *stA = job->stA, *stB = job->stB;
+  const int64_t n = dims[rank - 1];
+  const int64_t start = (int64_t)t * job->chunk;
+  const int64_t end = job->total - start < job->chunk ? job->total : start + job->chunk;
+  int64_t idx[MAX_RANK] = {0};
+  int64_t row = start / n, col = start % n;
+  int64_t offA = col * stA[rank - 1], offB = col * stB[rank - 1];
+  for (int d = (int)rank - 2; d >= 0; d--) {
+    idx[d] = row % dims[d];
+    row /= dims[d];
+    offA += idx[d] * stA[d];
+    offB += idx[d] * stB[d];
+  }
+  for (int64_t e = start; e < end;) {
+    const int64_t len = n - col < end - e ? n - col : end - e;
+    binary_inner(job->op, job->a + offA, stA[rank - 1], job->b + offB, stB[rank - 1], job->o + e, len);
+    e += len;
+    offA -= col * stA[rank - 1];  // back to the start of the row
+    offB -= col * stB[rank - 1];
+    col = 0;
+    for (int d = (int)rank - 2; d >= 0; d--) {  // odometer over the outer dimensions
+      idx[d]++;
+      offA += stA[d];
+      offB += stB[d];
+      if (idx[d] < dims[d]) break;
+      offA -= stA[d] * dims[d];
+      offB -= stB[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
 // binary(op, a, b, out, dims, stridesA, stridesB): out is dense over dims (row-major); a and b are
 // read at their strides (0 along broadcast dimensions).
 static napi_value Binary(napi_env env, napi_callback_info info) {
@@ -298,21 +355,9 @@ static napi_value Binary(napi_env env, napi_callback_info info) {
   }
   if (total == 0) return NULL;
   if (rank == 0) { binary_inner(op, a, 0, b, 0, o, 1); return NULL; }
-  const int64_t n = dims[rank - 1];
-  int64_t idx[MAX_RANK] = {0};
-  int64_t offA = 0, offB = 0;
-  for (int64_t base = 0; base < total; base += n) {
-    binary_inner(op, a + offA, stA[rank - 1], b + offB, stB[rank - 1], o + base, n);
-    for (int d = (int)rank - 2; d >= 0; d--) {  // odometer over the outer dimensions
-      idx[d]++;
-      offA += stA[d];
-      offB += stB[d];
-      if (idx[d] < dims[d]) break;
-      offA -= stA[d] * dims[d];
-      offB -= stB[d] * dims[d];
-      idx[d] = 0;
-    }
-  }
+  const int tasks = element_tasks(total);
+  binary_job job = {op, a, b, o, dims, stA, stB, rank, total, tasks == 1 ? total : PARALLEL_CHUNK};
+  r3d_parallel_for(binary_task, &job, tasks, r3d_pool_threads());
   return NULL;
 }
 
@@ -585,24 +630,23 @@ static float round_half_even(float x) {
 
 #define UNARY_LOOP(EXPR) for (int64_t i = 0; i < n; i++) { const float v = x[i]; o[i] = (EXPR); } break;
 
-// unary(op, x, out, alpha): out[i] = f(x[i]) over min(len(x), len(out)) elements.
-static napi_value Unary(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t op;
-  float *x, *o;
-  size_t lx, lo;
-  double alpha_d = 0;
-  if (argc != 4 || napi_get_value_int32(env, argv[0], &op) != napi_ok || op < 0 || op >= U_COUNT ||
-      napi_get_value_double(env, argv[3], &alpha_d) != napi_ok) {
-    napi_throw_type_error(env, "R3D_BLAS_ARG", "unary(op, x, out, alpha)");
-    return NULL;
-  }
-  if (!get_f32(env, argv[1], "x", &x, &lx) || !get_f32(env, argv[2], "out", &o, &lo)) return NULL;
-  const int64_t n = (int64_t)(lx < lo ? lx : lo);
-  const float alpha = (float)alpha_d;
-  switch (op) {
+typedef struct {
+  int op;
+  const float *x;
+  float *o;
+  float alpha;
+  int64_t n, chunk;
+} unary_job;
+
+// Elements [t * chunk, (t + 1) * chunk) of a unary job.
+static void unary_task(void *ctx, int t) {
+  const unary_job *job = (const unary_job *)ctx;
+  const int64_t start = (int64_t)t * job->chunk;
+  const int64_t n = job->n - start < job->chunk ? job->n - start : job->chunk;
+  const float *x = job->x + start;
+  float *o = job->o + start;
+  const float alpha = job->alpha;
+  switch (job->op) {
     case U_NEG: UNARY_LOOP(-v)
     case U_SQRT: UNARY_LOOP(sqrtf(v))
     case U_RSQRT: UNARY_LOOP((float)(1.0 / sqrt((double)v)))
@@ -626,6 +670,27 @@ static napi_value Unary(napi_env env, napi_callback_info info) {
     case U_ROUND: UNARY_LOOP(round_half_even(v))
     case U_LEAKY_RELU: UNARY_LOOP(v < 0 ? alpha * v : v)
   }
+}
+
+// unary(op, x, out, alpha): out[i] = f(x[i]) over min(len(x), len(out)) elements.
+static napi_value Unary(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t op;
+  float *x, *o;
+  size_t lx, lo;
+  double alpha_d = 0;
+  if (argc != 4 || napi_get_value_int32(env, argv[0], &op) != napi_ok || op < 0 || op >= U_COUNT ||
+      napi_get_value_double(env, argv[3], &alpha_d) != napi_ok) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "unary(op, x, out, alpha)");
+    return NULL;
+  }
+  if (!get_f32(env, argv[1], "x", &x, &lx) || !get_f32(env, argv[2], "out", &o, &lo)) return NULL;
+  const int64_t n = (int64_t)(lx < lo ? lx : lo);
+  const int tasks = element_tasks(n);
+  unary_job job = {op, x, o, (float)alpha_d, n, tasks == 1 ? n : PARALLEL_CHUNK};
+  r3d_parallel_for(unary_task, &job, tasks, r3d_pool_threads());
   return NULL;
 }
 
