@@ -53,10 +53,53 @@ function inputLinear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined)
   return (b ? f(w, b) : f(w)) as tf.Tensor2D;
 }
 
+// Everywhere else (native-blas, the TensorFlow binding, cpu) a transposed operand costs nothing,
+// so the weight is used as stored: one fused product-plus-bias kernel forward, and no transposes
+// at all (dx = dy @ W, dW = dy^T @ x read through the GEMM's transpose flag).
+const transposedWithBias = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  const value = tf.fused.matMul({ a: x, b: w, transposeB: true, bias: b });
+  const gradFunc: Grad = (dy, saved) => {
+    const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+    const dy2 = dy as tf.Tensor2D;
+    return [tf.matMul(dy2, ws), tf.matMul(dy2, xs, true, false), tf.sum(dy2, 0)];
+  };
+  return { value, gradFunc };
+}) as unknown as CustomGradFn) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+
+const transposedWithoutBias = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  const value = tf.matMul(x, w, false, true);
+  const gradFunc: Grad = (dy, saved) => {
+    const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+    const dy2 = dy as tf.Tensor2D;
+    return [tf.matMul(dy2, ws), tf.matMul(dy2, xs, true, false)];
+  };
+  return { value, gradFunc };
+}) as unknown as CustomGradFn) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
+
+function transposedInputLinear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined): tf.Tensor2D {
+  const f = tf.customGrad(((...args: unknown[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const ws = args[0] as tf.Tensor2D;
+    const bs = b ? (args[1] as tf.Tensor1D) : undefined;
+    save([x]);
+    const value = tf.fused.matMul({ a: x, b: ws, transposeB: true, ...(bs ? { bias: bs } : {}) });
+    const gradFunc: Grad = (dy, saved) => {
+      const dy2 = dy as tf.Tensor2D;
+      const dw = tf.matMul(dy2, saved[0] as tf.Tensor2D, true, false);
+      return bs ? [dw, tf.sum(dy2, 0)] : [dw];
+    };
+    return { value, gradFunc };
+  }) as unknown as CustomGradFn);
+  return (b ? f(w, b) : f(w)) as tf.Tensor2D;
+}
+
 /**
  * A PyTorch `nn.Linear` on the last axis: y = x @ W^T + b with W in PyTorch's (out, in) layout.
- * Any leading axes are folded into one, so every product is a plain 2-D matMul (the wasm fast
- * path). With `inputGrad: false` the input gets no gradient (for raw features).
+ * Any leading axes are folded into one, so every product is 2-D. On wasm the weight is transposed
+ * explicitly (only plain products are fast there); elsewhere it is read transposed in place by a
+ * fused product-plus-bias kernel. With `inputGrad: false` the input gets no gradient (raw features).
  *
  * @example
  * const y = linear(x, w, b); // x (B, T, 2048), w (128, 2048), b (128) -> y (B, T, 128)
@@ -66,7 +109,13 @@ export function linear(x: tf.Tensor, weight: tf.Tensor2D, bias?: tf.Tensor1D, op
   const lead = x.shape.slice(0, -1);
   const x2 = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
   let y: tf.Tensor2D;
-  if (options.inputGrad === false) y = inputLinear(x2, weight, bias);
-  else y = bias ? withBias(x2, weight, bias) : withoutBias(x2, weight);
+  if (tf.getBackend() === 'wasm') {
+    if (options.inputGrad === false) y = inputLinear(x2, weight, bias);
+    else y = bias ? withBias(x2, weight, bias) : withoutBias(x2, weight);
+  } else if (options.inputGrad === false) {
+    y = transposedInputLinear(x2, weight, bias);
+  } else {
+    y = bias ? transposedWithBias(x2, weight, bias) : transposedWithoutBias(x2, weight);
+  }
   return x.rank === 2 ? y : tf.reshape(y, [...lead, weight.shape[0]]);
 }
