@@ -29,9 +29,11 @@ function reference(a: Float32Array, b: Float32Array, c0: Float32Array, m: number
 }
 
 // Every shape is past the kernels' 8 MFLOP floor; the odd sizes hit the row, column and
-// reduction edges of both kernels (4 x 6 and 12 x 32 tiles, 16-wide vectors, 1024-long blocks).
+// reduction edges of both kernels (6 x 4 and 12 x 32 tiles, 16-wide vectors, 1024-long blocks).
 const cases: Array<[number, number, number, boolean, boolean]> = [
   [45, 70, 1300, false, true], // dot kernel, reduction tail of 4
+  [61, 43, 1600, false, true], // dot kernel, rows a multiple of 16 floats: loads realigned
+  [30, 70, 3072, false, true], // the same over three full reduction blocks
   [301, 129, 2049, false, true], // dot kernel over three reduction blocks
   [300, 77, 200, false, true], // short reduction: B transposed, outer kernel
   [131, 97, 1500, true, false], // A^T B (weight gradients), two reduction blocks
@@ -84,6 +86,24 @@ describe.skipIf(!own)(own ? 'own AVX-512 GEMM' : 'own AVX-512 GEMM (skipped: thi
       }
     } finally {
       addon!.setNumThreads(before);
+    }
+  });
+
+  it('gives bit-identical results wherever the operands lie in memory (aligned loads do not change the sums)', () => {
+    for (const [m, n, k, ta, tb] of cases) {
+      const a = randomArray(m * k, 3);
+      const b = randomArray(k * n, 4);
+      const results = [0, 1, 3, 7, 13].map((offset) => {
+        // the same numbers, starting `offset` floats past a fresh allocation
+        const at = new Float32Array(m * k + 16).subarray(offset, offset + m * k);
+        const bt = new Float32Array(k * n + 16).subarray(15 - offset, 15 - offset + k * n);
+        at.set(a);
+        bt.set(b);
+        const c = new Float32Array(m * n);
+        addon!.sgemm(at, bt, c, 1, 1, 1, m, n, k, ta, tb, 1, 0);
+        return Buffer.from(c.buffer);
+      });
+      for (const r of results.slice(1)) expect(r.equals(results[0]!), `${m}x${n}x${k}`).toBe(true);
     }
   });
 
