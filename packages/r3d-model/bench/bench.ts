@@ -2,15 +2,18 @@
  * Bench of the R3D model: ms per training step (forward + loss + backward + Adam step) at B=8,
  * T=100, C=128, RGB 2048, depth 120x160, 20 classes, and ms per evaluation forward at B=1,
  * T=300, on every backend the selector knows (the native TensorFlow binding, native-blas, wasm,
- * cpu; an unavailable one says why); then the same two numbers for the PyTorch peer
- * (bench/peer.py under /usr/bin/python3, when torch imports) and the ratios of the medians.
- * Each figure is the median of --steps timed runs after a warm-up, with the range beside it: the
- * machine is shared, so single runs swing. native-blas uses R3D_BLAS_THREADS OpenBLAS threads
- * (default: every core; 1 is steadier on a loaded 2-core machine).
+ * cpu; an unavailable one says why), side by side with the same model in PyTorch (bench/peer.py
+ * under /usr/bin/python3, when torch imports), and the ratios of the medians.
  *
- *   pnpm --filter @r3d-ts/r3d-model bench [-- --backends native-blas,wasm --steps 5 --profile]
+ * The two sides alternate run by run (one TypeScript step, one PyTorch step, ...): the machine is
+ * shared and its speed drifts over seconds, and a drift then slows both sides alike instead of
+ * whichever happened to run second. Each figure is the median of the timed runs after a warm-up,
+ * with the range beside it. native-blas uses R3D_BLAS_THREADS threads (default: every core).
+ *
+ *   pnpm --filter @r3d-ts/r3d-model bench [-- --backends native-blas,wasm --steps 7 --evals 21 --peer-threads 1,2 --profile]
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -25,7 +28,9 @@ const arg = (name: string, fallback: string): string => {
 // 'tensorflow' covers both the GPU and the CPU binding.
 const allBackends = [...new Set(defaultCandidates.map((c) => c.backend))];
 const backends = arg('backends', allBackends.join(',')).split(',');
-const steps = Number(arg('steps', '3'));
+const steps = Number(arg('steps', '7'));
+const evals = Number(arg('evals', '21'));
+const peerThreads = arg('peer-threads', '1,2').split(',').map(Number);
 const profile = args.includes('--profile');
 const N = 20;
 
@@ -35,23 +40,61 @@ interface Timing {
   max: number;
 }
 
-function timeIt(fn: () => void, runs: number): Timing {
-  fn(); // warm-up: kernels compiled, optimiser slots created
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    fn();
-    ms.push(performance.now() - t0);
+function summarise(ms: number[]): Timing {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}
+
+function timeOnce(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
+}
+
+/** A PyTorch peer process (`peer.py --serve`) that times one run per request. */
+class Peer {
+  private constructor(
+    readonly threads: number,
+    readonly torch: string,
+    private readonly proc: ChildProcessWithoutNullStreams,
+    private readonly lines: AsyncIterator<string>,
+  ) {}
+
+  static async start(threads: number): Promise<Peer | string> {
+    const script = join(dirname(fileURLToPath(import.meta.url)), 'peer.py');
+    // Passive OpenMP waits: an idle multi-threaded peer must not spin on the cores our next run uses.
+    const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', KMP_BLOCKTIME: '0' };
+    const proc = spawn('/usr/bin/python3', [script, '--serve', String(threads)], { env });
+    let stderr = '';
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const failed = new Promise<string>((resolve) => {
+      proc.on('error', (err) => resolve(err.message));
+      proc.on('exit', () => resolve(stderr.trim().split('\n').pop() || 'peer exited'));
+    });
+    const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+    const first = await Promise.race([lines.next().then((r) => (r.done ? undefined : r.value)), failed]);
+    if (first === undefined || !first.startsWith('{')) return first ?? 'peer exited';
+    const ready = JSON.parse(first) as { torch: string };
+    return new Peer(threads, ready.torch, proc, lines);
   }
-  ms.sort((a, b) => a - b);
-  const mid = ms.length >> 1;
-  const median = ms.length % 2 ? ms[mid]! : (ms[mid - 1]! + ms[mid]!) / 2;
-  return { median, min: ms[0]!, max: ms[ms.length - 1]! };
+
+  async time(what: 'train' | 'eval'): Promise<number> {
+    this.proc.stdin.write(`${what}\n`);
+    const line = await this.lines.next();
+    if (line.done) throw new Error(`PyTorch peer (${this.threads} threads) exited mid-bench`);
+    return (JSON.parse(line.value) as { ms: number }).ms;
+  }
+
+  close(): void {
+    this.proc.stdin.end('quit\n');
+  }
 }
 
 const fmt = (t: Timing): string => `${t.median.toFixed(0).padStart(6)} ms (${t.min.toFixed(0)}-${t.max.toFixed(0)})`;
 
-async function benchBackend(name: string): Promise<{ train: Timing; eval: Timing } | undefined> {
+async function benchBackend(name: string, peers: Peer[]): Promise<void> {
   const warn = console.warn;
   try {
     // a native binding that half-loads prints one line per kernel: keep the bench readable
@@ -59,7 +102,7 @@ async function benchBackend(name: string): Promise<{ train: Timing; eval: Timing
     await selectBackend({ backend: name });
   } catch (err) {
     console.log(`${name.padEnd(10)} unavailable: ${(err as Error).message.split('\n')[0]}`);
-    return undefined;
+    return;
   } finally {
     console.warn = warn;
   }
@@ -83,65 +126,63 @@ async function benchBackend(name: string): Promise<{ train: Timing; eval: Timing
     cost.dataSync();
     cost.dispose();
   };
-  const runs = name === 'cpu' ? 1 : steps;
-  const train = timeIt(step, runs);
+  const rgb1 = tf.randomUniform([1, 300, 2048], 0, 1, 'float32', 3);
+  const depth1 = tf.randomUniform([1, 300, 120, 160], 0, 1, 'float32', 4);
+  const evaluate = () => {
+    const out = model.apply({ rgb: rgb1, partner: depth1 });
+    out.action.dataSync();
+    tf.dispose(out);
+  };
+  step(); // warm-up: kernels compiled, optimiser slots created
+  evaluate();
+  // the cpu backend takes seconds a step: one round of each
+  const rounds = name === 'cpu' ? 1 : steps;
+  const evalsPerRound = name === 'cpu' ? 1 : Math.max(1, Math.round(evals / steps));
+  const ours = { train: [] as number[], eval: [] as number[] };
+  const theirs = new Map(peers.map((p) => [p, { train: [] as number[], eval: [] as number[] }]));
+  for (let r = 0; r < rounds; r++) {
+    ours.train.push(timeOnce(step));
+    for (const p of peers) theirs.get(p)!.train.push(await p.time('train'));
+    for (let e = 0; e < evalsPerRound; e++) {
+      ours.eval.push(timeOnce(evaluate));
+      for (const p of peers) theirs.get(p)!.eval.push(await p.time('eval'));
+    }
+  }
+  const train = summarise(ours.train);
+  const evaluation = summarise(ours.eval);
   if (profile) {
     const info = await tf.profile(step);
     const byKernel = new Map<string, number>();
-    for (const k of info.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+    // 'unnamed scope' entries wrap kernels already listed (custom gradients): not counted twice
+    for (const k of info.kernels) if (k.name !== 'unnamed scope') byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
     const total = [...byKernel.values()].reduce((a, v) => a + v, 0);
     console.log(`${name} profile of one training step (kernel ms, top 10 of ${total.toFixed(0)} ms):`);
     for (const [k, ms] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`  ${k.padEnd(22)} ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / total).toFixed(0).padStart(3)}%`);
   }
-  tf.dispose([rgb, depth]);
+  tf.dispose([rgb, depth, rgb1, depth1]);
   optimizer.dispose();
-  const rgb1 = tf.randomUniform([1, 300, 2048], 0, 1, 'float32', 3);
-  const depth1 = tf.randomUniform([1, 300, 120, 160], 0, 1, 'float32', 4);
-  const evaluation = timeIt(() => {
-    const out = model.apply({ rgb: rgb1, partner: depth1 });
-    out.action.dataSync();
-    tf.dispose(out);
-  }, runs);
-  tf.dispose([rgb1, depth1]);
   model.dispose();
   const threads = name === 'native-blas' ? `, R3D_BLAS_THREADS=${process.env.R3D_BLAS_THREADS ?? 'all cores'}` : '';
-  console.log(`${name.padEnd(11)} train step ${fmt(train)}   eval forward ${fmt(evaluation)}   (B=8 T=100 / B=1 T=300, median of ${runs}${threads})`);
-  return { train, eval: evaluation };
+  console.log(`${name.padEnd(11)} train step ${fmt(train)}   eval forward ${fmt(evaluation)}   (B=8 T=100 / B=1 T=300, median of ${ours.train.length} / ${ours.eval.length}${threads})`);
+  for (const p of peers) {
+    const t = theirs.get(p)!;
+    const [pt, pe] = [summarise(t.train), summarise(t.eval)];
+    console.log(`pytorch ${p.threads}t  train step ${fmt(pt)}   eval forward ${fmt(pe)}   (torch ${p.torch}, ${p.threads} thread${p.threads > 1 ? 's' : ''}, alternating with ${name})`);
+    console.log(`ratio ${name}/pytorch-${p.threads}t: train ${(train.median / pt.median).toFixed(2)}x   eval ${(evaluation.median / pe.median).toFixed(2)}x   (>1 = TypeScript slower)`);
+  }
 }
 
-interface PeerResult {
-  threads: number;
-  train_ms: number;
-  eval_ms: number;
-  train_range?: [number, number];
-  eval_range?: [number, number];
-}
-
-function peer(): PeerResult[] | undefined {
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'peer.py');
-  const run = spawnSync('/usr/bin/python3', [script, '1', '2'], { encoding: 'utf8', timeout: 600_000 });
-  if (run.status !== 0) {
-    console.log(`pytorch    peer unavailable (${(run.stderr || run.error?.message || 'no /usr/bin/python3').trim().split('\n').pop()})`);
-    return undefined;
+const peers: Peer[] = [];
+for (const threads of peerThreads) {
+  const started = await Peer.start(threads);
+  if (typeof started === 'string') {
+    console.log(`pytorch ${threads}t peer unavailable (${started}); TypeScript figures only`);
+    break;
   }
-  const parsed = JSON.parse(run.stdout.trim().split('\n').pop()!);
-  for (const r of parsed.results as PeerResult[]) {
-    const t = (median: number, range?: [number, number]): Timing => ({ median, min: range?.[0] ?? median, max: range?.[1] ?? median });
-    console.log(`pytorch ${String(r.threads).padStart(1)}t  train step ${fmt(t(r.train_ms, r.train_range))}   eval forward ${fmt(t(r.eval_ms, r.eval_range))}   (torch ${parsed.torch}, ${r.threads} thread${r.threads > 1 ? 's' : ''}, median of 5)`);
-  }
-  return parsed.results;
+  peers.push(started);
 }
-
-const results = new Map<string, { train: Timing; eval: Timing }>();
-for (const name of backends) {
-  const r = await benchBackend(name);
-  if (r) results.set(name, r);
-}
-const peers = peer();
-if (peers) {
-  for (const [name, r] of results) {
-    for (const p of peers) {
-      console.log(`ratio ${name}/pytorch-${p.threads}t: train ${(r.train.median / p.train_ms).toFixed(2)}x   eval ${(r.eval.median / p.eval_ms).toFixed(2)}x   (>1 = TypeScript slower)`);
-    }
-  }
+try {
+  for (const name of backends) await benchBackend(name, peers);
+} finally {
+  for (const p of peers) p.close();
 }

@@ -1,7 +1,8 @@
 """PyTorch peer of the r3d-model bench: the same R3D model (released wiring) and the same two
 measurements: ms per training step (forward + loss + backward + Adam step) at B=8, T=100, C=128,
 depth 120x160, 20 classes; ms per evaluation forward at B=1, T=300. Prints one JSON line.
-Usage: /usr/bin/python3 peer.py [threads ...]"""
+Usage: /usr/bin/python3 peer.py [threads ...]     one JSON line of medians per thread count
+       /usr/bin/python3 peer.py --serve THREADS   one timed run per stdin line 'train' / 'eval'"""
 import json, math, sys, time
 import torch
 import torch.nn as nn
@@ -99,18 +100,8 @@ def loss_fn(out, labels, actions, durs):
     return segl + actl + ((p - durs * mask) ** 2).sum() / mask.sum()
 
 
-def timed(fn, runs):
-    ms = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        ms.append((time.perf_counter() - t0) * 1000)
-    ms.sort()
-    mid = len(ms) // 2
-    return (ms[mid] if len(ms) % 2 else (ms[mid - 1] + ms[mid]) / 2), ms[0], ms[-1]
-
-
-def measure(threads, steps=5, evals=5):
+def build(threads):
+    """The training step and the evaluation forward of the bench, ready to call."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = R3D()
@@ -120,26 +111,60 @@ def measure(threads, steps=5, evals=5):
     labels = torch.randint(0, N, (B, T))
     actions, durs = torch.randint(0, N, (B, Q)), torch.full((B, Q), 1.0 / Q)
     kpm = torch.zeros(B, T, dtype=torch.bool)
-    model.train()
+    rgb1, depth1 = torch.rand(1, 300, D_RGB), torch.rand(1, 300, H, W)
 
     def step():
+        model.train()
         opt.zero_grad()
         loss = loss_fn(model(rgb, depth, kpm), labels, actions, durs)
         loss.backward()
         opt.step()
 
-    for _ in range(2):
+    def evaluate():
+        model.eval()
+        with torch.no_grad():
+            model(rgb1, depth1)
+
+    for _ in range(2):  # warm-up: allocator, optimiser state
         step()
-    train = timed(step, steps)
-    model.eval()
-    rgb1, depth1 = torch.rand(1, 300, D_RGB), torch.rand(1, 300, H, W)
-    with torch.no_grad():
-        model(rgb1, depth1)
-        evaluation = timed(lambda: model(rgb1, depth1), evals)
+        evaluate()
+    return step, evaluate
+
+
+def timed_once(fn):
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000
+
+
+def timed(fn, runs):
+    ms = sorted(timed_once(fn) for _ in range(runs))
+    mid = len(ms) // 2
+    return (ms[mid] if len(ms) % 2 else (ms[mid - 1] + ms[mid]) / 2), ms[0], ms[-1]
+
+
+def measure(threads, steps=5, evals=5):
+    step, evaluate = build(threads)
+    train, evaluation = timed(step, steps), timed(evaluate, evals)
     # medians (as the TypeScript side reports), with the range of the timed runs
     return {'threads': threads, 'train_ms': train[0], 'train_range': train[1:], 'eval_ms': evaluation[0], 'eval_range': evaluation[1:]}
 
 
+def serve(threads):
+    """Times one run per request line ('train' or 'eval') and answers with its ms, so the bench can
+    alternate the two sides run by run and a machine that slows down mid-bench slows both."""
+    step, evaluate = build(threads)
+    print(json.dumps({'ready': True, 'torch': torch.__version__, 'threads': threads}), flush=True)
+    for line in sys.stdin:
+        what = line.strip()
+        if what == 'quit':
+            break
+        print(json.dumps({'ms': timed_once(step if what == 'train' else evaluate)}), flush=True)
+
+
 if __name__ == '__main__':
-    threads = [int(a) for a in sys.argv[1:]] or [1]
-    print(json.dumps({'torch': torch.__version__, 'results': [measure(t) for t in threads]}))
+    if sys.argv[1:2] == ['--serve']:
+        serve(int(sys.argv[2]) if len(sys.argv) > 2 else 1)
+    else:
+        threads = [int(a) for a in sys.argv[1:]] or [1]
+        print(json.dumps({'torch': torch.__version__, 'results': [measure(t) for t in threads]}))
