@@ -35,7 +35,10 @@ export interface BlasAddon {
   /** Routes products to the addon's AVX-512 kernels first (when the CPU has them); returns whether they are on. */
   setOwnGemm(on: boolean): boolean;
   ownGemm(): boolean;
-  /** Threads for OpenBLAS and for the addon's own kernels. */
+  /**
+   * Threads for the addon's kernels and OpenBLAS (OpenBLAS keeps one while our GEMM kernels are
+   * on: it then only sees small products).
+   */
   setNumThreads(n: number): void;
   getNumThreads(): number;
   config(): string;
@@ -123,7 +126,6 @@ export function loadAddon(env: Record<string, string | undefined> = process.env)
   try {
     const threads = defaultThreadCount(env);
     if (threads !== undefined) addon.setNumThreads(threads);
-    else addon.setNumThreads(addon.getNumThreads()); // OpenBLAS's own count, for our kernels too
     addon.setOwnGemm(ownGemmWanted(env));
   } catch (err) {
     return { ok: false, reason: firstLine(err) };

@@ -1,8 +1,9 @@
 import { requireAddon } from './addon.js';
 
 /**
- * Sets how many threads OpenBLAS uses for every following matmul (default: `R3D_BLAS_THREADS`,
- * else all cores). One thread is best when several processes share the machine.
+ * Sets how many threads the native kernels use from now on: the addon's GEMM and element-wise
+ * kernels, and OpenBLAS for the products it runs (default: `R3D_BLAS_THREADS`, else all cores).
+ * One thread is best when several processes share the machine.
  *
  * @example
  * setBlasThreads(1); // e.g. in a test worker
@@ -13,7 +14,7 @@ export function setBlasThreads(n: number): void {
 }
 
 /**
- * The number of threads OpenBLAS currently uses.
+ * The number of threads the native kernels currently use.
  *
  * @example
  * getBlasThreads(); // 2 on a 2-core machine

@@ -153,14 +153,16 @@ static napi_value SetNumThreads(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, "R3D_BLAS_ARG", "thread count must be an integer >= 1");
     return NULL;
   }
-  openblas_set_num_threads(n);
   r3d_pool_set_threads(n);
+  // With our kernels on, OpenBLAS only sees small products (and A^T B^T): one thread, so its
+  // workers never spin on the cores our pool needs.
+  openblas_set_num_threads(own_gemm ? 1 : n);
   return NULL;
 }
 
 static napi_value GetNumThreads(napi_env env, napi_callback_info info) {
   napi_value out;
-  CHECK(env, napi_create_int32(env, openblas_get_num_threads(), &out));
+  CHECK(env, napi_create_int32(env, r3d_pool_threads(), &out));
   return out;
 }
 
@@ -176,6 +178,7 @@ static napi_value SetOwnGemm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   own_gemm = on && r3d_gemm_supported();
+  openblas_set_num_threads(own_gemm ? 1 : r3d_pool_threads());
   CHECK(env, napi_get_boolean(env, own_gemm, &out));
   return out;
 }
@@ -695,6 +698,7 @@ static napi_value Unary(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
+  r3d_pool_set_threads(openblas_get_num_threads()); // OPENBLAS_NUM_THREADS, or OpenBLAS's default
   napi_property_descriptor props[] = {
       {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setNumThreads", NULL, SetNumThreads, NULL, NULL, NULL, napi_enumerable, NULL},
