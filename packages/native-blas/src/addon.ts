@@ -30,6 +30,8 @@ export interface BlasAddon {
    * (strides may be 0 or negative); moves 4-byte words, so float32 and int32 alike.
    */
   copy(x: Float32Array | Int32Array, out: Float32Array | Int32Array, dims: number[], stridesX: number[], stridesOut: number[], offX: number, offOut: number): void;
+  /** LayerNorm over the rows of a rows x cols matrix (biased variance, as torch.nn.LayerNorm). */
+  layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void;
   /** out[i] = f(x[i]) for the op code (enum in r3d_blas.c); alpha for Step and LeakyRelu. */
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   /** Routes products to the addon's AVX-512 kernels first (when the CPU has them); returns whether they are on. */

@@ -5,6 +5,7 @@ import { aliasFreeCpuKernels, BufferPool, defaultPoolBytes, escapingKernel } fro
 import { NativeBlasUnavailableError } from './errors.js';
 import { elementwiseConfigs, unaryKernelNames } from './elementwise-kernels.js';
 import { movementConfigs } from './movement-kernels.js';
+import { FUSED_GELU, FUSED_LAYER_NORM, fusedConfigs } from './fused-kernels.js';
 import { TransposeCache } from './transpose-cache.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './matmul-kernels.js';
 
@@ -55,7 +56,7 @@ export class NativeBlasBackend extends MathBackendCPU {
 export const nativeKernels = [
   'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum',
   'Transpose', 'Softmax', 'Sum', 'Mean', ...unaryKernelNames,
-  'Slice', 'SplitV', 'Unpack', 'StridedSlice', 'Concat', 'Pack', 'PadV2', 'Tile',
+  'Slice', 'SplitV', 'Unpack', 'StridedSlice', 'Concat', 'Pack', 'PadV2', 'Tile', FUSED_LAYER_NORM, FUSED_GELU,
 ] as readonly string[];
 
 /**
@@ -80,7 +81,7 @@ export function registerNativeBlasBackend(): void {
   }
   const native = [
     batchMatMulConfig(addon, NATIVE_BLAS), fusedMatMulConfig(addon, NATIVE_BLAS),
-    ...elementwiseConfigs(addon, NATIVE_BLAS), ...movementConfigs(addon, NATIVE_BLAS),
+    ...elementwiseConfigs(addon, NATIVE_BLAS), ...movementConfigs(addon, NATIVE_BLAS), ...fusedConfigs(addon, NATIVE_BLAS),
   ];
   for (const config of native) tf.registerKernel(config);
   // Above cpu (1) and wasm (2), below the libtensorflow binding (3).

@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { linear } from './linear.js';
 
-/** LayerNorm over the last axis with biased variance, as `nn.LayerNorm` (eps 1e-5). */
-export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
-}
+// LayerNorm as nn.LayerNorm (biased variance, eps 1e-5): the fuser package's, which runs one fused
+// kernel on backends that have it and the same composed ops as tf.moments elsewhere.
+export { layerNorm } from '@r3d-ts/rtf-fuser';
 
 let dropoutSeeds: (() => number) | undefined;
 

@@ -1,24 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
 import { linear } from './linear.js';
+import { gelu, layerNorm } from './norm-activation.js';
 import { type WeightRegistry, makeVariable } from './weights.js';
-
-export const LN_EPS = 1e-5;
-
-/** LayerNorm over the last axis (biased variance, eps 1e-5), as torch.nn.LayerNorm. */
-export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = LN_EPS): tf.Tensor {
-  return tf.tidy(() => {
-    const mean = tf.mean(x, -1, true);
-    const centred = tf.sub(x, mean);
-    const variance = tf.mean(tf.square(centred), -1, true);
-    return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), gamma), beta);
-  });
-}
-
-/** The exact (erf) GELU of torch.nn.GELU(): 0.5 x (1 + erf(x / sqrt 2)). */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
-}
 
 export interface CrossModalBlockOptions {
   channels: number;

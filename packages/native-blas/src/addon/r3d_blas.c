@@ -609,7 +609,7 @@ static napi_value Copy(napi_env env, napi_callback_info info) {
 
 enum {
   U_NEG = 0, U_SQRT, U_RSQRT, U_SQUARE, U_EXP, U_LOG, U_ERF, U_TANH, U_SIGMOID, U_ABS, U_FLOOR, U_RELU, U_STEP,
-  U_RECIPROCAL, U_ELU, U_RELU6, U_LOG1P, U_EXPM1, U_SIGN, U_CEIL, U_ROUND, U_LEAKY_RELU, U_COUNT
+  U_RECIPROCAL, U_ELU, U_RELU6, U_LOG1P, U_EXPM1, U_SIGN, U_CEIL, U_ROUND, U_LEAKY_RELU, U_GELU, U_COUNT
 };
 
 static inline float erf_as(float xf) {
@@ -672,6 +672,7 @@ static void unary_task(void *ctx, int t) {
     case U_CEIL: UNARY_LOOP(ceilf(v))
     case U_ROUND: UNARY_LOOP(round_half_even(v))
     case U_LEAKY_RELU: UNARY_LOOP(v < 0 ? alpha * v : v)
+    case U_GELU: UNARY_LOOP(0.5f * v * (1.0f + erf_as(v * 0.70710678118654752f)))  // exact (erf) GELU
   }
 }
 
@@ -697,6 +698,63 @@ static napi_value Unary(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+typedef struct {
+  const float *x, *gamma, *beta;
+  float *o;
+  int64_t rows, cols, rows_per_task;
+  float eps;
+} layer_norm_job;
+
+// LayerNorm of rows [t * rows_per_task, ...): statistics in double, biased variance of the
+// centred row (as torch.nn.LayerNorm), y = (x - mean) / sqrt(var + eps) * gamma + beta.
+static void layer_norm_task(void *ctx, int t) {
+  const layer_norm_job *job = (const layer_norm_job *)ctx;
+  const int64_t r0 = (int64_t)t * job->rows_per_task;
+  const int64_t r1 = r0 + job->rows_per_task < job->rows ? r0 + job->rows_per_task : job->rows;
+  const int64_t n = job->cols;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = job->x + r * n;
+    float *o = job->o + r * n;
+    double sum = 0;
+    for (int64_t j = 0; j < n; j++) sum += x[j];
+    const double mean = sum / (double)n;
+    double sq = 0;
+    for (int64_t j = 0; j < n; j++) sq += (x[j] - mean) * (x[j] - mean);
+    const float rstd = (float)(1.0 / sqrt(sq / (double)n + (double)job->eps));
+    const float m = (float)mean;
+    for (int64_t j = 0; j < n; j++) o[j] = (x[j] - m) * rstd * job->gamma[j] + job->beta[j];
+  }
+}
+
+// layerNorm(x, gamma, beta, out, rows, cols, eps): LayerNorm over the last axis of a rows x cols
+// matrix, gamma and beta of length cols.
+static napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *x, *g, *b, *o;
+  size_t lx, lg, lb, lo;
+  int64_t rows, cols;
+  double eps;
+  if (argc != 7 || !get_f32(env, argv[0], "x", &x, &lx) || !get_f32(env, argv[1], "gamma", &g, &lg) ||
+      !get_f32(env, argv[2], "beta", &b, &lb) || !get_f32(env, argv[3], "out", &o, &lo) ||
+      !get_i64(env, argv[4], "rows", &rows) || !get_i64(env, argv[5], "cols", &cols))
+    return NULL;
+  if (napi_get_value_double(env, argv[6], &eps) != napi_ok) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "layerNorm: eps must be a number");
+    return NULL;
+  }
+  if ((int64_t)lx < rows * cols || (int64_t)lo < rows * cols || (int64_t)lg < cols || (int64_t)lb < cols) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "layerNorm: operands shorter than rows x cols (gamma, beta: cols)");
+    return NULL;
+  }
+  if (rows == 0 || cols == 0) return NULL;
+  const int tasks = element_tasks(rows * cols);
+  layer_norm_job job = {x, g, b, o, rows, cols, (rows + tasks - 1) / tasks, (float)eps};
+  r3d_parallel_for(layer_norm_task, &job, tasks, r3d_pool_threads());
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   r3d_pool_set_threads(openblas_get_num_threads()); // OPENBLAS_NUM_THREADS, or OpenBLAS's default
   napi_property_descriptor props[] = {
@@ -712,6 +770,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"sum", NULL, Sum, NULL, NULL, NULL, napi_enumerable, NULL},
       {"copy", NULL, Copy, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unary", NULL, Unary, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"layerNorm", NULL, LayerNorm, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -1,0 +1,58 @@
+import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { BlasAddon } from './addon.js';
+import { outputArray } from './buffer-pool.js';
+
+/**
+ * Kernel names of the fused ops this backend adds to TensorFlow.js. A model calls them through
+ * `tf.engine().runKernel(name, ...)` when `tf.getKernel(name, tf.getBackend())` exists, and falls
+ * back to composed ops elsewhere (@r3d-ts/rtf-fuser's `layerNorm` and `gelu` do): one native pass
+ * instead of 5 (GELU) or 8-10 (LayerNorm) kernels, each a pass over memory and a dispatch.
+ */
+export const FUSED_LAYER_NORM = 'R3DLayerNorm';
+export const FUSED_GELU = 'R3DGelu';
+
+type Backend = MathBackendCPU;
+const f32 = (backend: Backend, t: TensorInfo): Float32Array => backend.data.get(t.dataId).values as Float32Array;
+
+function requireFloat32(kernel: string, inputs: Record<string, TensorInfo>): void {
+  for (const [name, t] of Object.entries(inputs)) {
+    if (t.dtype !== 'float32') throw new TypeError(`${kernel}: input '${name}' must be float32, got ${t.dtype}`);
+  }
+}
+
+/** LayerNorm over the last axis: inputs x (..., C), gamma (C), beta (C); attr epsilon. */
+function layerNormConfig(addon: BlasAddon, backendName: string): KernelConfig {
+  const kernelFunc = (args: { inputs: { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo }; backend: Backend; attrs: { epsilon: number } }): TensorInfo => {
+    const { x, gamma, beta } = args.inputs;
+    requireFloat32(FUSED_LAYER_NORM, { x, gamma, beta });
+    const cols = x.shape[x.shape.length - 1] ?? 1;
+    if (util.sizeFromShape(gamma.shape) !== cols || util.sizeFromShape(beta.shape) !== cols) {
+      throw new RangeError(`${FUSED_LAYER_NORM}: gamma [${gamma.shape}] and beta [${beta.shape}] must have ${cols} elements (the last axis of x [${x.shape}])`);
+    }
+    const size = util.sizeFromShape(x.shape);
+    const out = outputArray(args.backend, size);
+    if (size > 0) addon.layerNorm(f32(args.backend, x), f32(args.backend, gamma), f32(args.backend, beta), out, size / cols, cols, args.attrs.epsilon);
+    return args.backend.makeTensorInfo(x.shape, 'float32', out);
+  };
+  return { kernelName: FUSED_LAYER_NORM, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+/** The exact GELU of torch.nn.GELU(), 0.5 x (1 + erf(x / sqrt 2)): input x. */
+function geluConfig(addon: BlasAddon, backendName: string): KernelConfig {
+  const kernelFunc = (args: { inputs: { x: TensorInfo }; backend: Backend }): TensorInfo => {
+    const { x } = args.inputs;
+    requireFloat32(FUSED_GELU, { x });
+    const out = outputArray(args.backend, util.sizeFromShape(x.shape));
+    if (out.length > 0) addon.unary(GELU_OP, f32(args.backend, x), out, 0);
+    return args.backend.makeTensorInfo(x.shape, 'float32', out);
+  };
+  return { kernelName: FUSED_GELU, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+/** U_GELU in the addon's unary op enum (src/addon/r3d_blas.c). */
+const GELU_OP = 22;
+
+export function fusedConfigs(addon: BlasAddon, backendName: string): KernelConfig[] {
+  return [layerNormConfig(addon, backendName), geluConfig(addon, backendName)];
+}

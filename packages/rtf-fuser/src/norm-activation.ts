@@ -1,0 +1,86 @@
+import * as tf from '@tensorflow/tfjs-core';
+import './gradients.js';
+
+const LN_EPS = 1e-5;
+
+// Kernel names of the fused ops a backend may add (@r3d-ts/native-blas registers both): one
+// native pass instead of 8-10 kernels (LayerNorm) or 5 (GELU). Elsewhere the composed ops run.
+const FUSED_LAYER_NORM = 'R3DLayerNorm';
+const FUSED_GELU = 'R3DGelu';
+
+const hasKernel = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== undefined;
+
+type CustomGradFn = Parameters<typeof tf.customGrad>[0];
+
+/** Sum over every axis but the last: (..., C) -> (C). */
+const sumToChannels = (t: tf.Tensor): tf.Tensor => tf.sum(tf.reshape(t, [-1, t.shape[t.rank - 1]!]), 0);
+
+// The backward pass of LayerNorm in closed form (statistics recomputed from the saved input):
+// with xhat = (x - mean) * rstd and g = dy * gamma,
+// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), dgamma = sum(dy * xhat), dbeta = sum(dy).
+const fusedLayerNorms = new Map<number, (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor>();
+function fusedLayerNorm(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor {
+  let f = fusedLayerNorms.get(eps);
+  if (!f) {
+    f = tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([x, gamma]);
+      const value = tf.engine().runKernel(FUSED_LAYER_NORM, { x, gamma, beta }, { epsilon: eps }) as tf.Tensor;
+      const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xs, gs] = saved as [tf.Tensor, tf.Tensor];
+        const d = dy as tf.Tensor;
+        const mean = tf.mean(xs, -1, true);
+        const centred = tf.sub(xs, mean);
+        const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), eps));
+        const xhat = tf.mul(centred, rstd);
+        const g = tf.mul(d, gs);
+        const dx = tf.mul(rstd, tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))));
+        return [dx, sumToChannels(tf.mul(d, xhat)), sumToChannels(d)];
+      };
+      return { value, gradFunc };
+    }) as unknown as CustomGradFn) as (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
+    fusedLayerNorms.set(eps, f);
+  }
+  return f;
+}
+
+/**
+ * LayerNorm over the last axis (biased variance, eps 1e-5), as torch.nn.LayerNorm: one fused
+ * kernel where the backend has it (native-blas), composed ops elsewhere.
+ *
+ * @example
+ * const y = layerNorm(tokens, gamma, beta); // tokens (N, L, C), gamma and beta (C)
+ */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = LN_EPS): tf.Tensor {
+  if (hasKernel(FUSED_LAYER_NORM) && x.dtype === 'float32') return fusedLayerNorm(eps)(x, gamma, beta);
+  return tf.tidy(() => {
+    const mean = tf.mean(x, -1, true);
+    const centred = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centred), -1, true);
+    return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+  });
+}
+
+// d/dx GELU(x) = Phi(x) + x phi(x) = 0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi)
+const fusedGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  const value = tf.engine().runKernel(FUSED_GELU, { x }) as tf.Tensor;
+  const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+    const xs = saved[0]!;
+    const cdf = tf.mul(tf.add(1, tf.erf(tf.mul(xs, Math.SQRT1_2))), 0.5);
+    const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+    return [tf.mul(dy as tf.Tensor, tf.add(cdf, tf.mul(xs, pdf)))];
+  };
+  return { value, gradFunc };
+}) as unknown as CustomGradFn) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * The exact (erf) GELU of torch.nn.GELU(): 0.5 x (1 + erf(x / sqrt 2)); one fused kernel where
+ * the backend has it (native-blas), composed ops elsewhere.
+ *
+ * @example
+ * const h = gelu(linear(x, w1, b1));
+ */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  if (hasKernel(FUSED_GELU) && x.dtype === 'float32') return fusedGelu(x);
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
+}
