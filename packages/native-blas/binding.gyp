@@ -5,8 +5,8 @@
       "sources": ["src/addon/r3d_blas.c", "src/addon/gemm.c", "src/addon/pool.c"],
       "include_dirs": ["<!@(node scripts/blas-paths.mjs include)"],
       "libraries": ["<!@(node scripts/blas-paths.mjs libs)", "-lpthread"],
-      "cflags": ["-O3", "-std=gnu11", "-pthread", "-fno-math-errno", "-fno-trapping-math"],
-      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-fno-math-errno", "-fno-trapping-math"] },
+      "cflags": ["-O3", "-std=gnu11", "-pthread", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"] },
       "defines": ["NAPI_VERSION=8"]
     }
   ]

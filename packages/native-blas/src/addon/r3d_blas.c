@@ -55,6 +55,16 @@ static bool get_i64(napi_env env, napi_value v, const char *name, int64_t *out) 
 
 #define SMALL_GEMM_FLOPS 1e8
 
+// The element-wise loops are compiled three times, for AVX-512, AVX2 and baseline x86-64, and
+// the loader picks one by CPU (GCC function multi-versioning): the addon is built once for any
+// x86-64 machine, whose baseline is SSE2. With -ffp-contract=off every version computes the same
+// float32 operations, so results do not depend on the CPU either.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
 // Element-wise kernels split arrays of at least PARALLEL_ELEMENTS into PARALLEL_CHUNK-long tasks
 // on the pool: below that, waking a worker costs about what the second core would save.
 #define PARALLEL_ELEMENTS (1 << 18)
@@ -270,7 +280,7 @@ enum { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3, OP_SQDIFF = 4, OP_MAX = 5
   else if (sa == 0 && sb == 1) { float x = pa[0]; for (int64_t j = 0; j < n; j++) { float y = pb[j]; po[j] = (EXPR); } } \
   else { for (int64_t j = 0; j < n; j++) { float x = pa[j * sa], y = pb[j * sb]; po[j] = (EXPR); } }
 
-static void binary_inner(int op, const float *pa, int64_t sa, const float *pb, int64_t sb, float *po, int64_t n) {
+__attribute__((always_inline)) static inline void binary_inner(int op, const float *pa, int64_t sa, const float *pb, int64_t sb, float *po, int64_t n) {
   switch (op) {
     case OP_ADD: INNER(x + y) break;
     case OP_SUB: INNER(x - y) break;
@@ -293,7 +303,7 @@ typedef struct {
 
 // Output elements [t * chunk, (t + 1) * chunk) of a binary job: the odometer over the outer
 // dimensions starts from the chunk's first element, and the first and last rows may be partial.
-static void binary_task(void *ctx, int t) {
+VECTOR_CLONES static void binary_task(void *ctx, int t) {
   const binary_job *job = (const binary_job *)ctx;
   const uint32_t rank = job->rank;
   const int64_t *dims = job->dims, *stA = job->stA, *stB = job->stB;
@@ -642,7 +652,7 @@ typedef struct {
 } unary_job;
 
 // Elements [t * chunk, (t + 1) * chunk) of a unary job.
-static void unary_task(void *ctx, int t) {
+VECTOR_CLONES static void unary_task(void *ctx, int t) {
   const unary_job *job = (const unary_job *)ctx;
   const int64_t start = (int64_t)t * job->chunk;
   const int64_t n = job->n - start < job->chunk ? job->n - start : job->chunk;
@@ -707,7 +717,7 @@ typedef struct {
 
 // LayerNorm of rows [t * rows_per_task, ...): statistics in double, biased variance of the
 // centred row (as torch.nn.LayerNorm), y = (x - mean) / sqrt(var + eps) * gamma + beta.
-static void layer_norm_task(void *ctx, int t) {
+VECTOR_CLONES static void layer_norm_task(void *ctx, int t) {
   const layer_norm_job *job = (const layer_norm_job *)ctx;
   const int64_t r0 = (int64_t)t * job->rows_per_task;
   const int64_t r1 = r0 + job->rows_per_task < job->rows ? r0 + job->rows_per_task : job->rows;
