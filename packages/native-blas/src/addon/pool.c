@@ -4,16 +4,23 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
 
-// Workers sleep on a condition variable (never spin, so they do not take cores
-// from OpenBLAS or other processes between products); tasks are claimed from an atomic counter.
+// Workers wait for the next job spinning for SPIN_US, then sleep on a condition variable. The
+// kernels of one forward pass follow each other within microseconds, and waking a sleeping
+// thread costs tens of them (as much as a 300K-element multiply takes), while a worker that
+// spins longer would hold a core other processes could use. Tasks are claimed from an atomic
+// counter, so a thread slowed by another process simply takes fewer.
+#define SPIN_US 50
 
 static pthread_mutex_t submit_lock = PTHREAD_MUTEX_INITIALIZER; // one job at a time per process
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_wake = PTHREAD_COND_INITIALIZER;
 static int pool_size = 1;    // threads a job may use, caller included
 static int workers = 0;      // worker threads started so far
-static unsigned long generation = 0;
+static atomic_ulong generation;
+static int job_threads; // threads the current job may use, caller included
 static r3d_task_fn job_fn;
 static void *job_ctx;
 static int job_tasks;
@@ -30,13 +37,31 @@ static void run_tasks(r3d_task_fn fn, void *ctx, int tasks) {
   }
 }
 
+static double now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 static void *worker_main(void *arg) {
-  (void)arg;
+  const int index = (int)(intptr_t)arg; // worker i helps with jobs of more than i + 1 threads
   unsigned long seen = 0;
-  pthread_mutex_lock(&pool_mu);
   for (;;) {
-    while (generation == seen) pthread_cond_wait(&pool_wake, &pool_mu);
-    seen = generation;
+    const double until = now_us() + SPIN_US;
+    while (atomic_load_explicit(&generation, memory_order_acquire) == seen && now_us() < until) cpu_relax();
+    pthread_mutex_lock(&pool_mu);
+    while (atomic_load(&generation) == seen) pthread_cond_wait(&pool_wake, &pool_mu);
+    seen = atomic_load(&generation);
+    if (index >= job_threads - 1) { // fewer threads asked for than workers started
+      pthread_mutex_unlock(&pool_mu);
+      continue;
+    }
     // Snapshot under the lock; the submitter does not reuse the counters until busy_workers is 0.
     r3d_task_fn fn = job_fn;
     void *ctx = job_ctx;
@@ -45,7 +70,6 @@ static void *worker_main(void *arg) {
     pthread_mutex_unlock(&pool_mu);
     run_tasks(fn, ctx, tasks);
     atomic_fetch_sub(&busy_workers, 1);
-    pthread_mutex_lock(&pool_mu);
   }
   return NULL;
 }
@@ -56,7 +80,7 @@ static void ensure_workers(int wanted) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    const int ok = pthread_create(&t, &attr, worker_main, NULL) == 0;
+    const int ok = pthread_create(&t, &attr, worker_main, (void *)(intptr_t)workers) == 0;
     pthread_attr_destroy(&attr);
     if (!ok) break; // fewer workers: the caller's thread still runs every task
     workers++;
@@ -75,9 +99,10 @@ void r3d_parallel_for(r3d_task_fn fn, void *ctx, int tasks, int threads) {
   job_fn = fn;
   job_ctx = ctx;
   job_tasks = tasks;
+  job_threads = threads;
   atomic_store(&next_task, 0);
   atomic_store(&done_tasks, 0);
-  generation++;
+  atomic_fetch_add_explicit(&generation, 1, memory_order_release);
   pthread_cond_broadcast(&pool_wake);
   pthread_mutex_unlock(&pool_mu);
   run_tasks(fn, ctx, tasks);
