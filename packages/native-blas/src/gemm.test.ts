@@ -38,6 +38,7 @@ const cases: Array<[number, number, number, boolean, boolean]> = [
   [300, 77, 200, false, true], // short reduction: B transposed, outer kernel
   [131, 97, 1500, true, false], // A^T B (weight gradients), two reduction blocks
   [250, 67, 333, false, false], // A B
+  [70, 90, 700, true, true], // A^T B^T: B transposed, outer kernel
 ];
 
 describe.skipIf(!own)(own ? 'own AVX-512 GEMM' : 'own AVX-512 GEMM (skipped: this CPU has no AVX-512, or the addon is not built)', () => {

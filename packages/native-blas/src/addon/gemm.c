@@ -7,7 +7,7 @@
 // - "outer" (op(B) contiguous along the columns of C): a 12 x 32 tile of C is 24 vector
 //   accumulators; each step of the reduction broadcasts 12 elements of op(A) against two vectors
 //   of a row of B. Used for A * B and A^T * B (weight gradients), and for A * B^T with a short
-//   reduction after transposing the (small) B.
+//   reduction and A^T * B^T after transposing B into a scratch copy.
 // Neither packs its operands: the blocks they stream stay in L1/L2 for these shapes, and packing
 // would cost a full pass over the 23-61 MB depth activations.
 #include "gemm.h"
@@ -101,6 +101,7 @@ AVX512 static void dot_tile(const float *a, size_t lda, const float *b, size_t l
 #define OUT_M 12
 #define OUT_N 32
 #define OUT_KC 1024
+#define OUT_PANEL_FLOATS (128 * 1024)
 
 // A 12 x nc tile from a packed panel of op(A) (panel[p * 12 + r] = A(i0 + r, p), zero rows past
 // the edge) and rows of B. `full` (a compile-time constant after inlining) drops the masks.
@@ -202,19 +203,26 @@ AVX512 static void gemm_task(void *ctx, int task) {
     return;
   }
   const int kc_max = g->k < OUT_KC ? g->k : OUT_KC;
-  float *panels = (float *)malloc((size_t)ceil_div(i1 - i0, OUT_M) * OUT_M * kc_max * sizeof(float));
-  if (!panels) abort(); // a few hundred KB; nothing sensible to do without them
+  // Rows packed at a time: their panels (up to 512 KB, half of a 1 MB L2) are reread for every
+  // column tile, so they must stay in cache; each block of rows rereads B once.
+  const int mc = ceil_div(OUT_PANEL_FLOATS / kc_max, OUT_M) * OUT_M;
+  const int rows = i1 - i0 < mc ? i1 - i0 : mc;
+  float *panels = (float *)malloc((size_t)ceil_div(rows, OUT_M) * OUT_M * kc_max * sizeof(float));
+  if (!panels) abort(); // at most 512 KB; nothing sensible to do without them
   for (int p0 = 0; p0 < g->k; p0 += OUT_KC) {
     const int kc = g->k - p0 < OUT_KC ? g->k - p0 : OUT_KC;
     const enum store_mode mode = p0 == 0 ? first_mode(g->beta) : ACCUMULATE;
-    pack_panels(g->a, g->lda, g->trans_a, i0, i1, p0, kc, panels);
     const float *bp = g->b + (size_t)p0 * g->ldb;
-    for (int j = j0; j < j1; j += OUT_N) {
-      const int nc = j1 - j < OUT_N ? j1 - j : OUT_N;
-      for (int i = i0; i < i1; i += OUT_M) {
-        const int mr = i1 - i < OUT_M ? i1 - i : OUT_M;
-        outer_tile(panels + (size_t)((i - i0) / OUT_M) * OUT_M * kc, bp + j, g->ldb, g->c + (size_t)i * g->ldc + j,
-                   g->ldc, kc, mr, nc, mode, g->beta);
+    for (int ib = i0; ib < i1; ib += mc) {
+      const int ie = ib + mc < i1 ? ib + mc : i1;
+      pack_panels(g->a, g->lda, g->trans_a, ib, ie, p0, kc, panels);
+      for (int j = j0; j < j1; j += OUT_N) {
+        const int nc = j1 - j < OUT_N ? j1 - j : OUT_N;
+        for (int i = ib; i < ie; i += OUT_M) {
+          const int mr = ie - i < OUT_M ? ie - i : OUT_M;
+          outer_tile(panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, bp + j, g->ldb, g->c + (size_t)i * g->ldc + j,
+                     g->ldc, kc, mr, nc, mode, g->beta);
+        }
       }
     }
   }
@@ -233,17 +241,20 @@ AVX512 static void gemm_task(void *ctx, int task) {
 
 bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                float beta, float *c, int ldc) {
-  if (m <= 0 || n <= 0 || k <= 0 || (trans_a && trans_b) || !r3d_gemm_supported()) return false;
+  if (m <= 0 || n <= 0 || k <= 0 || !r3d_gemm_supported()) return false;
   const double flops = 2.0 * m * n * (double)k;
   // A * B^T: the dot kernel, except for a short reduction in a large product (see DOT_MIN_K).
   const bool dot = !trans_a && trans_b && (k >= DOT_MIN_K || flops < OWN_MIN_FLOPS);
   if (!dot && flops < OWN_MIN_FLOPS) return false;
   float *bt = NULL;
   if (trans_b && !dot) {
+    // B^T into a k x n scratch (32 x 32 blocks keep both sides in cache): then A * B or A^T * B
     bt = (float *)malloc((size_t)k * (size_t)n * sizeof(float));
     if (!bt) return false;
-    for (int j = 0; j < n; j++)
-      for (int p = 0; p < k; p++) bt[(size_t)p * n + j] = b[(size_t)j * ldb + p];
+    for (int j0 = 0; j0 < n; j0 += 32)
+      for (int p0 = 0; p0 < k; p0 += 32)
+        for (int j = j0; j < j0 + 32 && j < n; j++)
+          for (int p = p0; p < p0 + 32 && p < k; p++) bt[(size_t)p * n + j] = b[(size_t)j * ldb + p];
     b = bt;
     ldb = n;
   }
