@@ -32,6 +32,11 @@ export interface BlasAddon {
   copy(x: Float32Array | Int32Array, out: Float32Array | Int32Array, dims: number[], stridesX: number[], stridesOut: number[], offX: number, offOut: number): void;
   /** LayerNorm over the rows of a rows x cols matrix (biased variance, as torch.nn.LayerNorm). */
   layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void;
+  /**
+   * One AdamW update into p1, m1, v1; constants = [keep, beta1, 1 - beta1, beta2, 1 - beta2,
+   * bc2Sqrt, epsilon, stepSize] (see fused-kernels.ts).
+   */
+  adamw(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, p1: Float32Array, m1: Float32Array, v1: Float32Array, constants: Float32Array): void;
   /** out[i] = f(x[i]) for the op code (enum in r3d_blas.c); alpha for Step and LeakyRelu. */
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   /** Routes products to the addon's AVX-512 kernels first (when the CPU has them); returns whether they are on. */

@@ -5,7 +5,7 @@ import { aliasFreeCpuKernels, BufferPool, defaultPoolBytes, escapingKernel } fro
 import { NativeBlasUnavailableError } from './errors.js';
 import { elementwiseConfigs, unaryKernelNames } from './elementwise-kernels.js';
 import { movementConfigs } from './movement-kernels.js';
-import { FUSED_GELU, FUSED_LAYER_NORM, fusedConfigs } from './fused-kernels.js';
+import { FUSED_ADAMW, FUSED_GELU, FUSED_LAYER_NORM, fusedConfigs } from './fused-kernels.js';
 import { TransposeCache } from './transpose-cache.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './matmul-kernels.js';
 
@@ -56,7 +56,7 @@ export class NativeBlasBackend extends MathBackendCPU {
 export const nativeKernels = [
   'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum',
   'Transpose', 'Softmax', 'Sum', 'Mean', ...unaryKernelNames,
-  'Slice', 'SplitV', 'Unpack', 'StridedSlice', 'Concat', 'Pack', 'PadV2', 'Tile', FUSED_LAYER_NORM, FUSED_GELU,
+  'Slice', 'SplitV', 'Unpack', 'StridedSlice', 'Concat', 'Pack', 'PadV2', 'Tile', FUSED_LAYER_NORM, FUSED_GELU, FUSED_ADAMW,
 ] as readonly string[];
 
 /**

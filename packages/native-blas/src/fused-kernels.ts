@@ -6,11 +6,13 @@ import { outputArray } from './buffer-pool.js';
 /**
  * Kernel names of the fused ops this backend adds to TensorFlow.js. A model calls them through
  * `tf.engine().runKernel(name, ...)` when `tf.getKernel(name, tf.getBackend())` exists, and falls
- * back to composed ops elsewhere (@r3d-ts/rtf-fuser's `layerNorm` and `gelu` do): one native pass
- * instead of 5 (GELU) or 8-10 (LayerNorm) kernels, each a pass over memory and a dispatch.
+ * back to composed ops elsewhere (@r3d-ts/rtf-fuser's `layerNorm` and `gelu`, @r3d-ts/trainer's
+ * `AdamW` do): one native pass instead of 5 (GELU), 8-10 (LayerNorm) or 14 (AdamW) kernels, each a
+ * pass over memory and a dispatch.
  */
 export const FUSED_LAYER_NORM = 'R3DLayerNorm';
 export const FUSED_GELU = 'R3DGelu';
+export const FUSED_ADAMW = 'R3DAdamW';
 
 type Backend = MathBackendCPU;
 const f32 = (backend: Backend, t: TensorInfo): Float32Array => backend.data.get(t.dataId).values as Float32Array;
@@ -50,9 +52,35 @@ function geluConfig(addon: BlasAddon, backendName: string): KernelConfig {
   return { kernelName: FUSED_GELU, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
+/**
+ * One AdamW update of a parameter: inputs param, m, v, grad (same shape); attrs keep (1 - lr *
+ * weight decay), beta1, beta2, epsilon, bc2Sqrt (sqrt(1 - beta2^t)), stepSize (lr / (1 - beta1^t)).
+ * Outputs the new param, m and v, equal bit for bit to torch's order of operations composed from
+ * float32 tf ops (see @r3d-ts/trainer's AdamW).
+ */
+function adamwConfig(addon: BlasAddon, backendName: string): KernelConfig {
+  type Attrs = { keep: number; beta1: number; beta2: number; epsilon: number; bc2Sqrt: number; stepSize: number };
+  const kernelFunc = (args: { inputs: { param: TensorInfo; m: TensorInfo; v: TensorInfo; grad: TensorInfo }; backend: Backend; attrs: Attrs }): TensorInfo[] => {
+    const { param, m, v, grad } = args.inputs;
+    requireFloat32(FUSED_ADAMW, { param, m, v, grad });
+    for (const [name, t] of Object.entries({ m, v, grad })) {
+      if (!util.arraysEqual(t.shape, param.shape)) throw new RangeError(`${FUSED_ADAMW}: ${name} has shape [${t.shape}], param has [${param.shape}]`);
+    }
+    const { keep, beta1, beta2, epsilon, bc2Sqrt, stepSize } = args.attrs;
+    const size = util.sizeFromShape(param.shape);
+    const [p1, m1, v1] = [0, 1, 2].map(() => outputArray(args.backend, size)) as [Float32Array, Float32Array, Float32Array];
+    // rounded to float32 here exactly as tf.scalar(...) rounds them in the composed update
+    const constants = Float32Array.of(keep, beta1, 1 - beta1, beta2, 1 - beta2, bc2Sqrt, epsilon, stepSize);
+    const b = args.backend;
+    if (size > 0) addon.adamw(f32(b, param), f32(b, m), f32(b, v), f32(b, grad), p1, m1, v1, constants);
+    return [p1, m1, v1].map((values) => b.makeTensorInfo(param.shape, 'float32', values));
+  };
+  return { kernelName: FUSED_ADAMW, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
 /** U_GELU in the addon's unary op enum (src/addon/r3d_blas.c). */
 const GELU_OP = 22;
 
 export function fusedConfigs(addon: BlasAddon, backendName: string): KernelConfig[] {
-  return [layerNormConfig(addon, backendName), geluConfig(addon, backendName)];
+  return [layerNormConfig(addon, backendName), geluConfig(addon, backendName), adamwConfig(addon, backendName)];
 }

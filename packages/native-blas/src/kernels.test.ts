@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUSED_GELU, FUSED_LAYER_NORM, NATIVE_BLAS, NativeBlasBackend, nativeBlasStatus, registerNativeBlasBackend } from './index.js';
+import { FUSED_ADAMW, FUSED_GELU, FUSED_LAYER_NORM, NATIVE_BLAS, NativeBlasBackend, nativeBlasStatus, registerNativeBlasBackend } from './index.js';
 
 // Under CI the addon must have built (CI installs libopenblas-dev): run and fail with the reason.
 const available = nativeBlasStatus().available || process.env.CI === 'true';
@@ -114,6 +114,8 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
     const [x, three, four, ints] = [tf.ones([2, 4]), tf.ones([3]), tf.ones([4]), tf.ones([2], 'int32')];
     expect(() => tf.engine().runKernel(FUSED_LAYER_NORM, { x, gamma: three, beta: four }, { epsilon: 1e-5 })).toThrow(/gamma \[3\] and beta \[4\] must have 4 elements/);
     expect(() => tf.engine().runKernel(FUSED_GELU, { x: ints })).toThrow(/input 'x' must be float32, got int32/);
+    const adamAttrs = { keep: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, bc2Sqrt: 1, stepSize: 1e-3 };
+    expect(() => tf.engine().runKernel(FUSED_ADAMW, { param: x, m: x, v: x, grad: four }, adamAttrs)).toThrow(/R3DAdamW: grad has shape \[4\], param has \[2,4\]/);
     tf.dispose([x, three, four, ints]);
   });
 

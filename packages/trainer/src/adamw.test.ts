@@ -141,3 +141,39 @@ function referenceAdamW(p0: number[], grads: number[][], lrs: number[], wd: numb
   });
   return p;
 }
+
+describe('AdamW fused kernel', () => {
+  const native = testBackends().includes('native-blas');
+  // Five updates of three parameters (one without weight decay) with fixed gradients.
+  async function run(backend: string): Promise<Float32Array[]> {
+    await selectBackend({ backend });
+    const variables = {
+      w: tf.variable(tf.randomUniform([300, 70], -1, 1, 'float32', 1)),
+      b: tf.variable(tf.randomUniform([70], -1, 1, 'float32', 2)),
+      big: tf.variable(tf.randomUniform([600, 517], -1, 1, 'float32', 3)), // threaded past 2^18 elements
+    };
+    const opt = new AdamW({ weightDecay: 5e-3, noDecay: (name) => name === 'b' });
+    for (let step = 0; step < 5; step++) {
+      const grads = tf.tidy(() => ({
+        w: tf.randomNormal([300, 70], 0, 1, 'float32', 10 + step),
+        b: tf.randomNormal([70], 0, 1e-3, 'float32', 20 + step),
+        big: tf.randomNormal([600, 517], 0, 10, 'float32', 30 + step),
+      }));
+      opt.applyGradients(grads, variables, 1e-3 * (step + 1));
+      tf.dispose(Object.values(grads));
+    }
+    const state = opt.getState();
+    const out = [...Object.values(variables), ...Object.values(state.moments)].map((t) => t.dataSync().slice() as Float32Array);
+    tf.dispose([...Object.values(variables), ...Object.values(state.moments)]);
+    opt.dispose();
+    return out;
+  }
+
+  it.skipIf(!native)(native ? 'gives the composed update bit for bit (native-blas fused against cpu composed)' : 'skipped: native-blas is not in the test matrix', async () => {
+    const composed = await run('cpu');
+    const fused = await run('native-blas');
+    expect(tf.getKernel('R3DAdamW', 'native-blas')).toBeDefined();
+    expect(fused.length).toBe(composed.length);
+    fused.forEach((values, i) => expect(Buffer.from(values.buffer).equals(Buffer.from(composed[i]!.buffer)), `tensor ${i}`).toBe(true));
+  });
+});

@@ -1,5 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+// The fused update a backend may register (@r3d-ts/native-blas does): 14 kernels become one.
+const FUSED_ADAMW = 'R3DAdamW';
+const hasFusedAdamW = (): boolean => tf.getKernel(FUSED_ADAMW, tf.getBackend()) !== undefined;
+
 /** Hyper-parameters of AdamW, with PyTorch's defaults for the ones the recipe does not set. */
 export interface AdamWOptions {
   /** Weight decay factor, decoupled from the gradient (released: 5e-3; torch default 1e-2). */
@@ -24,7 +28,8 @@ export interface AdamWState {
  * and L2 regularisation do), then m and v moving averages, bias correction, and
  * p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps). The learning rate is given per
  * step so a schedule can drive it. Parameters without a gradient are left untouched (no decay),
- * as torch skips them.
+ * as torch skips them. On a backend with the fused `R3DAdamW` kernel (native-blas) each update is
+ * one native pass with the same float32 operations, so the numbers are the same bit for bit.
  *
  * @example
  * const opt = new AdamW({ weightDecay: 5e-3 });
@@ -69,6 +74,16 @@ export class AdamW {
       const m = this.moment(this.m, name, p);
       const v = this.moment(this.v, name, p);
       const decay = this.noDecay(name) ? 0 : lr * this.weightDecay;
+      if (hasFusedAdamW() && p.dtype === 'float32' && g.dtype === 'float32') {
+        // one native pass, the same float32 operations in the same order as below
+        const attrs = { keep: 1 - decay, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, bc2Sqrt, stepSize };
+        const [p1, m1, v1] = tf.engine().runKernel(FUSED_ADAMW, { param: p, m, v, grad: g }, attrs) as tf.Tensor[];
+        m.assign(m1!);
+        v.assign(v1!);
+        p.assign(p1!);
+        tf.dispose([p1!, m1!, v1!]);
+        continue;
+      }
       tf.tidy(() => {
         const decayed = decay === 0 ? p : tf.mul(p, tf.scalar(1 - decay));
         const m1 = tf.add(tf.mul(m, tf.scalar(this.beta1)), tf.mul(g, tf.scalar(1 - this.beta1)));

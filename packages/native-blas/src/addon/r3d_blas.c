@@ -786,6 +786,73 @@ static napi_value LayerNorm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+typedef struct {
+  const float *p, *m, *v, *g;
+  float *p1, *m1, *v1;
+  int64_t n, chunk;
+  float keep, b1, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size;
+} adamw_job;
+
+// One AdamW update (torch.optim.AdamW's order of operations, each rounded to float32 as the
+// composed tf ops round it, so the result is the same bit for bit):
+// p1 = p * keep - (m1 / (sqrt(v1) / bc2_sqrt + eps)) * step_size, m1 = m * b1 + g * (1 - b1),
+// v1 = v * b2 + (g * g) * (1 - b2).
+VECTOR_CLONES static void adamw_task(void *ctx, int t) {
+  const adamw_job *job = (const adamw_job *)ctx;
+  const int64_t start = (int64_t)t * job->chunk;
+  const int64_t end = job->n - start < job->chunk ? job->n : start + job->chunk;
+  const float keep = job->keep, b1 = job->b1, c1 = job->one_minus_b1, b2 = job->b2, c2 = job->one_minus_b2;
+  const float bc2 = job->bc2_sqrt, eps = job->eps, step = job->step_size;
+  for (int64_t i = start; i < end; i++) {
+    const float g = job->g[i];
+    const float m1 = job->m[i] * b1 + g * c1;
+    const float v1 = job->v[i] * b2 + (g * g) * c2;
+    const float denom = sqrtf(v1) / bc2 + eps;
+    const float decayed = keep == 1.0f ? job->p[i] : job->p[i] * keep;
+    job->p1[i] = decayed - (m1 / denom) * step;
+    job->m1[i] = m1;
+    job->v1[i] = v1;
+  }
+}
+
+// adamw(p, m, v, g, p1, m1, v1, [keep, b1, 1 - b1, b2, 1 - b2, bc2Sqrt, eps, stepSize])
+static napi_value AdamW(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *arr[7];
+  size_t len[7];
+  static const char *names[7] = {"p", "m", "v", "g", "p1", "m1", "v1"};
+  if (argc != 8) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "adamw(p, m, v, g, p1, m1, v1, constants)");
+    return NULL;
+  }
+  for (int k = 0; k < 7; k++)
+    if (!get_f32(env, argv[k], names[k], &arr[k], &len[k])) return NULL;
+  float c[8];
+  size_t nc = 0;
+  float *cv;
+  if (!get_f32(env, argv[7], "constants", &cv, &nc)) return NULL;
+  if (nc != 8) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "adamw: constants must hold 8 numbers");
+    return NULL;
+  }
+  memcpy(c, cv, sizeof c);
+  for (int k = 1; k < 7; k++) {
+    if (len[k] != len[0]) {
+      napi_throw_range_error(env, "R3D_BLAS_ARG", "adamw: p, m, v, g and the outputs must have the same length");
+      return NULL;
+    }
+  }
+  const int64_t n = (int64_t)len[0];
+  if (n == 0) return NULL;
+  const int tasks = element_tasks(n);
+  adamw_job job = {arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], n, tasks == 1 ? n : PARALLEL_CHUNK,
+                   c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]};
+  r3d_parallel_for(adamw_task, &job, tasks, r3d_pool_threads());
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   r3d_pool_set_threads(openblas_get_num_threads()); // OPENBLAS_NUM_THREADS, or OpenBLAS's default
   napi_property_descriptor props[] = {
@@ -802,6 +869,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"copy", NULL, Copy, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unary", NULL, Unary, NULL, NULL, NULL, napi_enumerable, NULL},
       {"layerNorm", NULL, LayerNorm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adamw", NULL, AdamW, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
