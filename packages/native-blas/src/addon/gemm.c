@@ -1,15 +1,15 @@
-// AVX-512 single-precision GEMM for row-major operands, and a small thread pool (see gemm.h).
+// AVX-512 single-precision GEMM for row-major operands (see gemm.h); tasks run on pool.c.
 //
 // Two register-blocked kernels, chosen by where the reduction index is contiguous:
 // - "dot" (A * B^T, both operands contiguous along the reduction): a 6 x 4 tile of C is 24 vector
 //   accumulators of 16 partial sums each, reduced horizontally once per 1024-long block of the
-//   reduction. Used when the reduction is long (the depth projection: k = 19200).
+//   reduction. Used when the reduction is long (the depth projection: k = 19200) or the product
+//   small. It packs nothing: the blocks it streams stay in L1/L2, and packing would cost a full
+//   extra pass over the 23-61 MB of depth activations.
 // - "outer" (op(B) contiguous along the columns of C): a 12 x 32 tile of C is 24 vector
-//   accumulators; each step of the reduction broadcasts 12 elements of op(A) against two vectors
-//   of a row of B. Used for A * B and A^T * B (weight gradients), and for A * B^T with a short
-//   reduction and A^T * B^T after transposing B into a scratch copy.
-// Neither packs its operands: the blocks they stream stay in L1/L2 for these shapes, and packing
-// would cost a full pass over the 23-61 MB depth activations.
+//   accumulators; each step of the reduction broadcasts 12 elements of op(A), packed into panels,
+//   against two vectors of a row of B. Used for A * B and A^T * B (weight gradients), and for
+//   A * B^T with a short reduction and A^T * B^T after transposing B into a scratch copy.
 #include "gemm.h"
 #include "pool.h"
 
@@ -178,6 +178,9 @@ typedef struct {
   float *c;
   float beta;
   int row_chunk, col_chunk, col_tasks;
+  float *panels;       // outer kernel: panel_floats of packed A per task
+  size_t panel_floats;
+  int panel_rows;      // rows of A packed at a time
 } gemm_job;
 
 static enum store_mode first_mode(float beta) { return beta == 0.0f ? STORE : beta == 1.0f ? ACCUMULATE : SCALE; }
@@ -202,13 +205,8 @@ AVX512 static void gemm_task(void *ctx, int task) {
     }
     return;
   }
-  const int kc_max = g->k < OUT_KC ? g->k : OUT_KC;
-  // Rows packed at a time: their panels (up to 512 KB, half of a 1 MB L2) are reread for every
-  // column tile, so they must stay in cache; each block of rows rereads B once.
-  const int mc = ceil_div(OUT_PANEL_FLOATS / kc_max, OUT_M) * OUT_M;
-  const int rows = i1 - i0 < mc ? i1 - i0 : mc;
-  float *panels = (float *)malloc((size_t)ceil_div(rows, OUT_M) * OUT_M * kc_max * sizeof(float));
-  if (!panels) abort(); // at most 512 KB; nothing sensible to do without them
+  const int mc = g->panel_rows;
+  float *panels = g->panels + (size_t)task * g->panel_floats;
   for (int p0 = 0; p0 < g->k; p0 += OUT_KC) {
     const int kc = g->k - p0 < OUT_KC ? g->k - p0 : OUT_KC;
     const enum store_mode mode = p0 == 0 ? first_mode(g->beta) : ACCUMULATE;
@@ -226,7 +224,6 @@ AVX512 static void gemm_task(void *ctx, int task) {
       }
     }
   }
-  free(panels);
 }
 
 // Below this many flops BLAS is as fast as the outer kernel (edge tiles and packing dominate).
@@ -258,7 +255,7 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
     b = bt;
     ldb = n;
   }
-  gemm_job g = {dot, trans_a, m, n, k, a, b, (size_t)lda, (size_t)ldb, (size_t)ldc, c, beta, m, n, 1};
+  gemm_job g = {dot, trans_a, m, n, k, a, b, (size_t)lda, (size_t)ldb, (size_t)ldc, c, beta, m, n, 1, NULL, 0, 0};
   const int threads = flops < PARALLEL_FLOPS ? 1 : r3d_pool_threads();
   int tasks = 1;
   if (threads > 1) {
@@ -276,7 +273,21 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
     g.col_tasks = ceil_div(n, g.col_chunk);
     tasks = ceil_div(m, g.row_chunk) * g.col_tasks;
   }
+  if (!dot) {
+    // Rows packed at a time: their panels (up to 512 KB, half of a 1 MB L2) are reread for every
+    // column tile, so they must stay in cache; each block of rows rereads B once.
+    const int kc_max = k < OUT_KC ? k : OUT_KC;
+    g.panel_rows = ceil_div(OUT_PANEL_FLOATS / kc_max, OUT_M) * OUT_M;
+    const int rows = g.row_chunk < g.panel_rows ? g.row_chunk : g.panel_rows;
+    g.panel_floats = (size_t)ceil_div(rows, OUT_M) * OUT_M * (size_t)kc_max;
+    g.panels = (float *)malloc((size_t)tasks * g.panel_floats * sizeof(float));
+    if (!g.panels) {
+      free(bt);
+      return false; // BLAS then does it, with its own buffers
+    }
+  }
   r3d_parallel_for(gemm_task, &g, tasks, threads);
+  free(g.panels);
   free(bt);
   return true;
 }
