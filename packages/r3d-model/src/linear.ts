@@ -3,34 +3,47 @@ import * as tf from '@tensorflow/tfjs-core';
 // @r3d-ts/tfjs-gradients registers them in plain Node.
 import '@r3d-ts/tfjs-gradients';
 
-// On the wasm backend only the plain 2-D, non-transposed matMul is fast (TOOLCHAIN.md); tf's own
-// matMul gradient uses transposed products. These custom gradients transpose explicitly and keep
-// every product 2-D. Weights stay in PyTorch's (out, in) layout, so dx = dy @ W needs no transpose
-// and dW = dy^T @ x only transposes the small dy.
+// Weights stay in PyTorch's (out, in) layout, so dx = dy @ W needs no transpose. How y = x @ W^T
+// and dW = dy^T @ x are computed depends on the backend:
+// - wasm: only the plain 2-D, non-transposed matMul is fast (TOOLCHAIN.md), and tf's own matMul
+//   gradient uses transposed products, so W and the small dy are transposed explicitly;
+// - everywhere else (native-blas, the TensorFlow binding, cpu) a transposed operand costs nothing:
+//   one fused product-plus-bias kernel forward, and no transposes at all.
 
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
 type Grad = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
 
+const plainProductsOnly = (): boolean => tf.getBackend() === 'wasm';
+
+function product(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | undefined): tf.Tensor2D {
+  if (!plainProductsOnly()) return tf.fused.matMul({ a: x, b: w, transposeB: true, ...(bias ? { bias } : {}) }) as tf.Tensor2D;
+  const y = tf.matMul(x, tf.transpose(w)) as tf.Tensor2D;
+  return bias ? (tf.add(y, bias) as tf.Tensor2D) : y;
+}
+
+/** dW = dy^T @ x. */
+function weightGrad(dy: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D {
+  return plainProductsOnly() ? tf.matMul(tf.transpose(dy), x) : tf.matMul(dy, x, true, false);
+}
+
 const withBias = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
   save([x, w]);
-  const value = tf.add(tf.matMul(x, tf.transpose(w)), b);
   const gradFunc: Grad = (dy, saved) => {
     const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
     const dy2 = dy as tf.Tensor2D;
-    return [tf.matMul(dy2, ws), tf.matMul(tf.transpose(dy2), xs), tf.sum(dy2, 0)];
+    return [tf.matMul(dy2, ws), weightGrad(dy2, xs), tf.sum(dy2, 0)];
   };
-  return { value, gradFunc };
+  return { value: product(x, w, b), gradFunc };
 }) as unknown as CustomGradFn) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
 
 const withoutBias = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
   save([x, w]);
-  const value = tf.matMul(x, tf.transpose(w));
   const gradFunc: Grad = (dy, saved) => {
     const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
     const dy2 = dy as tf.Tensor2D;
-    return [tf.matMul(dy2, ws), tf.matMul(tf.transpose(dy2), xs)];
+    return [tf.matMul(dy2, ws), weightGrad(dy2, xs)];
   };
-  return { value, gradFunc };
+  return { value: product(x, w, undefined), gradFunc };
 }) as unknown as CustomGradFn) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
 
 // For raw inputs (RGB features, depth frames) nobody needs dx; computing it would cost a full
@@ -41,56 +54,12 @@ function inputLinear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined)
     const ws = args[0] as tf.Tensor2D;
     const bs = b ? (args[1] as tf.Tensor1D) : undefined;
     save([x]);
-    const product = tf.matMul(x, tf.transpose(ws));
-    const value = bs ? tf.add(product, bs) : product;
     const gradFunc: Grad = (dy, saved) => {
       const dy2 = dy as tf.Tensor2D;
-      const dw = tf.matMul(tf.transpose(dy2), saved[0] as tf.Tensor2D);
+      const dw = weightGrad(dy2, saved[0] as tf.Tensor2D);
       return bs ? [dw, tf.sum(dy2, 0)] : [dw];
     };
-    return { value, gradFunc };
-  }) as unknown as CustomGradFn);
-  return (b ? f(w, b) : f(w)) as tf.Tensor2D;
-}
-
-// Everywhere else (native-blas, the TensorFlow binding, cpu) a transposed operand costs nothing,
-// so the weight is used as stored: one fused product-plus-bias kernel forward, and no transposes
-// at all (dx = dy @ W, dW = dy^T @ x read through the GEMM's transpose flag).
-const transposedWithBias = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
-  save([x, w]);
-  const value = tf.fused.matMul({ a: x, b: w, transposeB: true, bias: b });
-  const gradFunc: Grad = (dy, saved) => {
-    const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-    const dy2 = dy as tf.Tensor2D;
-    return [tf.matMul(dy2, ws), tf.matMul(dy2, xs, true, false), tf.sum(dy2, 0)];
-  };
-  return { value, gradFunc };
-}) as unknown as CustomGradFn) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
-
-const transposedWithoutBias = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
-  save([x, w]);
-  const value = tf.matMul(x, w, false, true);
-  const gradFunc: Grad = (dy, saved) => {
-    const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-    const dy2 = dy as tf.Tensor2D;
-    return [tf.matMul(dy2, ws), tf.matMul(dy2, xs, true, false)];
-  };
-  return { value, gradFunc };
-}) as unknown as CustomGradFn) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
-
-function transposedInputLinear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined): tf.Tensor2D {
-  const f = tf.customGrad(((...args: unknown[]) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc;
-    const ws = args[0] as tf.Tensor2D;
-    const bs = b ? (args[1] as tf.Tensor1D) : undefined;
-    save([x]);
-    const value = tf.fused.matMul({ a: x, b: ws, transposeB: true, ...(bs ? { bias: bs } : {}) });
-    const gradFunc: Grad = (dy, saved) => {
-      const dy2 = dy as tf.Tensor2D;
-      const dw = tf.matMul(dy2, saved[0] as tf.Tensor2D, true, false);
-      return bs ? [dw, tf.sum(dy2, 0)] : [dw];
-    };
-    return { value, gradFunc };
+    return { value: product(x, ws, bs), gradFunc };
   }) as unknown as CustomGradFn);
   return (b ? f(w, b) : f(w)) as tf.Tensor2D;
 }
@@ -109,13 +78,7 @@ export function linear(x: tf.Tensor, weight: tf.Tensor2D, bias?: tf.Tensor1D, op
   const lead = x.shape.slice(0, -1);
   const x2 = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
   let y: tf.Tensor2D;
-  if (tf.getBackend() === 'wasm') {
-    if (options.inputGrad === false) y = inputLinear(x2, weight, bias);
-    else y = bias ? withBias(x2, weight, bias) : withoutBias(x2, weight);
-  } else if (options.inputGrad === false) {
-    y = transposedInputLinear(x2, weight, bias);
-  } else {
-    y = bias ? transposedWithBias(x2, weight, bias) : transposedWithoutBias(x2, weight);
-  }
+  if (options.inputGrad === false) y = inputLinear(x2, weight, bias);
+  else y = bias ? withBias(x2, weight, bias) : withoutBias(x2, weight);
   return x.rank === 2 ? y : tf.reshape(y, [...lead, weight.shape[0]]);
 }

@@ -55,6 +55,23 @@ static bool get_i64(napi_env env, napi_value v, const char *name, int64_t *out) 
 
 #define SMALL_GEMM_FLOPS 1e8
 
+// Advances a row-major index over dims[0, last) (skipping dimension `skip`; -1 skips none) by one
+// step, moving each offset by its strides (st2 may be NULL): the outer loop of every strided kernel.
+__attribute__((always_inline)) static inline void odometer_next(int64_t *idx, const int64_t *dims, int last, int skip,
+                                                                int64_t *off1, const int64_t *st1, int64_t *off2,
+                                                                const int64_t *st2) {
+  for (int d = last - 1; d >= 0; d--) {
+    if (d == skip) continue;
+    idx[d]++;
+    *off1 += st1[d];
+    if (st2) *off2 += st2[d];
+    if (idx[d] < dims[d]) return;
+    *off1 -= st1[d] * dims[d];
+    if (st2) *off2 -= st2[d] * dims[d];
+    idx[d] = 0;
+  }
+}
+
 // The element-wise loops are compiled three times, for AVX-512, AVX2 and baseline x86-64, and
 // the loader picks one by CPU (GCC function multi-versioning): the addon is built once for any
 // x86-64 machine, whose baseline is SSE2. With -ffp-contract=off every version computes the same
@@ -350,15 +367,7 @@ VECTOR_CLONES static void binary_task(void *ctx, int t) {
     offA -= col * stA[rank - 1];  // back to the start of the row
     offB -= col * stB[rank - 1];
     col = 0;
-    for (int d = (int)rank - 2; d >= 0; d--) {  // odometer over the outer dimensions
-      idx[d]++;
-      offA += stA[d];
-      offB += stB[d];
-      if (idx[d] < dims[d]) break;
-      offA -= stA[d] * dims[d];
-      offB -= stB[d] * dims[d];
-      idx[d] = 0;
-    }
+    odometer_next(idx, dims, (int)rank - 1, -1, &offA, stA, &offB, stB);
   }
 }
 
@@ -424,16 +433,7 @@ static void transpose_tiled(const float *x, float *o, const int64_t *dims, const
         }
       }
     }
-    for (int d = (int)last - 1; d >= 0; d--) {  // odometer over the dimensions other than a and last
-      if ((uint32_t)d == a) continue;
-      idx[d]++;
-      offx += st[d];
-      offo += os[d];
-      if (idx[d] < dims[d]) break;
-      offx -= st[d] * dims[d];
-      offo -= os[d] * dims[d];
-      idx[d] = 0;
-    }
+    odometer_next(idx, dims, (int)last, (int)a, &offx, st, &offo, os);  // dimensions other than a and last
   }
 }
 
@@ -470,13 +470,7 @@ static napi_value Transpose(napi_env env, napi_callback_info info) {
     float *po = o + base;
     if (s == 1) memcpy(po, px, (size_t)n * sizeof(float));
     else for (int64_t j = 0; j < n; j++) po[j] = px[j * s];
-    for (int d = (int)rank - 2; d >= 0; d--) {
-      idx[d]++;
-      off += st[d];
-      if (idx[d] < dims[d]) break;
-      off -= st[d] * dims[d];
-      idx[d] = 0;
-    }
+    odometer_next(idx, dims, (int)rank - 1, -1, &off, st, NULL, NULL);
   }
   return NULL;
 }
@@ -625,15 +619,7 @@ static napi_value Copy(napi_env env, napi_callback_info info) {
     else if (t == 1 && s == 0) { const uint32_t v = src[0]; for (int64_t j = 0; j < n; j++) dst[j] = v; }
     else if (t == 1) for (int64_t j = 0; j < n; j++) dst[j] = src[j * s];
     else for (int64_t j = 0; j < n; j++) dst[j * t] = src[j * s];
-    for (int d = (int)rank - 2; d >= 0; d--) {
-      idx[d]++;
-      px += sx[d];
-      po += so[d];
-      if (idx[d] < dims[d]) break;
-      px -= sx[d] * dims[d];
-      po -= so[d] * dims[d];
-      idx[d] = 0;
-    }
+    odometer_next(idx, dims, (int)rank - 1, -1, &px, sx, &po, so);
   }
   return NULL;
 }
