@@ -19,7 +19,7 @@ const sumToChannels = (t: tf.Tensor): tf.Tensor => tf.sum(tf.reshape(t, [-1, t.s
 // with xhat = (x - mean) * rstd and g = dy * gamma,
 // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), dgamma = sum(dy * xhat), dbeta = sum(dy).
 const fusedLayerNorms = new Map<number, (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor>();
-function fusedLayerNorm(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor {
+function fusedLayerNormFor(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor {
   let f = fusedLayerNorms.get(eps);
   if (!f) {
     f = tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -44,6 +44,17 @@ function fusedLayerNorm(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.
 }
 
 /**
+ * LayerNorm as one fused kernel with a closed-form gradient, or undefined when the current backend
+ * registers none (then compose it; `layerNorm` does).
+ *
+ * @example
+ * const y = fusedLayerNorm(x, gamma, beta) ?? myComposedLayerNorm(x, gamma, beta);
+ */
+export function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = LN_EPS): tf.Tensor | undefined {
+  return hasKernel(FUSED_LAYER_NORM) && x.dtype === 'float32' ? fusedLayerNormFor(eps)(x, gamma, beta) : undefined;
+}
+
+/**
  * LayerNorm over the last axis (biased variance, eps 1e-5), as torch.nn.LayerNorm: one fused
  * kernel where the backend has it (native-blas), composed ops elsewhere.
  *
@@ -51,7 +62,8 @@ function fusedLayerNorm(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.
  * const y = layerNorm(tokens, gamma, beta); // tokens (N, L, C), gamma and beta (C)
  */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = LN_EPS): tf.Tensor {
-  if (hasKernel(FUSED_LAYER_NORM) && x.dtype === 'float32') return fusedLayerNorm(eps)(x, gamma, beta);
+  const fused = fusedLayerNorm(x, gamma, beta, eps);
+  if (fused) return fused;
   return tf.tidy(() => {
     const mean = tf.mean(x, -1, true);
     const centred = tf.sub(x, mean);
