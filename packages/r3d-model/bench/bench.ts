@@ -153,8 +153,11 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
   if (profile) {
     const info = await tf.profile(step);
     const byKernel = new Map<string, number>();
-    // 'unnamed scope' entries wrap kernels already listed (custom gradients): not counted twice
-    for (const k of info.kernels) if (k.name !== 'unnamed scope') byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+    // custom-gradient scopes ('unnamed scope') and op wrappers ('fusedMatMul__op') enclose kernels
+    // listed too: not counted twice
+    for (const k of info.kernels) {
+      if (k.name !== 'unnamed scope' && !k.name.endsWith('__op')) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+    }
     const total = [...byKernel.values()].reduce((a, v) => a + v, 0);
     console.log(`${name} profile of one training step (kernel ms, top 10 of ${total.toFixed(0)} ms):`);
     for (const [k, ms] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`  ${k.padEnd(22)} ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / total).toFixed(0).padStart(3)}%`);
