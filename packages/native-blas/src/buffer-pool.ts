@@ -103,6 +103,15 @@ export function outputArray(backend: MathBackendCPU, length: number): Float32Arr
   return pool ? pool.take(length) : new Float32Array(length);
 }
 
+/**
+ * A float32 tensor's values as the Float32Array the addon reads: tensors made from a number[] or
+ * moved from another backend may hold a plain array, which is copied.
+ */
+export function f32(backend: MathBackendCPU, t: TensorInfo): Float32Array {
+  const values = backend.data.get(t.dataId).values;
+  return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+}
+
 /** Hands a kernel's own scratch array (from `outputArray`) back for reuse. */
 export function releaseArray(backend: MathBackendCPU, values: Float32Array): void {
   (backend as PooledBackend).pool?.release(values);

@@ -42,19 +42,13 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { BlasAddon } from './addon.js';
-import { cpuFallback, outputArray, releaseArray } from './buffer-pool.js';
+import { cpuFallback, f32, outputArray, releaseArray } from './buffer-pool.js';
 import type { TransposeCache } from './transpose-cache.js';
 
 type Backend = MathBackendCPU;
 type Args = { inputs: Record<string, TensorInfo>; backend: Backend; attrs: Record<string, unknown> };
 /** Dimensions the addon's strided loops accept (after merging). */
 export const MAX_RANK = 16;
-
-function f32(backend: Backend, t: TensorInfo): Float32Array {
-  const values = backend.data.get(t.dataId).values;
-  return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
-}
-
 
 /** Dense row-major strides of a shape. */
 export function denseStrides(shape: readonly number[]): number[] {

@@ -1,7 +1,7 @@
 import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { BlasAddon } from './addon.js';
-import { outputArray } from './buffer-pool.js';
+import { f32, outputArray } from './buffer-pool.js';
 
 /**
  * Kernel names of the fused ops this backend adds to TensorFlow.js. A model calls them through
@@ -15,7 +15,6 @@ export const FUSED_GELU = 'R3DGelu';
 export const FUSED_ADAMW = 'R3DAdamW';
 
 type Backend = MathBackendCPU;
-const f32 = (backend: Backend, t: TensorInfo): Float32Array => backend.data.get(t.dataId).values as Float32Array;
 
 function requireFloat32(kernel: string, inputs: Record<string, TensorInfo>): void {
   for (const [name, t] of Object.entries(inputs)) {

@@ -14,15 +14,10 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { BlasAddon } from './addon.js';
-import { cpuFallback, outputArray } from './buffer-pool.js';
+import { cpuFallback, f32, outputArray } from './buffer-pool.js';
 
 type Backend = MathBackendCPU;
 
-function f32(backend: Backend, t: TensorInfo): Float32Array {
-  const values = backend.data.get(t.dataId).values;
-  // Tensors made from number[] or moved from another backend may hold a plain array.
-  return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
-}
 
 interface MatMulPlan {
   outShape: number[];
