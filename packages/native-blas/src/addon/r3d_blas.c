@@ -27,18 +27,28 @@ char *openblas_get_corename(void);
     }                                                                      \
   } while (0)
 
-static bool get_f32(napi_env env, napi_value v, const char *name, float **data, size_t *len) {
+// The data of a typed-array argument: a Float32Array, or with `words` any array of 4-byte
+// elements (the data-movement kernels move int32 as well); a TypeError naming it otherwise.
+static bool get_typed(napi_env env, napi_value v, const char *name, bool words, void **data, size_t *len) {
   bool is_ta = false;
   napi_is_typedarray(env, v, &is_ta);
   napi_typedarray_type type;
   void *ptr = NULL;
   if (is_ta) napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL);
-  if (!is_ta || type != napi_float32_array) {
+  if (!is_ta || !(type == napi_float32_array || (words && (type == napi_int32_array || type == napi_uint32_array)))) {
     char msg[96];
-    snprintf(msg, sizeof msg, "%s must be a Float32Array", name);
+    snprintf(msg, sizeof msg, words ? "%s must be a Float32Array, Int32Array or Uint32Array" : "%s must be a Float32Array",
+             name);
     napi_throw_type_error(env, "R3D_BLAS_ARG", msg);
     return false;
   }
+  *data = ptr;
+  return true;
+}
+
+static bool get_f32(napi_env env, napi_value v, const char *name, float **data, size_t *len) {
+  void *ptr;
+  if (!get_typed(env, v, name, false, &ptr, len)) return false;
   *data = (float *)ptr;
   return true;
 }
@@ -551,17 +561,8 @@ static napi_value Sum(napi_env env, napi_callback_info info) {
 // offsets. Elements are moved as 4-byte words, so float32 and int32 tensors share the loop.
 
 static bool get_words(napi_env env, napi_value v, const char *name, uint32_t **data, size_t *len) {
-  bool is_ta = false;
-  napi_is_typedarray(env, v, &is_ta);
-  napi_typedarray_type type;
-  void *ptr = NULL;
-  if (is_ta) napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL);
-  if (!is_ta || (type != napi_float32_array && type != napi_int32_array && type != napi_uint32_array)) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s must be a Float32Array, Int32Array or Uint32Array", name);
-    napi_throw_type_error(env, "R3D_BLAS_ARG", msg);
-    return false;
-  }
+  void *ptr;
+  if (!get_typed(env, v, name, true, &ptr, len)) return false;
   *data = (uint32_t *)ptr;
   return true;
 }
