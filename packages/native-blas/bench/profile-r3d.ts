@@ -1,18 +1,14 @@
-// Kernel profile (tf.profile) of one R3D training step and one evaluation forward, at the r3d-model
-// bench's sizes (B=8, T=100, C=128, RGB 2048, depth 120x160, 20 classes; eval B=1, T=300), on the
-// backends named in argv (default native-blas). Shows which kernels the native backend should move
-// into C next. Reads the r3d-model sources of this workspace (a bench, not part of the package).
+// Kernel profile (tf.profile) of one R3D training step and one evaluation forward, the r3d-model
+// bench's workload (B=8, T=100, C=128, RGB 2048, depth 120x160, 20 classes; eval B=1, T=300), on
+// the backends named in argv (default native-blas). Shows which kernels the native backend should
+// move into C next. Reads the r3d-model sources of this workspace (a bench, not part of the package).
 //   node --import tsx bench/profile-r3d.ts [native-blas,wasm,cpu] [--top 30] [--calls 20] [--steps 5]
 // (--top 0 without --calls: wall times of --steps steps only, no profile)
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-wasm';
 import { getBlasThreads, nativeBlasStatus, registerNativeBlasBackend } from '../src/index.js';
-// The model's modules directly: the package index also loads its weight readers, which the model
-// step does not need.
-import { createR3DModel } from '../../r3d-model/src/r3d.js';
-import { depthEncoder, rgbEncoder } from '../../r3d-model/src/config.js';
-import { r3dLoss } from '../../r3d-model/src/losses.js';
+import { ownKernels, r3dWorkload } from '../../r3d-model/bench/workload.js';
 
 const argv = process.argv.slice(2);
 const backends = (argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? 'native-blas').split(',');
@@ -47,10 +43,7 @@ async function report(label: string, f: () => void): Promise<void> {
     console.log(`${label}: ${walls.map((w) => w.toFixed(0)).join(' ')} ms wall (median ${wall.toFixed(0)}), cpu ${cpus.map((w) => w.toFixed(0)).join(' ')} ms`);
     return;
   }
-  const profiled = await tf.profile(f);
-  // Custom-gradient scopes ('unnamed scope') and op wrappers ('fusedMatMul__op') enclose kernels
-  // that are listed too: counting them would count those kernels twice.
-  const info = { kernels: profiled.kernels.filter((k) => k.name !== 'unnamed scope' && !k.name.endsWith('__op')) };
+  const info = { kernels: ownKernels((await tf.profile(f)).kernels) };
   const byKernel = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
     const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
@@ -74,35 +67,8 @@ async function report(label: string, f: () => void): Promise<void> {
 for (const name of backends) {
   await tf.setBackend(name);
   await tf.ready();
-  const N = 20;
-  const B = 8;
-  const T = 100;
-  const model = createR3DModel({ numClasses: N, rgb: rgbEncoder(2048), partner: depthEncoder(120, 160), fuser: { name: 'rtf' }, seed: 1 });
-  const rgb = tf.randomUniform([B, T, 2048], 0, 1, 'float32', 1);
-  const depth = tf.randomUniform([B, T, 120, 160], 0, 1, 'float32', 2);
-  const labels = Array.from({ length: B * T }, (_, i) => (i * 7) % N);
-  const action = Array.from({ length: B * 8 }, (_, i) => (i * 3) % N);
-  const duration = new Array(B * 8).fill(1 / 8);
-  const optimizer = tf.train.adam(1e-4);
-  const vars = model.trainableVariables();
-  await report(`${name} training step`, () => {
-    const cost = optimizer.minimize(
-      () => r3dLoss(model.apply({ rgb, partner: depth }, { training: true }), { labels, action, duration }, { padIndex: model.config.padIndex }).total,
-      true,
-      vars,
-    )!;
-    cost.dataSync();
-    cost.dispose();
-  });
-  tf.dispose([rgb, depth]);
-  optimizer.dispose();
-  const rgb1 = tf.randomUniform([1, 300, 2048], 0, 1, 'float32', 3);
-  const depth1 = tf.randomUniform([1, 300, 120, 160], 0, 1, 'float32', 4);
-  await report(`${name} eval forward`, () => {
-    const out = model.apply({ rgb: rgb1, partner: depth1 });
-    out.action.dataSync();
-    tf.dispose(out);
-  });
-  tf.dispose([rgb1, depth1]);
-  model.dispose();
+  const workload = r3dWorkload();
+  await report(`${name} training step`, workload.step);
+  await report(`${name} eval forward`, workload.evaluate);
+  workload.dispose();
 }

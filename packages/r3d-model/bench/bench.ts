@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { defaultCandidates, selectBackend } from '@r3d-ts/backend';
-import { createR3DModel, depthEncoder, r3dLoss, rgbEncoder } from '../src/index.js';
+import { ownKernels, r3dWorkload } from './workload.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
@@ -32,7 +32,6 @@ const steps = Number(arg('steps', '7'));
 const evals = Number(arg('evals', '21'));
 const peerThreads = arg('peer-threads', '1,2').split(',').map(Number);
 const profile = args.includes('--profile');
-const N = 20;
 
 interface Timing {
   median: number;
@@ -106,33 +105,7 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
   } finally {
     console.warn = warn;
   }
-  const model = createR3DModel({ numClasses: N, rgb: rgbEncoder(2048), partner: depthEncoder(120, 160), fuser: { name: 'rtf' }, seed: 1 });
-  const B = 8;
-  const T = 100;
-  const pad = model.config.padIndex;
-  const rgb = tf.randomUniform([B, T, 2048], 0, 1, 'float32', 1);
-  const depth = tf.randomUniform([B, T, 120, 160], 0, 1, 'float32', 2);
-  const labels = Array.from({ length: B * T }, (_, i) => (i * 7) % N);
-  const action = Array.from({ length: B * 8 }, (_, i) => (i * 3) % N);
-  const duration = new Array(B * 8).fill(1 / 8);
-  const optimizer = tf.train.adam(1e-4);
-  const vars = model.trainableVariables();
-  const step = () => {
-    const cost = optimizer.minimize(
-      () => r3dLoss(model.apply({ rgb, partner: depth }, { training: true }), { labels, action, duration }, { padIndex: pad }).total,
-      true,
-      vars,
-    )!;
-    cost.dataSync();
-    cost.dispose();
-  };
-  const rgb1 = tf.randomUniform([1, 300, 2048], 0, 1, 'float32', 3);
-  const depth1 = tf.randomUniform([1, 300, 120, 160], 0, 1, 'float32', 4);
-  const evaluate = () => {
-    const out = model.apply({ rgb: rgb1, partner: depth1 });
-    out.action.dataSync();
-    tf.dispose(out);
-  };
+  const { step, evaluate, dispose } = r3dWorkload();
   step(); // warm-up: kernels compiled, optimiser slots created
   evaluate();
   // the cpu backend takes seconds a step: one round of each
@@ -153,18 +126,12 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
   if (profile) {
     const info = await tf.profile(step);
     const byKernel = new Map<string, number>();
-    // custom-gradient scopes ('unnamed scope') and op wrappers ('fusedMatMul__op') enclose kernels
-    // listed too: not counted twice
-    for (const k of info.kernels) {
-      if (k.name !== 'unnamed scope' && !k.name.endsWith('__op')) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
-    }
+    for (const k of ownKernels(info.kernels)) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
     const total = [...byKernel.values()].reduce((a, v) => a + v, 0);
     console.log(`${name} profile of one training step (kernel ms, top 10 of ${total.toFixed(0)} ms):`);
     for (const [k, ms] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`  ${k.padEnd(22)} ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / total).toFixed(0).padStart(3)}%`);
   }
-  tf.dispose([rgb, depth, rgb1, depth1]);
-  optimizer.dispose();
-  model.dispose();
+  dispose();
   const threads = name === 'native-blas' ? `, R3D_BLAS_THREADS=${process.env.R3D_BLAS_THREADS ?? 'all cores'}` : '';
   console.log(`${name.padEnd(11)} train step ${fmt(train)}   eval forward ${fmt(evaluation)}   (B=8 T=100 / B=1 T=300, median of ${ours.train.length} / ${ours.eval.length}${threads})`);
   for (const p of peers) {

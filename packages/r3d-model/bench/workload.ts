@@ -1,0 +1,65 @@
+/**
+ * The R3D workload the benches time, on the current backend: a training step (forward + loss +
+ * backward + Adam step) at B=8, T=100, C=128, RGB 2048, depth 120x160, 20 classes, and an
+ * evaluation forward at B=1, T=300. Used by this package's bench (against PyTorch) and by
+ * @r3d-ts/native-blas's kernel profile. The model's modules are imported directly: the package
+ * index also loads the weight readers, which the step does not need.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { depthEncoder, rgbEncoder } from '../src/config.js';
+import { r3dLoss } from '../src/losses.js';
+import { createR3DModel } from '../src/r3d.js';
+
+export interface R3DWorkload {
+  /** One training step; reads the loss back, so the step has finished when it returns. */
+  step(): void;
+  /** One evaluation forward; reads the action logits back. */
+  evaluate(): void;
+  dispose(): void;
+}
+
+export function r3dWorkload(): R3DWorkload {
+  const N = 20;
+  const B = 8;
+  const T = 100;
+  const model = createR3DModel({ numClasses: N, rgb: rgbEncoder(2048), partner: depthEncoder(120, 160), fuser: { name: 'rtf' }, seed: 1 });
+  const rgb = tf.randomUniform([B, T, 2048], 0, 1, 'float32', 1);
+  const depth = tf.randomUniform([B, T, 120, 160], 0, 1, 'float32', 2);
+  const rgb1 = tf.randomUniform([1, 300, 2048], 0, 1, 'float32', 3);
+  const depth1 = tf.randomUniform([1, 300, 120, 160], 0, 1, 'float32', 4);
+  const labels = Array.from({ length: B * T }, (_, i) => (i * 7) % N);
+  const action = Array.from({ length: B * 8 }, (_, i) => (i * 3) % N);
+  const duration = new Array(B * 8).fill(1 / 8);
+  const optimizer = tf.train.adam(1e-4);
+  const vars = model.trainableVariables();
+  const padIndex = model.config.padIndex;
+  return {
+    step() {
+      const cost = optimizer.minimize(
+        () => r3dLoss(model.apply({ rgb, partner: depth }, { training: true }), { labels, action, duration }, { padIndex }).total,
+        true,
+        vars,
+      )!;
+      cost.dataSync();
+      cost.dispose();
+    },
+    evaluate() {
+      const out = model.apply({ rgb: rgb1, partner: depth1 });
+      out.action.dataSync();
+      tf.dispose(out);
+    },
+    dispose() {
+      tf.dispose([rgb, depth, rgb1, depth1]);
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
+}
+
+/**
+ * The kernels of a `tf.profile` without custom-gradient scopes ('unnamed scope') and op wrappers
+ * ('fusedMatMul__op'): those enclose kernels that are listed too, and would be counted twice.
+ */
+export function ownKernels<K extends { name: string }>(kernels: K[]): K[] {
+  return kernels.filter((k) => k.name !== 'unnamed scope' && !k.name.endsWith('__op'));
+}
