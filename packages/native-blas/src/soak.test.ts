@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { NATIVE_BLAS, nativeBlasStatus, registerNativeBlasBackend } from './index.js';
 import { tinyTransformer } from './testing/tiny-transformer.js';
+import { soak } from '@r3d-ts/tooling/vitest/soak';
 
 const MB = 1024 * 1024;
 
@@ -10,18 +11,8 @@ describe.skipIf(!nativeBlasStatus().available && process.env.CI !== 'true')('100
     registerNativeBlasBackend();
     await tf.setBackend(NATIVE_BLAS);
     const model = tinyTransformer({ batch: 4, tokens: 16, channels: 32, heads: 4, hidden: 64 });
-    const first = model.step();
-    for (let i = 1; i < 200; i++) model.step();
-    const memory = tf.memory();
-    const rss = process.memoryUsage().rss;
-    let last = first;
-    for (let i = 200; i < 600; i++) last = model.step();
-    const middle = process.memoryUsage().rss;
-    for (let i = 600; i < 1000; i++) last = model.step();
-    const after = tf.memory();
-    const growth = process.memoryUsage().rss - rss;
-    const lateGrowth = process.memoryUsage().rss - middle;
-    console.log(`soak: loss ${first.toFixed(4)} -> ${last.toFixed(4)}; tensors ${memory.numTensors} -> ${after.numTensors}; RSS +${(growth / MB).toFixed(1)} MB over 800 steps, +${(lateGrowth / MB).toFixed(1)} MB over the last 400`);
+    const { first, last, before: memory, after, growth, lateGrowth, summary } = soak(() => model.step(), () => tf.memory());
+    console.log(`soak: ${summary}`);
     expect(after.numTensors).toBe(memory.numTensors);
     expect(after.numBytes).toBe(memory.numBytes);
     // Each step allocates ~1 MB of tensor data (sum over all intermediates); 800 steps of leaked

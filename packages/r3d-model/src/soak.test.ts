@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '@r3d-ts/backend';
 import { describe, expect, it } from 'vitest';
+import { soak } from '@r3d-ts/tooling/vitest/soak';
 import { depthEncoder, rgbEncoder } from './config.js';
 import { r3dLoss } from './losses.js';
 import { createR3DModel } from './r3d.js';
@@ -43,18 +44,8 @@ describe.skipIf(!onNativeBlas)('1000 R3D training steps on native-blas', () => {
       cost.dispose();
       return v;
     };
-    const first = step(0);
-    for (let i = 1; i < 200; i++) step(i);
-    const memory = tf.memory();
-    const rss = process.memoryUsage().rss;
-    let last = first;
-    for (let i = 200; i < 600; i++) last = step(i);
-    const middle = process.memoryUsage().rss;
-    for (let i = 600; i < 1000; i++) last = step(i);
-    const after = tf.memory();
-    const growth = process.memoryUsage().rss - rss;
-    const lateGrowth = process.memoryUsage().rss - middle;
-    console.log(`R3D soak on native-blas: loss ${first.toFixed(3)} -> ${last.toFixed(3)}; tensors ${memory.numTensors} -> ${after.numTensors}; RSS +${(growth / MB).toFixed(1)} MB over the last 800 steps, +${(lateGrowth / MB).toFixed(1)} MB over the last 400`);
+    const { first, last, before: memory, after, growth, lateGrowth, summary } = soak(step, () => tf.memory());
+    console.log(`R3D soak on native-blas: ${summary}`);
     expect(after.numTensors).toBe(memory.numTensors);
     expect(after.numBytes).toBe(memory.numBytes);
     // A step allocates a few MB of intermediates; leaking them for 800 steps would be GBs. The
