@@ -1,8 +1,8 @@
 """PyTorch peer of the r3d-model bench: the same R3D model (released wiring) and the same two
 measurements: ms per training step (forward + loss + backward + Adam step) at B=8, T=100, C=128,
-depth 120x160, 20 classes; ms per evaluation forward at B=1, T=300. Prints one JSON line.
-Usage: /usr/bin/python3 peer.py [threads ...]     one JSON line of medians per thread count
-       /usr/bin/python3 peer.py --serve THREADS   one timed run per stdin line 'train' / 'eval'"""
+depth 120x160, 20 classes; ms per evaluation forward at B=1, T=300.
+Usage: /usr/bin/python3 peer.py --serve THREADS   one timed run per stdin line 'train' / 'eval',
+answered with one JSON line {"ms": ...} (bench.ts alternates these with its own runs)"""
 import json, math, sys, time
 import torch
 import torch.nn as nn
@@ -137,19 +137,6 @@ def timed_once(fn):
     return (time.perf_counter() - t0) * 1000
 
 
-def timed(fn, runs):
-    ms = sorted(timed_once(fn) for _ in range(runs))
-    mid = len(ms) // 2
-    return (ms[mid] if len(ms) % 2 else (ms[mid - 1] + ms[mid]) / 2), ms[0], ms[-1]
-
-
-def measure(threads, steps=5, evals=5):
-    step, evaluate = build(threads)
-    train, evaluation = timed(step, steps), timed(evaluate, evals)
-    # medians (as the TypeScript side reports), with the range of the timed runs
-    return {'threads': threads, 'train_ms': train[0], 'train_range': train[1:], 'eval_ms': evaluation[0], 'eval_range': evaluation[1:]}
-
-
 def serve(threads):
     """Times one run per request line ('train' or 'eval') and answers with its ms, so the bench can
     alternate the two sides run by run and a machine that slows down mid-bench slows both."""
@@ -163,8 +150,6 @@ def serve(threads):
 
 
 if __name__ == '__main__':
-    if sys.argv[1:2] == ['--serve']:
-        serve(int(sys.argv[2]) if len(sys.argv) > 2 else 1)
-    else:
-        threads = [int(a) for a in sys.argv[1:]] or [1]
-        print(json.dumps({'torch': torch.__version__, 'results': [measure(t) for t in threads]}))
+    if sys.argv[1:2] != ['--serve']:
+        sys.exit('usage: peer.py --serve THREADS')
+    serve(int(sys.argv[2]) if len(sys.argv) > 2 else 1)
