@@ -79,7 +79,7 @@ function adamwConfig(addon: BlasAddon, backendName: string): KernelConfig {
   return { kernelName: R3DAdamW, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
-/** U_GELU in the addon's unary op enum (src/addon/elementwise.h). */
+/** U_GELU in the addon's unary op enum (src/addon/elementwise.c). */
 const GELU_OP = 22;
 
 export function fusedConfigs(addon: BlasAddon, backendName: string): KernelConfig[] {
