@@ -25,6 +25,12 @@ char *openblas_get_corename(void);
     }                                                                      \
   } while (0)
 
+// Declares argc and argv[n] and reads an N-API call's arguments into them (argc: how many came).
+#define GET_ARGS(env, info, n)   \
+  size_t argc = (n);             \
+  napi_value argv[n];            \
+  CHECK((env), napi_get_cb_info((env), (info), &argc, argv, NULL, NULL))
+
 // The highest rank the strided kernels take (MAX_RANK in elementwise-kernels.ts).
 #define MAX_RANK 16
 

@@ -98,9 +98,7 @@ VECTOR_CLONES static void binary_task(void *ctx, int t) {
 // binary(op, a, b, out, dims, stridesA, stridesB): out is dense over dims (row-major); a and b are
 // read at their strides (0 along broadcast dimensions).
 napi_value r3d_js_binary(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  GET_ARGS(env, info, 7);
   int32_t op;
   float *a, *b, *o;
   size_t la, lb, lo;
@@ -206,9 +204,7 @@ VECTOR_CLONES static void unary_task(void *ctx, int t) {
 
 // unary(op, x, out, alpha): out[i] = f(x[i]) over min(len(x), len(out)) elements.
 napi_value r3d_js_unary(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  GET_ARGS(env, info, 4);
   int32_t op;
   float *x, *o;
   size_t lx, lo;
@@ -242,9 +238,7 @@ VECTOR_CLONES static void softmax_rows(const float *x, float *o, int64_t rows, i
 }
 
 napi_value r3d_js_softmax(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  GET_ARGS(env, info, 4);
   float *x, *o;
   size_t lx, lo;
   int64_t rows, cols;
@@ -265,9 +259,7 @@ VECTOR_CLONES static void sum_rows(const float *x, float *o, int64_t rows, int64
 
 // sum(x, out, outer, mid, inner): out[o, i] = sum over m of x[o, m, i], accumulated in double.
 napi_value r3d_js_sum(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  GET_ARGS(env, info, 5);
   float *x, *o;
   size_t lx, lo;
   int64_t outer, mid, inner;

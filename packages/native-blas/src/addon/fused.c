@@ -43,9 +43,7 @@ VECTOR_CLONES static void layer_norm_task(void *ctx, int t) {
 // layerNorm(x, gamma, beta, out, rows, cols, eps): LayerNorm over the last axis of a rows x cols
 // matrix, gamma and beta of length cols.
 napi_value r3d_js_layer_norm(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  GET_ARGS(env, info, 7);
   float *x, *g, *b, *o;
   size_t lx, lg, lb, lo;
   int64_t rows, cols;
@@ -100,9 +98,7 @@ VECTOR_CLONES static void adamw_task(void *ctx, int t) {
 
 // adamw(p, m, v, g, p1, m1, v1, [keep, b1, 1 - b1, b2, 1 - b2, bc2Sqrt, eps, stepSize])
 napi_value r3d_js_adamw(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  GET_ARGS(env, info, 8);
   float *arr[7];
   size_t len[7];
   static const char *names[7] = {"p", "m", "v", "g", "p1", "m1", "v1"};

@@ -15,9 +15,7 @@ static bool own_gemm = false;
 // row-major, A[i] is m x k (k x m when transA), B[i] is k x n (n x k when transB), C[i] is m x n.
 // The modulo is TensorFlow.js's batch broadcasting rule for BatchMatMul.
 napi_value r3d_js_sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
-  napi_value argv[13];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  GET_ARGS(env, info, 13);
   if (argc != 13) {
     napi_throw_type_error(env, "R3D_BLAS_ARG", "sgemm expects 13 arguments");
     return NULL;
@@ -93,10 +91,9 @@ void r3d_blas_follow_pool(void) { openblas_set_num_threads(own_gemm ? 1 : r3d_po
 // setOwnGemm(on): route products to the AVX-512 kernels (when the CPU has them); returns whether
 // they are now in use.
 napi_value r3d_js_set_own_gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out;
+  GET_ARGS(env, info, 1);
+  napi_value out;
   bool on = false;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) {
     napi_throw_type_error(env, "R3D_BLAS_ARG", "setOwnGemm expects a boolean");
     return NULL;

@@ -39,9 +39,7 @@ static void transpose_tiled(const float *x, float *o, const int64_t *dims, const
 // transpose(x, out, dims, strides): out is dense over dims, read from x at strides (the input's
 // strides permuted into output order).
 napi_value r3d_js_transpose(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  GET_ARGS(env, info, 4);
   float *x, *o;
   size_t lx, lo;
   int64_t dims[MAX_RANK], st[MAX_RANK];
@@ -92,9 +90,7 @@ static void reach(const int64_t *dims, const int64_t *st, uint32_t rank, int64_t
 
 // copy(x, out, dims, stridesX, stridesOut, offX, offOut)
 napi_value r3d_js_copy(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  GET_ARGS(env, info, 7);
   uint32_t *x, *o;
   size_t lx, lo;
   int64_t dims[MAX_RANK], sx[MAX_RANK], so[MAX_RANK], offX, offO;

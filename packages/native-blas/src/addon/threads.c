@@ -8,10 +8,8 @@ int r3d_element_tasks(int64_t n) {
 }
 
 napi_value r3d_js_set_num_threads(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  GET_ARGS(env, info, 1);
   int32_t n = 0;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
     napi_throw_range_error(env, "R3D_BLAS_ARG", "thread count must be an integer >= 1");
     return NULL;
