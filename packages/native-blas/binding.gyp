@@ -2,7 +2,17 @@
   "targets": [
     {
       "target_name": "r3d_blas",
-      "sources": ["src/addon/r3d_blas.c", "src/addon/gemm.c", "src/addon/pool.c"],
+      "sources": [
+        "src/addon/module.c",
+        "src/addon/args.c",
+        "src/addon/matmul.c",
+        "src/addon/elementwise.c",
+        "src/addon/movement.c",
+        "src/addon/fused.c",
+        "src/addon/threads.c",
+        "src/addon/gemm.c",
+        "src/addon/pool.c"
+      ],
       "include_dirs": ["<!@(node scripts/blas-paths.mjs include)"],
       "libraries": ["<!@(node scripts/blas-paths.mjs libs)", "-lpthread"],
       "cflags": ["-O3", "-std=gnu11", "-pthread", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"],

@@ -29,7 +29,7 @@ describe('thread count', () => {
 
 describe('install step without BLAS', () => {
   it('names the missing header or library from the compiler output', () => {
-    expect(failureReason("src/addon/r3d_blas.c:9:10: fatal error: cblas.h: No such file or directory\n")).toMatch(/^cblas\.h not found/);
+    expect(failureReason("src/addon/matmul.c:5:10: fatal error: cblas.h: No such file or directory\n")).toMatch(/^cblas\.h not found/);
     expect(failureReason("ld: library 'openblas' not found\n")).toMatch(/^libopenblas not found/);
     expect(failureReason('/usr/bin/ld: cannot find -lopenblas: No such file or directory\n')).toMatch(/^libopenblas not found/);
   });

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeBlasUnavailableError } from './errors.js';
 
-/** The functions the compiled addon (`src/addon/r3d_blas.c`) exports. */
+/** The functions the compiled addon exports (registered in `src/addon/module.c`). */
 export interface BlasAddon {
   /**
    * For bi in [0, batch): C[bi] = alpha * op(A[bi % batchA]) * op(B[bi % batchB]) + beta * C[bi],
@@ -37,7 +37,7 @@ export interface BlasAddon {
    * bc2Sqrt, epsilon, stepSize] (see fused-kernels.ts).
    */
   adamw(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, p1: Float32Array, m1: Float32Array, v1: Float32Array, constants: Float32Array): void;
-  /** out[i] = f(x[i]) for the op code (enum in r3d_blas.c); alpha for Step and LeakyRelu. */
+  /** out[i] = f(x[i]) for the op code (enum in src/addon/elementwise.c); alpha for Step and LeakyRelu. */
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   /** Routes products to the addon's AVX-512 kernels first (when the CPU has them); returns whether they are on. */
   setOwnGemm(on: boolean): boolean;

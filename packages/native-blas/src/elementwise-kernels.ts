@@ -195,7 +195,7 @@ function reduceConfig(addon: BlasAddon, backendName: string, kernelName: string,
   return { kernelName, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
-/** The addon's unary op codes (enum in src/addon/r3d_blas.c), in its order. */
+/** The addon's unary op codes (enum in src/addon/elementwise.c), in its order. */
 const unaryOps: Array<[string, number]> = [
   [Neg, 0], [Sqrt, 1], [Rsqrt, 2], [Square, 3], [Exp, 4], [Log, 5], [Erf, 6], [Tanh, 7], [Sigmoid, 8], [Abs, 9],
   [Floor, 10], [Relu, 11], [Step, 12], [Reciprocal, 13], [Elu, 14], [Relu6, 15], [Log1p, 16], [Expm1, 17],

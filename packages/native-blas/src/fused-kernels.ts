@@ -1,18 +1,21 @@
 import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import {
+  R3DAdamW,
+  R3DGelu,
+  R3DLayerNorm,
+  type R3DAdamWAttrs,
+  type R3DAdamWInputs,
+  type R3DGeluInputs,
+  type R3DLayerNormAttrs,
+  type R3DLayerNormInputs,
+} from '@r3d-ts/kernel-names';
 import type { BlasAddon } from './addon.js';
 import { f32, outputArray } from './buffer-pool.js';
 
-/**
- * Kernel names of the fused ops this backend adds to TensorFlow.js. A model calls them through
- * `tf.engine().runKernel(name, ...)` when `tf.getKernel(name, tf.getBackend())` exists, and falls
- * back to composed ops elsewhere (@r3d-ts/rtf-fuser's `layerNorm` and `gelu`, @r3d-ts/trainer's
- * `AdamW` do): one native pass instead of 5 (GELU), 8-10 (LayerNorm) or 14 (AdamW) kernels, each a
- * pass over memory and a dispatch.
- */
-export const FUSED_LAYER_NORM = 'R3DLayerNorm';
-export const FUSED_GELU = 'R3DGelu';
-export const FUSED_ADAMW = 'R3DAdamW';
+// The fused ops this backend adds to TensorFlow.js (names, inputs and attrs in
+// @r3d-ts/kernel-names): one native pass instead of 5 (GELU), 8-10 (LayerNorm) or 14 (AdamW)
+// kernels, each a pass over memory and a dispatch.
 
 type Backend = MathBackendCPU;
 
@@ -24,31 +27,31 @@ function requireFloat32(kernel: string, inputs: Record<string, TensorInfo>): voi
 
 /** LayerNorm over the last axis: inputs x (..., C), gamma (C), beta (C); attr epsilon. */
 function layerNormConfig(addon: BlasAddon, backendName: string): KernelConfig {
-  const kernelFunc = (args: { inputs: { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo }; backend: Backend; attrs: { epsilon: number } }): TensorInfo => {
+  const kernelFunc = (args: { inputs: R3DLayerNormInputs; backend: Backend; attrs: R3DLayerNormAttrs }): TensorInfo => {
     const { x, gamma, beta } = args.inputs;
-    requireFloat32(FUSED_LAYER_NORM, { x, gamma, beta });
+    requireFloat32(R3DLayerNorm, { x, gamma, beta });
     const cols = x.shape[x.shape.length - 1] ?? 1;
     if (util.sizeFromShape(gamma.shape) !== cols || util.sizeFromShape(beta.shape) !== cols) {
-      throw new RangeError(`${FUSED_LAYER_NORM}: gamma [${gamma.shape}] and beta [${beta.shape}] must have ${cols} elements (the last axis of x [${x.shape}])`);
+      throw new RangeError(`${R3DLayerNorm}: gamma [${gamma.shape}] and beta [${beta.shape}] must have ${cols} elements (the last axis of x [${x.shape}])`);
     }
     const size = util.sizeFromShape(x.shape);
     const out = outputArray(args.backend, size);
     if (size > 0) addon.layerNorm(f32(args.backend, x), f32(args.backend, gamma), f32(args.backend, beta), out, size / cols, cols, args.attrs.epsilon);
     return args.backend.makeTensorInfo(x.shape, 'float32', out);
   };
-  return { kernelName: FUSED_LAYER_NORM, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
+  return { kernelName: R3DLayerNorm, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
 /** The exact GELU of torch.nn.GELU(), 0.5 x (1 + erf(x / sqrt 2)): input x. */
 function geluConfig(addon: BlasAddon, backendName: string): KernelConfig {
-  const kernelFunc = (args: { inputs: { x: TensorInfo }; backend: Backend }): TensorInfo => {
+  const kernelFunc = (args: { inputs: R3DGeluInputs; backend: Backend }): TensorInfo => {
     const { x } = args.inputs;
-    requireFloat32(FUSED_GELU, { x });
+    requireFloat32(R3DGelu, { x });
     const out = outputArray(args.backend, util.sizeFromShape(x.shape));
     if (out.length > 0) addon.unary(GELU_OP, f32(args.backend, x), out, 0);
     return args.backend.makeTensorInfo(x.shape, 'float32', out);
   };
-  return { kernelName: FUSED_GELU, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
+  return { kernelName: R3DGelu, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
 /**
@@ -58,12 +61,11 @@ function geluConfig(addon: BlasAddon, backendName: string): KernelConfig {
  * float32 tf ops (see @r3d-ts/trainer's AdamW).
  */
 function adamwConfig(addon: BlasAddon, backendName: string): KernelConfig {
-  type Attrs = { keep: number; beta1: number; beta2: number; epsilon: number; bc2Sqrt: number; stepSize: number };
-  const kernelFunc = (args: { inputs: { param: TensorInfo; m: TensorInfo; v: TensorInfo; grad: TensorInfo }; backend: Backend; attrs: Attrs }): TensorInfo[] => {
+  const kernelFunc = (args: { inputs: R3DAdamWInputs; backend: Backend; attrs: R3DAdamWAttrs }): TensorInfo[] => {
     const { param, m, v, grad } = args.inputs;
-    requireFloat32(FUSED_ADAMW, { param, m, v, grad });
+    requireFloat32(R3DAdamW, { param, m, v, grad });
     for (const [name, t] of Object.entries({ m, v, grad })) {
-      if (!util.arraysEqual(t.shape, param.shape)) throw new RangeError(`${FUSED_ADAMW}: ${name} has shape [${t.shape}], param has [${param.shape}]`);
+      if (!util.arraysEqual(t.shape, param.shape)) throw new RangeError(`${R3DAdamW}: ${name} has shape [${t.shape}], param has [${param.shape}]`);
     }
     const { keep, beta1, beta2, epsilon, bc2Sqrt, stepSize } = args.attrs;
     const size = util.sizeFromShape(param.shape);
@@ -74,10 +76,10 @@ function adamwConfig(addon: BlasAddon, backendName: string): KernelConfig {
     if (size > 0) addon.adamw(f32(b, param), f32(b, m), f32(b, v), f32(b, grad), p1, m1, v1, constants);
     return [p1, m1, v1].map((values) => b.makeTensorInfo(param.shape, 'float32', values));
   };
-  return { kernelName: FUSED_ADAMW, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
+  return { kernelName: R3DAdamW, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
-/** U_GELU in the addon's unary op enum (src/addon/r3d_blas.c). */
+/** U_GELU in the addon's unary op enum (src/addon/elementwise.c). */
 const GELU_OP = 22;
 
 export function fusedConfigs(addon: BlasAddon, backendName: string): KernelConfig[] {

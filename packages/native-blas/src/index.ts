@@ -4,7 +4,6 @@ export { NATIVE_BLAS, NativeBlasBackend, nativeBlasStatus, nativeKernels, regist
 export { setBlasThreads, getBlasThreads } from './threads.js';
 export { NativeBlasUnavailableError } from './errors.js';
 export { loadAddon } from './addon.js';
-export { FUSED_ADAMW, FUSED_GELU, FUSED_LAYER_NORM } from './fused-kernels.js';
 export type { AddonStatus, BlasAddon } from './addon.js';
 
 // Like tfjs's own backend packages, importing registers the backend; without the addon nothing is

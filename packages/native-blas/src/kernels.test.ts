@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUSED_ADAMW, FUSED_GELU, FUSED_LAYER_NORM, NATIVE_BLAS, NativeBlasBackend, nativeBlasStatus, registerNativeBlasBackend } from './index.js';
+import { R3DAdamW, R3DGelu, R3DLayerNorm, type R3DAdamWAttrs } from '@r3d-ts/kernel-names';
+import { NATIVE_BLAS, NativeBlasBackend, nativeBlasStatus, registerNativeBlasBackend } from './index.js';
 
 // Under CI the addon must have built (CI installs libopenblas-dev): run and fail with the reason.
 const available = nativeBlasStatus().available || process.env.CI === 'true';
@@ -101,10 +102,10 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
     const native = () => tf.getBackend() === NATIVE_BLAS;
     const layerNorm = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
       native()
-        ? (tf.engine().runKernel(FUSED_LAYER_NORM, { x, gamma: g, beta: b }, { epsilon: 1e-5 }) as tf.Tensor)
+        ? (tf.engine().runKernel(R3DLayerNorm, { x, gamma: g, beta: b }, { epsilon: 1e-5 }) as tf.Tensor)
         : tf.add(tf.mul(tf.mul(tf.sub(x, tf.mean(x, -1, true)), tf.rsqrt(tf.add(tf.moments(x, -1, true).variance, 1e-5))), g), b);
     const gelu = (x: tf.Tensor) =>
-      native() ? (tf.engine().runKernel(FUSED_GELU, { x }) as tf.Tensor) : tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+      native() ? (tf.engine().runKernel(R3DGelu, { x }) as tf.Tensor) : tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
     await agree(() => [
       layerNorm(tf.add(tf.mul(rand([3, 601, 129], 41), 4), 3), rand([129], 42), rand([129], 43)), // past 2^18: threaded rows
       layerNorm(rand([8, 128], 44), rand([128], 45), rand([128], 46)),
@@ -112,10 +113,10 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
     ]);
     await tf.setBackend(NATIVE_BLAS);
     const [x, three, four, ints] = [tf.ones([2, 4]), tf.ones([3]), tf.ones([4]), tf.ones([2], 'int32')];
-    expect(() => tf.engine().runKernel(FUSED_LAYER_NORM, { x, gamma: three, beta: four }, { epsilon: 1e-5 })).toThrow(/gamma \[3\] and beta \[4\] must have 4 elements/);
-    expect(() => tf.engine().runKernel(FUSED_GELU, { x: ints })).toThrow(/input 'x' must be float32, got int32/);
-    const adamAttrs = { keep: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, bc2Sqrt: 1, stepSize: 1e-3 };
-    expect(() => tf.engine().runKernel(FUSED_ADAMW, { param: x, m: x, v: x, grad: four }, adamAttrs)).toThrow(/R3DAdamW: grad has shape \[4\], param has \[2,4\]/);
+    expect(() => tf.engine().runKernel(R3DLayerNorm, { x, gamma: three, beta: four }, { epsilon: 1e-5 })).toThrow(/gamma \[3\] and beta \[4\] must have 4 elements/);
+    expect(() => tf.engine().runKernel(R3DGelu, { x: ints })).toThrow(/input 'x' must be float32, got int32/);
+    const adamAttrs = { keep: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, bc2Sqrt: 1, stepSize: 1e-3 } satisfies R3DAdamWAttrs;
+    expect(() => tf.engine().runKernel(R3DAdamW, { param: x, m: x, v: x, grad: four }, adamAttrs)).toThrow(`${R3DAdamW}: grad has shape [4], param has [2,4]`);
     tf.dispose([x, three, four, ints]);
   });
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { R3DLayerNorm } from '@r3d-ts/kernel-names';
 import { describe, expect, it } from 'vitest';
 import { selectBackend } from '@r3d-ts/backend';
 import { testBackends } from '@r3d-ts/tooling/vitest/backends';
@@ -39,7 +40,7 @@ describe('layerNorm and gelu', () => {
       const before = tf.memory().numTensors;
       const got = run();
       expect(tf.memory().numTensors, backend).toBe(before);
-      if (backend === 'native-blas') expect(tf.getKernel('R3DLayerNorm', backend), 'fused kernel registered').toBeDefined();
+      if (backend === 'native-blas') expect(tf.getKernel(R3DLayerNorm, backend), 'fused kernel registered').toBeDefined();
       got.values.forEach((v, i) => expect(worstRelative(v, reference.values[i]!), `${backend} value ${i}`).toBeLessThan(1e-5));
       got.grads.forEach((g, i) => expect(worstRelative(g, reference.grads[i]!), `${backend} gradient ${i}`).toBeLessThan(1e-5));
     }

@@ -1,12 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { R3DGelu, R3DLayerNorm, type R3DGeluInputs, type R3DLayerNormAttrs, type R3DLayerNormInputs } from '@r3d-ts/kernel-names';
 import './gradients.js';
 
 const LN_EPS = 1e-5;
 
-// Kernel names of the fused ops a backend may add (@r3d-ts/native-blas registers both): one
-// native pass instead of 8-10 kernels (LayerNorm) or 5 (GELU). Elsewhere the composed ops run.
-const FUSED_LAYER_NORM = 'R3DLayerNorm';
-const FUSED_GELU = 'R3DGelu';
+// The fused ops a backend may add (@r3d-ts/native-blas registers both): one native pass instead of
+// 8-10 kernels (LayerNorm) or 5 (GELU). Elsewhere the composed ops run.
 
 const hasKernel = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== undefined;
 
@@ -24,7 +23,7 @@ function fusedLayerNormFor(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: 
   if (!f) {
     f = tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
       save([x, gamma]);
-      const value = tf.engine().runKernel(FUSED_LAYER_NORM, { x, gamma, beta }, { epsilon: eps }) as tf.Tensor;
+      const value = tf.engine().runKernel(R3DLayerNorm, { x, gamma, beta } satisfies R3DLayerNormInputs, { epsilon: eps } satisfies R3DLayerNormAttrs) as tf.Tensor;
       const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [xs, gs] = saved as [tf.Tensor, tf.Tensor];
         const d = dy as tf.Tensor;
@@ -51,7 +50,7 @@ function fusedLayerNormFor(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: 
  * const y = fusedLayerNorm(x, gamma, beta) ?? myComposedLayerNorm(x, gamma, beta);
  */
 export function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = LN_EPS): tf.Tensor | undefined {
-  return hasKernel(FUSED_LAYER_NORM) && x.dtype === 'float32' ? fusedLayerNormFor(eps)(x, gamma, beta) : undefined;
+  return hasKernel(R3DLayerNorm) && x.dtype === 'float32' ? fusedLayerNormFor(eps)(x, gamma, beta) : undefined;
 }
 
 /**
@@ -75,7 +74,7 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps =
 // d/dx GELU(x) = Phi(x) + x phi(x) = 0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi)
 const fusedGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
   save([x]);
-  const value = tf.engine().runKernel(FUSED_GELU, { x }) as tf.Tensor;
+  const value = tf.engine().runKernel(R3DGelu, { x } satisfies R3DGeluInputs) as tf.Tensor;
   const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
     const xs = saved[0]!;
     const cdf = tf.mul(tf.add(1, tf.erf(tf.mul(xs, Math.SQRT1_2))), 0.5);
@@ -93,6 +92,6 @@ const fusedGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
  * const h = gelu(linear(x, w1, b1));
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  if (hasKernel(FUSED_GELU) && x.dtype === 'float32') return fusedGelu(x);
+  if (hasKernel(R3DGelu) && x.dtype === 'float32') return fusedGelu(x);
   return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
 }

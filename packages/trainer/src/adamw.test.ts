@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { selectBackend } from '@r3d-ts/backend';
 import { testBackends } from '@r3d-ts/tooling/vitest/backends';
 import * as tf from '@tensorflow/tfjs-core';
+import { R3DAdamW } from '@r3d-ts/kernel-names';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AdamW, clipByGlobalNorm } from './adamw.js';
 
@@ -172,7 +173,7 @@ describe('AdamW fused kernel', () => {
   it.skipIf(!native)(native ? 'gives the composed update bit for bit (native-blas fused against cpu composed)' : 'skipped: native-blas is not in the test matrix', async () => {
     const composed = await run('cpu');
     const fused = await run('native-blas');
-    expect(tf.getKernel('R3DAdamW', 'native-blas')).toBeDefined();
+    expect(tf.getKernel(R3DAdamW, 'native-blas')).toBeDefined();
     expect(fused.length).toBe(composed.length);
     fused.forEach((values, i) => expect(Buffer.from(values.buffer).equals(Buffer.from(composed[i]!.buffer)), `tensor ${i}`).toBe(true));
   });

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { R3DAdamW, type R3DAdamWAttrs, type R3DAdamWInputs } from '@r3d-ts/kernel-names';
 
 // The fused update a backend may register (@r3d-ts/native-blas does): 14 kernels become one.
-const FUSED_ADAMW = 'R3DAdamW';
-const hasFusedAdamW = (): boolean => tf.getKernel(FUSED_ADAMW, tf.getBackend()) !== undefined;
+const hasFusedAdamW = (): boolean => tf.getKernel(R3DAdamW, tf.getBackend()) !== undefined;
 
 /** Hyper-parameters of AdamW, with PyTorch's defaults for the ones the recipe does not set. */
 export interface AdamWOptions {
@@ -76,8 +76,8 @@ export class AdamW {
       const decay = this.noDecay(name) ? 0 : lr * this.weightDecay;
       if (hasFusedAdamW() && p.dtype === 'float32' && g.dtype === 'float32') {
         // one native pass, the same float32 operations in the same order as below
-        const attrs = { keep: 1 - decay, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, bc2Sqrt, stepSize };
-        const [p1, m1, v1] = tf.engine().runKernel(FUSED_ADAMW, { param: p, m, v, grad: g }, attrs) as tf.Tensor[];
+        const attrs = { keep: 1 - decay, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, bc2Sqrt, stepSize } satisfies R3DAdamWAttrs;
+        const [p1, m1, v1] = tf.engine().runKernel(R3DAdamW, { param: p, m, v, grad: g } satisfies R3DAdamWInputs, attrs) as tf.Tensor[];
         m.assign(m1!);
         v.assign(v1!);
         p.assign(p1!);

@@ -1,0 +1,57 @@
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+
+// The custom kernels R3D adds to TensorFlow.js, declared once as tfjs-core's kernel_names.ts
+// declares its own: a backend registers a kernel under the name (@r3d-ts/native-blas does), a
+// model calls it through `tf.engine().runKernel(name, inputs, attrs)` where
+// `tf.getKernel(name, tf.getBackend())` exists and composes tf ops elsewhere
+// (@r3d-ts/rtf-fuser's `layerNorm` and `gelu`, @r3d-ts/trainer's `AdamW`).
+//
+// Inputs are `Record<..., TensorInfo>` rather than tfjs-core's `Pick<NamedTensorInfoMap, ...>`:
+// under strict null checks the Pick leaves every input `| undefined`. A Record still fits
+// `NamedTensorInfoMap`, and a caller's `{ x, gamma, beta } satisfies R3DLayerNormInputs` keeps its
+// tensors' type for `runKernel`.
+
+/**
+ * LayerNorm over the last axis, as torch.nn.LayerNorm (biased variance of the centred row):
+ * inputs x (..., C), gamma (C), beta (C), all float32; attr epsilon; one output shaped as x.
+ *
+ * @example
+ * tf.engine().runKernel(R3DLayerNorm, { x, gamma, beta } satisfies R3DLayerNormInputs, { epsilon: 1e-5 } satisfies R3DLayerNormAttrs);
+ */
+export const R3DLayerNorm = 'R3DLayerNorm';
+export type R3DLayerNormInputs = Record<'x' | 'gamma' | 'beta', TensorInfo>;
+export interface R3DLayerNormAttrs {
+  /** Added to the variance before the square root (torch's default is 1e-5). */
+  epsilon: number;
+}
+
+/**
+ * The exact GELU of torch.nn.GELU(), 0.5 x (1 + erf(x / sqrt 2)): input x (float32), no attrs,
+ * one output shaped as x.
+ *
+ * @example
+ * const y = tf.engine().runKernel(R3DGelu, { x } satisfies R3DGeluInputs) as tf.Tensor;
+ */
+export const R3DGelu = 'R3DGelu';
+export type R3DGeluInputs = Record<'x', TensorInfo>;
+
+/**
+ * One AdamW update of a parameter in torch.optim.AdamW's order of float32 operations: inputs
+ * param, m, v, grad (float32, one shape); outputs [param, m, v] after the step.
+ *
+ * @example
+ * const [p1, m1, v1] = tf.engine().runKernel(R3DAdamW, { param, m, v, grad } satisfies R3DAdamWInputs, attrs satisfies R3DAdamWAttrs) as tf.Tensor[];
+ */
+export const R3DAdamW = 'R3DAdamW';
+export type R3DAdamWInputs = Record<'param' | 'm' | 'v' | 'grad', TensorInfo>;
+export interface R3DAdamWAttrs {
+  /** 1 - lr * weight decay: the decoupled decay multiplies the parameter first. */
+  keep: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** sqrt(1 - beta2^t), the second moment's bias correction at step t. */
+  bc2Sqrt: number;
+  /** lr / (1 - beta1^t), the step scaled by the first moment's bias correction. */
+  stepSize: number;
+}

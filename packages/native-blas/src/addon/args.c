@@ -1,0 +1,70 @@
+// N-API argument parsing: typed arrays, integers and integer arrays, each checked and named in the
+// TypeError JS sees when it is wrong.
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "common.h"
+
+// Throws a TypeError (code R3D_BLAS_ARG) with a formatted message; returns false for the caller.
+__attribute__((format(printf, 2, 3))) static bool arg_error(napi_env env, const char *fmt, ...) {
+  char msg[96];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  napi_throw_type_error(env, "R3D_BLAS_ARG", msg);
+  return false;
+}
+
+// The data of a typed-array argument: a Float32Array, or with `words` any array of 4-byte
+// elements; a TypeError naming it otherwise.
+static bool get_typed(napi_env env, napi_value v, const char *name, bool words, void **data, size_t *len) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  napi_typedarray_type type;
+  void *ptr = NULL;
+  if (is_ta) napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL);
+  if (!is_ta || !(type == napi_float32_array || (words && (type == napi_int32_array || type == napi_uint32_array))))
+    return arg_error(env, words ? "%s must be a Float32Array, Int32Array or Uint32Array" : "%s must be a Float32Array", name);
+  *data = ptr;
+  return true;
+}
+
+bool r3d_get_f32(napi_env env, napi_value v, const char *name, float **data, size_t *len) {
+  void *ptr = NULL;
+  if (!get_typed(env, v, name, false, &ptr, len)) return false;
+  *data = (float *)ptr;
+  return true;
+}
+
+bool r3d_get_i64(napi_env env, napi_value v, const char *name, int64_t *out) {
+  if (napi_get_value_int64(env, v, out) != napi_ok || *out < 0) return arg_error(env, "%s must be a non-negative integer", name);
+  return true;
+}
+
+bool r3d_get_words(napi_env env, napi_value v, const char *name, uint32_t **data, size_t *len) {
+  void *ptr = NULL;
+  if (!get_typed(env, v, name, true, &ptr, len)) return false;
+  *data = (uint32_t *)ptr;
+  return true;
+}
+
+bool r3d_get_ints(napi_env env, napi_value v, const char *name, int64_t *out, uint32_t *rank, bool allow_negative) {
+  bool is_array = false;
+  napi_is_array(env, v, &is_array);
+  uint32_t len = 0;
+  if (is_array) napi_get_array_length(env, v, &len);
+  if (!is_array || len > MAX_RANK) return arg_error(env, "%s must be an array of at most %d integers", name, MAX_RANK);
+  for (uint32_t i = 0; i < len; i++) {
+    napi_value e;
+    napi_get_element(env, v, i, &e);
+    if (napi_get_value_int64(env, e, &out[i]) != napi_ok || (!allow_negative && out[i] < 0))
+      return arg_error(env, "%s[%u] must be a%s integer", name, i, allow_negative ? "n" : " non-negative");
+  }
+  *rank = len;
+  return true;
+}
+
+bool r3d_get_dims(napi_env env, napi_value v, const char *name, int64_t *out, uint32_t *rank) {
+  return r3d_get_ints(env, v, name, out, rank, false);
+}

@@ -1,0 +1,129 @@
+// What the addon's source files share: the N-API error macro, argument parsing (args.c), how
+// element-wise work is split across the pool (threads.c), the vectorisation attribute, the inline
+// loops more than one kernel runs, and the N-API functions module.c registers.
+#ifndef R3D_COMMON_H
+#define R3D_COMMON_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <node_api.h>
+
+#include "pool.h"
+
+// OpenBLAS extensions; declared here too so a cblas.h from another vendor still compiles.
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+char *openblas_get_config(void);
+char *openblas_get_corename(void);
+
+// Throws an Error and returns NULL to JS when an N-API call fails.
+#define CHECK(env, call)                                                   \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
+      napi_throw_error((env), "R3D_BLAS", "N-API call failed: " #call);   \
+      return NULL;                                                         \
+    }                                                                      \
+  } while (0)
+
+// Declares argc and argv[n] and reads an N-API call's arguments into them (argc: how many came).
+#define GET_ARGS(env, info, n)   \
+  size_t argc = (n);             \
+  napi_value argv[n];            \
+  CHECK((env), napi_get_cb_info((env), (info), &argc, argv, NULL, NULL))
+
+// The highest rank the strided kernels take (MAX_RANK in elementwise-kernels.ts).
+#define MAX_RANK 16
+
+// ---- argument parsing (args.c) ----------------------------------------------------------------
+// Each reads one argument into its out-parameters, or throws a TypeError naming the argument and
+// returns false (the caller then returns NULL to JS).
+
+// A Float32Array's data and length.
+bool r3d_get_f32(napi_env env, napi_value v, const char *name, float **data, size_t *len);
+// Any typed array of 4-byte elements (Float32Array, Int32Array, Uint32Array): the data-movement
+// kernels move int32 as well.
+bool r3d_get_words(napi_env env, napi_value v, const char *name, uint32_t **data, size_t *len);
+// A non-negative integer.
+bool r3d_get_i64(napi_env env, napi_value v, const char *name, int64_t *out);
+// An array of at most MAX_RANK integers (negative ones only with allow_negative); its length in rank.
+bool r3d_get_ints(napi_env env, napi_value v, const char *name, int64_t *out, uint32_t *rank, bool allow_negative);
+// r3d_get_ints for dimensions: no negatives.
+bool r3d_get_dims(napi_env env, napi_value v, const char *name, int64_t *out, uint32_t *rank);
+
+// ---- vectorised, threaded element-wise loops --------------------------------------------------
+// The element-wise loops are compiled three times, for AVX-512, AVX2 and baseline x86-64, and
+// the loader picks one by CPU (GCC function multi-versioning): the addon is built once for any
+// x86-64 machine, whose baseline is SSE2. With -ffp-contract=off every version computes the same
+// float32 operations, so results do not depend on the CPU either.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+// Element-wise kernels split arrays of at least PARALLEL_ELEMENTS into PARALLEL_CHUNK-long tasks
+// on the pool: below that, waking a worker costs about what the second core would save.
+#define PARALLEL_ELEMENTS (1 << 18)
+#define PARALLEL_CHUNK (1 << 16)
+
+// How many tasks an element-wise kernel over n elements runs as (1: on the calling thread alone);
+// in threads.c.
+int r3d_element_tasks(int64_t n);
+
+// Gives OpenBLAS the pool's thread count, or one thread while our own GEMM kernels are on; in
+// matmul.c, which owns that switch.
+void r3d_blas_follow_pool(void);
+
+// ---- inline loops shared by several kernels ---------------------------------------------------
+// Advances a row-major index over dims[0, last) (skipping dimension `skip`; -1 skips none) by one
+// step, moving each offset by its strides (st2 may be NULL): the outer loop of every strided kernel.
+__attribute__((always_inline)) static inline void odometer_next(int64_t *idx, const int64_t *dims, int last, int skip,
+                                                                int64_t *off1, const int64_t *st1, int64_t *off2,
+                                                                const int64_t *st2) {
+  for (int d = last - 1; d >= 0; d--) {
+    if (d == skip) continue;
+    idx[d]++;
+    *off1 += st1[d];
+    if (st2) *off2 += st2[d];
+    if (idx[d] < dims[d]) return;
+    *off1 -= st1[d] * dims[d];
+    if (st2) *off2 -= st2[d] * dims[d];
+    idx[d] = 0;
+  }
+}
+
+// Sums in double over 8 interleaved lanes, combined in a fixed order: the compiler can vectorise
+// this (a single running sum is one dependent add per element, ~4 cycles each), and the order
+// does not depend on the CPU.
+__attribute__((always_inline)) static inline double sum_f64(const float *x, int64_t n) {
+  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++) lane[l] += x[j + l];
+  double s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  for (; j < n; j++) s += x[j];
+  return s;
+}
+
+// ---- the N-API functions module.c registers, by file ------------------------------------------
+// matmul.c
+napi_value r3d_js_sgemm(napi_env env, napi_callback_info info);
+napi_value r3d_js_set_own_gemm(napi_env env, napi_callback_info info);
+napi_value r3d_js_own_gemm(napi_env env, napi_callback_info info);
+napi_value r3d_js_config(napi_env env, napi_callback_info info);
+// threads.c
+napi_value r3d_js_set_num_threads(napi_env env, napi_callback_info info);
+napi_value r3d_js_get_num_threads(napi_env env, napi_callback_info info);
+// elementwise.c
+napi_value r3d_js_binary(napi_env env, napi_callback_info info);
+napi_value r3d_js_unary(napi_env env, napi_callback_info info);
+napi_value r3d_js_softmax(napi_env env, napi_callback_info info);
+napi_value r3d_js_sum(napi_env env, napi_callback_info info);
+// movement.c
+napi_value r3d_js_transpose(napi_env env, napi_callback_info info);
+napi_value r3d_js_copy(napi_env env, napi_callback_info info);
+// fused.c
+napi_value r3d_js_layer_norm(napi_env env, napi_callback_info info);
+napi_value r3d_js_adamw(napi_env env, napi_callback_info info);
+
+#endif

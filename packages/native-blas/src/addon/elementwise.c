@@ -1,0 +1,290 @@
+// Element-wise kernels: broadcasting binary ops, unary ops, softmax and sums. The cpu backend
+// computes an index vector per element in JavaScript, or calls a closure per element; these loops
+// do the same work over precomputed strides.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+// exp for float32 as a branch-free polynomial (Cephes expf: range reduction by ln 2, degree-6
+// polynomial, about 1 ulp) so that loops over it vectorise; libm's expf is a call per element.
+static inline float exp_approx(float x) {
+  const float hi = 88.72283f, lo = -87.33654f;
+  float xc = x > hi ? hi : x;
+  xc = xc < lo ? lo : xc;
+  const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round to nearest
+  float r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  // 2^n as 2^(n-1) * 2 so that n = 128 (x near 88.72) still has a finite exponent field.
+  const int32_t e = ((int32_t)n + 126) << 23;
+  float scale;
+  memcpy(&scale, &e, sizeof scale);
+  float res = p * scale * 2.0f;
+  res = x > hi ? INFINITY : res;
+  res = x < lo ? 0.0f : res;
+  return res;
+}
+
+// ---- binary kernels --------------------------------------------------------------------------
+// Broadcasting Add, Sub, Multiply, RealDiv, SquaredDifference, Maximum, Minimum.
+
+enum { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3, OP_SQDIFF = 4, OP_MAX = 5, OP_MIN = 6 };
+
+// Separate loops per op and per stride pattern so the compiler vectorises the contiguous cases.
+#define INNER(EXPR)                                                                     \
+  if (sa == 1 && sb == 1) { for (int64_t j = 0; j < n; j++) { float x = pa[j], y = pb[j]; po[j] = (EXPR); } } \
+  else if (sa == 1 && sb == 0) { float y = pb[0]; for (int64_t j = 0; j < n; j++) { float x = pa[j]; po[j] = (EXPR); } } \
+  else if (sa == 0 && sb == 1) { float x = pa[0]; for (int64_t j = 0; j < n; j++) { float y = pb[j]; po[j] = (EXPR); } } \
+  else { for (int64_t j = 0; j < n; j++) { float x = pa[j * sa], y = pb[j * sb]; po[j] = (EXPR); } }
+
+__attribute__((always_inline)) static inline void binary_inner(int op, const float *pa, int64_t sa, const float *pb, int64_t sb, float *po, int64_t n) {
+  switch (op) {
+    case OP_ADD: INNER(x + y) break;
+    case OP_SUB: INNER(x - y) break;
+    case OP_MUL: INNER(x * y) break;
+    case OP_DIV: INNER(x / y) break;
+    case OP_SQDIFF: INNER((x - y) * (x - y)) break;
+    case OP_MAX: INNER((x != x || y != y) ? NAN : (x > y ? x : y)) break;
+    case OP_MIN: INNER((x != x || y != y) ? NAN : (x < y ? x : y)) break;
+  }
+}
+
+typedef struct {
+  int op;
+  const float *a, *b;
+  float *o;
+  const int64_t *dims, *stA, *stB;
+  uint32_t rank;
+  int64_t total, chunk;
+} binary_job;
+
+// Output elements [t * chunk, (t + 1) * chunk) of a binary job: the odometer over the outer
+// dimensions starts from the chunk's first element, and the first and last rows may be partial.
+VECTOR_CLONES static void binary_task(void *ctx, int t) {
+  const binary_job *job = (const binary_job *)ctx;
+  const uint32_t rank = job->rank;
+  const int64_t *dims = job->dims, *stA = job->stA, *stB = job->stB;
+  const int64_t n = dims[rank - 1];
+  const int64_t start = (int64_t)t * job->chunk;
+  const int64_t end = job->total - start < job->chunk ? job->total : start + job->chunk;
+  int64_t idx[MAX_RANK] = {0};
+  int64_t row = start / n, col = start % n;
+  int64_t offA = col * stA[rank - 1], offB = col * stB[rank - 1];
+  for (int d = (int)rank - 2; d >= 0; d--) {
+    idx[d] = row % dims[d];
+    row /= dims[d];
+    offA += idx[d] * stA[d];
+    offB += idx[d] * stB[d];
+  }
+  for (int64_t e = start; e < end;) {
+    const int64_t len = n - col < end - e ? n - col : end - e;
+    binary_inner(job->op, job->a + offA, stA[rank - 1], job->b + offB, stB[rank - 1], job->o + e, len);
+    e += len;
+    offA -= col * stA[rank - 1];  // back to the start of the row
+    offB -= col * stB[rank - 1];
+    col = 0;
+    odometer_next(idx, dims, (int)rank - 1, -1, &offA, stA, &offB, stB);
+  }
+}
+
+// binary(op, a, b, out, dims, stridesA, stridesB): out is dense over dims (row-major); a and b are
+// read at their strides (0 along broadcast dimensions).
+napi_value r3d_js_binary(napi_env env, napi_callback_info info) {
+  GET_ARGS(env, info, 7);
+  int32_t op;
+  float *a, *b, *o;
+  size_t la, lb, lo;
+  int64_t dims[MAX_RANK], stA[MAX_RANK], stB[MAX_RANK];
+  uint32_t rank, ra, rb;
+  if (argc != 7 || napi_get_value_int32(env, argv[0], &op) != napi_ok || op < OP_ADD || op > OP_MIN) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "binary(op, a, b, out, dims, stridesA, stridesB)");
+    return NULL;
+  }
+  if (!r3d_get_f32(env, argv[1], "a", &a, &la) || !r3d_get_f32(env, argv[2], "b", &b, &lb) ||
+      !r3d_get_f32(env, argv[3], "out", &o, &lo) || !r3d_get_dims(env, argv[4], "dims", dims, &rank) ||
+      !r3d_get_dims(env, argv[5], "stridesA", stA, &ra) || !r3d_get_dims(env, argv[6], "stridesB", stB, &rb))
+    return NULL;
+  int64_t total = 1, lastA = 0, lastB = 0;
+  for (uint32_t i = 0; i < rank; i++) {
+    total *= dims[i];
+    if (dims[i] > 0) { lastA += (dims[i] - 1) * stA[i]; lastB += (dims[i] - 1) * stB[i]; }
+  }
+  if (ra != rank || rb != rank || (int64_t)lo < total || (total > 0 && ((int64_t)la <= lastA || (int64_t)lb <= lastB))) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "binary: dims/strides do not fit the operands");
+    return NULL;
+  }
+  if (total == 0) return NULL;
+  if (rank == 0) { binary_inner(op, a, 0, b, 0, o, 1); return NULL; }
+  const int tasks = r3d_element_tasks(total);
+  binary_job job = {op, a, b, o, dims, stA, stB, rank, total, tasks == 1 ? total : PARALLEL_CHUNK};
+  r3d_parallel_for(binary_task, &job, tasks, r3d_pool_threads());
+  return NULL;
+}
+
+// ---- unary kernels ---------------------------------------------------------------------------
+// The cpu backend calls a closure per element (one shared, megamorphic loop); these are plain loops
+// with the same formulas as tfjs-backend-cpu (its Erf is the Abramowitz-Stegun 7.1.26 polynomial).
+
+enum {
+  U_NEG = 0, U_SQRT, U_RSQRT, U_SQUARE, U_EXP, U_LOG, U_ERF, U_TANH, U_SIGMOID, U_ABS, U_FLOOR, U_RELU, U_STEP,
+  U_RECIPROCAL, U_ELU, U_RELU6, U_LOG1P, U_EXPM1, U_SIGN, U_CEIL, U_ROUND, U_LEAKY_RELU, U_GELU, U_COUNT
+};
+
+static inline float erf_as(float xf) {
+  const float p = 0.3275911f, a1 = 0.254829592f, a2 = -0.284496736f, a3 = 1.421413741f, a4 = -1.453152027f,
+              a5 = 1.061405429f;
+  const float sign = xf > 0 ? 1.0f : (xf < 0 ? -1.0f : 0.0f);
+  const float v = fabsf(xf);
+  const float t = 1.0f / (1.0f + p * v);
+  const float y = sign * (1.0f - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * exp_approx(-v * v));
+  return xf != xf ? xf : y;
+}
+
+static float round_half_even(float x) {
+  // tfjs Round: banker's rounding
+  const float base = floorf(x);
+  const float d = x - base;
+  if (d < 0.5f) return base;
+  if (d > 0.5f) return base + 1.0f;
+  return fmodf(base, 2.0f) == 0.0f ? base : base + 1.0f;
+}
+
+#define UNARY_LOOP(EXPR) for (int64_t i = 0; i < n; i++) { const float v = x[i]; o[i] = (EXPR); } break;
+
+typedef struct {
+  int op;
+  const float *x;
+  float *o;
+  float alpha;
+  int64_t n, chunk;
+} unary_job;
+
+// Elements [t * chunk, (t + 1) * chunk) of a unary job.
+VECTOR_CLONES static void unary_task(void *ctx, int t) {
+  const unary_job *job = (const unary_job *)ctx;
+  const int64_t start = (int64_t)t * job->chunk;
+  const int64_t n = job->n - start < job->chunk ? job->n - start : job->chunk;
+  const float *x = job->x + start;
+  float *o = job->o + start;
+  const float alpha = job->alpha;
+  switch (job->op) {
+    case U_NEG: UNARY_LOOP(-v)
+    case U_SQRT: UNARY_LOOP(sqrtf(v))
+    case U_RSQRT: UNARY_LOOP((float)(1.0 / sqrt((double)v)))
+    case U_SQUARE: UNARY_LOOP(v * v)
+    case U_EXP: UNARY_LOOP(exp_approx(v))
+    case U_LOG: UNARY_LOOP(logf(v))
+    case U_ERF: UNARY_LOOP(erf_as(v))
+    case U_TANH: UNARY_LOOP(tanhf(v))
+    case U_SIGMOID: UNARY_LOOP(1.0f / (1.0f + exp_approx(-v)))
+    case U_ABS: UNARY_LOOP(fabsf(v))
+    case U_FLOOR: UNARY_LOOP(floorf(v))
+    case U_RELU: UNARY_LOOP(v < 0 ? 0.0f : v)
+    case U_STEP: UNARY_LOOP(v > 0 ? 1.0f : (v != v ? NAN : alpha))
+    case U_RECIPROCAL: UNARY_LOOP(1.0f / v)
+    case U_ELU: UNARY_LOOP(v >= 0 ? v : exp_approx(v) - 1.0f)
+    case U_RELU6: UNARY_LOOP(v != v ? NAN : (v < 0 ? 0.0f : (v > 6 ? 6.0f : v)))
+    case U_LOG1P: UNARY_LOOP(log1pf(v))
+    case U_EXPM1: UNARY_LOOP(expm1f(v))
+    case U_SIGN: UNARY_LOOP(v > 0 ? 1.0f : (v < 0 ? -1.0f : 0.0f))  // NaN -> 0, as tfjs-backend-cpu
+    case U_CEIL: UNARY_LOOP(ceilf(v))
+    case U_ROUND: UNARY_LOOP(round_half_even(v))
+    case U_LEAKY_RELU: UNARY_LOOP(v < 0 ? alpha * v : v)
+    case U_GELU: UNARY_LOOP(0.5f * v * (1.0f + erf_as(v * 0.70710678118654752f)))  // exact (erf) GELU
+  }
+}
+
+// unary(op, x, out, alpha): out[i] = f(x[i]) over min(len(x), len(out)) elements.
+napi_value r3d_js_unary(napi_env env, napi_callback_info info) {
+  GET_ARGS(env, info, 4);
+  int32_t op;
+  float *x, *o;
+  size_t lx, lo;
+  double alpha_d = 0;
+  if (argc != 4 || napi_get_value_int32(env, argv[0], &op) != napi_ok || op < 0 || op >= U_COUNT ||
+      napi_get_value_double(env, argv[3], &alpha_d) != napi_ok) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "unary(op, x, out, alpha)");
+    return NULL;
+  }
+  if (!r3d_get_f32(env, argv[1], "x", &x, &lx) || !r3d_get_f32(env, argv[2], "out", &o, &lo)) return NULL;
+  const int64_t n = (int64_t)(lx < lo ? lx : lo);
+  const int tasks = r3d_element_tasks(n);
+  unary_job job = {op, x, o, (float)alpha_d, n, tasks == 1 ? n : PARALLEL_CHUNK};
+  r3d_parallel_for(unary_task, &job, tasks, r3d_pool_threads());
+  return NULL;
+}
+
+// ---- softmax and sums ------------------------------------------------------------------------
+
+// softmax(x, out, rows, cols): softmax over the last axis, max-subtracted as tfjs does.
+VECTOR_CLONES static void softmax_rows(const float *x, float *o, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *px = x + r * cols;
+    float *po = o + r * cols;
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < cols; j++) mx = px[j] > mx ? px[j] : mx;
+    for (int64_t j = 0; j < cols; j++) po[j] = exp_approx(px[j] - mx);
+    const float inv = (float)(1.0 / sum_f64(po, cols));
+    for (int64_t j = 0; j < cols; j++) po[j] *= inv;
+  }
+}
+
+napi_value r3d_js_softmax(napi_env env, napi_callback_info info) {
+  GET_ARGS(env, info, 4);
+  float *x, *o;
+  size_t lx, lo;
+  int64_t rows, cols;
+  if (argc != 4 || !r3d_get_f32(env, argv[0], "x", &x, &lx) || !r3d_get_f32(env, argv[1], "out", &o, &lo) ||
+      !r3d_get_i64(env, argv[2], "rows", &rows) || !r3d_get_i64(env, argv[3], "cols", &cols))
+    return NULL;
+  if ((int64_t)lx < rows * cols || (int64_t)lo < rows * cols) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "softmax: operands shorter than rows * cols");
+    return NULL;
+  }
+  softmax_rows(x, o, rows, cols);
+  return NULL;
+}
+
+VECTOR_CLONES static void sum_rows(const float *x, float *o, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; r++) o[r] = (float)sum_f64(x + r * cols, cols);
+}
+
+// sum(x, out, outer, mid, inner): out[o, i] = sum over m of x[o, m, i], accumulated in double.
+napi_value r3d_js_sum(napi_env env, napi_callback_info info) {
+  GET_ARGS(env, info, 5);
+  float *x, *o;
+  size_t lx, lo;
+  int64_t outer, mid, inner;
+  if (argc != 5 || !r3d_get_f32(env, argv[0], "x", &x, &lx) || !r3d_get_f32(env, argv[1], "out", &o, &lo) ||
+      !r3d_get_i64(env, argv[2], "outer", &outer) || !r3d_get_i64(env, argv[3], "mid", &mid) ||
+      !r3d_get_i64(env, argv[4], "inner", &inner))
+    return NULL;
+  if ((int64_t)lx < outer * mid * inner || (int64_t)lo < outer * inner) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "sum: operands shorter than outer * mid * inner");
+    return NULL;
+  }
+  if (inner == 1) {
+    sum_rows(x, o, outer, mid);
+    return NULL;
+  }
+  double *acc = (double *)malloc((size_t)inner * sizeof(double));
+  if (!acc) { napi_throw_error(env, "R3D_BLAS_OOM", "sum: out of memory"); return NULL; }
+  for (int64_t r = 0; r < outer; r++) {
+    for (int64_t i = 0; i < inner; i++) acc[i] = 0;
+    for (int64_t m = 0; m < mid; m++) {
+      const float *px = x + (r * mid + m) * inner;
+      for (int64_t i = 0; i < inner; i++) acc[i] += px[i];
+    }
+    for (int64_t i = 0; i < inner; i++) o[r * inner + i] = (float)acc[i];
+  }
+  free(acc);
+  return NULL;
+}

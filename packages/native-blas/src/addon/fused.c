@@ -1,0 +1,133 @@
+// Fused kernels (@r3d-ts/kernel-names): LayerNorm and AdamW, each one pass over memory instead
+// of 8-14 tf kernels. The third, GELU, is a unary op (U_GELU in elementwise.c).
+#include <math.h>
+#include <string.h>
+
+#include "common.h"
+
+// Sum of (x - mean)^2 in double, laned as sum_f64.
+__attribute__((always_inline)) static inline double sum_sq_dev_f64(const float *x, int64_t n, double mean) {
+  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++) lane[l] += (x[j + l] - mean) * (x[j + l] - mean);
+  double s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  for (; j < n; j++) s += (x[j] - mean) * (x[j] - mean);
+  return s;
+}
+
+typedef struct {
+  const float *x, *gamma, *beta;
+  float *o;
+  int64_t rows, cols, rows_per_task;
+  float eps;
+} layer_norm_job;
+
+// LayerNorm of rows [t * rows_per_task, ...): statistics in double, biased variance of the
+// centred row (as torch.nn.LayerNorm), y = (x - mean) / sqrt(var + eps) * gamma + beta.
+VECTOR_CLONES static void layer_norm_task(void *ctx, int t) {
+  const layer_norm_job *job = (const layer_norm_job *)ctx;
+  const int64_t r0 = (int64_t)t * job->rows_per_task;
+  const int64_t r1 = r0 + job->rows_per_task < job->rows ? r0 + job->rows_per_task : job->rows;
+  const int64_t n = job->cols;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = job->x + r * n;
+    float *o = job->o + r * n;
+    const double mean = sum_f64(x, n) / (double)n;
+    const float rstd = (float)(1.0 / sqrt(sum_sq_dev_f64(x, n, mean) / (double)n + (double)job->eps));
+    const float m = (float)mean;
+    for (int64_t j = 0; j < n; j++) o[j] = (x[j] - m) * rstd * job->gamma[j] + job->beta[j];
+  }
+}
+
+// layerNorm(x, gamma, beta, out, rows, cols, eps): LayerNorm over the last axis of a rows x cols
+// matrix, gamma and beta of length cols.
+napi_value r3d_js_layer_norm(napi_env env, napi_callback_info info) {
+  GET_ARGS(env, info, 7);
+  float *x, *g, *b, *o;
+  size_t lx, lg, lb, lo;
+  int64_t rows, cols;
+  double eps;
+  if (argc != 7 || !r3d_get_f32(env, argv[0], "x", &x, &lx) || !r3d_get_f32(env, argv[1], "gamma", &g, &lg) ||
+      !r3d_get_f32(env, argv[2], "beta", &b, &lb) || !r3d_get_f32(env, argv[3], "out", &o, &lo) ||
+      !r3d_get_i64(env, argv[4], "rows", &rows) || !r3d_get_i64(env, argv[5], "cols", &cols))
+    return NULL;
+  if (napi_get_value_double(env, argv[6], &eps) != napi_ok) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "layerNorm: eps must be a number");
+    return NULL;
+  }
+  if ((int64_t)lx < rows * cols || (int64_t)lo < rows * cols || (int64_t)lg < cols || (int64_t)lb < cols) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "layerNorm: operands shorter than rows x cols (gamma, beta: cols)");
+    return NULL;
+  }
+  if (rows == 0 || cols == 0) return NULL;
+  const int tasks = r3d_element_tasks(rows * cols);
+  layer_norm_job job = {x, g, b, o, rows, cols, (rows + tasks - 1) / tasks, (float)eps};
+  r3d_parallel_for(layer_norm_task, &job, tasks, r3d_pool_threads());
+  return NULL;
+}
+
+typedef struct {
+  const float *p, *m, *v, *g;
+  float *p1, *m1, *v1;
+  int64_t n, chunk;
+  float keep, b1, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size;
+} adamw_job;
+
+// One AdamW update (torch.optim.AdamW's order of operations, each rounded to float32 as the
+// composed tf ops round it, so the result is the same bit for bit):
+// p1 = p * keep - (m1 / (sqrt(v1) / bc2_sqrt + eps)) * step_size, m1 = m * b1 + g * (1 - b1),
+// v1 = v * b2 + (g * g) * (1 - b2).
+VECTOR_CLONES static void adamw_task(void *ctx, int t) {
+  const adamw_job *job = (const adamw_job *)ctx;
+  const int64_t start = (int64_t)t * job->chunk;
+  const int64_t end = job->n - start < job->chunk ? job->n : start + job->chunk;
+  const float keep = job->keep, b1 = job->b1, c1 = job->one_minus_b1, b2 = job->b2, c2 = job->one_minus_b2;
+  const float bc2 = job->bc2_sqrt, eps = job->eps, step = job->step_size;
+  for (int64_t i = start; i < end; i++) {
+    const float g = job->g[i];
+    const float m1 = job->m[i] * b1 + g * c1;
+    const float v1 = job->v[i] * b2 + (g * g) * c2;
+    const float denom = sqrtf(v1) / bc2 + eps;
+    const float decayed = keep == 1.0f ? job->p[i] : job->p[i] * keep;
+    job->p1[i] = decayed - (m1 / denom) * step;
+    job->m1[i] = m1;
+    job->v1[i] = v1;
+  }
+}
+
+// adamw(p, m, v, g, p1, m1, v1, [keep, b1, 1 - b1, b2, 1 - b2, bc2Sqrt, eps, stepSize])
+napi_value r3d_js_adamw(napi_env env, napi_callback_info info) {
+  GET_ARGS(env, info, 8);
+  float *arr[7];
+  size_t len[7];
+  static const char *names[7] = {"p", "m", "v", "g", "p1", "m1", "v1"};
+  if (argc != 8) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "adamw(p, m, v, g, p1, m1, v1, constants)");
+    return NULL;
+  }
+  for (int k = 0; k < 7; k++)
+    if (!r3d_get_f32(env, argv[k], names[k], &arr[k], &len[k])) return NULL;
+  float c[8];
+  size_t nc = 0;
+  float *cv;
+  if (!r3d_get_f32(env, argv[7], "constants", &cv, &nc)) return NULL;
+  if (nc != 8) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "adamw: constants must hold 8 numbers");
+    return NULL;
+  }
+  memcpy(c, cv, sizeof c);
+  for (int k = 1; k < 7; k++) {
+    if (len[k] != len[0]) {
+      napi_throw_range_error(env, "R3D_BLAS_ARG", "adamw: p, m, v, g and the outputs must have the same length");
+      return NULL;
+    }
+  }
+  const int64_t n = (int64_t)len[0];
+  if (n == 0) return NULL;
+  const int tasks = r3d_element_tasks(n);
+  adamw_job job = {arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], n, tasks == 1 ? n : PARALLEL_CHUNK,
+                   c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]};
+  r3d_parallel_for(adamw_task, &job, tasks, r3d_pool_threads());
+  return NULL;
+}

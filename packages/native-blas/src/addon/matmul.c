@@ -1,0 +1,120 @@
+// Matrix products: our AVX-512 kernels (gemm.c) where they apply, a CBLAS (OpenBLAS) for the rest.
+#include <stdio.h>
+
+#include "common.h"
+#include <cblas.h>
+#include "gemm.h"
+
+#define SMALL_GEMM_FLOPS 1e8
+
+// Whether products go to our kernels first (gemm.c); set from JS (R3D_NATIVE_GEMM).
+static bool own_gemm = false;
+
+// sgemm(a, b, c, batch, batchA, batchB, m, n, k, transA, transB, alpha, beta)
+// For bi in [0, batch): C[bi] = alpha * op(A[bi % batchA]) * op(B[bi % batchB]) + beta * C[bi],
+// row-major, A[i] is m x k (k x m when transA), B[i] is k x n (n x k when transB), C[i] is m x n.
+// The modulo is TensorFlow.js's batch broadcasting rule for BatchMatMul.
+napi_value r3d_js_sgemm(napi_env env, napi_callback_info info) {
+  GET_ARGS(env, info, 13);
+  if (argc != 13) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "sgemm expects 13 arguments");
+    return NULL;
+  }
+  float *a, *b, *c;
+  size_t la, lb, lc;
+  int64_t batch, batch_a, batch_b, m, n, k;
+  bool ta, tb;
+  double alpha, beta;
+  if (!r3d_get_f32(env, argv[0], "a", &a, &la) || !r3d_get_f32(env, argv[1], "b", &b, &lb) ||
+      !r3d_get_f32(env, argv[2], "c", &c, &lc))
+    return NULL;
+  if (!r3d_get_i64(env, argv[3], "batch", &batch) || !r3d_get_i64(env, argv[4], "batchA", &batch_a) ||
+      !r3d_get_i64(env, argv[5], "batchB", &batch_b) || !r3d_get_i64(env, argv[6], "m", &m) ||
+      !r3d_get_i64(env, argv[7], "n", &n) || !r3d_get_i64(env, argv[8], "k", &k))
+    return NULL;
+  if (napi_get_value_bool(env, argv[9], &ta) != napi_ok || napi_get_value_bool(env, argv[10], &tb) != napi_ok ||
+      napi_get_value_double(env, argv[11], &alpha) != napi_ok ||
+      napi_get_value_double(env, argv[12], &beta) != napi_ok) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "transA/transB must be booleans, alpha/beta numbers");
+    return NULL;
+  }
+  if (batch_a < 1 || batch_b < 1 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "batchA/batchB must be >= 1 and m, n, k fit in 32 bits");
+    return NULL;
+  }
+  const int64_t sa = m * k, sb = k * n, sc = m * n;
+  if ((int64_t)la < batch_a * sa || (int64_t)lb < batch_b * sb || (int64_t)lc < batch * sc) {
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "sgemm operands too short: a has %zu (need %lld), b has %zu (need %lld), c has %zu (need %lld)", la,
+             (long long)(batch_a * sa), lb, (long long)(batch_b * sb), lc, (long long)(batch * sc));
+    napi_throw_range_error(env, "R3D_BLAS_ARG", msg);
+    return NULL;
+  }
+  if (batch == 0 || m == 0 || n == 0) return NULL;
+  if (k == 0) {
+    // BLAS leaves C scaled by beta when k == 0; keep that explicit (and cheap).
+    for (int64_t i = 0; i < batch * sc; i++) c[i] = beta == 0.0 ? 0.0f : (float)(beta * c[i]);
+    return NULL;
+  }
+  const int lda = ta ? (int)m : (int)k, ldb = tb ? (int)k : (int)n;
+  // Our AVX-512 kernels (gemm.c) take every product they handle; the rest, and every product on
+  // a CPU without AVX-512, goes to BLAS.
+  int64_t first_blas = 0;
+  if (own_gemm && alpha == 1.0) {
+    for (; first_blas < batch; first_blas++) {
+      const int64_t bi = first_blas;
+      if (!r3d_sgemm(ta, tb, (int)m, (int)n, (int)k, a + (bi % batch_a) * sa, lda, b + (bi % batch_b) * sb, ldb,
+                     (float)beta, c + bi * sc, (int)n))
+        break;
+    }
+    if (first_blas == batch) return NULL;
+  }
+  // Small products run on the calling thread: waking OpenBLAS's other threads costs more than it
+  // saves below ~100 MFLOP, and far more (milliseconds) when other processes hold the cores.
+  const int threads = openblas_get_num_threads();
+  const bool narrow = threads > 1 && 2.0 * (double)m * (double)n * (double)k < SMALL_GEMM_FLOPS;
+  if (narrow) openblas_set_num_threads(1);
+  for (int64_t bi = first_blas; bi < batch; bi++) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
+                (int)k, (float)alpha, a + (bi % batch_a) * sa, lda, b + (bi % batch_b) * sb, ldb, (float)beta,
+                c + bi * sc, (int)n);
+  }
+  if (narrow) openblas_set_num_threads(threads);
+  return NULL;
+}
+
+// With our kernels on, OpenBLAS only sees small products (and A^T B^T): one thread, so its workers
+// never spin on the cores our pool needs.
+void r3d_blas_follow_pool(void) { openblas_set_num_threads(own_gemm ? 1 : r3d_pool_threads()); }
+
+// setOwnGemm(on): route products to the AVX-512 kernels (when the CPU has them); returns whether
+// they are now in use.
+napi_value r3d_js_set_own_gemm(napi_env env, napi_callback_info info) {
+  GET_ARGS(env, info, 1);
+  napi_value out;
+  bool on = false;
+  if (argc < 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "setOwnGemm expects a boolean");
+    return NULL;
+  }
+  own_gemm = on && r3d_gemm_supported();
+  r3d_blas_follow_pool();
+  CHECK(env, napi_get_boolean(env, own_gemm, &out));
+  return out;
+}
+
+napi_value r3d_js_own_gemm(napi_env env, napi_callback_info info) {
+  napi_value out;
+  CHECK(env, napi_get_boolean(env, own_gemm, &out));
+  return out;
+}
+
+napi_value r3d_js_config(napi_env env, napi_callback_info info) {
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s (core %s); own AVX-512 GEMM %s", openblas_get_config(), openblas_get_corename(),
+           own_gemm ? "on" : r3d_gemm_supported() ? "off" : "unsupported on this CPU");
+  napi_value out;
+  CHECK(env, napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &out));
+  return out;
+}
