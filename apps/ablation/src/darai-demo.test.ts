@@ -2,12 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readNpy } from '@r3d-ts/datasets';
+import { encodeTorchSave } from '@r3d-ts/tensor-io';
+import { readNpy } from '@r3d-ts/tensor-io/node';
 import { mutualGain } from '@r3d-ts/rank-metrics';
 import { sharedFixture } from '@r3d-ts/tooling/vitest/fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyseDemo, DEMO_KINDS, readDemoTokens, readPtMatrix } from './darai-demo.js';
-import { encodeTorchSave } from '@r3d-ts/r3d-model';
 import { runCli } from './test-helpers.js';
 
 const dir = sharedFixture('darai-demo');

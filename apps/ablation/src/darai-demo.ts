@@ -1,8 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readNpy } from '@r3d-ts/datasets';
+import { readNpy, readTorchTensor } from '@r3d-ts/tensor-io/node';
 import { effectiveRank, harmonicBalance } from '@r3d-ts/rank-metrics';
-import { readTorchTensor } from '@r3d-ts/r3d-model';
 import { AblationConfigError } from './errors.js';
 import type { RankPoint } from './run-cell.js';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { harmonicBalance } from '@r3d-ts/rank-metrics';
-import { writeFileAtomic } from '@r3d-ts/r3d-model';
+import { writeFileAtomic } from '@r3d-ts/tensor-io/node';
 import type { AblationConfig } from './config.js';
 import { AblationResultError } from './errors.js';
 import { type Cell, gridCells, groupOf } from './grid.js';

@@ -3,7 +3,7 @@
  * it (a 1-based line, or a byte offset) and what was expected, so a user can fix the file.
  *
  * @example
- * try { readNpy('x.npy'); } catch (e) { if (e instanceof DatasetFormatError) console.log(e.file, e.expected); }
+ * try { readFeatureNpy('x.npy'); } catch (e) { if (e instanceof DatasetFormatError) console.log(e.file, e.expected); }
  */
 export class DatasetFormatError extends Error {
   readonly code = 'DATASET_FORMAT';

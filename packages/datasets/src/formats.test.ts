@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { DatasetFormatError } from './errors.js';
-import { encodeNpy } from './npy.js';
+import { encodeNpy, NpyFormatError } from '@r3d-ts/tensor-io';
+import { readFeatureNpy } from './modalities/features.js';
 import { decodeDepthPng, decodeRgbFrame, resizeBilinear } from './modalities/image.js';
 import { HashedNgramEncoder } from './modalities/text.js';
 import { parseTimeSeriesCsv, resampleToTimes, normaliseChannels } from './modalities/timeseries.js';
@@ -186,6 +187,15 @@ describe('FUTR layout', () => {
     expect(s.modalities.text!.dim).toBe(128);
     write(join(root, 'groundTruth', 'v1.txt'), 'f1,Mixing,x\nf2,Stirring,x\n');
     await expect(ds.load('v1')).rejects.toThrow(/v1\.txt:2: expected a label listed in the mapping/);
+  });
+
+  it('a broken feature .npy is a DatasetFormatError naming the file and byte, its cause the NpyFormatError', () => {
+    const file = join(tempDir('futr-bad-npy'), 'v1.npy');
+    write(file, encodeNpy({ shape: [3, 5], data: new Float32Array(15) }).subarray(0, 40));
+    const e = errorOf(() => readFeatureNpy(file)) as DatasetFormatError;
+    expect(e).toBeInstanceOf(DatasetFormatError);
+    expect(e.cause).toBeInstanceOf(NpyFormatError);
+    expect(e.message).toMatch(/v1\.npy @byte 8: expected a header of \d+ bytes inside the file/);
   });
 });
 

@@ -1,8 +1,9 @@
 // Seeded mutation fuzzing: every parser, fed >= 1000 corrupted copies of a valid fixture, either
-// returns a valid (finite) result or throws DatasetFormatError, never anything else.
+// returns a valid (finite) result or throws its format error (DatasetFormatError; the .npy parser
+// of @r3d-ts/tensor-io, which the loaders read features with, its NpyFormatError), never anything else.
+import { encodeNpy, NpyFormatError, parseNpy } from '@r3d-ts/tensor-io';
 import { describe, expect, it } from 'vitest';
 import { DatasetFormatError } from './errors.js';
-import { encodeNpy, parseNpy } from './npy.js';
 import { Rng } from './random.js';
 import { decodeDepthPng, decodeImage } from './modalities/image.js';
 import { parseTimeSeriesCsv } from './modalities/timeseries.js';
@@ -44,8 +45,8 @@ function mutate(src: Uint8Array, rng: Rng, text: boolean): Uint8Array {
 
 const finite = (a: ArrayLike<number>) => { for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) throw new Error(`non-finite value at ${i}`); };
 
-function fuzz(name: string, fixture: Uint8Array, text: boolean, parse: (bytes: Uint8Array) => void, seed: number) {
-  it(`${name}: ${N} mutations give a valid result or DatasetFormatError`, () => {
+function fuzz(name: string, fixture: Uint8Array, text: boolean, parse: (bytes: Uint8Array) => void, seed: number, formatError: new (...args: never[]) => Error = DatasetFormatError) {
+  it(`${name}: ${N} mutations give a valid result or ${formatError.name}`, () => {
     const rng = new Rng(seed);
     let ok = 0;
     let rejected = 0;
@@ -56,7 +57,7 @@ function fuzz(name: string, fixture: Uint8Array, text: boolean, parse: (bytes: U
         parse(m);
         ok++;
       } catch (e) {
-        if (!(e instanceof DatasetFormatError)) throw new Error(`${name} mutation ${i} threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+        if (!(e instanceof formatError)) throw new Error(`${name} mutation ${i} threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
         rejected++;
       }
     }
@@ -69,7 +70,7 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
 describe('fuzz', () => {
-  fuzz('npy', encodeNpy({ shape: [3, 4], data: Float32Array.from({ length: 12 }, (_, i) => i / 3) }), false, (b) => { parseNpy(b, 'f.npy'); }, 1);
+  fuzz('npy', encodeNpy({ shape: [3, 4], data: Float32Array.from({ length: 12 }, (_, i) => i / 3) }), false, (b) => { parseNpy(b, 'f.npy'); }, 1, NpyFormatError);
   fuzz('skeleton', enc(skeletonText('18446744073709551615', 2)), true, (b) => {
     const sk = parseSkeleton(dec(b), 'f.skeleton');
     for (const f of sk.frames) for (const body of f.bodies) { finite(body.joints); finite([body.leanX, body.leanY]); BigInt(body.id); }

@@ -1,6 +1,4 @@
 export { DatasetFormatError } from './errors.js';
-export { parseNpy, readNpy, encodeNpy, writeNpy } from './npy.js';
-export type { NpyArray, NpyData, NpyDtype } from './npy.js';
 export { UNDEFINED_LABEL, frameModality, sliceFrames } from './sequence.js';
 export type { Sequence, FrameModality, ModalityName } from './sequence.js';
 export { Rng, seededShuffle, mixSeed } from './random.js';

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { encodeNpy } from './npy.js';
+import { encodeNpy } from '@r3d-ts/tensor-io';
 import { FutrDataset } from './futr/index.js';
 import { tempDir } from './test-fixtures.js';
 

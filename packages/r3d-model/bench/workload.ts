@@ -1,8 +1,8 @@
 /**
  * The R3D workload the benches time, on the current backend: a training step (forward + loss +
  * backward + Adam step) at B=8, T=100, C=128, RGB 2048, depth 120x160, 20 classes, and an
- * evaluation forward at B=1, T=300. Used by this package's bench (against PyTorch) and by
- * @r3d-ts/native-blas's kernel profile. The model's modules are imported directly: the package
+ * evaluation forward at B=1, T=300. Used by this package's bench (against PyTorch) and by its
+ * kernel profile (`profile.ts`). The model's modules are imported directly: the package
  * index also loads the weight readers, which the step does not need.
  */
 import * as tf from '@tensorflow/tfjs-core';

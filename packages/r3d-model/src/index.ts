@@ -1,5 +1,5 @@
 export { createR3DModel, R3DModel } from './r3d.js';
-export type { ApplyOptions, HostTensor, R3DInputs, R3DOutputs, WeightLoadReport } from './r3d.js';
+export type { ApplyOptions, R3DInputs, R3DOutputs, WeightLoadReport } from './r3d.js';
 export { resolveConfig, rgbEncoder, depthEncoder, vectorEncoder } from './config.js';
 export type { EncoderConfig, FuserSpec, R3DConfig, R3DConfigInput } from './config.js';
 export { r3dLoss } from './losses.js';
@@ -7,11 +7,5 @@ export type { LossOptions, R3DLoss, R3DTargets } from './losses.js';
 export { decodeAnticipation } from './decode.js';
 export type { DecodeOptions, DecodedAnticipation } from './decode.js';
 export { linear } from './linear.js';
-export { readNpyFolder } from './weights/npy-folder.js';
 export { ModelConfigError, WeightImportError } from './errors.js';
-export { readTorchCheckpoint, readTorchTensor } from './weights/torch.js';
-export { encodeTorchSave, writeTorchSave } from './weights/torch-save.js';
-export { encodeSafetensors, decodeSafetensors, readSafetensors, writeSafetensors, SafetensorsFormatError } from './weights/safetensors.js';
-export type { SafetensorsContent, SafetensorsDtype, SafetensorsEntry, SafetensorsInput } from './weights/safetensors.js';
-export { writeFileAtomic, fsyncDir } from './atomic.js';
 export { saveR3DModel, loadR3DModel, readWeights, loadWeights } from './weights/checkpoint.js';

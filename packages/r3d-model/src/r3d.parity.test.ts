@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '@r3d-ts/backend';
+import { readNpyFolder } from '@r3d-ts/tensor-io/node';
 import { testBackends } from '@r3d-ts/tooling/vitest/backends';
 import { sharedFixture } from '@r3d-ts/tooling/vitest/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,6 @@ import { depthEncoder, rgbEncoder } from './config.js';
 import { r3dLoss } from './losses.js';
 import { createR3DModel, type R3DModel } from './r3d.js';
 import { fixedFuser, fixtureTensor, relativeError } from './test-helpers.js';
-import { readNpyFolder } from './weights/npy-folder.js';
 
 const dir = sharedFixture('r3d-parity');
 const TOL = 1e-4;

@@ -4,16 +4,11 @@ import { decoderLayer, encoderLayer, type TransformerRunOptions } from './decode
 import { encodeFrames } from './encoders.js';
 import { ModelConfigError, WeightImportError } from './errors.js';
 import type { Fuser } from '@r3d-ts/rtf-fuser';
+import type { HostTensor } from '@r3d-ts/tensor-io';
 import { buildFuser, FUSER_PREFIX, fuserWeightShapes, isLateFusion } from './fuser.js';
 import { layerNorm, withDropoutSeed } from './layers.js';
 import { linear } from './linear.js';
 import { initialValue, modelParamSpecs } from './params.js';
-
-/** A weight held on the host: flat row-major float data and its shape. */
-export interface HostTensor {
-  shape: number[];
-  data: ArrayLike<number>;
-}
 
 /** One batch of observed frames. */
 export interface R3DInputs {

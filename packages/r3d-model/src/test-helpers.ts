@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { parseNpy } from '@r3d-ts/datasets';
+import { parseNpy } from '@r3d-ts/tensor-io';
 import type { Fuser } from '@r3d-ts/rtf-fuser';
 
 /** Loads one fixture array as a float32 tensor. */

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeNpy } from '@r3d-ts/datasets';
+import { writeNpy } from '@r3d-ts/tensor-io/node';
 import { effectiveRank } from '../src/index.js';
 
 const SIZES = [16, 64, 128, 300];

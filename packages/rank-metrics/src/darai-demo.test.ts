@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readNpy } from '@r3d-ts/datasets';
+import { readNpy } from '@r3d-ts/tensor-io/node';
 import { sharedFixture } from '@r3d-ts/tooling/vitest/fixtures';
 import { harmonicBalance, mutualGain } from './index.js';
 

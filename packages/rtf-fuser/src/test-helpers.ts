@@ -2,7 +2,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { readNpy } from '@r3d-ts/datasets';
+import { readNpy } from '@r3d-ts/tensor-io/node';
 import type { WeightData } from './weights.js';
 
 export function npyTensor(dir: string, file: string): tf.Tensor {

@@ -3,7 +3,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '@r3d-ts/backend';
-import { readSafetensors } from '@r3d-ts/r3d-model';
+import { readSafetensors } from '@r3d-ts/tensor-io/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint, type TrainingProgress } from './checkpoint.js';

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { decodeSafetensors, encodeSafetensors, fsyncDir, SafetensorsFormatError, type SafetensorsEntry, writeFileAtomic } from '@r3d-ts/r3d-model';
+import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type SafetensorsEntry } from '@r3d-ts/tensor-io';
+import { fsyncDir, writeFileAtomic } from '@r3d-ts/tensor-io/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError } from './errors.js';
 import type { RngState } from './rng.js';
@@ -221,7 +222,7 @@ function decodeEntries(bytes: Uint8Array, file: string): Record<string, Safetens
   try {
     return Object.fromEntries(decodeSafetensors(bytes, file).tensors);
   } catch (err) {
-    if (err instanceof SafetensorsFormatError) throw new CheckpointError(err.file, err.expected, err.detail, err);
+    if (err instanceof SafetensorsFormatError) throw new CheckpointError(err.file, err.expected, err.found, err);
     throw err;
   }
 }

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic } from '@r3d-ts/r3d-model';
+import { writeFileAtomic } from '@r3d-ts/tensor-io/node';
 import { registerGradients } from '@r3d-ts/tfjs-gradients';
 import { AdamW, clipByGlobalNorm } from './adamw.js';
 import { batchIndices, collate, disposeBatch } from './batching.js';

@@ -13,6 +13,15 @@ interface Manifest {
   version: string;
   private?: boolean;
   dependencies?: Record<string, string>;
+  exports?: Record<string, unknown>;
+}
+
+/** The package and each of its module subpaths (`@r3d-ts/tensor-io/node`, `@r3d-ts/datasets/ntu`, ...); file exports are left out. */
+function entryPoints(manifest: Manifest): string[] {
+  const subpaths = Object.entries(manifest.exports ?? {})
+    .filter(([key, target]) => key !== '.' && typeof target === 'object' && target !== null)
+    .map(([key]) => `${manifest.name}${key.slice(1)}`);
+  return [manifest.name, ...subpaths];
 }
 
 function publicPackages(): Array<{ dir: string; manifest: Manifest }> {
@@ -33,7 +42,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('publishing', () => {
   const packages = publicPackages();
 
-  it('packs every public package, installs the tarballs outside the workspace, and imports, requires and type-checks each', () => {
+  it('packs every public package, installs the tarballs outside the workspace, and imports, requires and type-checks each entry point', () => {
     const tarballs = join(work, 'tarballs');
     mkdirSync(tarballs);
     for (const { dir } of packages) execFileSync('pnpm', ['pack', '--pack-destination', tarballs], { cwd: dir, stdio: 'pipe' });
@@ -57,13 +66,22 @@ describe('publishing', () => {
     const cores = execFileSync('find', [join(app, 'node_modules'), '-path', '*@tensorflow/tfjs-core/package.json', '-not', '-path', '*/dist/*'], { encoding: 'utf8' }).trim().split('\n');
     expect(cores).toHaveLength(1);
 
-    const names = packages.map((p) => p.manifest.name);
+    const names = packages.flatMap((p) => entryPoints(p.manifest));
+    expect(names).toContain('@r3d-ts/tensor-io/node');
     const esm = names.map((n, i) => `import * as m${i} from '${n}';\nif (typeof m${i} !== 'object') throw new Error('${n}: no ESM module');`).join('\n');
     writeFileSync(join(app, 'check.mjs'), `${esm}\nconsole.log('esm ok');\n`);
     const cjs = names.map((n) => `{ const m = require('${n}'); if (typeof m !== 'object') throw new Error('${n}: no CJS module'); }`).join('\n');
     writeFileSync(join(app, 'check.cjs'), `${cjs}\nconsole.log('cjs ok');\n`);
     expect(execFileSync('node', ['check.mjs'], { cwd: app, encoding: 'utf8' })).toContain('esm ok');
     expect(execFileSync('node', ['check.cjs'], { cwd: app, encoding: 'utf8' })).toContain('cjs ok');
+
+    // tensor-io's two entries share one copy of its modules: what ./node throws is an instance of
+    // the error class the main entry exports, under import and require.
+    const probe = "try { readSafetensors('missing.safetensors'); } catch (e) { console.log(e instanceof SafetensorsFormatError); }\n";
+    writeFileSync(join(app, 'tensor-io.mjs'), `import { SafetensorsFormatError } from '@r3d-ts/tensor-io';\nimport { readSafetensors } from '@r3d-ts/tensor-io/node';\n${probe}`);
+    writeFileSync(join(app, 'tensor-io.cjs'), `const { SafetensorsFormatError } = require('@r3d-ts/tensor-io');\nconst { readSafetensors } = require('@r3d-ts/tensor-io/node');\n${probe}`);
+    expect(execFileSync('node', ['tensor-io.mjs'], { cwd: app, encoding: 'utf8' }).trim()).toBe('true');
+    expect(execFileSync('node', ['tensor-io.cjs'], { cwd: app, encoding: 'utf8' }).trim()).toBe('true');
 
     // The command-line tools run from the installed tarballs (what `npx` would run).
     expect(execFileSync(join(app, 'node_modules', '.bin', 'r3d-ablation'), ['run', '--help'], { encoding: 'utf8' })).toMatch(/--partners/);

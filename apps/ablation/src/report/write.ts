@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { AblationConfig } from '../config.js';
 import type { DemoResult } from '../darai-demo.js';
 import type { Cell } from '../grid.js';
-import { writeFileAtomic } from '@r3d-ts/r3d-model';
+import { writeFileAtomic } from '@r3d-ts/tensor-io/node';
 import { jsonNumbers, recommendPartner, summariseGroups, type GroupSummary, type Recommendation } from '../results.js';
 import type { CellResult, RankPoint } from '../run-cell.js';
 import { balanceFigureSpec, escapeXml, gainFigureSpec, mocFigureSpec, renderFigure, type Figure, type GainPoint } from './figures.js';

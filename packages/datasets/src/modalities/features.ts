@@ -1,5 +1,6 @@
+import { NpyFormatError, type NpyArray } from '@r3d-ts/tensor-io';
+import { readNpy } from '@r3d-ts/tensor-io/node';
 import { DatasetFormatError } from '../errors.js';
-import { readNpy } from '../npy.js';
 import { prepareDepthFrames, type FrameSize } from './image.js';
 
 /**
@@ -10,7 +11,7 @@ import { prepareDepthFrames, type FrameSize } from './image.js';
  * const rgb = readFeatureNpy('features/video1.npy'); // { frames: T, dim: 2048, data }
  */
 export function readFeatureNpy(path: string, frames?: number): { dim: number; data: Float32Array; frames: number } {
-  const arr = readNpy(path);
+  const arr = readNpyFile(path);
   return featuresFromNpy(arr, path, frames);
 }
 
@@ -37,7 +38,7 @@ export function featuresFromNpy(arr: { shape: number[]; data: ArrayLike<number |
  * const depth = readDepthNpy('features_depth/video1.npy', { height: 120, width: 160 }); // dim 19200
  */
 export function readDepthNpy(path: string, size?: FrameSize, frames?: number): { dim: number; data: Float32Array; frames: number; shape: number[] } {
-  const arr = readNpy(path);
+  const arr = readNpyFile(path);
   const s = arr.shape;
   const ok = s.length === 3 || (s.length === 4 && s[1] === 1);
   if (!ok) throw new DatasetFormatError({ file: path, offset: 0, expected: 'depth of shape (T, H, W) or (T, 1, H, W)', found: `(${s.join(', ')})` });
@@ -50,4 +51,15 @@ export function readDepthNpy(path: string, size?: FrameSize, frames?: number): {
   const oh = size?.height ?? h;
   const ow = size?.width ?? w;
   return { dim: oh * ow, data, frames: t, shape: [oh, ow] };
+}
+
+// Every loader of this package throws DatasetFormatError on a bad file, so tensor-io's npy error
+// is re-thrown as one with the same file, offset, expectation and finding.
+function readNpyFile(path: string): NpyArray {
+  try {
+    return readNpy(path);
+  } catch (err) {
+    if (!(err instanceof NpyFormatError)) throw err;
+    throw new DatasetFormatError({ file: err.file, expected: err.expected, cause: err, ...(err.offset != null ? { offset: err.offset } : {}), ...(err.found != null ? { found: err.found } : {}) });
+  }
 }

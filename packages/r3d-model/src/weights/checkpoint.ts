@@ -1,13 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic } from '../atomic.js';
+import { type HostTensor, TensorFormatError } from '@r3d-ts/tensor-io';
+import { readNpyFolder, readSafetensors, readTorchCheckpoint, writeFileAtomic, writeSafetensors } from '@r3d-ts/tensor-io/node';
 import type { R3DConfig, R3DConfigInput } from '../config.js';
 import { WeightImportError } from '../errors.js';
-import { createR3DModel, type HostTensor, type R3DModel, type WeightLoadReport } from '../r3d.js';
-import { readNpyFolder } from './npy-folder.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
-import { readTorchCheckpoint } from './torch.js';
+import { createR3DModel, type R3DModel, type WeightLoadReport } from '../r3d.js';
 
 export const WEIGHTS_FILE = 'weights.safetensors';
 export const CONFIG_FILE = 'config.json';
@@ -51,7 +49,7 @@ export function loadR3DModel(dir: string): R3DModel {
   }
   const model = createR3DModel(config as R3DConfigInput);
   try {
-    model.setWeights(readSafetensors(join(dir, WEIGHTS_FILE)).tensors, { source: join(dir, WEIGHTS_FILE) });
+    model.setWeights(asWeightImport(() => readSafetensors(join(dir, WEIGHTS_FILE)).tensors), { source: join(dir, WEIGHTS_FILE) });
   } catch (err) {
     model.dispose();
     throw err;
@@ -62,19 +60,33 @@ export function loadR3DModel(dir: string): R3DModel {
 /**
  * Reads weights from any supported source, by what `path` is: a folder of `<name>.npy` (or a
  * checkpoint folder holding `weights.safetensors`), a `.safetensors` file, or a PyTorch
- * `.pt`/`.pth`/`.bin`/`.tar` zip checkpoint.
+ * `.pt`/`.pth`/`.bin`/`.tar` zip checkpoint. A file that breaks its format is a `WeightImportError`
+ * whose `cause` is `@r3d-ts/tensor-io`'s format error.
  *
  * @example
  * const report = loadWeights(model, 'olives/futr_depth_best.pth'); // report.unused: names the model ignores
  */
 export function readWeights(path: string): Map<string, HostTensor> {
   if (!existsSync(path)) throw new WeightImportError({ file: path, expected: 'an existing weights file or folder', found: 'none' });
-  if (statSync(path).isDirectory()) {
-    if (existsSync(join(path, WEIGHTS_FILE))) return readSafetensors(join(path, WEIGHTS_FILE)).tensors;
-    return readNpyFolder(path);
+  return asWeightImport(() => {
+    if (statSync(path).isDirectory()) {
+      if (existsSync(join(path, WEIGHTS_FILE))) return readSafetensors(join(path, WEIGHTS_FILE)).tensors;
+      return readNpyFolder(path);
+    }
+    if (path.endsWith('.safetensors')) return readSafetensors(path).tensors;
+    return readTorchCheckpoint(path);
+  });
+}
+
+// The model's loaders promise one error class for every way weights fail to load, so a file
+// format problem is re-thrown as a WeightImportError with the same file, expectation and finding.
+function asWeightImport<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof TensorFormatError) throw new WeightImportError({ file: err.file, expected: err.expected, found: err.found, cause: err });
+    throw err;
   }
-  if (path.endsWith('.safetensors')) return readSafetensors(path).tensors;
-  return readTorchCheckpoint(path);
 }
 
 /**

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
-import { WeightImportError } from '../errors.js';
-import type { HostTensor } from '../r3d.js';
-import { PickleCall, PickleError, type PickleGlobal, unpickle } from './pickle.js';
+import { TorchFormatError } from './errors.js';
 import { halfToFloat } from './half.js';
+import type { HostTensor } from './host-tensor.js';
+import { PickleCall, PickleError, type PickleGlobal, unpickle } from './pickle.js';
 
 interface StorageRef {
   kind: 'storage';
@@ -32,8 +31,8 @@ function isTensor(v: unknown): v is TensorRef {
 // One storage's elements as numbers (float types as Float32Array, the rest as Float64Array).
 function storageValues(bytes: Uint8Array, dtype: string, file: string, key: string): Float32Array | Float64Array {
   const size = BYTES[dtype];
-  if (size == null) throw new WeightImportError({ file, expected: `a float, integer or bool storage (${Object.keys(BYTES).join(', ')})`, found: dtype });
-  if (bytes.length % size !== 0) throw new WeightImportError({ file, expected: `storage data/${key} to hold whole ${dtype} elements`, found: `${bytes.length} bytes` });
+  if (size == null) throw new TorchFormatError({ file, expected: `a float, integer or bool storage (${Object.keys(BYTES).join(', ')})`, found: dtype });
+  if (bytes.length % size !== 0) throw new TorchFormatError({ file, expected: `storage data/${key} to hold whole ${dtype} elements`, found: `${bytes.length} bytes` });
   const n = bytes.length / size;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dtype) {
@@ -83,7 +82,7 @@ function materialise(t: TensorRef, values: Float32Array | Float64Array, file: st
   let last = t.offset;
   for (let d = 0; d < t.size.length; d++) if (t.size[d]! > 0) last += (t.size[d]! - 1) * t.stride[d]!;
   if (count > 0 && (t.offset < 0 || last >= values.length)) {
-    throw new WeightImportError({ file, expected: `tensor ${name} (offset ${t.offset}, size [${t.size}], stride [${t.stride}]) inside its storage of ${values.length} elements` });
+    throw new TorchFormatError({ file, expected: `tensor ${name} (offset ${t.offset}, size [${t.size}], stride [${t.stride}]) inside its storage of ${values.length} elements` });
   }
   if (contiguous) return { shape: [...t.size], data: values.slice(t.offset, t.offset + count) };
   const out = new (values.constructor as Float32ArrayConstructor)(count);
@@ -108,36 +107,30 @@ interface TorchArchive {
   storage: (ref: StorageRef) => Float32Array | Float64Array;
 }
 
-function openTorchArchive(source: string | Uint8Array, file: string): TorchArchive {
-  let bytes: Uint8Array;
-  try {
-    bytes = typeof source === 'string' ? readFileSync(source) : source;
-  } catch (cause) {
-    throw new WeightImportError({ file, expected: 'a readable PyTorch checkpoint file', cause });
-  }
+function openTorchArchive(bytes: Uint8Array, file: string): TorchArchive {
   if (bytes.length < 4 || bytes[0] !== 0x50 || bytes[1] !== 0x4b) {
     const legacy = bytes[0] === 0x80 ? ' (this is the legacy pre-1.6 format: re-save with torch.save(sd, path) from torch >= 1.6)' : '';
-    throw new WeightImportError({ file, expected: `a zip-format PyTorch checkpoint (torch.save, torch >= 1.6)${legacy}`, found: `first bytes ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}` });
+    throw new TorchFormatError({ file, expected: `a zip-format PyTorch checkpoint (torch.save, torch >= 1.6)${legacy}`, found: `first bytes ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}` });
   }
   let entries: Record<string, Uint8Array>;
   try {
     entries = unzipSync(bytes);
   } catch (cause) {
-    throw new WeightImportError({ file, expected: 'a readable zip archive', cause });
+    throw new TorchFormatError({ file, expected: 'a readable zip archive', cause });
   }
   const pkl = Object.keys(entries).find((n) => /^[^/]+\/data\.pkl$/.test(n));
-  if (!pkl) throw new WeightImportError({ file, expected: 'an <archive>/data.pkl entry', found: Object.keys(entries).slice(0, 5).join(', ') });
+  if (!pkl) throw new TorchFormatError({ file, expected: 'an <archive>/data.pkl entry', found: Object.keys(entries).slice(0, 5).join(', ') });
   const prefix = pkl.slice(0, -'data.pkl'.length);
   const order = entries[`${prefix}byteorder`];
   if (order && new TextDecoder().decode(order).trim() !== 'little') {
-    throw new WeightImportError({ file, expected: 'little-endian storages (byteorder "little")', found: new TextDecoder().decode(order) });
+    throw new TorchFormatError({ file, expected: 'little-endian storages (byteorder "little")', found: new TextDecoder().decode(order) });
   }
   const values = new Map<string, Float32Array | Float64Array>();
   const storage = (ref: StorageRef): Float32Array | Float64Array => {
     let v = values.get(ref.key);
     if (!v) {
       const data = entries[`${prefix}data/${ref.key}`];
-      if (!data) throw new WeightImportError({ file, expected: `storage entry ${prefix}data/${ref.key}`, found: 'none' });
+      if (!data) throw new TorchFormatError({ file, expected: `storage entry ${prefix}data/${ref.key}`, found: 'none' });
       v = storageValues(data, ref.dtype, file, ref.key);
       values.set(ref.key, v);
     }
@@ -149,7 +142,7 @@ function openTorchArchive(source: string | Uint8Array, file: string): TorchArchi
       file: `${file}:${pkl}`,
       persistentLoad: (pid) => {
         const p = pid as unknown[];
-        if (!Array.isArray(p) || p[0] !== 'storage') throw new WeightImportError({ file, expected: "persistent ids ('storage', type, key, location, numel)", found: String(p?.[0]) });
+        if (!Array.isArray(p) || p[0] !== 'storage') throw new TorchFormatError({ file, expected: "persistent ids ('storage', type, key, location, numel)", found: String(p?.[0]) });
         const type = p[1] as PickleGlobal;
         const dtype = type && typeof type === 'object' && 'name' in type ? type.name : String(type);
         return { kind: 'storage', dtype, key: String(p[2]), numel: Number(p[4]) } satisfies StorageRef;
@@ -164,14 +157,14 @@ function openTorchArchive(source: string | Uint8Array, file: string): TorchArchi
       },
     });
   } catch (err) {
-    if (err instanceof WeightImportError) throw err;
-    throw new WeightImportError({ file, expected: 'a torch.save pickle', found: err instanceof PickleError ? err.message : String(err), cause: err });
+    if (err instanceof TorchFormatError) throw err;
+    throw new TorchFormatError({ file, expected: 'a torch.save pickle', found: err instanceof PickleError ? err.message : String(err), cause: err });
   }
   return { top, storage };
 }
 
 /**
- * Reads a PyTorch checkpoint written by `torch.save(state_dict, path)` (the zip format of torch
+ * Decodes a PyTorch checkpoint written by `torch.save(state_dict, path)` (the zip format of torch
  * >= 1.6: `<archive>/data.pkl` + `<archive>/data/<key>` storages) into a name -> weight map,
  * with no Python: the pickle is interpreted by a small opcode reader that executes nothing.
  * Views (offset, size, stride) are materialised row-major, float16/bfloat16 widened to float32,
@@ -179,11 +172,11 @@ function openTorchArchive(source: string | Uint8Array, file: string): TorchArchi
  * `state_dict`/`model_state_dict`/`model`/`net` is unwrapped.
  *
  * @example
- * const weights = readTorchCheckpoint('checkpoints/best.pth');
- * model.setWeights(weights, { source: 'best.pth' }); // `module.` prefixes are stripped there
+ * const weights = decodeTorchCheckpoint(new Uint8Array(await (await fetch('best.pth')).arrayBuffer()), 'best.pth');
+ * for (const [name, { shape }] of weights) console.log(name, shape);
  */
-export function readTorchCheckpoint(source: string | Uint8Array, file = typeof source === 'string' ? source : '<buffer>'): Map<string, HostTensor> {
-  const { top, storage } = openTorchArchive(source, file);
+export function decodeTorchCheckpoint(bytes: Uint8Array, file = '<buffer>'): Map<string, HostTensor> {
+  const { top, storage } = openTorchArchive(bytes, file);
   let dict = top;
   if (dict instanceof Map && ![...dict.values()].some(isTensor)) {
     const key = STATE_DICT_KEYS.find((k) => dict instanceof Map && dict.get(k) instanceof Map);
@@ -191,29 +184,29 @@ export function readTorchCheckpoint(source: string | Uint8Array, file = typeof s
   }
   if (!(dict instanceof Map)) {
     const what = top instanceof PickleCall ? `a pickled ${top.fn.qualified} object (save model.state_dict(), not the model)` : typeof top;
-    throw new WeightImportError({ file, expected: 'a state_dict (a dict of tensors)', found: what });
+    throw new TorchFormatError({ file, expected: 'a state_dict (a dict of tensors)', found: what });
   }
   const out = new Map<string, HostTensor>();
   for (const [name, value] of dict as Map<unknown, unknown>) {
     if (typeof name !== 'string' || !isTensor(value)) continue;
     out.set(name, materialise(value, storage(value.storage), file, name));
   }
-  if (out.size === 0) throw new WeightImportError({ file, expected: 'at least one tensor in the state_dict', found: `keys ${[...(dict as Map<unknown, unknown>).keys()].slice(0, 5).join(', ')}` });
+  if (out.size === 0) throw new TorchFormatError({ file, expected: 'at least one tensor in the state_dict', found: `keys ${[...(dict as Map<unknown, unknown>).keys()].slice(0, 5).join(', ')}` });
   return out;
 }
 
 /**
- * Reads a single tensor written by `torch.save(tensor, path)` (the authors' demo tokens are saved
- * this way), materialised row-major as float32/float64 with its shape.
+ * Decodes a single tensor written by `torch.save(tensor, path)` (the authors' demo tokens are
+ * saved this way), materialised row-major as float32/float64 with its shape.
  *
  * @example
- * const { shape, data } = readTorchTensor('pt_darai_depth/rgb_raw/rgb_raw_0_0.5.pt'); // shape [T, 128]
+ * const { shape, data } = decodeTorchTensor(encodeTorchSave({ shape: [2, 3], data: [1, 2, 3, 4, 5, 6] })); // shape [2, 3]
  */
-export function readTorchTensor(source: string | Uint8Array, file = typeof source === 'string' ? source : '<buffer>'): HostTensor {
-  const { top, storage } = openTorchArchive(source, file);
+export function decodeTorchTensor(bytes: Uint8Array, file = '<buffer>'): HostTensor {
+  const { top, storage } = openTorchArchive(bytes, file);
   if (!isTensor(top)) {
-    const what = top instanceof Map ? 'a dict (use readTorchCheckpoint for a state_dict)' : top instanceof PickleCall ? `a pickled ${top.fn.qualified} object` : typeof top;
-    throw new WeightImportError({ file, expected: 'one tensor saved with torch.save(tensor, path)', found: what });
+    const what = top instanceof Map ? 'a dict (use decodeTorchCheckpoint or readTorchCheckpoint for a state_dict)' : top instanceof PickleCall ? `a pickled ${top.fn.qualified} object` : typeof top;
+    throw new TorchFormatError({ file, expected: 'one tensor saved with torch.save(tensor, path)', found: what });
   }
   return materialise(top, storage(top.storage), file, '<tensor>');
 }

@@ -1,14 +1,14 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseNpy } from '@r3d-ts/datasets';
-import { WeightImportError } from '../errors.js';
-import type { HostTensor } from '../r3d.js';
+import { NpyFormatError } from '../errors.js';
+import type { HostTensor } from '../host-tensor.js';
+import { parseNpy } from '../npy.js';
 
 /**
  * Reads a folder of `<state_dict name>.npy` files (the parity fixture's layout, or
  * `{k: v.numpy() for k, v in sd.items()}` saved one by one) into a name -> weight map.
- * Integer arrays (BatchNorm `num_batches_tracked`) are kept as numbers; the model reports them as
- * unused.
+ * Integer arrays (BatchNorm `num_batches_tracked`) are kept as numbers (int64 as float64). A
+ * missing or empty folder, or a bad file in it, is an `NpyFormatError` naming it.
  *
  * @example
  * const report = model.setWeights(readNpyFolder('weights/'), { source: 'weights/' });
@@ -19,9 +19,9 @@ export function readNpyFolder(dir: string): Map<string, HostTensor> {
     if (!statSync(dir).isDirectory()) throw new Error('not a directory');
     names = readdirSync(dir).filter((f) => f.endsWith('.npy')).sort();
   } catch (cause) {
-    throw new WeightImportError({ file: dir, expected: 'a readable folder of <name>.npy weights', cause });
+    throw new NpyFormatError({ file: dir, expected: 'a readable folder of <name>.npy weights', cause });
   }
-  if (names.length === 0) throw new WeightImportError({ file: dir, expected: 'at least one <name>.npy file', found: 'none' });
+  if (names.length === 0) throw new NpyFormatError({ file: dir, expected: 'at least one <name>.npy file', found: 'none' });
   const out = new Map<string, HostTensor>();
   for (const f of names) {
     const path = join(dir, f);

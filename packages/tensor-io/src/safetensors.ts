@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../atomic.js';
-import { WeightImportError } from '../errors.js';
+import { SafetensorsFormatError } from './errors.js';
 import { halfToFloat } from './half.js';
 
 /** Element types an entry holds and the encoder writes (safetensors names). */
@@ -27,25 +25,6 @@ export interface SafetensorsInput {
 export interface SafetensorsContent {
   tensors: Map<string, SafetensorsEntry>;
   metadata: Record<string, string>;
-}
-
-/**
- * A safetensors file (or image) that breaks the format: truncated, trailing bytes, a bad header,
- * an unknown dtype, offsets that do not match the shapes. A `WeightImportError`, so code that
- * loads weights catches it as such; `detail` keeps what was found in full (the message shortens
- * it), for callers that re-throw it as their own error.
- *
- * @example
- * try { readSafetensors('w.safetensors'); } catch (e) { if (e instanceof SafetensorsFormatError) console.error(e.file, e.expected); }
- */
-export class SafetensorsFormatError extends WeightImportError {
-  readonly detail: string | undefined;
-
-  constructor(file: string, expected: string, found?: string, cause?: unknown) {
-    super({ file, expected, ...(found !== undefined ? { found } : {}), ...(cause != null ? { cause } : {}) });
-    this.name = 'SafetensorsFormatError';
-    this.detail = found;
-  }
 }
 
 const WRITE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F64: 8, I32: 4, U8: 1 };
@@ -89,9 +68,10 @@ export function encodeSafetensors(
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + typed.byteLength] };
     offset += typed.byteLength;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const head = Buffer.from(json, 'utf8');
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  // space padding, so the data starts at a multiple of 8
+  const head = new Uint8Array(json.length + ((8 - (json.length % 8)) % 8)).fill(0x20);
+  head.set(json);
   const out = new Uint8Array(8 + head.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
   out.set(head, 8);
@@ -114,7 +94,7 @@ export function encodeSafetensors(
  * `bytes`.
  *
  * @example
- * const { tensors, metadata } = decodeSafetensors(readFileSync('weights.safetensors'), 'weights.safetensors');
+ * const { tensors, metadata } = decodeSafetensors(encodeSafetensors({ step: { dtype: 'I32', shape: [], data: [7] } }));
  */
 export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): SafetensorsContent {
   if (bytes.byteLength < 8) throw new SafetensorsFormatError(file, 'a safetensors file (at least 8 bytes of header length)', `${bytes.byteLength} bytes: truncated`);
@@ -160,38 +140,6 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
   }
   if (expectedStart !== dataLen) throw new SafetensorsFormatError(file, `${expectedStart} bytes of tensor data`, `${dataLen} bytes: trailing garbage`);
   return { tensors, metadata };
-}
-
-/**
- * Reads and decodes a `.safetensors` file; a missing or unreadable file and every format problem
- * is a `SafetensorsFormatError` naming the path.
- *
- * @example
- * const { tensors } = readSafetensors('exports/r3d/weights.safetensors');
- */
-export function readSafetensors(path: string): SafetensorsContent {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new SafetensorsFormatError(path, 'a readable .safetensors file', code === 'ENOENT' ? 'none' : (err as Error).message, err);
-  }
-  return decodeSafetensors(bytes, path);
-}
-
-/**
- * Encodes (see `encodeSafetensors`) and writes atomically: a temporary file, fsync, then a rename.
- *
- * @example
- * writeSafetensors('w.safetensors', new Map([['fc.bias', { shape: [3], data: [1, 2, 3] }]]));
- */
-export function writeSafetensors(
-  path: string,
-  tensors: ReadonlyMap<string, SafetensorsInput> | Readonly<Record<string, SafetensorsInput>>,
-  metadata: Record<string, string> = {},
-): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
 function typedArray(dtype: SafetensorsDtype, data: ArrayLike<number>): SafetensorsEntry['data'] {

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatasetFormatError } from './errors.js';
-import { encodeNpy, parseNpy, readNpy, writeNpy } from './npy.js';
+import { NpyFormatError, TensorFormatError } from './errors.js';
+import { readNpy, writeNpy } from './node/npy.js';
+import { encodeNpy, parseNpy } from './npy.js';
 
 function header(dict: string, version = 1): Uint8Array {
   const pre = version === 1 ? 10 : 12;
@@ -61,7 +62,8 @@ describe('npy', () => {
   ])('rejects %s with a typed error', (dict, pattern) => {
     const bytes = concat(header(dict), new Uint8Array(4));
     const err = (() => { try { parseNpy(bytes, 'bad.npy'); } catch (e) { return e; } })();
-    expect(err).toBeInstanceOf(DatasetFormatError);
+    expect(err).toBeInstanceOf(NpyFormatError);
+    expect(err).toBeInstanceOf(TensorFormatError);
     expect((err as Error).message).toMatch(/^bad\.npy @byte \d+: /);
     expect((err as Error).message).toMatch(pattern);
   });
@@ -69,7 +71,7 @@ describe('npy', () => {
   it('rejects a wrong magic and truncated headers', () => {
     expect(() => parseNpy(new Uint8Array(20), 'x.npy')).toThrow(/x\.npy @byte 0: expected the magic/);
     const ok = encodeNpy({ shape: [4], data: new Float32Array(4) });
-    expect(() => parseNpy(ok.subarray(0, 30), 'y.npy')).toThrow(DatasetFormatError);
+    expect(() => parseNpy(ok.subarray(0, 30), 'y.npy')).toThrow(NpyFormatError);
   });
 
   it('writes atomically to disk and reads back', () => {

@@ -1,14 +1,13 @@
-// Kernel profile (tf.profile) of one R3D training step and one evaluation forward, the r3d-model
-// bench's workload (B=8, T=100, C=128, RGB 2048, depth 120x160, 20 classes; eval B=1, T=300), on
-// the backends named in argv (default native-blas). Shows which kernels the native backend should
-// move into C next. Reads the r3d-model sources of this workspace (a bench, not part of the package).
-//   node --import tsx bench/profile-r3d.ts [native-blas,wasm,cpu] [--top 30] [--calls 20] [--steps 5]
+// Kernel profile (tf.profile) of one R3D training step and one evaluation forward, the bench's
+// workload (B=8, T=100, C=128, RGB 2048, depth 120x160, 20 classes; eval B=1, T=300), on the
+// backends named in argv (default native-blas). Shows which kernels @r3d-ts/native-blas should
+// move into C next.
+//   pnpm --filter @r3d-ts/r3d-model bench:profile -- [native-blas,wasm,cpu] [--top 30] [--calls 20] [--steps 5]
 // (--top 0 without --calls: wall times of --steps steps only, no profile)
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import '@tensorflow/tfjs-backend-wasm';
-import { getBlasThreads, nativeBlasStatus, registerNativeBlasBackend } from '../src/index.js';
-import { ownKernels, r3dWorkload } from '../../r3d-model/bench/workload.js';
+import { selectBackend } from '@r3d-ts/backend';
+import { getBlasThreads, nativeBlasStatus } from '@r3d-ts/native-blas';
+import { ownKernels, r3dWorkload } from './workload.js';
 
 const argv = process.argv.slice(2);
 const backends = (argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? 'native-blas').split(',');
@@ -19,7 +18,6 @@ const steps = stepsIdx >= 0 ? Number(argv[stepsIdx + 1]) : 1;
 const callsIdx = argv.indexOf('--calls');
 const calls = callsIdx >= 0 ? Number(argv[callsIdx + 1]) : 0;
 const status = nativeBlasStatus();
-if (status.available) registerNativeBlasBackend();
 console.log(status.available ? `native-blas: ${status.config}, ${getBlasThreads()} thread(s)` : `native-blas unavailable: ${status.reason}`);
 
 async function report(label: string, f: () => void): Promise<void> {
@@ -65,8 +63,7 @@ async function report(label: string, f: () => void): Promise<void> {
 }
 
 for (const name of backends) {
-  await tf.setBackend(name);
-  await tf.ready();
+  await selectBackend({ backend: name });
   const workload = r3dWorkload();
   await report(`${name} training step`, workload.step);
   await report(`${name} eval forward`, workload.evaluate);

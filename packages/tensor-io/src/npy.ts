@@ -1,5 +1,4 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { DatasetFormatError } from './errors.js';
+import { NpyFormatError } from './errors.js';
 
 /** Element types this reader understands (little-endian, or single-byte). */
 export type NpyDtype = 'float32' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'bool';
@@ -17,6 +16,13 @@ const DESCR: Record<string, NpyDtype> = {
   '<f4': 'float32', '<f8': 'float64', '|i1': 'int8', '|u1': 'uint8', '<i2': 'int16', '<u2': 'uint16',
   '<i4': 'int32', '<u4': 'uint32', '<i8': 'int64', '|b1': 'bool',
 };
+/** An array to encode: `dtype` defaults to the one of `data`'s typed array. */
+export interface NpyInput {
+  shape: readonly number[];
+  data: NpyData;
+  dtype?: NpyDtype;
+}
+
 const BYTES: Record<NpyDtype, number> = {
   float32: 4, float64: 8, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, bool: 1,
 };
@@ -24,16 +30,16 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
 /**
  * Parses a `.npy` file image (format versions 1.0, 2.0 and 3.0). Big-endian and Fortran-order
- * arrays are rejected with a `DatasetFormatError` naming the header field, since silently
+ * arrays are rejected with an `NpyFormatError` naming the header field, since silently
  * reinterpreting them would give wrong numbers.
  *
  * @example
- * const { shape, data } = parseNpy(readFileSync('features/video1.npy'), 'video1.npy');
+ * const { shape, data } = parseNpy(new Uint8Array(await (await fetch('video1.npy')).arrayBuffer()), 'video1.npy');
  * // shape [T, 2048], data Float32Array
  */
 export function parseNpy(bytes: Uint8Array, file = '<buffer>'): NpyArray {
   const fail = (offset: number, expected: string, found?: string): never => {
-    throw new DatasetFormatError({ file, offset, expected, ...(found != null ? { found } : {}) });
+    throw new NpyFormatError({ file, offset, expected, ...(found != null ? { found } : {}) });
   };
   if (bytes.length < 10) fail(0, 'a .npy file of at least 10 bytes', `${bytes.length} bytes`);
   for (let i = 0; i < 6; i++) if (bytes[i] !== MAGIC[i]) fail(i, 'the magic string \\x93NUMPY');
@@ -101,16 +107,6 @@ function typedArray(dtype: NpyDtype, buf: ArrayBuffer): NpyData {
   }
 }
 
-/**
- * Reads a `.npy` file from disk. See `parseNpy`.
- *
- * @example
- * const alpha = readNpy('alpha.npy'); // { dtype: 'float32', shape: [128], data }
- */
-export function readNpy(path: string): NpyArray {
-  return parseNpy(readFileSync(path), path);
-}
-
 function dtypeOf(data: NpyData): NpyDtype {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Float64Array) return 'float64';
@@ -130,7 +126,7 @@ function dtypeOf(data: NpyData): NpyDtype {
  * @example
  * const bytes = encodeNpy({ shape: [2, 3], data: new Float32Array(6) });
  */
-export function encodeNpy(array: { shape: readonly number[]; data: NpyData; dtype?: NpyDtype }): Uint8Array {
+export function encodeNpy(array: NpyInput): Uint8Array {
   const dtype = array.dtype ?? dtypeOf(array.data);
   const count = array.shape.reduce((a, b) => a * b, 1);
   if (count !== array.data.length) {
@@ -155,17 +151,4 @@ export function encodeNpy(array: { shape: readonly number[]; data: NpyData; dtyp
   out.set(header, pre);
   out.set(body, pre + header.length);
   return out;
-}
-
-/**
- * Writes a `.npy` file atomically: to a temporary file beside it, then renamed into place, so a
- * crash never leaves a half-written array.
- *
- * @example
- * writeNpy('tokens.npy', { shape: [T, 128], data: tokens });
- */
-export function writeNpy(path: string, array: { shape: readonly number[]; data: NpyData; dtype?: NpyDtype }): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(tmp, encodeNpy(array));
-  renameSync(tmp, path);
 }

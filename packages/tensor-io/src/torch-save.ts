@@ -1,6 +1,7 @@
 import { zipSync } from 'fflate';
-import { writeFileAtomic } from '../atomic.js';
-import type { HostTensor } from '../r3d.js';
+import type { HostTensor } from './host-tensor.js';
+
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /**
  * A protocol-2 pickle writer for exactly what `torch.save` emits for tensors and dicts of tensors:
@@ -27,7 +28,7 @@ class PickleWriter {
   }
 
   str(s: string): void {
-    const b = Buffer.from(s, 'utf8');
+    const b = utf8(s);
     this.out.push(0x58); // BINUNICODE
     this.u32(b.length);
     this.out.push(...b);
@@ -44,7 +45,8 @@ class PickleWriter {
   }
 
   global(module: string, name: string): void {
-    this.out.push(0x63, ...Buffer.from(`${module}\n${name}\n`, 'latin1')); // GLOBAL
+    // GLOBAL: module and name are ASCII identifiers, so their UTF-8 bytes are the latin-1 pickle wants
+    this.out.push(0x63, ...utf8(`${module}\n${name}\n`));
     this.put();
   }
 
@@ -100,7 +102,7 @@ function storageBytes(t: HostTensor): { type: string; bytes: Uint8Array } {
  * else is written as float32.
  *
  * @example
- * writeFileSync('r3d.pth', encodeTorchSave(model.getWeights() as never)); // or use writeTorchSave
+ * const bytes = encodeTorchSave(new Map([['fc.bias', { shape: [3], data: Float32Array.from([1, 2, 3]) }]])); // or writeTorchSave
  */
 export function encodeTorchSave(value: HostTensor | Map<string, HostTensor>): Uint8Array {
   const pickle = new PickleWriter();
@@ -125,17 +127,7 @@ export function encodeTorchSave(value: HostTensor | Map<string, HostTensor>): Ui
     add(value, '0');
   }
   return zipSync(
-    { 'archive/data.pkl': pickle.bytes(), 'archive/byteorder': Buffer.from('little'), 'archive/version': Buffer.from('3\n'), ...storages },
+    { 'archive/data.pkl': pickle.bytes(), 'archive/byteorder': utf8('little'), 'archive/version': utf8('3\n'), ...storages },
     { level: 0 },
   );
-}
-
-/**
- * Writes `encodeTorchSave(value)` to `path` atomically (a temporary file, fsync, then a rename).
- *
- * @example
- * writeTorchSave('r3d.pth', hostWeights); // torch.load('r3d.pth') in Python
- */
-export function writeTorchSave(path: string, value: HostTensor | Map<string, HostTensor>): void {
-  writeFileAtomic(path, encodeTorchSave(value));
 }
