@@ -58,6 +58,10 @@ describe('a tiny grid, end to end', () => {
     expect(r.recommendation.fuser).toBe('rtf-variance');
     expect(['depth', 'text']).toContain(r.recommendation.byBalance!.partner);
     expect(readFileSync(join(single, 'report.md'), 'utf8')).toContain(r.recommendation.text);
+    // the MoC says which protocol made it: the released evaluation, in report.md and results.json
+    expect(readFileSync(join(single, 'report.md'), 'utf8')).toContain('MoC protocol: released.');
+    const json = JSON.parse(readFileSync(join(single, 'results.json'), 'utf8')) as { cells: CellResult[] };
+    expect(json.cells.map((c) => c.protocol)).toEqual(['released', 'released', 'released']);
   });
 
   it('leaves no tensors behind', () => {

@@ -27,6 +27,8 @@ export interface CellResult {
   /** Mean MoC over the (obs, pred) grid, and each cell of it. */
   meanMoc: number;
   moc: MocCell[];
+  /** The MoC protocol (`released`: as the authors' evaluation; cells written before it existed lack it). */
+  protocol?: 'released' | 'corrected';
   /** What "after fusion" means for this fuser (see README). */
   afterTokens: 'exchanged' | 'block' | 'fused' | 'none';
   ranks: RankPoint[];
@@ -98,6 +100,7 @@ export async function runCell(cell: Cell, config: AblationConfig, data: Ablation
       cell,
       meanMoc: report.meanMoc,
       moc: report.cells,
+      protocol: report.protocol,
       afterTokens,
       ranks,
       trainLoss: result.history.map((h) => h.trainLoss),

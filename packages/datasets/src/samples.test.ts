@@ -36,22 +36,37 @@ describe('makeAnticipationSample', () => {
   });
 
   const s100 = seq([[0, 30], [1, 30], [2, 40]]);
-  it('sample rate 15 keeps frames 0, 15, ... and compares with the last observed frame', () => {
+  it('sample rate 15 (released targets): the future window is sub-sampled before it is collapsed', () => {
     const a = makeAnticipationSample(s100, { observationRatio: 0.3, sampleRate: 15, ...opts });
     expect([...a.observedIndices]).toEqual([0, 15]);
     expect([...a.modalities.rgb!.data]).toEqual([0, 0, 15, 15]);
+    // future frames 30..79 kept at 30, 45, 60, 75 -> labels 1, 1, 2, 2
     expect([...a.actions].slice(0, 3)).toEqual([1, 2, NONE]);
-    expect([...a.durations].slice(0, 2)).toEqual([0.6, 0.4].map(Math.fround));
+    expect([...a.durations].slice(0, 2)).toEqual([0.5, 0.5]);
     expect(a.lastObservedAction).toBe(0);
     expect(a.weight).toBe(10);
     const b = makeAnticipationSample(s100, { observationRatio: 0.2, sampleRate: 15, ...opts });
     expect([...b.observedIndices]).toEqual([0, 15]);
+    // future frames 20..69 kept at 20, 35, 50, 65 -> labels 0, 1, 1, 2
+    expect([...b.actions].slice(0, 4)).toEqual([0, 1, 2, NONE]);
+    expect([...b.durations].slice(0, 3)).toEqual([0.25, 0.5, 0.25]);
+    expect(b.weight).toBe(1);
+  });
+
+  it('sample rate 15, full-rate targets: the full window is collapsed, the last observed frame compared', () => {
+    const a = makeAnticipationSample(s100, { observationRatio: 0.3, sampleRate: 15, targets: 'full-rate', ...opts });
+    expect([...a.observedIndices]).toEqual([0, 15]);
+    expect([...a.actions].slice(0, 3)).toEqual([1, 2, NONE]);
+    expect([...a.durations].slice(0, 2)).toEqual([0.6, 0.4].map(Math.fround));
+    expect(a.lastObservedAction).toBe(0);
+    expect(a.weight).toBe(10);
+    const b = makeAnticipationSample(s100, { observationRatio: 0.2, sampleRate: 15, targets: 'full-rate', ...opts });
     expect([...b.actions].slice(0, 4)).toEqual([0, 1, 2, NONE]);
     expect([...b.durations].slice(0, 3)).toEqual([0.2, 0.6, 0.2].map(Math.fround));
     expect(b.weight).toBe(1);
   });
 
-  it('cuts long transcripts to nQueries without NONE and drops UNDEFINED from the transcript', () => {
+  it('cuts long transcripts to nQueries without NONE; UNDEFINED segments stay (released) or go (full-rate)', () => {
     const long = seq([[0, 10], ...Array.from({ length: 10 }, (_, i) => [i % 2 === 0 ? 1 : 2, 2] as [number, number]), [3, 30]]);
     const s = makeAnticipationSample(long, { observationRatio: 0.2, ...opts });
     // Observed: 12 frames (0 x 10, then 1 x 2): the future starts inside the second segment.
@@ -59,8 +74,12 @@ describe('makeAnticipationSample', () => {
     expect([...s.durationMask]).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
     const und = seq([[0, 2], [-1, 3], [4, 2], [5, 3]]);
     const u = makeAnticipationSample(und, { observationRatio: 0.2, ...opts });
-    expect([...u.actions].slice(0, 2)).toEqual([4, NONE]);
-    expect(u.durations[0]).toBeCloseTo(0.4);
+    expect([...u.actions].slice(0, 3)).toEqual([-1, 4, NONE]);
+    expect([...u.durations].slice(0, 2)).toEqual([0.6, 0.4].map(Math.fround));
+    expect(u.weight).toBe(10); // last observed 0 vs first target -1 (the released UNDEFINED class)
+    const f = makeAnticipationSample(und, { observationRatio: 0.2, targets: 'full-rate', ...opts });
+    expect([...f.actions].slice(0, 2)).toEqual([4, NONE]);
+    expect(f.durations[0]).toBeCloseTo(0.4);
     expect(() => makeAnticipationSample(seq([[0, 3]]), { observationRatio: 0.2, ...opts })).toThrow(RangeError);
   });
 });
@@ -91,5 +110,8 @@ describe('batching and evaluation windows', () => {
     expect(futureGroundTruth(labels, 0.2, 0.1)).toEqual({ start: 4, end: 6, labels: Int32Array.from([4, 5]) });
     expect([...futureGroundTruth(labels, 0.3, 0.5).labels]).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
     expect(evaluationWindows(labels)).toHaveLength(8);
+    // released slicing: int((obs + pred) * L) with 0.2 + 0.1 = 0.30000000000000004
+    expect(futureGroundTruth(Int32Array.from({ length: 7 }, (_, i) => i), 0.2, 0.1)).toEqual({ start: 1, end: 2, labels: Int32Array.from([1]) });
+    expect(futureGroundTruth(new Int32Array(1234), 0.2, 0.1)).toMatchObject({ start: 246, end: 370 });
   });
 });

@@ -1,6 +1,25 @@
 import { mixSeed, seededShuffle } from './random.js';
 import { sliceFrames, UNDEFINED_LABEL, type FrameModality, type Sequence } from './sequence.js';
 
+/**
+ * How training targets are built. `'released'` (default): as the authors' loaders
+ * (`_make_input`, `seq2transcript` of olivesgatech/R3D) — the future window is sub-sampled by the
+ * sample rate before it is collapsed, so boundaries fall on the sub-sampled grid and a segment
+ * shorter than the rate can vanish; UNDEFINED segments stay in the transcript (the losses ignore
+ * their action); the transition compares the last *kept* observed label. `'full-rate'`: the
+ * full-rate window is collapsed, UNDEFINED segments are dropped, the transition compares the last
+ * observed frame (this package's construction before the released one was matched).
+ */
+export type AnticipationTargets = 'released' | 'full-rate';
+
+/**
+ * How MoC is scored. `'released'` (default): exactly as the authors' `predict` + `utils.eval_file`
+ * (see the trainer README). `'corrected'`: the same window and arithmetic, but frames left over by
+ * rounding keep the last action before NONE (not the last query's), a transcript that starts with
+ * NONE predicts NONE, and UNDEFINED ground-truth frames are not scored.
+ */
+export type AnticipationProtocol = 'released' | 'corrected';
+
 /** How to cut one anticipation sample out of a sequence (METHOD.md §3). */
 export interface AnticipationOptions {
   /** Fraction of the video observed: the first floor(obs * L) frames. */
@@ -17,6 +36,8 @@ export interface AnticipationOptions {
   padClass: number;
   /** Weight of a sample whose first future action differs from its last observed one (default 10). */
   transitionWeight?: number;
+  /** Target construction (default `'released'`, see `AnticipationTargets`). */
+  targets?: AnticipationTargets;
 }
 
 /** One anticipation training sample. */
@@ -34,13 +55,13 @@ export interface AnticipationSample {
   /** The future window [futureStart, futureEnd) in frames. */
   futureStart: number;
   futureEnd: number;
-  /** nQueries actions: the future transcript, then NONE, then `padClass`. */
+  /** nQueries actions: the future transcript, then NONE, then `padClass` (released targets: UNDEFINED segments included as -1). */
   actions: Int32Array;
-  /** Relative durations (segment length / window length) of the transcript's actions, 0 elsewhere. */
+  /** Relative durations (run length / length of the window the transcript was collapsed from), 0 elsewhere. */
   durations: Float32Array;
-  /** 1 where `durations` holds a real segment (the MSE runs over these). */
+  /** 1 where `durations` holds a real segment (the MSE runs over these; the released loader writes the pad index elsewhere). */
   durationMask: Uint8Array;
-  /** Last observed frame's label (at full rate) and whether the first future action differs. */
+  /** Label of the last kept (sub-sampled) observed frame (`'full-rate'` targets: the last observed frame) and whether the first future action differs. */
   lastObservedAction: number;
   transition: boolean;
   /** Query-loss weight: `transitionWeight` on a transition, else 1. */
@@ -65,13 +86,15 @@ export function collapseSegments(labels: ArrayLike<number>): { action: number; l
 }
 
 /**
- * Cuts an anticipation sample from a sequence as FUTR/R3D do: observe the first
- * floor(obs * L) frames sub-sampled by `sampleRate`; the future window is the next
- * floor(pred * L) frames (pred = 0.5), whose labels collapse into (action, duration / window)
- * segments, then NONE is appended and the list is padded with `padClass` or cut to `nQueries`.
- * UNDEFINED future frames are left out of the transcript (their frames still count in the window
- * length). The sample weighs `transitionWeight` (10) when the first future action differs from
- * the label of the last observed frame, else 1.
+ * Cuts an anticipation sample from a sequence as the released R3D loaders (`_make_input`) do:
+ * observe the first int(obs * L) frames sub-sampled by `sampleRate` (frames 0, sr, 2 sr, ...);
+ * the future window is the next int(pred * L) frames (pred = 0.5), sub-sampled the same way and
+ * only then collapsed into (action, run length / sub-sampled length) segments; NONE is appended
+ * and the list is padded with `padClass` or cut to `nQueries`. UNDEFINED (-1) segments stay in
+ * the transcript, as the released class does (the losses ignore their action). The sample weighs
+ * `transitionWeight` (10) when the first future action differs from the last kept observed
+ * label, else 1. `targets: 'full-rate'` collapses the full-rate window instead (see
+ * `AnticipationTargets`).
  *
  * @example
  * const s = makeAnticipationSample(seq, { observationRatio: 0.2, sampleRate: 15, noneClass: 11, padClass: 12 });
@@ -82,11 +105,13 @@ export function makeAnticipationSample(sequence: Sequence, options: Anticipation
   const pred = options.predictionRatio ?? 0.5;
   const sr = options.sampleRate ?? 1;
   const nQ = options.nQueries ?? 8;
+  const targets = options.targets ?? 'released';
   const L = sequence.frames;
   if (!(obs > 0 && obs < 1)) throw new RangeError(`observationRatio must be in (0, 1), got ${obs}`);
   if (!(pred > 0)) throw new RangeError(`predictionRatio must be positive, got ${pred}`);
   if (!(Number.isInteger(sr) && sr >= 1)) throw new RangeError(`sampleRate must be a positive integer, got ${sr}`);
   if (!(Number.isInteger(nQ) && nQ >= 1)) throw new RangeError(`nQueries must be a positive integer, got ${nQ}`);
+  if (targets !== 'released' && targets !== 'full-rate') throw new RangeError(`targets must be 'released' or 'full-rate', got ${String(targets)}`);
   const observedLength = Math.floor(obs * L);
   const futureLength = Math.floor(pred * L);
   if (observedLength < 1) throw new RangeError(`${sequence.id}: ${L} frames x observation ratio ${obs} observes no frame`);
@@ -101,19 +126,23 @@ export function makeAnticipationSample(sequence: Sequence, options: Anticipation
   const modalities: Record<string, FrameModality> = {};
   for (const [k, m] of Object.entries(sequence.modalities)) if (m) modalities[k] = sliceFrames(m, 0, observedLength, sr);
 
-  const window = futureEnd - futureStart;
-  const segments = collapseSegments(sequence.labels.subarray(futureStart, futureEnd)).filter((s) => s.action !== UNDEFINED_LABEL);
+  // released: future_content[::sample_rate] before seq2transcript, durations over its length
+  const window: number[] = [];
+  for (let t = futureStart; t < futureEnd; t += targets === 'released' ? sr : 1) window.push(sequence.labels[t]!);
+  const collapsed = collapseSegments(window);
+  const segments = targets === 'released' ? collapsed : collapsed.filter((s) => s.action !== UNDEFINED_LABEL);
   const actions = new Int32Array(nQ).fill(padClass);
   const durations = new Float32Array(nQ);
   const durationMask = new Uint8Array(nQ);
   segments.slice(0, nQ).forEach((s, i) => {
     actions[i] = s.action;
-    durations[i] = s.length / window;
+    durations[i] = s.length / window.length;
     durationMask[i] = 1;
   });
   if (segments.length < nQ) actions[segments.length] = noneClass;
 
-  const lastObservedAction = sequence.labels[observedLength - 1]!;
+  // released: the last non-pad entry of the sub-sampled past_label against target[0]
+  const lastObservedAction = targets === 'released' ? observedLabels[observedLabels.length - 1]! : sequence.labels[observedLength - 1]!;
   const transition = segments.length > 0 && segments[0]!.action !== lastObservedAction;
   return {
     id: sequence.id,
@@ -134,26 +163,38 @@ export function makeAnticipationSample(sequence: Sequence, options: Anticipation
 }
 
 /**
- * The ground-truth frames the metric scores for an (observation, prediction) pair: frames
- * (obs*L, (obs+pred)*L] in 1-based terms, i.e. 0-based [floor(obs L), floor(obs L) + floor(pred L)),
- * as FUTR's evaluation slices them (cut at the end of the video).
+ * The ground-truth frames the metric scores for an (observation, prediction) pair, as the
+ * released evaluation slices them (`predict` + `utils.eval_file`): from int(obs * L) up to
+ * min(int((obs + pred) * L), int(obs * L) + int(anticipation * L), L), with Python's float
+ * arithmetic (so obs 0.2 + pred 0.1 is 0.30000000000000004: L = 7 scores 1 frame, L = 1234 scores
+ * 124). `anticipationRatio` is the decoded window (0.5 L released), which the prediction ends with.
  *
  * @example
  * futureGroundTruth(seq.labels, 0.2, 0.5); // { start, end, labels }
  */
-export function futureGroundTruth(labels: Int32Array, observationRatio: number, predictionRatio: number): { start: number; end: number; labels: Int32Array } {
+export function futureGroundTruth(labels: Int32Array, observationRatio: number, predictionRatio: number, options: { anticipationRatio?: number } = {}): { start: number; end: number; labels: Int32Array } {
   const L = labels.length;
-  const start = Math.floor(observationRatio * L);
-  const end = Math.min(L, start + Math.floor(predictionRatio * L));
+  const start = Math.trunc(observationRatio * L);
+  // (obs + pred) first, then * L, as Python evaluates int((obs_p + p) * vid_len)
+  const cut = Math.trunc((observationRatio + predictionRatio) * L);
+  const end = Math.max(start, Math.min(cut, start + Math.trunc((options.anticipationRatio ?? 0.5) * L), L));
   return { start, end, labels: labels.slice(start, end) };
 }
 
 /**
  * Every (observation, prediction) window of the paper's evaluation grid for one sequence
- * (obs in {0.2, 0.3} x pred in {0.1, 0.2, 0.3, 0.5} by default).
+ * (obs in {0.2, 0.3} x pred in {0.1, 0.2, 0.3, 0.5} by default), as `futureGroundTruth` cuts them.
+ *
+ * @example
+ * evaluationWindows(seq.labels).map((w) => w.labels.length); // 8 windows
  */
-export function evaluationWindows(labels: Int32Array, observationRatios: readonly number[] = [0.2, 0.3], predictionRatios: readonly number[] = [0.1, 0.2, 0.3, 0.5]) {
-  return observationRatios.flatMap((obs) => predictionRatios.map((pred) => ({ observationRatio: obs, predictionRatio: pred, ...futureGroundTruth(labels, obs, pred) })));
+export function evaluationWindows(
+  labels: Int32Array,
+  observationRatios: readonly number[] = [0.2, 0.3],
+  predictionRatios: readonly number[] = [0.1, 0.2, 0.3, 0.5],
+  options: { anticipationRatio?: number } = {},
+) {
+  return observationRatios.flatMap((obs) => predictionRatios.map((pred) => ({ observationRatio: obs, predictionRatio: pred, ...futureGroundTruth(labels, obs, pred, options) })));
 }
 
 /** A padded batch of anticipation samples, row-major, ready for tensors. */

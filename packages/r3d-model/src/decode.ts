@@ -1,3 +1,4 @@
+import type { AnticipationProtocol } from '@r3d-ts/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelConfigError } from './errors.js';
 
@@ -15,15 +16,95 @@ export interface DecodedAnticipation {
 
 export interface DecodeOptions {
   noneIndex: number;
-  /** Frames of the future window to expand into (e.g. floor(0.5 * video length)). */
+  /** Frames of the future window to expand into (released: int(0.5 * video length)). */
   futureFrames: number;
+  /** `'released'` (default) or `'corrected'`: how frames left over are filled (see `decodeFutureFrames`). */
+  protocol?: AnticipationProtocol;
+}
+
+/** Options of `decodeFutureFrames`. */
+export interface FutureFramesOptions extends DecodeOptions {
+  numClasses: number;
+  /** `'corrected'` only: the label of every frame when the first query is NONE (default `noneIndex`). */
+  fallback?: number;
+}
+
+const f32 = Math.fround;
+
+/**
+ * One item's query predictions expanded into future frame labels, as the released `predict` of
+ * olivesgatech/R3D (FUTR's) does it: argmax action per query (first maximum); durations exp'd,
+ * zeroed from the first NONE query on (all of them when query 0 is NONE), L1-normalised
+ * (`x / max(sum |x|, 1e-12)`), all in float32 like the released tensors; then *every* query is laid
+ * out in order, `int(0.5 + futureFrames * share)` frames each (float32, truncated), cut at the
+ * window's end; and the **last query's** action (NONE or not) fills from its start to the end of
+ * the window. So frames left over by rounding take the last query's action, and a transcript that
+ * starts with NONE (all shares 0) gives the last query's action everywhere.
+ *
+ * `protocol: 'corrected'` changes only what the released behaviour gets wrong: frames left over
+ * keep the last action before NONE, and a transcript that starts with NONE gives `fallback` (NONE,
+ * which never matches a true frame). Non-finite durations give zero-length segments.
+ *
+ * @example
+ * // 2 queries, 3 classes (NONE = 2): action 0 for 1/4 and action 1 for 3/4 of 8 frames
+ * decodeFutureFrames([9, 0, 0, 0, 9, 0], [Math.log(1), Math.log(3)], { numClasses: 3, noneIndex: 2, futureFrames: 8 });
+ * // -> Int32Array [0, 0, 1, 1, 1, 1, 1, 1]
+ */
+export function decodeFutureFrames(actionLogits: ArrayLike<number>, durations: ArrayLike<number>, options: FutureFramesOptions): Int32Array {
+  return layOut(actionLogits, durations, options).frames;
+}
+
+function layOut(actionLogits: ArrayLike<number>, durations: ArrayLike<number>, options: FutureFramesOptions): { actions: number[]; kept: number; shares: number[]; frames: Int32Array } {
+  const { numClasses: n, noneIndex: none, futureFrames: window } = options;
+  const protocol = options.protocol ?? 'released';
+  const q = durations.length;
+  if (actionLogits.length !== q * n) throw new ModelConfigError('actionLogits', `${q} queries x ${n} classes = ${q * n} values`, actionLogits.length);
+  if (!Number.isInteger(window) || window < 0) throw new ModelConfigError('futureFrames', 'an integer >= 0', window);
+  if (protocol !== 'released' && protocol !== 'corrected') throw new ModelConfigError('protocol', "'released' or 'corrected'", protocol);
+  const actions: number[] = [];
+  for (let j = 0; j < q; j++) {
+    let best = 0;
+    for (let c = 1; c < n; c++) if (actionLogits[j * n + c]! > actionLogits[j * n + best]!) best = c;
+    actions.push(best);
+  }
+  const first = actions.indexOf(none);
+  const kept = first < 0 ? q : first;
+  // normalize_duration(output_dur, none_mask): exp(d) * mask, then F.normalize(p=1, dim=-1)
+  const weights = Array.from({ length: q }, (_, j) => (j < kept ? f32(Math.exp(f32(durations[j]!))) : 0));
+  let sum = 0;
+  for (const w of weights) sum = f32(sum + Math.abs(w));
+  const denom = Math.max(sum, f32(1e-12));
+  const shares = weights.map((w) => f32(w / denom));
+  // pred_len = (0.5 + future_len * output_dur).long(): float32 multiply and add, then truncation
+  const lengths = shares.map((s) => {
+    const len = Math.trunc(f32(f32(window * s) + 0.5));
+    return Number.isFinite(len) && len > 0 ? len : 0;
+  });
+  const frames = new Int32Array(window);
+  const fill = (label: number, from: number, to: number) => frames.fill(label, Math.min(from, window), Math.min(to, window));
+  let start = 0;
+  if (protocol === 'released') {
+    for (let j = 0; j < q; j++) {
+      fill(actions[j]!, start, start + lengths[j]!);
+      if (j === q - 1) fill(actions[j]!, start, window);
+      start += lengths[j]!;
+    }
+  } else if (kept === 0) {
+    frames.fill(options.fallback ?? none);
+  } else {
+    for (let j = 0; j < kept; j++) {
+      fill(actions[j]!, start, start + lengths[j]!);
+      start += lengths[j]!;
+    }
+    fill(actions[kept - 1]!, start, window);
+  }
+  return { actions, kept, shares, frames };
 }
 
 /**
- * The released inference decoding: softmax the action logits and take each query's argmax,
- * exp the durations, zero every query from the first NONE on, L1-normalise, and expand the
- * segments in order over the future window (each round(share * frames) long; rounding leftovers
- * take the last kept action, or NONE when no action was kept).
+ * The released inference decoding of a batch (see `decodeFutureFrames` for the frame layout and
+ * the `protocol` option): the transcript is the argmax action of each query up to the first NONE,
+ * with each kept action's share of the window and softmax confidence.
  *
  * @example
  * const [item] = decodeAnticipation(out.action, out.duration, { noneIndex: 11, futureFrames: 150 });
@@ -32,32 +113,19 @@ export interface DecodeOptions {
 export function decodeAnticipation(action: tf.Tensor3D, duration: tf.Tensor2D, options: DecodeOptions): DecodedAnticipation[] {
   const [b, q, n] = action.shape;
   if (duration.shape[0] !== b || duration.shape[1] !== q) throw new ModelConfigError('duration', `shape [${b}, ${q}]`, `[${duration.shape.join(', ')}]`);
-  if (!Number.isInteger(options.futureFrames) || options.futureFrames < 0) throw new ModelConfigError('futureFrames', 'an integer >= 0', options.futureFrames);
+  const logits = action.dataSync() as Float32Array;
   const probs = tf.tidy(() => tf.softmax(action, -1).dataSync() as Float32Array);
   const dur = duration.dataSync() as Float32Array;
   const out: DecodedAnticipation[] = [];
   for (let i = 0; i < b; i++) {
-    const actions: number[] = [];
-    const confidence: number[] = [];
-    const raw: number[] = [];
-    for (let j = 0; j < q; j++) {
-      let best = 0;
-      for (let c = 1; c < n; c++) if (probs[(i * q + j) * n + c]! > probs[(i * q + j) * n + best]!) best = c;
-      if (best === options.noneIndex) break;
-      actions.push(best);
-      confidence.push(probs[(i * q + j) * n + best]!);
-      raw.push(Math.exp(dur[i * q + j]!));
-    }
-    const sum = raw.reduce((a, v) => a + Math.abs(v), 0);
-    const durations = raw.map((v) => v / Math.max(sum, 1e-12));
-    const frames = new Int32Array(options.futureFrames).fill(actions.length > 0 ? actions[actions.length - 1]! : options.noneIndex);
-    let start = 0;
-    actions.forEach((a, k) => {
-      const len = Math.floor(0.5 + options.futureFrames * durations[k]!);
-      frames.fill(a, Math.min(start, frames.length), Math.min(start + len, frames.length));
-      start += len;
+    const item = layOut(logits.subarray(i * q * n, (i + 1) * q * n), dur.subarray(i * q, (i + 1) * q), { ...options, numClasses: n });
+    const actions = item.actions.slice(0, item.kept);
+    out.push({
+      actions,
+      durations: item.shares.slice(0, item.kept),
+      confidence: actions.map((a, j) => probs[(i * q + j) * n + a]!),
+      frames: item.frames,
     });
-    out.push({ actions, durations, confidence, frames });
   }
   return out;
 }

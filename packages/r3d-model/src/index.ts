@@ -4,8 +4,8 @@ export { resolveConfig, rgbEncoder, depthEncoder, vectorEncoder } from './config
 export type { EncoderConfig, FuserSpec, R3DConfig, R3DConfigInput } from './config.js';
 export { r3dLoss } from './losses.js';
 export type { LossOptions, R3DLoss, R3DTargets } from './losses.js';
-export { decodeAnticipation } from './decode.js';
-export type { DecodeOptions, DecodedAnticipation } from './decode.js';
+export { decodeAnticipation, decodeFutureFrames } from './decode.js';
+export type { DecodeOptions, DecodedAnticipation, FutureFramesOptions } from './decode.js';
 export { linear } from './linear.js';
 export { ModelConfigError, WeightImportError } from './errors.js';
 export { saveR3DModel, loadR3DModel, readWeights, loadWeights } from './weights/checkpoint.js';

@@ -121,7 +121,7 @@ describe.each(testBackends())('model pieces on %s', (backend) => {
     tf.dispose([seg, action, duration, all.segmentation, all.action, all.duration, all.total, valid.segmentation, valid.action, valid.duration, valid.total]);
   });
 
-  it('decoding: argmax actions up to the first NONE, normalised exp durations, expanded to frames', () => {
+  it('decoding: argmax actions up to the first NONE, normalised exp durations, expanded to frames as released', () => {
     const n = 4; // NONE = 3
     const logits = [
       [5, 0, 0, 0], [0, 5, 0, 0], [0, 0, 0, 5], [0, 0, 5, 0], // item 0: 0, 1, NONE, (2 ignored)
@@ -134,7 +134,10 @@ describe.each(testBackends())('model pieces on %s', (backend) => {
     expect(a!.durations[0]).toBeCloseTo(0.25, 6);
     expect(Array.from(a!.frames)).toEqual([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
     expect(b!.actions).toEqual([]);
-    expect(Array.from(b!.frames)).toEqual(new Array(12).fill(3));
+    // released: query 0 is NONE, so every share is 0 and the last query's action (2) fills the window
+    expect(Array.from(b!.frames)).toEqual(new Array(12).fill(2));
+    const [, c] = decodeAnticipation(action, duration, { noneIndex: 3, futureFrames: 12, protocol: 'corrected' });
+    expect(Array.from(c!.frames)).toEqual(new Array(12).fill(3)); // corrected: nothing predicted -> NONE
     tf.dispose([action, duration]);
   });
 });

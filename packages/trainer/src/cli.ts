@@ -112,6 +112,7 @@ interface EvalFlags {
   backend?: string;
   json?: boolean;
   output?: string;
+  protocol?: 'released' | 'corrected';
 }
 
 async function runEval(flags: EvalFlags): Promise<void> {
@@ -131,6 +132,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
     predictionRatios: config.predictionRatios,
     anticipationRatio: config.anticipationRatio,
     batchSize: config.batchSize,
+    protocol: flags.protocol ?? config.protocol,
   });
   const summary = { event: 'eval', checkpoint: ckpt.dir, split: flags.split, backend: report.name, ...result };
   if (flags.output) {
@@ -140,7 +142,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
   if (flags.json) console.log(JSON.stringify(summary));
   else {
     console.log(`${describeBackend(report)}; ${run.description}`);
-    console.log(`MoC (%) on ${flags.split}, ${result.samples} samples:\n${formatMocTable(result)}`);
+    console.log(`MoC (%) on ${flags.split}, ${result.samples} samples, ${result.protocol} protocol:\n${formatMocTable(result)}`);
     console.log(`mean ${(100 * result.meanMoc).toFixed(2)}%; segmentation accuracy ${result.segmentation.map((s) => `obs ${s.observationRatio}: ${(100 * s.accuracy).toFixed(2)}%`).join(', ')}`);
   }
 }
@@ -175,6 +177,10 @@ export function cli(): Command {
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu')
     .option('--json', 'print the report as one JSON line')
     .option('--output <file>', 'append the report to this JSONL file')
+    .option('--protocol <name>', 'released (the authors\' evaluation, default) | corrected (config: protocol)', (v: string) => {
+      if (v !== 'released' && v !== 'corrected') throw new InvalidArgumentError(`expected released or corrected, got "${v}"`);
+      return v;
+    })
     .action((flags: EvalFlags) => runEval(flags));
   return program;
 }

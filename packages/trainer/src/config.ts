@@ -32,6 +32,10 @@ export const trainConfigSchema = z
     predictionRatios: z.array(z.number().gt(0).lte(1)).min(1).default([0.1, 0.2, 0.3, 0.5]),
     /** Share of L the predicted durations are relative to (the target window). */
     anticipationRatio: z.number().gt(0).lte(1).default(0.5),
+    /** How MoC is scored: exactly as the released evaluation, or with its defects corrected (README). */
+    protocol: z.enum(['released', 'corrected']).default('released'),
+    /** How training targets are built: as the released loaders, or from the full-rate window (datasets README). */
+    targets: z.enum(['released', 'full-rate']).default('released'),
     /** Validate (and consider a best checkpoint) every this many epochs. */
     validateEvery: z.number().int().positive().default(1),
     /** Also save `last` every this many steps inside an epoch (0 = at epoch ends only). */

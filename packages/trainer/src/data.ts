@@ -1,4 +1,4 @@
-import { makeAnticipationSample, type Sequence, UNDEFINED_LABEL } from '@r3d-ts/datasets';
+import { type AnticipationTargets, makeAnticipationSample, type Sequence, UNDEFINED_LABEL } from '@r3d-ts/datasets';
 import type { AnticipationSample, LabelSpace } from './model.js';
 
 export interface SamplesFromSequencesOptions {
@@ -14,11 +14,14 @@ export interface SamplesFromSequencesOptions {
   anticipationRatio?: number;
   /** Modalities to keep (default: all the sequence has). */
   modalities?: readonly string[];
+  /** Target construction (default `'released'`; see `AnticipationTargets` of `@r3d-ts/datasets`). */
+  targets?: AnticipationTargets;
 }
 
 /**
  * Cuts trainer samples out of `@r3d-ts/datasets` sequences with its `makeAnticipationSample`
- * (floor(obs * L) observed frames, the next 0.5 L collapsed into an 8-query transcript + NONE),
+ * (int(obs * L) observed frames; the next 0.5 L, sub-sampled as the released loaders do, collapsed
+ * into an 8-query transcript + NONE),
  * keeping what evaluation needs (the future frame labels and L). Durations of the NONE and
  * padding slots carry the pad value, the released convention `r3dLoss` masks by. Frame labels
  * keep UNDEFINED as -1 (`UNDEFINED_LABEL`), which `r3dTrainable` ignores.
@@ -38,6 +41,7 @@ export function samplesFromSequences(sequences: readonly Sequence[], options: Sa
         nQueries: options.nQueries ?? 8,
         noneClass: options.labels.none,
         padClass: options.labels.pad,
+        targets: options.targets ?? 'released',
       });
       const T = s.observedIndices.length;
       const modalities: AnticipationSample['modalities'] = {};

@@ -1,3 +1,4 @@
+import type { AnticipationProtocol } from '@r3d-ts/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchIndices, collate, disposeBatch } from './batching.js';
 import type { AnticipationSample, LabelSpace, TrainableModel } from './model.js';
@@ -12,6 +13,12 @@ export interface EvaluateOptions {
   /** The future window the model's durations are relative to, as a share of L (default 0.5). */
   anticipationRatio?: number;
   batchSize?: number;
+  /**
+   * `'released'` (default): MoC exactly as the released `predict` + `utils.eval_file` compute it.
+   * `'corrected'`: rounding leftovers keep the last action before NONE, an empty transcript
+   * predicts NONE, and the label space's `ignore` labels (UNDEFINED) are not scored. See the README.
+   */
+  protocol?: AnticipationProtocol;
 }
 
 /** One cell of the MoC table. */
@@ -25,6 +32,8 @@ export interface MocCell {
 }
 
 export interface EvaluationReport {
+  /** The protocol the MoC cells were computed with. */
+  protocol: AnticipationProtocol;
   cells: MocCell[];
   /** Mean of the MoC cells (the number "best by validation" compares). */
   meanMoc: number;
@@ -36,10 +45,15 @@ export interface EvaluationReport {
 const sameRatio = (a: number, b: number): boolean => Math.abs(a - b) < 1e-9;
 
 /**
- * Scores a model on evaluation samples: for each observation ratio and prediction ratio, the
- * mean-over-classes frame accuracy on frames (obs*L, (obs+pred)*L], tallied over all videos
- * before averaging over classes; plus frame accuracy of the observed-frame segmentation.
- * Every sample needs `futureLabels` and `videoLength`. Runs in inference mode, no tensors kept.
+ * Scores a model on evaluation samples as the released evaluation does (`protocol: 'released'`,
+ * default): each sample's queries are decoded over int(anticipationRatio * L) frames
+ * (`decodeFuture`), the prediction is the observed ground truth followed by them, and for each
+ * prediction ratio the frames int(obs L) to min(int((obs + pred) L), len(prediction), L) are
+ * scored (`scoredFutureFrames`); per class, correct and total frames are summed over all videos,
+ * then MoC averages correct/total over the classes with frames. Every ground-truth label but the
+ * pad is a class (UNDEFINED too, as in the released mapping). `protocol: 'corrected'` is described
+ * in the README. Also reports frame accuracy of the observed-frame segmentation. Every sample needs
+ * `futureLabels` (frames from int(obs L) on) and `videoLength`. Runs in inference mode, no tensors kept.
  *
  * @example
  * const report = evaluateAnticipation(model, testSamples, { labels });
@@ -50,14 +64,18 @@ export function evaluateAnticipation(model: TrainableModel, samples: readonly An
   const predRatios = options.predictionRatios ?? [0.1, 0.2, 0.3, 0.5];
   const anticipation = options.anticipationRatio ?? 0.5;
   const { labels } = options;
+  const protocol = options.protocol ?? 'released';
+  if (protocol !== 'released' && protocol !== 'corrected') throw new Error(`evaluateAnticipation: protocol must be 'released' or 'corrected', got ${String(protocol)}`);
   const ignore = [labels.pad, ...(labels.ignore ?? [])];
+  // released: eval_file scores every ground-truth class of the mapping, UNDEFINED included
+  const unscored = protocol === 'released' ? [labels.pad] : ignore;
   const batchSize = options.batchSize ?? 8;
   const cells: MocCell[] = [];
   const segmentation: EvaluationReport['segmentation'] = [];
   let scored = 0;
   for (const obs of obsRatios) {
     const picked = samples.map((s, i) => ({ s, i })).filter(({ s }) => sameRatio(s.observationRatio, obs));
-    const accs = predRatios.map(() => new MocAccumulator(ignore));
+    const accs = predRatios.map(() => new MocAccumulator(unscored));
     let segCorrect = 0;
     let segTotal = 0;
     let hasSeg = false;
@@ -87,15 +105,13 @@ export function evaluateAnticipation(model: TrainableModel, samples: readonly An
       items.forEach((s, b) => {
         if (!s.futureLabels || !s.videoLength) throw new Error(`evaluateAnticipation: sample ${s.video} has no futureLabels/videoLength`);
         const L = s.videoLength;
-        const window = Math.max(1, Math.floor(anticipation * L + 1e-9));
-        const decoded = decodeFuture(logits.subarray(b * q * n, (b + 1) * q * n), durs.subarray(b * q, (b + 1) * q), n, labels.none, window, labels.none);
+        const start = Math.trunc(obs * L);
+        if (s.futureLabels.length !== L - start) throw new Error(`evaluateAnticipation: sample ${s.video} has ${s.futureLabels.length} future labels, expected L - int(obs L) = ${L - start}`);
+        const window = Math.trunc(anticipation * L);
+        const decoded = decodeFuture(logits.subarray(b * q * n, (b + 1) * q * n), durs.subarray(b * q, (b + 1) * q), n, labels.none, window, labels.none, { protocol });
         predRatios.forEach((pred, k) => {
-          const { count } = scoredFutureFrames(obs, pred, L);
-          const m = Math.min(count, s.futureLabels!.length);
-          const predicted = new Int32Array(m);
-          // a prediction window shorter than the scored range repeats its last frame
-          for (let i = 0; i < m; i++) predicted[i] = decoded[Math.min(i, decoded.length - 1)];
-          accs[k].add(s.futureLabels!.subarray(0, m), predicted);
+          const { count } = scoredFutureFrames(obs, pred, L, anticipation);
+          accs[k].add(s.futureLabels!.subarray(0, count), decoded.subarray(0, count));
         });
         if (seg) {
           hasSeg = true;
@@ -122,7 +138,7 @@ export function evaluateAnticipation(model: TrainableModel, samples: readonly An
   }
   const finite = cells.filter((c) => Number.isFinite(c.moc));
   const meanMoc = finite.length > 0 ? finite.reduce((a, c) => a + c.moc, 0) / finite.length : Number.NaN;
-  return { cells, meanMoc, segmentation, samples: scored };
+  return { protocol, cells, meanMoc, segmentation, samples: scored };
 }
 
 /** The MoC table as aligned text: one row per observation ratio, one column per prediction ratio. */

@@ -39,7 +39,7 @@ export interface EpochRecord {
   samples: number;
   seconds: number;
   samplesPerSecond: number;
-  validation?: { meanMoc: number; cells: EvaluationReport['cells']; segmentation: EvaluationReport['segmentation'] };
+  validation?: { meanMoc: number; cells: EvaluationReport['cells']; segmentation: EvaluationReport['segmentation']; protocol: EvaluationReport['protocol'] };
   /** Mean effective rank of tokens on the fixed validation subset (see `monitorEffectiveRank`). */
   effectiveRank?: Record<string, number>;
   /** True when this epoch became the best checkpoint. */
@@ -211,6 +211,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           predictionRatios: config.predictionRatios,
           anticipationRatio: config.anticipationRatio,
           batchSize: config.batchSize,
+          protocol: config.protocol,
         });
       }
       if (config.rankMonitor.enabled) ranks = monitorEffectiveRank(model, rankSubset, labels, { batchSize: config.batchSize });
@@ -228,7 +229,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         samples: samplesSeen,
         seconds,
         samplesPerSecond: samplesSeen / Math.max(seconds, 1e-9),
-        ...(report ? { validation: { meanMoc: report.meanMoc, cells: report.cells, segmentation: report.segmentation } } : {}),
+        ...(report ? { validation: { meanMoc: report.meanMoc, cells: report.cells, segmentation: report.segmentation, protocol: report.protocol } } : {}),
         ...(ranks && Object.keys(ranks).length > 0 ? { effectiveRank: ranks } : {}),
         best: isBest,
         numTensors: tf.memory().numTensors,

@@ -36,19 +36,29 @@ describe('mean over classes', () => {
     [0.2, 0.1, 100, 20, 10],
     [0.3, 0.5, 100, 30, 50],
     [0.2, 0.5, 10, 2, 5],
-    [0.3, 0.2, 37, 11, 7], // floor(11.1) = 11, floor(7.4) = 7
-    [0.3, 0.2, 35, 10, 7], // floor(10.5) + floor(7) (not floor(17.5) - floor(10.5) = 7 either way)
-    [0.5, 0.6, 10, 5, 5], // cut at the end of the video
-  ])('scores frames (obs*L, (obs+pred)*L]: obs %f pred %f L %i -> start %i count %i', (obs, pred, L, start, count) => {
+    [0.3, 0.2, 37, 11, 7], // int(11.1) = 11 .. int(18.5) = 18
+    [0.3, 0.2, 35, 10, 7], // int(10.5) = 10 .. int(17.5) = 17
+    [0.5, 0.6, 10, 5, 5], // int(11.0) cut at the prediction's end (5 + int(0.5 * 10)) and the video's
+    [0.2, 0.1, 7, 1, 1], // int(0.30000000000000004 * 7) = 2: one frame, not floor(0.7) = 0
+    [0.2, 0.1, 1234, 246, 124], // int(370.20000000000005) - 246, not floor(123.4) = 123
+  ])('scores frames int(obs L) .. int((obs+pred) L) as released: obs %f pred %f L %i -> start %i count %i', (obs, pred, L, start, count) => {
     expect(scoredFutureFrames(obs, pred, L)).toEqual({ start, count });
   });
 
-  it('decodes queries: stops at NONE, exp + L1-normalised durations, exact frame count', () => {
+  it('decodes queries: masks from NONE on, exp + L1-normalised durations, exact frame count', () => {
     // 3 queries, classes {0,1,2} + NONE=3; q0 -> 2 (weight 1), q1 -> 0 (weight 3), q2 -> NONE
     const logits = [0, 0, 5, 0, 5, 0, 0, 0, 0, 0, 0, 5];
     const out = decodeFuture(logits, [0, Math.log(3), 10], 4, 3, 10, 1);
     expect(Array.from(out)).toEqual([2, 2, 2, 0, 0, 0, 0, 0, 0, 0]); // round(0.25 * 10) = 3 (2.5 rounds up)
-    expect(Array.from(decodeFuture([0, 0, 0, 9], [0], 4, 3, 4, 1))).toEqual([1, 1, 1, 1]); // NONE first -> fallback
+    // NONE first: released -> every share is 0 and the last query's action (here NONE) fills the window
+    expect(Array.from(decodeFuture([0, 0, 0, 9], [0], 4, 3, 4, 1))).toEqual([3, 3, 3, 3]);
+    expect(Array.from(decodeFuture([0, 0, 0, 9], [0], 4, 3, 4, 1, { protocol: 'corrected' }))).toEqual([1, 1, 1, 1]); // -> fallback
+    // float32 as the released tensors: exp(f32(ln 2)) and exp(f32(ln 3)) round to 2 and 3, so the
+    // shares are exactly 0.25, 0.375, 0.375 and query 0 gets int(0.5 + 89.5) = 90 of 358 frames
+    // (float64 would give exp(ln 2) / sum = 0.24999999..., 89 frames)
+    const f32 = Float32Array.from([Math.log(2), Math.log(3), Math.log(3)]);
+    const wide = decodeFuture([9, 0, 0, 0, 0, 9, 0, 0, 0, 0, 9, 0], f32, 4, 3, 358, 3);
+    expect([wide[89], wide[90], wide[223], wide[224]]).toEqual([0, 1, 1, 2]);
   });
 
   it('segmentation accuracy counts scored frames only', () => {

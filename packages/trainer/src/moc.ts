@@ -1,3 +1,6 @@
+import type { AnticipationProtocol } from '@r3d-ts/datasets';
+import { decodeFutureFrames } from '@r3d-ts/r3d-model';
+
 /** Per-class tallies behind a MoC figure. */
 export interface ClassTally {
   correct: number;
@@ -29,7 +32,7 @@ export class MocAccumulator {
   private readonly ignore: Set<number>;
   private frames = 0;
 
-  /** @param ignore ground-truth labels that are never scored (pad, UNDEFINED). */
+  /** @param ignore ground-truth labels that are never scored (pad; UNDEFINED too under the corrected protocol). */
   constructor(ignore: Iterable<number> = []) {
     this.ignore = new Set(ignore);
   }
@@ -78,27 +81,32 @@ export function meanOverClasses(
 
 /**
  * Frames a prediction is scored on for observation ratio `obs` and prediction ratio `pred` of a
- * video of L frames: (obs*L, (obs+pred)*L] in 1-based frame numbers, sliced as FUTR's evaluation
- * does, i.e. 0-based [floor(obs*L), floor(obs*L) + floor(pred*L)) (the same frames as
- * `futureGroundTruth` of `@r3d-ts/datasets`). `start` is where the future begins; `count` frames
- * are scored from there (fewer when the video ends first).
+ * video of L frames, as the released evaluation (`predict` + `utils.eval_file`) slices them: the
+ * prediction (observed ground truth + `int(anticipationRatio * L)` decoded frames) is cut at
+ * `int((obs + pred) * L)`, and frames from `int(obs * L)` to
+ * `min(int((obs + pred) * L), len(prediction), L)` are scored. Python's float arithmetic is part of
+ * the protocol: `(obs + pred)` is added first, so 0.2 + 0.1 = 0.30000000000000004 and L = 7 scores
+ * 1 frame, L = 1234 scores 124 (not floor(0.1 L) = 0 and 123). `start` is where the future
+ * begins; `count` frames are scored from there.
  *
  * @example
  * scoredFutureFrames(0.2, 0.1, 100); // { start: 20, count: 10 }
+ * scoredFutureFrames(0.2, 0.1, 7);   // { start: 1, count: 1 }
  */
-export function scoredFutureFrames(obs: number, pred: number, videoLength: number): { start: number; count: number } {
-  const start = Math.floor(obs * videoLength);
-  const count = Math.max(0, Math.min(videoLength - start, Math.floor(pred * videoLength)));
-  return { start, count };
+export function scoredFutureFrames(obs: number, pred: number, videoLength: number, anticipationRatio = 0.5): { start: number; count: number } {
+  const start = Math.trunc(obs * videoLength);
+  const end = Math.min(Math.trunc((obs + pred) * videoLength), start + Math.trunc(anticipationRatio * videoLength), videoLength);
+  return { start, count: Math.max(0, end - start) };
 }
 
 /**
- * Turns one sample's query predictions into future frame labels, as FUTR/R3D infer: argmax
- * action per query, keep the queries before the first NONE, exp the raw durations and
- * L1-normalise them, then lay the actions out in order over `window` frames, each
- * round(share * window) long (as `decodeAnticipation` of `@r3d-ts/r3d-model` and the released
- * code): overflow is cut, frames left over keep the last action. With no action before NONE
- * every frame gets `fallback` (the released code: NONE, which never matches a true frame).
+ * Turns one sample's query predictions into `window` future frame labels as the released
+ * `predict` does (`decodeFutureFrames` of `@r3d-ts/r3d-model`): argmax action per query; durations
+ * exp'd, zeroed from the first NONE on, L1-normalised (float32); every query laid out in order,
+ * `int(0.5 + share * window)` frames each; the last query's action fills from its start to the end
+ * (so rounding leftovers take the last query's action, and a transcript starting with NONE gives
+ * the last query's action everywhere). With `protocol: 'corrected'` leftovers keep the last action
+ * before NONE and a transcript starting with NONE gives `fallback` everywhere.
  *
  * @example
  * // 2 queries, 3 classes (NONE = 2): action 0 for 1/4 and action 1 for 3/4 of 8 frames
@@ -112,30 +120,11 @@ export function decodeFuture(
   none: number,
   window: number,
   fallback: number,
+  options: { protocol?: AnticipationProtocol } = {},
 ): Int32Array {
   const q = durations.length;
   if (actionLogits.length !== q * numClasses) throw new Error(`decodeFuture: ${actionLogits.length} logits for ${q} queries x ${numClasses} classes`);
-  const actions: number[] = [];
-  const weights: number[] = [];
-  for (let i = 0; i < q; i++) {
-    let best = 0;
-    for (let c = 1; c < numClasses; c++) if (actionLogits[i * numClasses + c] > actionLogits[i * numClasses + best]) best = c;
-    if (best === none) break;
-    actions.push(best);
-    weights.push(Math.exp(durations[i]));
-  }
-  const total = weights.reduce((a, b) => a + b, 0);
-  const out = new Int32Array(window).fill(actions.length > 0 ? actions[actions.length - 1] : fallback);
-  if (actions.length === 0 || !(total > 0) || !Number.isFinite(total)) return out.fill(fallback);
-  let start = 0;
-  for (let i = 0; i < actions.length && start < window; i++) {
-    // each segment is round(share * window) long, as the released decoding; overflow is cut and
-    // frames left over keep the last action
-    const len = Math.floor(0.5 + (window * weights[i]) / total);
-    out.fill(actions[i], start, Math.min(window, start + len));
-    start += len;
-  }
-  return out;
+  return decodeFutureFrames(actionLogits, durations, { numClasses, noneIndex: none, futureFrames: window, fallback, protocol: options.protocol ?? 'released' });
 }
 
 /**

@@ -56,7 +56,7 @@ export async function prepareRun(config: TrainConfig, source = 'config'): Promis
     ...userModel,
   };
   const model = r3dTrainable(createR3DModel(modelConfig), { rgb: 'rgb', partner: data.partner.name });
-  const common = { labels: model.labels, sampleRate: data.sampleRate, anticipationRatio: config.anticipationRatio, modalities: ['rgb', data.partner.name] };
+  const common = { labels: model.labels, sampleRate: data.sampleRate, anticipationRatio: config.anticipationRatio, modalities: ['rgb', data.partner.name], targets: config.targets };
   const train = samplesFromSequences(data.train, { ...common, observationRatios: config.trainObservationRatios });
   const validation = samplesFromSequences(data.validation, { ...common, observationRatios: config.evalObservationRatios });
   const test = samplesFromSequences(data.test, { ...common, observationRatios: config.evalObservationRatios });

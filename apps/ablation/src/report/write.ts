@@ -176,6 +176,7 @@ export async function writeGridReport(out: string, report: GridReport): Promise<
   const setup = [
     `Dataset: ${report.dataDescription}. Backend: ${report.backend}.`,
     `Grid: partners ${config.partners.join(', ')}; fusers ${config.fusers.join(', ')}; exchange ratios ${config.exchangeRatios.join(', ')}; seeds ${config.seeds.join(', ')}; ${config.epochs} epochs, batch ${config.batchSize}, lr ${config.lr}, model C=${config.model.hidden}.`,
+    `MoC protocol: ${[...new Set(report.results.map((r) => r.protocol ?? 'unrecorded (cells made before the released protocol)'))].join(', ') || 'none (no cell results)'}.`,
     `Effective rank: the authors' form (uncentred singular values), per test video, averaged; gain = erank(after fusion) - erank(before); H = harmonic mean of the two mean gains (0 when either is <= 0).`,
     ...(report.missing.length ? [`Incomplete: ${report.missing.length} of ${report.cells.length} cells have no result yet (${report.missing.slice(0, 6).join(', ')}${report.missing.length > 6 ? ', ...' : ''}).`] : []),
   ];
