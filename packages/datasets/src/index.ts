@@ -11,4 +11,4 @@ export type { PhraseEncoder } from './modalities/text.js';
 export { parseTimeSeriesCsv, readTimeSeriesCsv, resampleToTimes, frameTimes, normaliseChannels } from './modalities/timeseries.js';
 export type { TimeSeries } from './modalities/timeseries.js';
 export { makeAnticipationSample, collapseSegments, futureGroundTruth, evaluationWindows, collateAnticipation, anticipationBatches } from './samples.js';
-export type { AnticipationOptions, AnticipationSample, AnticipationBatch, AnticipationTargets, AnticipationProtocol } from './samples.js';
+export type { AnticipationOptions, AnticipationSample, AnticipationBatch, AnticipationTargets } from './samples.js';

@@ -12,14 +12,6 @@ import { sliceFrames, UNDEFINED_LABEL, type FrameModality, type Sequence } from 
  */
 export type AnticipationTargets = 'released' | 'full-rate';
 
-/**
- * How MoC is scored. `'released'` (default): exactly as the authors' `predict` + `utils.eval_file`
- * (see the trainer README). `'corrected'`: the same window and arithmetic, but frames left over by
- * rounding keep the last action before NONE (not the last query's), a transcript that starts with
- * NONE predicts NONE, and UNDEFINED ground-truth frames are not scored.
- */
-export type AnticipationProtocol = 'released' | 'corrected';
-
 /** How to cut one anticipation sample out of a sequence (METHOD.md §3). */
 export interface AnticipationOptions {
   /** Fraction of the video observed: the first floor(obs * L) frames. */

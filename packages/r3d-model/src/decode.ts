@@ -1,6 +1,13 @@
-import type { AnticipationProtocol } from '@r3d-ts/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelConfigError } from './errors.js';
+
+/**
+ * How MoC is scored. `'released'` (default): exactly as the authors' `predict` + `utils.eval_file`
+ * (see the trainer README). `'corrected'`: the same window and arithmetic, but frames left over by
+ * rounding keep the last action before NONE (not the last query's), a transcript that starts with
+ * NONE predicts NONE, and UNDEFINED ground-truth frames are not scored.
+ */
+export type AnticipationProtocol = 'released' | 'corrected';
 
 /** The anticipated transcript of one item and its frame-wise expansion. */
 export interface DecodedAnticipation {

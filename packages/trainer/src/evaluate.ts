@@ -1,4 +1,4 @@
-import type { AnticipationProtocol } from '@r3d-ts/datasets';
+import type { AnticipationProtocol } from '@r3d-ts/r3d-model';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchIndices, collate, disposeBatch } from './batching.js';
 import type { AnticipationSample, LabelSpace, TrainableModel } from './model.js';

@@ -1,5 +1,4 @@
-import type { AnticipationProtocol } from '@r3d-ts/datasets';
-import { decodeFutureFrames } from '@r3d-ts/r3d-model';
+import { decodeFutureFrames, type AnticipationProtocol } from '@r3d-ts/r3d-model';
 
 /** Per-class tallies behind a MoC figure. */
 export interface ClassTally {
