@@ -2,11 +2,8 @@ import { FutrDataset } from '@r3d-ts/datasets/futr';
 import { SyntheticDataset } from '@r3d-ts/datasets/synthetic';
 import type { Sequence } from '@r3d-ts/datasets';
 import { createR3DModel, depthEncoder, type R3DConfigInput, rgbEncoder, vectorEncoder } from '@r3d-ts/r3d-model';
-import type { TrainConfig } from './config.js';
-import { samplesFromSequences } from './data.js';
-import { ConfigError } from './errors.js';
-import type { AnticipationSample } from './model.js';
-import { r3dTrainable, type R3DTrainable } from './r3d.js';
+import { type AnticipationSample, ConfigError, r3dTrainable, type R3DTrainable, samplesFromSequences } from '@r3d-ts/trainer';
+import type { RunConfig as TrainConfig } from './config.js';
 
 /** Everything a run needs, built from one configuration. */
 export interface PreparedRun {
@@ -37,7 +34,7 @@ interface DataDescription {
  * `ffnDim`, `dropout`, `fuser` ...); class counts and encoder sizes come from the data.
  *
  * @example
- * const run = await prepareRun(loadTrainConfig('r3d.yaml'));
+ * const run = await prepareRun(loadRunConfig('r3d.yaml'));
  * await train({ model: run.model, labels: run.model.labels, trainSamples: run.train, validationSamples: run.validation, config });
  */
 export async function prepareRun(config: TrainConfig, source = 'config'): Promise<PreparedRun> {
