@@ -31,7 +31,7 @@ const futrData = z
     testSplit: z.string().optional(),
     partner: z.enum(['depth', 'text'], { error: 'expected depth or text' }).default('depth'),
     /** Depth frames are resized to [height, width]. */
-    depthSize: z.tuple([size, size], { error: 'expected [height, width]' }).optional(),
+    depthSize: z.array(size, { error: 'expected [height, width]' }).length(2, { error: 'expected [height, width]' }).optional(),
     sampleRate: size.default(1),
   })
   .strict();

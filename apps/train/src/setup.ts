@@ -3,7 +3,7 @@ import { SyntheticDataset } from '@r3d-ts/datasets/synthetic';
 import type { Sequence } from '@r3d-ts/datasets';
 import { createR3DModel, depthEncoder, type R3DConfigInput, rgbEncoder, vectorEncoder } from '@r3d-ts/r3d-model';
 import { type AnticipationSample, ConfigError, r3dTrainable, type R3DTrainable, samplesFromSequences } from '@r3d-ts/trainer';
-import type { RunConfig as TrainConfig } from './config.js';
+import type { RunConfig } from './config.js';
 
 /** Everything a run needs, built from one configuration. */
 export interface PreparedRun {
@@ -27,17 +27,18 @@ interface DataDescription {
 }
 
 /**
- * Builds the data and the R3D model a configuration describes. `data.kind` is `synthetic`
+ * Builds the data and the R3D model a run configuration describes. `data.kind` is `synthetic`
  * (`@r3d-ts/datasets/synthetic`: options `seed`, `count`, `height`, `width`, `featureDim`) or
  * `futr` (the FUTR layout: `root`, `mapping`, `trainSplit`, `valSplit`, `testSplit`, `partner`
  * = depth|text, `sampleRate`, `depthSize` [h, w]). `model` holds R3D options (`hidden`, `heads`,
  * `ffnDim`, `dropout`, `fuser` ...); class counts and encoder sizes come from the data.
  *
  * @example
- * const run = await prepareRun(loadRunConfig('r3d.yaml'));
+ * const config = loadRunConfig('r3d.yaml');
+ * const run = await prepareRun(config, 'r3d.yaml');
  * await train({ model: run.model, labels: run.model.labels, trainSamples: run.train, validationSamples: run.validation, config });
  */
-export async function prepareRun(config: TrainConfig, source = 'config'): Promise<PreparedRun> {
+export async function prepareRun(config: RunConfig, source = 'config'): Promise<PreparedRun> {
   const data = await loadData(config, source);
   const numClasses = data.classNames.length + 1; // + NONE
   const userModel = config.model as Partial<R3DConfigInput>;
@@ -57,19 +58,14 @@ export async function prepareRun(config: TrainConfig, source = 'config'): Promis
   const train = samplesFromSequences(data.train, { ...common, observationRatios: config.trainObservationRatios });
   const validation = samplesFromSequences(data.validation, { ...common, observationRatios: config.evalObservationRatios });
   const test = samplesFromSequences(data.test, { ...common, observationRatios: config.evalObservationRatios });
-  const description = `${String(config.data.kind)} data: ${data.train.length}/${data.validation.length}/${data.test.length} videos (train/val/test), ${data.classNames.length} classes, rgb ${data.rgbDim}-d + ${data.partner.name} [${data.partner.shape}]; ${train.length} training samples`;
+  const description = `${config.data.kind} data: ${data.train.length}/${data.validation.length}/${data.test.length} videos (train/val/test), ${data.classNames.length} classes, rgb ${data.rgbDim}-d + ${data.partner.name} [${data.partner.shape}]; ${train.length} training samples`;
   return { model, modelConfig, train, validation, test, classNames: data.classNames, description };
 }
 
-async function loadData(config: TrainConfig, source: string): Promise<DataDescription> {
-  const d = config.data as Record<string, unknown>;
-  const num = (key: string, fallback: number): number => {
-    const v = d[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(source, [`data.${key}: expected a number, got ${JSON.stringify(v)}`]);
-    return v;
-  };
-  if (d.kind === 'synthetic' || d.kind == null) {
-    const ds = new SyntheticDataset({ seed: num('seed', 1), count: num('count', 60), height: num('height', 24), width: num('width', 32), featureDim: num('featureDim', 256) });
+async function loadData(config: RunConfig, source: string): Promise<DataDescription> {
+  const d = config.data;
+  if (d.kind === 'synthetic') {
+    const ds = new SyntheticDataset({ seed: d.seed, count: d.count, height: d.height, width: d.width, featureDim: d.featureDim });
     const train = ds.split('train');
     return {
       classNames: ds.classNames,
@@ -78,34 +74,28 @@ async function loadData(config: TrainConfig, source: string): Promise<DataDescri
       test: ds.split('test'),
       rgbDim: train[0].modalities.rgb!.dim,
       partner: { name: 'depth', shape: train[0].modalities.depth!.shape ?? [train[0].modalities.depth!.dim] },
-      sampleRate: num('sampleRate', 1),
+      sampleRate: d.sampleRate,
     };
   }
-  if (d.kind === 'futr') {
-    if (typeof d.root !== 'string') throw new ConfigError(source, ['data.root: expected the folder of the FUTR layout (features/, groundTruth/, mapping.txt, splits/)']);
-    const partnerName = (d.partner as string | undefined) ?? 'depth';
-    if (partnerName !== 'depth' && partnerName !== 'text') throw new ConfigError(source, [`data.partner: expected depth or text, got ${JSON.stringify(partnerName)}`]);
-    const depthSize = Array.isArray(d.depthSize) ? { height: Number(d.depthSize[0]), width: Number(d.depthSize[1]) } : undefined;
-    const load = async (split: unknown): Promise<Sequence[]> => {
-      if (split == null) return [];
-      const ds = new FutrDataset({ root: d.root as string, ...(typeof d.mapping === 'string' ? { mapping: d.mapping } : {}), split: String(split), modalities: ['rgb', partnerName], ...(depthSize ? { depthSize } : {}) });
-      const out: Sequence[] = [];
-      for await (const s of ds.sequences()) out.push(s);
-      return out;
-    };
-    const train = await load(d.trainSplit);
-    if (train.length === 0) throw new ConfigError(source, ['data.trainSplit: expected a split file under <root>/splits with at least one video']);
-    const names = new FutrDataset({ root: d.root, ...(typeof d.mapping === 'string' ? { mapping: d.mapping } : {}) }).classNames;
-    const p = train[0].modalities[partnerName]!;
-    return {
-      classNames: names,
-      train,
-      validation: await load(d.valSplit),
-      test: await load(d.testSplit),
-      rgbDim: train[0].modalities.rgb!.dim,
-      partner: { name: partnerName, shape: p.shape ?? [p.dim] },
-      sampleRate: num('sampleRate', 1),
-    };
-  }
-  throw new ConfigError(source, [`data.kind: expected "synthetic" or "futr", got ${JSON.stringify(d.kind)}`]);
+  const mapping = d.mapping != null ? { mapping: d.mapping } : {};
+  const depthSize = d.depthSize ? { depthSize: { height: d.depthSize[0], width: d.depthSize[1] } } : {};
+  const load = async (split: string | undefined): Promise<Sequence[]> => {
+    if (split == null) return [];
+    const ds = new FutrDataset({ root: d.root, ...mapping, split, modalities: ['rgb', d.partner], ...depthSize });
+    const out: Sequence[] = [];
+    for await (const s of ds.sequences()) out.push(s);
+    return out;
+  };
+  const train = await load(d.trainSplit);
+  if (train.length === 0) throw new ConfigError(source, ['data.trainSplit: expected a split file under <root>/splits with at least one video']);
+  const p = train[0].modalities[d.partner]!;
+  return {
+    classNames: new FutrDataset({ root: d.root, ...mapping }).classNames,
+    train,
+    validation: await load(d.valSplit),
+    test: await load(d.testSplit),
+    rgbDim: train[0].modalities.rgb!.dim,
+    partner: { name: d.partner, shape: p.shape ?? [p.dim] },
+    sampleRate: d.sampleRate,
+  };
 }
