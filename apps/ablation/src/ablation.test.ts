@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAblationConfig } from './config.js';
 import { gridCells } from './grid.js';
-import { readCells } from './results.js';
+import { readCells } from './store/result-folder.js';
 import { runAblation, type RunSummary } from './run.js';
 import type { CellResult } from './run-cell.js';
 import { appDir, runCli, tinyConfig } from './test-helpers.js';

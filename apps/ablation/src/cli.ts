@@ -115,7 +115,7 @@ export function buildProgram(): Command {
     .argument('<inputs...>', 'result folders to join')
     .action(async (out: string, inputs: string[]) => {
       try {
-        const { mergeResultFolders } = await import('./results.js');
+        const { mergeResultFolders } = await import('./store/merge.js');
         const { writeReportFor } = await import('./run.js');
         mergeResultFolders(out, inputs);
         const report = await writeReportFor(out);

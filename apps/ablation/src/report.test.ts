@@ -6,9 +6,11 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAblationConfig } from './config.js';
 import { gridCells, type Cell } from './grid.js';
-import { openResultFolder, recommendPartner, summariseGroups, writeCell } from './results.js';
+import { recommendPartner } from './analysis/recommend.js';
+import { summariseGroups } from './analysis/summary.js';
 import { writeReportFor } from './run.js';
 import type { CellResult } from './run-cell.js';
+import { openResultFolder, writeCell } from './store/result-folder.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'r3d-ablation-report-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { batchEffectiveRank, harmonicBalance } from '@r3d-ts/rank-metrics';
-import type { R3DModel } from '@r3d-ts/r3d-model';
+import type { AnticipationProtocol, R3DModel } from '@r3d-ts/r3d-model';
 import { collate, disposeBatch, evaluateAnticipation, parseTrainConfig, r3dTrainable, train, type AnticipationSample, type LabelSpace, type MocCell, type StepEvent } from '@r3d-ts/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AblationConfig } from './config.js';
@@ -28,7 +28,7 @@ export interface CellResult {
   meanMoc: number;
   moc: MocCell[];
   /** The MoC protocol (`released`: as the authors' evaluation; cells written before it existed lack it). */
-  protocol?: 'released' | 'corrected';
+  protocol?: AnticipationProtocol;
   /** What "after fusion" means for this fuser (see README). */
   afterTokens: 'exchanged' | 'block' | 'fused' | 'none';
   ranks: RankPoint[];

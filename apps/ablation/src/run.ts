@@ -6,8 +6,9 @@ import { shardOf } from './config.js';
 import { analyseDemo, readDemoTokens, type DemoResult } from './darai-demo.js';
 import { loadAblationData } from './data.js';
 import { shardCells } from './grid.js';
-import { writeDemoReport, writeGridReport, gridReport, type GridReport } from './report/write.js';
-import { openResultFolder, readCell, readCells, readGridFile, writeCell } from './results.js';
+import { gridReport, type GridReport } from './analysis/grid-report.js';
+import { writeDemoReport, writeGridReport } from './report/write.js';
+import { openResultFolder, readCell, readCells, readGridFile, writeCell } from './store/result-folder.js';
 import { cellRunDir, runCell, type CellResult } from './run-cell.js';
 
 /**

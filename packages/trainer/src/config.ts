@@ -1,15 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
 const ratio = z.number().gt(0).lt(1);
 
 /**
- * The training configuration: one JSON or YAML file, every field optional with the released R3D
- * recipe as default (AdamW lr 1e-3, weight decay 5e-3, 10 warm-up epochs then cosine to 60,
- * batch 8, observation ratios {0.2, 0.3, 0.5} for training, best checkpoint by validation MoC).
+ * The training loop's options, every field optional with the released R3D recipe as default
+ * (AdamW lr 1e-3, weight decay 5e-3, 10 warm-up epochs then cosine to 60, batch 8, observation
+ * ratios {0.2, 0.3, 0.5} for training, best checkpoint by validation MoC). What to train on and
+ * which model (a run configuration file) are the caller's: `@r3d-ts/train` extends this schema.
  */
 export const trainConfigSchema = z
   .object({
@@ -47,12 +45,10 @@ export const trainConfigSchema = z
         samples: z.number().int().positive().default(8),
       })
       .prefault({}),
+    /** The backend the caller selected, recorded in each checkpoint's `config.json`. */
     backend: z.string().default('auto'),
+    /** Run folder when `train` is given no `outDir`. */
     out: z.string().default('runs/r3d'),
-    /** What to train on; read by the CLI (`kind: synthetic` needs nothing else). */
-    data: z.record(z.string(), z.unknown()).default({ kind: 'synthetic' }),
-    /** Model configuration handed to the model factory (R3D options). */
-    model: z.record(z.string(), z.unknown()).default({}),
   })
   .strict()
   .refine((c) => c.warmupEpochs <= c.epochs, { message: 'warmupEpochs must not exceed epochs', path: ['warmupEpochs'] });
@@ -69,47 +65,6 @@ export type TrainConfigInput = z.input<typeof trainConfigSchema>;
  */
 export function parseTrainConfig(input: unknown, source = 'config'): TrainConfig {
   const result = trainConfigSchema.safeParse(input ?? {});
-  if (!result.success) {
-    throw new ConfigError(source, result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`));
-  }
+  if (!result.success) throw ConfigError.fromIssues(source, result.error.issues);
   return result.data;
-}
-
-/**
- * Reads a JSON (`.json`) or YAML (`.yaml`/`.yml`) configuration file, applies overrides (as
- * dotted paths, e.g. from CLI flags) and validates the result.
- *
- * @example
- * loadTrainConfig('r3d.yaml', { epochs: 5, 'rankMonitor.enabled': false });
- */
-export function loadTrainConfig(path: string | undefined, overrides: Record<string, unknown> = {}): TrainConfig {
-  let raw: unknown = {};
-  if (path) {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      throw new ConfigError(path, [`cannot read the file: ${(err as Error).message}`]);
-    }
-    try {
-      raw = ['.yaml', '.yml'].includes(extname(path).toLowerCase()) ? parseYaml(text) : JSON.parse(text);
-    } catch (err) {
-      throw new ConfigError(path, [`not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`]);
-    }
-    if (raw == null) raw = {};
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(path, ['(root): expected a mapping of settings']);
-  }
-  const merged = structuredClone(raw) as Record<string, unknown>;
-  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) setPath(merged, key, value);
-  return parseTrainConfig(merged, path ?? 'config');
-}
-
-function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
-  const parts = dotted.split('.');
-  let at = target;
-  for (const p of parts.slice(0, -1)) {
-    if (at[p] == null || typeof at[p] !== 'object') at[p] = {};
-    at = at[p] as Record<string, unknown>;
-  }
-  at[parts[parts.length - 1]] = value;
 }

@@ -37,6 +37,17 @@ export class ConfigError extends Error {
     this.source = source;
     this.issues = issues;
   }
+
+  /**
+   * The error for a failed schema parse: one `path: message` line per issue (zod's issues, or any
+   * with a path and a message), `(root)` for the object itself.
+   *
+   * @example
+   * const r = schema.safeParse(input); if (!r.success) throw ConfigError.fromIssues('r3d.yaml', r.error.issues);
+   */
+  static fromIssues(source: string, issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }>): ConfigError {
+    return new ConfigError(source, issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`));
+  }
 }
 
 /**

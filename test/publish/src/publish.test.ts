@@ -83,7 +83,8 @@ describe('publishing', () => {
     expect(execFileSync('node', ['tensor-io.mjs'], { cwd: app, encoding: 'utf8' }).trim()).toBe('true');
     expect(execFileSync('node', ['tensor-io.cjs'], { cwd: app, encoding: 'utf8' }).trim()).toBe('true');
 
-    // The command-line tools run from the installed tarballs (what `npx` would run).
+    // The command-line tools run from the installed tarballs (what `npx` would run): r3d-ablation
+    // from @r3d-ts/ablation, r3d from @r3d-ts/train.
     expect(execFileSync(join(app, 'node_modules', '.bin', 'r3d-ablation'), ['run', '--help'], { encoding: 'utf8' })).toMatch(/--partners/);
     expect(execFileSync(join(app, 'node_modules', '.bin', 'r3d'), ['--help'], { encoding: 'utf8' })).toMatch(/train/);
 

@@ -1,4 +1,7 @@
 import { existsSync } from 'node:fs';
+import type { GroupSummary } from '../analysis/summary.js';
+import type { DemoResult } from '../darai-demo.js';
+import { groupLabel } from './tables.js';
 
 /** One point of an effective-rank figure: a series (RGB gain, partner gain, H) in a panel. */
 export interface GainPoint {
@@ -119,6 +122,63 @@ export async function renderFigure(name: string, title: string, spec: Record<str
   return { name, title, svg, png: new Uint8Array(png) };
 }
 
+/**
+ * Figures of a grid run: the paper's gain figure per fuser, H per partner, MoC bars.
+ *
+ * @example
+ * (await gridFigures(report.groups)).map((f) => f.name); // ['erank-gain-mean', 'erank-gain-rtf-variance-r0.3', 'balance', 'moc']
+ */
+export async function gridFigures(groups: readonly GroupSummary[]): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  const fused = groups.filter((g) => g.partner !== 'rgb');
+  const byFuser = new Map<string, GroupSummary[]>();
+  for (const g of fused) {
+    const key = `${g.fuser}${g.exchangeRatio != null ? `-r${g.exchangeRatio}` : ''}`;
+    if (!byFuser.has(key)) byFuser.set(key, []);
+    byFuser.get(key)!.push(g);
+  }
+  for (const [key, gs] of byFuser) {
+    const points: GainPoint[] = gs.flatMap((g) =>
+      g.ranks.flatMap((r) => [
+        { panel: g.partner, series: 'RGB gain', observation: r.observationRatio, value: r.gainRgb },
+        { panel: g.partner, series: 'partner gain', observation: r.observationRatio, value: r.gainPartner },
+        { panel: g.partner, series: 'harmonic mean H', observation: r.observationRatio, value: r.balance },
+      ]),
+    );
+    const title = `Effective-rank gain vs observation, ${key}`;
+    figures.push(await renderFigure(`erank-gain-${key}`, title, gainFigureSpec(points, title)));
+  }
+  if (fused.length) {
+    const points = fused.flatMap((g) => g.ranks.map((r) => ({ panel: `${g.fuser}${g.exchangeRatio != null ? ` (${g.exchangeRatio})` : ''}`, partner: g.partner, observation: r.observationRatio, value: r.balance })));
+    figures.push(await renderFigure('balance', 'Balance H of RGB and partner gains', balanceFigureSpec(points, 'Balance H of RGB and partner gains')));
+  }
+  const mocRows = groups.filter((g) => Number.isFinite(g.meanMoc.mean)).map((g) => ({ label: groupLabel(g), partner: g.partner, mean: g.meanMoc.mean, std: g.meanMoc.std }));
+  if (mocRows.length) figures.push(await renderFigure('moc', 'Mean MoC over the obs x pred grid (± std over seeds)', mocFigureSpec(mocRows, 'Mean MoC over the obs x pred grid (± std over seeds)')));
+  return figures;
+}
+
+/**
+ * The darai-demo figure: the paper's gain figure for the authors' RGB + depth tokens.
+ *
+ * @example
+ * (await demoFigures(demo)).map((f) => f.name); // ['erank-gain-darai-demo']
+ */
+export async function demoFigures(demo: DemoResult): Promise<Figure[]> {
+  const points: GainPoint[] = demo.ranks.flatMap((r) => [
+    { panel: 'DARai, RGB + depth (authors\u2019 tokens)', series: 'RGB gain', observation: r.observationRatio, value: r.gainRgb },
+    { panel: 'DARai, RGB + depth (authors\u2019 tokens)', series: 'partner gain', observation: r.observationRatio, value: r.gainPartner },
+    { panel: 'DARai, RGB + depth (authors\u2019 tokens)', series: 'harmonic mean H', observation: r.observationRatio, value: r.balance },
+  ]);
+  const title = 'Effective-rank gain vs observation (DARai, RGB + depth)';
+  return [await renderFigure('erank-gain-darai-demo', title, gainFigureSpec(points, title, 1))];
+}
+
+/**
+ * Escapes text for HTML and SVG content and attribute values.
+ *
+ * @example
+ * escapeXml('a < b & "c"'); // 'a &lt; b &amp; &quot;c&quot;'
+ */
 export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

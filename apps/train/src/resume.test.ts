@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadCheckpoint } from '@r3d-ts/trainer';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadCheckpoint } from './checkpoint.js';
 
-const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
-const root = mkdtempSync(join(tmpdir(), 'r3d-trainer-resume-'));
+const app = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = mkdtempSync(join(tmpdir(), 'r3d-train-resume-'));
 const configPath = join(root, 'config.json');
 // 7 training videos x 3 ratios = 21 samples = 6 steps of 4 per epoch; a mid-epoch checkpoint every 4 steps
 writeFileSync(configPath, JSON.stringify({
@@ -18,7 +18,7 @@ writeFileSync(configPath, JSON.stringify({
 }));
 
 function r3d(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(pkg, 'src', 'cli.ts'), 'train', '-c', configPath, '--no-progress', ...args], { cwd: pkg, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--import', 'tsx', join(app, 'src', 'cli.ts'), 'train', '-c', configPath, '--no-progress', ...args], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 function finish(child: ChildProcess): Promise<{ code: number | null; signal: string | null; stderr: string }> {

@@ -2,13 +2,11 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeBackend, selectBackend } from '@r3d-ts/backend';
+import { CheckpointError, ConfigError, evaluateAnticipation, formatMocTable, loadCheckpoint, NonFiniteLossError, restoreModel, train } from '@r3d-ts/trainer';
+import type { AnticipationProtocol } from '@r3d-ts/r3d-model';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadCheckpoint } from './checkpoint.js';
-import { loadTrainConfig, parseTrainConfig, type TrainConfig } from './config.js';
-import { CheckpointError, ConfigError, NonFiniteLossError } from './errors.js';
-import { evaluateAnticipation, formatMocTable } from './evaluate.js';
-import { restoreModel, train } from './loop.js';
+import { loadRunConfig, parseRunConfig, type RunConfig } from './config.js';
 import { prepareRun } from './setup.js';
 
 const number = (v: string): number => {
@@ -52,7 +50,7 @@ interface TrainFlags {
 }
 
 async function runTrain(flags: TrainFlags): Promise<void> {
-  const config = loadTrainConfig(flags.config, {
+  const config = loadRunConfig(flags.config, {
     out: flags.out,
     epochs: flags.epochs,
     lr: flags.lr,
@@ -112,15 +110,15 @@ interface EvalFlags {
   backend?: string;
   json?: boolean;
   output?: string;
-  protocol?: 'released' | 'corrected';
+  protocol?: AnticipationProtocol;
 }
 
 async function runEval(flags: EvalFlags): Promise<void> {
   const ckpt = loadCheckpoint(flags.checkpoint);
   const stored = (ckpt.config as { train?: unknown } | null)?.train;
-  let config: TrainConfig;
-  if (flags.config) config = loadTrainConfig(flags.config, { backend: flags.backend });
-  else config = parseTrainConfig({ ...(stored as object), ...(flags.backend ? { backend: flags.backend } : {}) }, join(ckpt.dir, 'config.json'));
+  let config: RunConfig;
+  if (flags.config) config = loadRunConfig(flags.config, { backend: flags.backend });
+  else config = parseRunConfig({ ...(stored as object), ...(flags.backend ? { backend: flags.backend } : {}) }, join(ckpt.dir, 'config.json'));
   const report = await selectBackend({ backend: config.backend });
   const run = await prepareRun(config, flags.config ?? join(ckpt.dir, 'config.json'));
   restoreModel(run.model, ckpt.weights, join(ckpt.dir, 'weights.safetensors'));
