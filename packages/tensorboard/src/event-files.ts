@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeEvent } from './event.js';
-import { frameRecord, readRecords } from './records.js';
+import { EventFileError } from './errors.js';
+import { frameRecord, readRecords, type RecordsRead } from './records.js';
 
 /**
  * The event files directly in `logDir` (names containing `tfevents`, as TensorBoard picks
@@ -36,7 +37,9 @@ export interface TruncateReport {
  * This keeps TensorBoard from drawing the steps twice, whichever reader it uses (the log's
  * `log.jsonl` is truncated the same way). A file left with no event but its file-version record
  * is deleted; `lastStep: -1` therefore clears the folder's event files for a fresh run. Each
- * rewrite goes through a temporary file and a rename; every CRC is verified on the way.
+ * rewrite goes through a temporary file and a rename. Every CRC is verified on the way: a
+ * record that fails its check ends the file there, as a cut-short one does, since nothing after
+ * it can be trusted.
  *
  * @example
  * truncateEventFiles('runs/exp1/tb', checkpoint.globalStep);
@@ -45,7 +48,7 @@ export function truncateEventFiles(logDir: string, lastStep: number): TruncateRe
   const report: TruncateReport = { dropped: 0, rewritten: [], removed: [] };
   for (const file of eventFiles(logDir)) {
     const bytes = readFileSync(file);
-    const { records, bytesRead } = readRecords(bytes, { truncatedTail: 'drop' });
+    const { records, bytesRead } = validPrefix(bytes);
     const events = records.map((data) => ({ data, event: decodeEvent(data) }));
     const kept = events.filter(({ event }) => event.fileVersion != null || event.step <= lastStep);
     report.dropped += events.length - kept.length;
@@ -63,4 +66,14 @@ export function truncateEventFiles(logDir: string, lastStep: number): TruncateRe
     }
   }
   return report;
+}
+
+// the records before the first one cut short or failing its CRC
+function validPrefix(bytes: Uint8Array): RecordsRead {
+  try {
+    return readRecords(bytes, { truncatedTail: 'drop' });
+  } catch (err) {
+    if (!(err instanceof EventFileError) || err.offset == null) throw err;
+    return readRecords(bytes.subarray(0, err.offset));
+  }
 }

@@ -80,6 +80,18 @@ describe('truncateEventFiles', () => {
     expect(truncateEventFiles(dir, 4)).toEqual({ dropped: 0, rewritten: [], removed: [] });
   });
 
+  it('ends a file at a record whose CRC fails, keeping the records before it', () => {
+    const dir = join(root, 'corrupt');
+    const path = make(dir);
+    const bytes = readFileSync(path);
+    const events = decodeEventFile(bytes);
+    expect(events).toHaveLength(7);
+    bytes[bytes.length - 1]! ^= 0xff; // the data CRC of the step-6 record
+    writeFileSync(path, bytes);
+    expect(truncateEventFiles(dir, 100)).toEqual({ dropped: 0, rewritten: [path], removed: [] });
+    expect(decodeEventFile(readFileSync(path)).map((e) => e.step)).toEqual([0n, 1n, 2n, 3n, 4n, 5n]);
+  });
+
   it('removes files left with only their file-version record, and keeps records it does not model', () => {
     const dir = join(root, 'fresh');
     const path = make(dir);
