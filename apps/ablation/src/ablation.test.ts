@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventFiles, readEvents } from '@r3d-ts/tensorboard/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAblationConfig } from './config.js';
@@ -16,6 +17,20 @@ import { appDir, runCli, tinyConfig } from './test-helpers.js';
 // the numeric kernels are checked on every backend in their own packages.
 const tmp = mkdtempSync(join(tmpdir(), 'r3d-ablation-e2e-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Scalars of a TensorBoard run folder: tag -> step -> every value logged there (CRCs verified by readEvents). */
+function scalarsOf(runDir: string): Map<string, Map<number, number[]>> {
+  const byTag = new Map<string, Map<number, number[]>>();
+  for (const e of eventFiles(runDir).flatMap((f) => readEvents(readFileSync(f)))) {
+    for (const v of e.summary?.value ?? []) {
+      if (v.simpleValue === undefined) continue;
+      const steps = byTag.get(v.tag) ?? new Map<number, number[]>();
+      steps.set(e.step, [...(steps.get(e.step) ?? []), v.simpleValue]);
+      byTag.set(v.tag, new Map([...steps.entries()].sort((a, b) => a[0] - b[0])));
+    }
+  }
+  return byTag;
+}
 
 const withoutTiming = (r: CellResult) => ({ ...r, seconds: 0 });
 const byId = (cells: CellResult[]) => Object.fromEntries(cells.map((c) => [c.cell.id, withoutTiming(c)]));
@@ -64,6 +79,26 @@ describe('a tiny grid, end to end', () => {
     expect(json.cells.map((c) => c.protocol)).toEqual(['released', 'released', 'released']);
   });
 
+  it('keeps one TensorBoard run per cell in runs/<cell-id>/: the training curves and the test numbers of cells/<id>.json', () => {
+    expect(readdirSync(join(single, 'runs')).sort()).toEqual([...summary.ran].sort());
+    for (const result of summary.report!.results) {
+      const runDir = join(single, 'runs', result.cell.id);
+      // the checkpoints are gone once the cell is finished; only event files stay
+      expect(readdirSync(runDir).every((f) => f.startsWith('events.out.tfevents.'))).toBe(true);
+      const board = scalarsOf(runDir);
+      const f32 = Math.fround;
+      expect([...board.get('epoch/train_loss')!.values()]).toEqual(result.trainLoss.map((v) => [f32(v)]));
+      const [lastStep] = [...board.get('epoch/train_loss')!.keys()].slice(-1);
+      expect(board.get('test/moc_mean')).toEqual(new Map([[lastStep, [f32(result.meanMoc)]]]));
+      for (const c of result.moc) expect(board.get(`test/moc/obs${c.observationRatio}_pred${c.predictionRatio}`)!.get(lastStep!)).toEqual([f32(c.moc)]);
+      for (const p of result.ranks) {
+        expect(board.get(`test/effective_rank/obs${p.observationRatio}/partner_after`)!.get(lastStep!)).toEqual([f32(p.erank.partnerAfter)]);
+        expect(board.get(`test/balance/obs${p.observationRatio}`)!.get(lastStep!)).toEqual([f32(p.balance)]);
+      }
+      expect(board.get('step/loss')!.size).toBe(lastStep);
+    }
+  });
+
   it('leaves no tensors behind', () => {
     expect(tensorsAfter).toBe(tensorsBefore);
   });
@@ -109,6 +144,12 @@ describe('a tiny grid, end to end', () => {
     expect(rerun.skipped.sort()).toEqual(finished.sort());
     expect([...rerun.ran, ...rerun.skipped].sort()).toEqual(gridCells(parseAblationConfig(tinyConfig(out))).map((c) => c.id).sort());
     expect(byId(readCells(out))).toEqual(byId(readCells(single)));
+    // the cell that was killed mid-training and resumed shows each step once in TensorBoard
+    for (const result of readCells(out)) {
+      const board = scalarsOf(join(out, 'runs', result.cell.id));
+      expect([...board.get('epoch/train_loss')!.values()]).toEqual(result.trainLoss.map((v) => [Math.fround(v)]));
+      expect([...board.get('step/loss')!.values()].every((v) => v.length === 1)).toBe(true);
+    }
     const again = await runAblation(parseAblationConfig(tinyConfig(out)), { log });
     expect(again.ran).toEqual([]);
   });

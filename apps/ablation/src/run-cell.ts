@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { AblationConfig } from './config.js';
 import { anticipationSamples, cellModalities, labelSpace, type AblationData } from './data.js';
 import type { Cell } from './grid.js';
+import { logCellResult } from './cell-board.js';
 import { buildCellModel } from './model.js';
 
 /** Effective ranks at one observation ratio, averaged over test videos (authors' variant). */
@@ -38,7 +39,7 @@ export interface CellResult {
 }
 
 export interface RunCellOptions {
-  /** Folder for the cell's training checkpoints (resumed when present). */
+  /** Folder for the cell's training checkpoints (resumed when present) and TensorBoard event files. */
   runDir: string;
   backend: string;
   onStep?: (event: StepEvent, totalSteps: number) => void;
@@ -86,6 +87,8 @@ export async function runCell(cell: Cell, config: AblationConfig, data: Ablation
       outDir: options.runDir,
       resume: true,
       modelConfig: { cell },
+      // the cell's folder is its TensorBoard run: `tensorboard --logdir <out>/runs` compares cells
+      tensorboard: options.runDir,
       ...(options.onStep ? { onStep: (e: StepEvent) => options.onStep!(e, stepsPerEpoch * config.epochs) } : {}),
     });
     const report = evaluateAnticipation(trainable, testSamples, {
@@ -96,6 +99,7 @@ export async function runCell(cell: Cell, config: AblationConfig, data: Ablation
     });
     const rankSamples = anticipationSamples(data.test, config.rankObservationRatios, cell.partner, labels);
     const { ranks, afterTokens } = measureRanks(model, cell, rankSamples, config.rankObservationRatios, labels, config.batchSize);
+    logCellResult(options.runDir, result.globalStep, { meanMoc: report.meanMoc, moc: report.cells, ranks });
     return {
       cell,
       meanMoc: report.meanMoc,
@@ -182,7 +186,7 @@ export function measureRanks(
   return { ranks, afterTokens };
 }
 
-/** Where a cell's training checkpoints live inside the output folder. */
+/** Where a cell's training checkpoints and TensorBoard event files live inside the output folder. */
 export function cellRunDir(out: string, cell: Cell): string {
   return join(out, 'runs', cell.id);
 }

@@ -1,6 +1,6 @@
-import { rmSync } from 'node:fs';
 import { describeBackend, selectBackend } from '@r3d-ts/backend';
 import cliProgress from 'cli-progress';
+import { removeCellCheckpoints } from './cell-board.js';
 import type { AblationConfig } from './config.js';
 import { shardOf } from './config.js';
 import { analyseDemo, readDemoTokens, type DemoResult } from './darai-demo.js';
@@ -85,8 +85,8 @@ export async function runAblation(config: AblationConfig, options: RunOptions = 
           },
         });
         writeCell(config.out, result);
-        // the checkpoints only serve a resume of this cell, which is finished now
-        rmSync(cellRunDir(config.out, cell), { recursive: true, force: true });
+        // the checkpoints only serve a resume of this cell, which is finished now; its TensorBoard files stay
+        removeCellCheckpoints(cellRunDir(config.out, cell));
         ran.push(cell.id);
         if (cellBar) bars!.remove(cellBar);
         gridBar?.increment(1, { extra: `${cell.id} ${result.seconds.toFixed(1)} s` });

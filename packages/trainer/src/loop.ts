@@ -13,6 +13,7 @@ import { type AnticipationSample, type LabelSpace, namedVariables, type Trainabl
 import { monitorEffectiveRank } from './rank-monitor.js';
 import { Rng, stepSeed } from './rng.js';
 import { learningRate } from './schedule.js';
+import { TrainingBoard } from './tensorboard-log.js';
 
 export interface StepEvent {
   /** 0-based epoch and step inside it. */
@@ -60,6 +61,12 @@ export interface TrainOptions {
   resume?: boolean;
   /** Extra configuration stored in each checkpoint's `config.json` (e.g. the model's). */
   modelConfig?: unknown;
+  /**
+   * TensorBoard log folder (default `<outDir>/tb`; `false` writes none): per-step loss, its
+   * terms, learning rate and samples/s, and each epoch's `log.jsonl` numbers (see `TrainingBoard`).
+   * Run folders side by side compare in `tensorboard --logdir <their parent>`.
+   */
+  tensorboard?: string | false;
   /** Stop after this many epochs of this call (the schedule still spans `config.epochs`). */
   stopAfterEpochs?: number;
   onStep?: (event: StepEvent) => void;
@@ -136,6 +143,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const schedule = { lr: config.lr, warmupEpochs: config.warmupEpochs, totalEpochs: config.epochs, minLr: config.minLr, ...(config.schedulePerStep ? { stepsPerEpoch } : {}) };
   const rankSubset = (validation.length > 0 ? validation : trainSamples).slice(0, config.rankMonitor.samples);
   const lastEpoch = options.stopAfterEpochs != null ? Math.min(config.epochs, progress.epoch + options.stopAfterEpochs) : config.epochs;
+  const board = options.tensorboard === false ? null : new TrainingBoard(options.tensorboard ?? join(outDir, 'tb'), progress.globalStep > 0 ? progress.globalStep : null);
 
   try {
     for (let epoch = progress.epoch; epoch < lastEpoch; epoch++) {
@@ -151,9 +159,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const batch = collate(idx.map((i) => trainSamples[i]), idx, labels);
         let lossValue: number;
         let gradNorm: number | undefined;
+        let lossTerms: Record<string, number> | undefined;
         try {
           const seed = stepSeed(config.seed, progress.globalStep);
-          const { value, grads } = tf.variableGrads(() => model.loss(model.forward(batch, { training: true, seed }), batch), varList);
+          const { value, grads } = tf.variableGrads(() => {
+            const outputs = model.forward(batch, { training: true, seed });
+            const loss = model.loss(outputs, batch);
+            if (board && model.lossTerms) lossTerms = readScalars(model.lossTerms(outputs, batch));
+            return loss;
+          }, varList);
           lossValue = value.dataSync()[0];
           value.dispose();
           let named: Record<string, tf.Tensor> = {};
@@ -183,7 +197,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           epochLossCount: progress.epochLossCount + 1,
           lr,
         };
-        options.onStep?.({
+        const stepEvent: StepEvent = {
           epoch,
           step: s,
           stepsInEpoch: batches.length,
@@ -192,8 +206,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           lr,
           samplesPerSecond: samplesSeen / ((performance.now() - started) / 1000),
           ...(gradNorm !== undefined ? { gradNorm } : {}),
-        });
+        };
+        board?.step(stepEvent, lossTerms);
+        options.onStep?.(stepEvent);
         if (config.checkpointEverySteps > 0 && progress.globalStep % config.checkpointEverySteps === 0 && s + 1 < batches.length) {
+          board?.flush();
           saveLast(lastDir, model, optimizer, { ...progress, rng: epochStartRng }, storedConfig);
         }
       }
@@ -236,6 +253,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       };
       // log first: a crash before the checkpoint below re-runs this epoch, and resume drops this line
       appendFileSync(logPath, `${JSON.stringify(record)}\n`);
+      board?.epoch(record, model.histograms?.());
       if (isBest) {
         const weights = model.getWeights();
         try {
@@ -250,8 +268,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
   } finally {
     optimizer.dispose();
+    board?.close();
   }
   return { outDir, history, best: progress.best, globalStep: progress.globalStep };
+}
+
+// one read for all terms; inside the gradient tape, so the caller's tidy frees the tensors
+function readScalars(terms: Record<string, tf.Scalar>): Record<string, number> {
+  const names = Object.keys(terms);
+  if (names.length === 0) return {};
+  const values = tf.stack(names.map((n) => terms[n]!)).dataSync();
+  return Object.fromEntries(names.map((n, i) => [n, values[i]!]));
 }
 
 function saveLast(dir: string, model: TrainableModel, optimizer: AdamW, progress: TrainingProgress, config: unknown): void {

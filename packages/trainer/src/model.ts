@@ -104,6 +104,15 @@ export interface TrainableModel {
   readonly trainableVariables: Record<string, tf.Variable> | readonly tf.Variable[];
   forward(batch: AnticipationBatch, options: ForwardOptions): AnticipationOutputs;
   loss(outputs: AnticipationOutputs, batch: AnticipationBatch): tf.Scalar;
+  /**
+   * Optional: the named terms that `loss` adds up (e.g. segmentation, action, duration), logged
+   * per step to TensorBoard; never differentiated, so they cannot change training. The trainer
+   * calls it right after `loss` with the same outputs, so a model may return the terms that
+   * call computed (tensors are freed by the trainer's scope).
+   */
+  lossTerms?(outputs: AnticipationOutputs, batch: AnticipationBatch): Record<string, tf.Scalar>;
+  /** Optional: values whose distribution TensorBoard shows each epoch (e.g. the fuser's alpha), by tag. */
+  histograms?(): Record<string, ArrayLike<number>>;
   /** Every tensor of the model's state by name; the caller disposes the returned tensors. */
   getWeights(): tf.NamedTensorMap;
   /** Restores `getWeights` output; the caller keeps ownership of the given tensors. */

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '@r3d-ts/backend';
 import { SyntheticDataset } from '@r3d-ts/datasets/synthetic';
 import { createR3DModel, depthEncoder, rgbEncoder } from '@r3d-ts/r3d-model';
+import { eventFiles, readEvents } from '@r3d-ts/tensorboard/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from './config.js';
 import { samplesFromSequences } from './data.js';
@@ -57,6 +58,17 @@ describe('training a small R3D on the synthetic dataset (wasm)', () => {
     expect(h[4].numTensors).toBe(h[0].numTensors); // epoch 5 vs epoch 1
     expect(h.at(-1)!.numTensors).toBe(h[0].numTensors);
     expect(Object.keys(h[0].effectiveRank!).sort()).toEqual(['after.depth', 'after.rgb', 'before.depth', 'before.rgb', 'fused']);
+
+    // TensorBoard (on by default in <out>/tb): the loss terms add up to the loss; the RTF's alpha and bn-gamma scores each epoch
+    const events = eventFiles(join(out, 'tb')).flatMap((f) => readEvents(readFileSync(f)));
+    const at = (step: number) => new Map(events.filter((e) => e.step === step).flatMap((e) => e.summary?.value ?? []).map((v) => [v.tag, v]));
+    const last = at(result.globalStep);
+    const terms = ['segmentation', 'action', 'duration'].map((t) => last.get(`step/loss.${t}`)!.simpleValue!);
+    expect(terms[0]! + terms[1]! + terms[2]!).toBeCloseTo(last.get('step/loss')!.simpleValue!, 4);
+    expect(last.get('fuser/alpha')!.histo!.num).toBe(32);
+    expect(last.get('fuser/channel_score/depth')!.histo!.num).toBe(32);
+    expect(last.get('fuser/selected_score/rgb')!.histo!.num).toBe(3); // floor(0.1 * 32), the released ratio
+    expect(last.get('fuser/selected_score/depth')!.histo!.max).toBeLessThanOrEqual(last.get('fuser/channel_score/depth')!.histo!.max);
     model.model.dispose();
   });
 });

@@ -1,5 +1,5 @@
 import type { R3DModel } from '@r3d-ts/r3d-model';
-import { r3dLoss, type LossOptions } from '@r3d-ts/r3d-model';
+import { r3dLoss, type LossOptions, type R3DLoss } from '@r3d-ts/r3d-model';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AnticipationBatch, AnticipationOutputs, LabelSpace, TrainableModel } from './model.js';
 
@@ -49,6 +49,16 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
     return { rgb, partner, lengths: batch.lengths };
   };
 
+  const lossOf = (outputs: AnticipationOutputs, batch: AnticipationBatch) =>
+    r3dLoss(
+      { action: outputs.actionLogits as tf.Tensor3D, duration: outputs.durations as tf.Tensor2D, segmentation: outputs.segLogits as tf.Tensor3D },
+      { labels: batch.observedLabels, action: batch.targetActions, duration: batch.targetDurations },
+      { ignoreIndices: ignore, ...options.loss, padIndex: cfg.padIndex },
+    );
+
+  // the trainer asks for the terms right after the loss of the same pass: no second computation
+  const lastLoss = new WeakMap<AnticipationOutputs, { batch: AnticipationBatch; loss: R3DLoss }>();
+
   return {
     model,
     labels,
@@ -70,12 +80,19 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
       return result;
     },
     loss(outputs, batch): tf.Scalar {
-      const l = r3dLoss(
-        { action: outputs.actionLogits as tf.Tensor3D, duration: outputs.durations as tf.Tensor2D, segmentation: outputs.segLogits as tf.Tensor3D },
-        { labels: batch.observedLabels, action: batch.targetActions, duration: batch.targetDurations },
-        { ignoreIndices: ignore, ...options.loss, padIndex: cfg.padIndex },
-      );
+      const l = lossOf(outputs, batch);
+      lastLoss.set(outputs, { batch, loss: l });
       return l.total;
+    },
+    lossTerms(outputs, batch): Record<string, tf.Scalar> {
+      // the terms `loss` just computed for these outputs, else computed anew
+      const cached = lastLoss.get(outputs);
+      const l = cached && cached.batch === batch ? cached.loss : lossOf(outputs, batch);
+      if (l !== cached?.loss) l.total.dispose();
+      return { segmentation: l.segmentation, action: l.action, duration: l.duration };
+    },
+    histograms(): Record<string, ArrayLike<number>> {
+      return fuserHistograms(model.fuser, rgbKey, partnerKey);
     },
     getWeights(): tf.NamedTensorMap {
       return Object.fromEntries(model.getWeights());
@@ -84,4 +101,41 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
       model.setWeights(new Map(Object.entries(weights)), { source: 'checkpoint' });
     },
   };
+}
+
+/** The parts of an exchanging fuser (`rtf`, `hard-swap` of @r3d-ts/rtf-fuser) its histograms read. */
+interface ExchangingFuser {
+  alpha?: tf.Variable | null;
+  blendWeight?: () => tf.Tensor1D;
+  selection?: string;
+  ratio?: number;
+  bnX?: { weight: tf.Variable } | null;
+  bnY?: { weight: tf.Variable } | null;
+}
+
+/**
+ * Distributions worth watching in an exchanging fuser: `fuser/alpha`, the effective blend weight
+ * per channel (alpha, or sigmoid(alpha)); and with `bn-gamma` selection (the released one),
+ * `fuser/channel_score/<modality>`, every channel's score |gamma|, and
+ * `fuser/selected_score/<modality>`, the scores of the floor(ratio * C) channels it exchanges.
+ * `variance` and `svd-energy` choose per sample from the tokens, and the fuser does not return
+ * those scores, so they have no histogram. Fusers without an exchange give none.
+ */
+function fuserHistograms(fuser: unknown, rgbKey: string, partnerKey: string): Record<string, ArrayLike<number>> {
+  const f = fuser as ExchangingFuser;
+  const out: Record<string, ArrayLike<number>> = {};
+  if (f.alpha && typeof f.blendWeight === 'function') {
+    const a = f.blendWeight();
+    out['fuser/alpha'] = a.dataSync().slice();
+    a.dispose();
+  }
+  if (f.selection === 'bn-gamma' && typeof f.ratio === 'number' && f.bnX && f.bnY) {
+    for (const [key, bn] of [[rgbKey, f.bnX], [partnerKey, f.bnY]] as const) {
+      const scores = Float64Array.from(bn.weight.dataSync(), Math.abs);
+      const k = Math.floor(scores.length * f.ratio);
+      out[`fuser/channel_score/${key}`] = scores;
+      if (k > 0) out[`fuser/selected_score/${key}`] = scores.slice().sort().subarray(0, k);
+    }
+  }
+  return out;
 }

@@ -52,6 +52,13 @@ export class TinyModel implements TrainableModel {
 
   loss(out: AnticipationOutputs, batch: AnticipationBatch): tf.Scalar {
     return tf.tidy(() => {
+      const { segmentation, action, duration } = this.lossTerms(out, batch);
+      return tf.addN([segmentation, action, duration]) as tf.Scalar;
+    });
+  }
+
+  lossTerms(out: AnticipationOutputs, batch: AnticipationBatch): Record<string, tf.Scalar> {
+    return tf.tidy(() => {
       const n = this.labels.numClasses;
       const ce = (logits: tf.Tensor, targets: tf.Tensor): tf.Scalar => {
         const flat = tf.reshape(targets, [-1]);
@@ -61,14 +68,19 @@ export class TinyModel implements TrainableModel {
         const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.cast(safe, 'int32') as tf.Tensor1D, n)), 1);
         return tf.div(tf.neg(tf.sum(tf.mul(picked, valid))), tf.maximum(tf.sum(valid), 1)) as tf.Scalar;
       };
-      const seg = ce(out.segLogits!, batch.observedLabels);
-      const act = ce(out.actionLogits, batch.targetActions);
+      const segmentation = ce(out.segLogits!, batch.observedLabels);
+      const action = ce(out.actionLogits, batch.targetActions);
       const durMask = tf.cast(tf.notEqual(batch.targetDurations, this.labels.pad), 'float32');
       const p = tf.mul(tf.exp(out.durations), durMask);
       const pn = tf.div(p, tf.maximum(tf.sum(p, 1, true), 1e-6));
-      const dur = tf.div(tf.sum(tf.square(tf.sub(pn, tf.mul(batch.targetDurations, durMask)))), tf.maximum(tf.sum(durMask), 1));
-      return tf.addN([seg, act, dur]) as tf.Scalar;
+      const duration = tf.div(tf.sum(tf.square(tf.sub(pn, tf.mul(batch.targetDurations, durMask)))), tf.maximum(tf.sum(durMask), 1)) as tf.Scalar;
+      return { segmentation, action, duration };
     });
+  }
+
+  /** The duration head's weights, standing in for a fuser's alpha in the TensorBoard tests. */
+  histograms(): Record<string, Float32Array> {
+    return { 'tiny/duration.weight': this.trainableVariables['duration.weight'].dataSync() as Float32Array };
   }
 
   getWeights(): tf.NamedTensorMap {
