@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { parseAblationConfig, readConfigFile, type AblationConfig } from './config.js';
 import { AblationConfigError, AblationResultError } from './errors.js';
+import { shardFlag } from './scheduler/shard-env.js';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const numbers = (flag: string) => (v: string) =>
@@ -42,7 +43,7 @@ interface RunFlags {
 }
 
 /** Flags over the config file over the defaults. */
-export function configFromFlags(flags: RunFlags): AblationConfig {
+export function configFromFlags(flags: RunFlags, options: { dataHere?: boolean } = {}): AblationConfig {
   const file = flags.config ? readConfigFile(flags.config) : {};
   const over: Record<string, unknown> = { ...file };
   const set = (key: string, v: unknown) => {
@@ -61,7 +62,9 @@ export function configFromFlags(flags: RunFlags): AblationConfig {
   set('sequences', flags.sequences);
   set('progress', flags.progress);
   if (flags.syntheticCount !== undefined) over.synthetic = { ...((file.synthetic as object) ?? {}), count: flags.syntheticCount };
-  return parseAblationConfig(over, flags.config ?? 'flags');
+  // --shard auto: the scheduler's environment names this task's shard
+  if (typeof over.shard === 'string') over.shard = shardFlag(over.shard, process.env);
+  return parseAblationConfig(over, flags.config ?? 'flags', options);
 }
 
 function fail(err: unknown): never {
@@ -74,14 +77,9 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
-export function buildProgram(): Command {
-  const program = new Command('r3d-ablation')
-    .description('Which partner modality keeps RGB from collapsing? Trains R3D with each partner and fuser, measures MoC and effective-rank gains, writes a report.')
-    .showHelpAfterError();
-
-  program
-    .command('run', { isDefault: true })
-    .description('run the grid (or the darai-demo rank analysis) and write the report')
+/** The options that describe the grid, shared by `run` and `plan`: the same grid file drives both. */
+function gridOptions(command: Command): Command {
+  return command
     .option('-c, --config <file>', 'JSON configuration file (flags override it)')
     .option('--dataset <name>', 'synthetic (default) | futr | darai-demo')
     .option('--data <folder>', 'dataset folder: futr layout root, darai-demo folder or R3D-demo clone')
@@ -93,8 +91,34 @@ export function buildProgram(): Command {
     .option('--synthetic-count <n>', 'sequences of the synthetic dataset', integer('--synthetic-count'))
     .option('--sequences <list>', 'darai-demo: sequences to average (e.g. 0..32)', seqRange)
     .option('-o, --out <folder>', 'output folder (default out/ablation)')
-    .option('--backend <name>', 'auto | native-blas | wasm | cpu | tensorflow')
-    .option('--shard <i/n>', 'run only shard i of n (1-based); merge the folders afterwards')
+    .option('--backend <name>', 'auto | native-blas | wasm | cpu | tensorflow');
+}
+
+interface PlanFlags {
+  slurm?: boolean;
+  k8s?: boolean;
+  shards?: number;
+  partition?: string;
+  time?: string;
+  cpus?: number;
+  mem?: string;
+  arrayLimit?: number;
+  image?: string;
+  pvc?: string;
+  mount?: string;
+  name?: string;
+  exec?: string;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('r3d-ablation')
+    .description('Which partner modality keeps RGB from collapsing? Trains R3D with each partner and fuser, measures MoC and effective-rank gains, writes a report.')
+    .showHelpAfterError();
+
+  gridOptions(
+    program.command('run', { isDefault: true }).description('run the grid (or the darai-demo rank analysis) and write the report'),
+  )
+    .option('--shard <i/n>', 'run only shard i of n (1-based), or auto / auto/N: the shard a Slurm array task or Kubernetes Indexed Job pod is')
     .option('--no-progress', 'plain log lines instead of progress bars')
     .action(async (flags: RunFlags & { progress?: boolean }) => {
       try {
@@ -103,6 +127,44 @@ export function buildProgram(): Command {
         // the models, datasets and tf load only once the configuration is known to be good
         const { runAblation } = await import('./run.js');
         await runAblation(config);
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+  gridOptions(program.command('plan').description('write the grid as scheduler jobs into --out: a Slurm job array (--slurm) or a Kubernetes Indexed Job (--k8s), each shard writing into that folder, and a merge job; only shards with missing cells'))
+    .option('--slurm', 'write ablation.sbatch, merge.sbatch and submit.sh')
+    .option('--k8s', 'write k8s/ablation-job.yaml, k8s/merge-job.yaml and k8s/submit.sh')
+    .option('--shards <n>', 'shard count (default one per cell, at most 1000)', integer('--shards'))
+    .option('--partition <name>', 'Slurm partition')
+    .option('--time <limit>', 'Slurm wall time per task (e.g. 02:00:00)')
+    .option('--cpus <n>', 'CPUs per task or pod', integer('--cpus'))
+    .option('--mem <amount>', 'memory per task or pod (4G, 4Gi)')
+    .option('--array-limit <k>', 'at most k shards at once (Slurm %k, Kubernetes parallelism)', integer('--array-limit'))
+    .option('--image <image>', 'Kubernetes: container image with r3d-ablation')
+    .option('--pvc <claim>', 'Kubernetes: PersistentVolumeClaim (ReadWriteMany) that holds the result folder')
+    .option('--mount <path>', 'Kubernetes: where the claim is mounted in the pods, their --out (default /results)')
+    .option('--name <name>', 'job name (default r3d-ablation)')
+    .option('--exec <command>', 'how a job starts r3d-ablation (default: Slurm this very command, Kubernetes r3d-ablation)')
+    .action(async (flags: RunFlags & PlanFlags) => {
+      try {
+        if (!flags.slurm === !flags.k8s) throw new AblationConfigError('plan', 'choose one scheduler: --slurm or --k8s');
+        if (flags.k8s && (!flags.image || !flags.pvc)) throw new AblationConfigError('plan', '--k8s needs --image <image> and --pvc <claim>');
+        if (flags.k8s && (flags.partition || flags.time)) throw new AblationConfigError('plan', '--partition and --time are Slurm options');
+        if (flags.slurm && (flags.image || flags.pvc || flags.mount)) throw new AblationConfigError('plan', '--image, --pvc and --mount are Kubernetes options');
+        // in a pod the dataset folder is a path on the pod's volumes, not necessarily here
+        const config = configFromFlags(flags, { dataHere: !flags.k8s });
+        const { writeSchedulerPlan } = await import('./scheduler/write-plan.js');
+        const { thisCommand } = await import('./scheduler/plan.js');
+        const common = { cpus: flags.cpus, mem: flags.mem, name: flags.name };
+        const written = writeSchedulerPlan(
+          config,
+          flags.slurm
+            ? { slurm: { ...common, partition: flags.partition, time: flags.time, arrayLimit: flags.arrayLimit, exec: flags.exec ?? thisCommand(), chdir: process.cwd() } }
+            : { k8s: { ...common, image: flags.image!, pvc: flags.pvc!, mount: flags.mount, parallelism: flags.arrayLimit, exec: flags.exec } },
+          flags.shards,
+        );
+        process.stderr.write(`${written.summary}\n`);
       } catch (err) {
         fail(err);
       }

@@ -91,13 +91,14 @@ export type AblationConfigInput = z.input<typeof ablationConfigSchema>;
 
 /**
  * Validates a configuration (file contents merged with flags) and checks what can be checked
- * before any work: shard bounds, that a dataset needing a folder has one that exists. Throws an
- * `AblationConfigError` whose message lists one line per problem.
+ * before any work: shard bounds, that a dataset needing a folder has one that exists (unless
+ * `options.dataHere` is false). Throws an `AblationConfigError` whose message lists one line per
+ * problem.
  *
  * @example
  * const config = parseAblationConfig({ partners: ['depth', 'text'], seeds: [1] });
  */
-export function parseAblationConfig(input: unknown, source = 'config'): AblationConfig {
+export function parseAblationConfig(input: unknown, source = 'config', options: { dataHere?: boolean } = {}): AblationConfig {
   const result = ablationConfigSchema.safeParse(input ?? {});
   if (!result.success) {
     const lines = result.error.issues.map((i) => {
@@ -111,7 +112,8 @@ export function parseAblationConfig(input: unknown, source = 'config'): Ablation
   if (config.shard) shardOf(config.shard);
   if (config.dataset !== 'synthetic') {
     if (!config.data) throw new AblationConfigError('data', `dataset ${config.dataset} needs --data <folder>`);
-    if (!existsSync(config.data) || !statSync(config.data).isDirectory()) throw new AblationConfigError('data', `folder ${config.data} does not exist`);
+    // dataHere false: the folder is read elsewhere (a Kubernetes pod's volume), not on this machine
+    if (options.dataHere !== false && (!existsSync(config.data) || !statSync(config.data).isDirectory())) throw new AblationConfigError('data', `folder ${config.data} does not exist`);
   }
   return config;
 }
