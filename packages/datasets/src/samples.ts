@@ -1,4 +1,4 @@
-import { mixSeed, seededShuffle } from './random.js';
+import { mixSeed, Rng } from './random.js';
 import { sliceFrames, UNDEFINED_LABEL, type FrameModality, type Sequence } from './sequence.js';
 
 /** How to cut one anticipation sample out of a sequence (METHOD.md §3). */
@@ -226,7 +226,7 @@ export function collateAnticipation(samples: readonly AnticipationSample[]): Ant
  * for (const batch of anticipationBatches(samples, { batchSize: 8, seed: 1, epoch: 0 })) train(batch);
  */
 export function* anticipationBatches(samples: readonly AnticipationSample[], options: { batchSize: number; seed: number; epoch?: number; shuffle?: boolean; dropLast?: boolean }): Generator<AnticipationBatch> {
-  const order = options.shuffle === false ? samples.slice() : seededShuffle(samples, mixSeed(options.seed, options.epoch ?? 0));
+  const order = options.shuffle === false ? samples.slice() : new Rng(mixSeed(options.seed, options.epoch ?? 0)).shuffle(samples);
   for (let i = 0; i < order.length; i += options.batchSize) {
     const chunk = order.slice(i, i + options.batchSize);
     if (options.dropLast && chunk.length < options.batchSize) break;

@@ -5,13 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultCandidates, selectBackend } from '@r3d-ts/backend';
+import { Rng } from '@r3d-ts/datasets';
 import { createR3DModel, depthEncoder, rgbEncoder } from '@r3d-ts/r3d-model';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseTrainConfig } from './config.js';
 import { train } from './loop.js';
 import type { AnticipationSample } from './model.js';
 import { r3dTrainable } from './r3d.js';
-import { Rng } from './rng.js';
 
 const B = 8;
 const T = 100;
@@ -23,8 +23,8 @@ const stepsFor = (backend: string): number => Number(process.env.R3D_BENCH_STEPS
 function samples(n: number, none: number, pad: number): AnticipationSample[] {
   const rng = new Rng(7);
   return Array.from({ length: n }, (_, i) => {
-    const rgb = Float32Array.from({ length: T * 2048 }, () => rng.nextFloat());
-    const depth = Float32Array.from({ length: T * H * W }, () => rng.nextFloat());
+    const rgb = Float32Array.from({ length: T * 2048 }, () => rng.next());
+    const depth = Float32Array.from({ length: T * H * W }, () => rng.next());
     const labels = Int32Array.from({ length: T }, (_, t) => Math.floor((t / T) * 4 + i) % CLASSES);
     return {
       video: `bench-${i}`,

@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, fsyncDir, SafetensorsFormatError, type SafetensorsEntry, writeFileAtomic } from '@r3d-ts/r3d-model';
+import type { RngState } from '@r3d-ts/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError } from './errors.js';
-import type { RngState } from './rng.js';
 
 export const CHECKPOINT_FORMAT = 'r3d-ts-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+// 2: the data-order state is the shared sfc32 `Rng`'s (version 1 held a xoshiro128** state)
+export const CHECKPOINT_VERSION = 2;
 
 /** Where training stands, enough to continue exactly (stored as `state.json`). */
 export interface TrainingProgress {

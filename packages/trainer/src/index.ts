@@ -9,8 +9,6 @@ export { AdamW, clipByGlobalNorm } from './adamw.js';
 export type { AdamWOptions, AdamWState } from './adamw.js';
 export { learningRate } from './schedule.js';
 export type { ScheduleOptions } from './schedule.js';
-export { Rng, stepSeed } from './rng.js';
-export type { RngState } from './rng.js';
 export { collate, disposeBatch, batchIndices } from './batching.js';
 export { saveCheckpoint, loadCheckpoint, checkpointExists, tensorsToEntries, entriesToTensors, CHECKPOINT_FORMAT } from './checkpoint.js';
 export type { CheckpointState, CheckpointContent, LoadedCheckpoint, TrainingProgress } from './checkpoint.js';

@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { mixSeed, Rng } from '@r3d-ts/datasets';
 import { writeFileAtomic } from '@r3d-ts/r3d-model';
 import { registerGradients } from '@r3d-ts/tfjs-gradients';
 import { AdamW, clipByGlobalNorm } from './adamw.js';
@@ -11,7 +12,6 @@ import { NonFiniteLossError } from './errors.js';
 import { type EvaluationReport, evaluateAnticipation } from './evaluate.js';
 import { type AnticipationSample, type LabelSpace, namedVariables, type TrainableModel } from './model.js';
 import { monitorEffectiveRank } from './rank-monitor.js';
-import { Rng, stepSeed } from './rng.js';
 import { learningRate } from './schedule.js';
 
 export interface StepEvent {
@@ -152,7 +152,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         let lossValue: number;
         let gradNorm: number | undefined;
         try {
-          const seed = stepSeed(config.seed, progress.globalStep);
+          // dropout masks from (run seed, global step) alone: a resumed run draws the same ones
+          const seed = mixSeed(config.seed, progress.globalStep);
           const { value, grads } = tf.variableGrads(() => model.loss(model.forward(batch, { training: true, seed }), batch), varList);
           lossValue = value.dataSync()[0];
           value.dispose();

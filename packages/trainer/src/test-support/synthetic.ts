@@ -1,7 +1,7 @@
 // Test-only data: videos whose action transcript follows a fixed cycle, so the next action is
 // predictable from the last observed one and a model can beat the majority class quickly.
+import { Rng } from '@r3d-ts/datasets';
 import type { AnticipationSample, LabelSpace } from '../model.js';
-import { Rng } from '../rng.js';
 
 export interface TinyData {
   train: AnticipationSample[];
@@ -66,13 +66,13 @@ export function tinyData(options: { seed: number; videos: number; validation: nu
   const labels = options.labels ?? tinyLabels(actions);
   const rng = new Rng(options.seed);
   const d = options.rgbDim ?? 16;
-  const codes = Array.from({ length: actions }, () => Float32Array.from({ length: d }, () => rng.nextFloat() * 2 - 1));
+  const codes = Array.from({ length: actions }, () => Float32Array.from({ length: d }, () => rng.next() * 2 - 1));
   const make = (name: string, ratios: number[]): AnticipationSample[] => {
-    const L = 40 + rng.nextInt(21);
+    const L = 40 + rng.int(0, 20);
     const frames = new Int32Array(L);
-    let a = rng.nextInt(actions);
+    let a = rng.int(0, actions - 1);
     for (let t = 0; t < L; ) {
-      const len = 6 + rng.nextInt(9);
+      const len = 6 + rng.int(0, 8);
       frames.fill(a, t, Math.min(L, t + len));
       t += len;
       a = (a + 1) % actions;
@@ -80,8 +80,8 @@ export function tinyData(options: { seed: number; videos: number; validation: nu
     const rgb = new Float32Array(L * d);
     const depth = new Float32Array(L * 16);
     for (let t = 0; t < L; t++) {
-      for (let k = 0; k < d; k++) rgb[t * d + k] = codes[frames[t]][k] + 0.3 * (rng.nextFloat() - 0.5);
-      for (let k = 0; k < 16; k++) depth[t * 16 + k] = (k % actions === frames[t] ? 0.8 : 0.2) + 0.1 * rng.nextFloat();
+      for (let k = 0; k < d; k++) rgb[t * d + k] = codes[frames[t]][k] + 0.3 * (rng.next() - 0.5);
+      for (let k = 0; k < 16; k++) depth[t * 16 + k] = (k % actions === frames[t] ? 0.8 : 0.2) + 0.1 * rng.next();
     }
     return samplesOf(name, frames, { rgb: { data: rgb, perFrame: [d] }, depth: { data: depth, perFrame: [4, 4] } }, ratios, labels);
   };

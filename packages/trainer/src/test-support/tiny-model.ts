@@ -1,8 +1,8 @@
 // Test-only model that follows TrainableModel: per-modality linear token encoders, a summed
 // "fusion", per-frame segmentation and pooled query heads. Small enough for cpu tests.
+import { Rng } from '@r3d-ts/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AnticipationBatch, AnticipationOutputs, ForwardOptions, LabelSpace, TrainableModel } from '../model.js';
-import { Rng } from '../rng.js';
 
 export class TinyModel implements TrainableModel {
   readonly trainableVariables: Record<string, tf.Variable>;
@@ -12,7 +12,7 @@ export class TinyModel implements TrainableModel {
     const rng = new Rng(seed);
     const init = (shape: number[], scale: number): tf.Variable => {
       const n = shape.reduce((a, b) => a * b, 1);
-      return tf.variable(tf.tensor(Float32Array.from({ length: n }, () => (rng.nextFloat() * 2 - 1) * scale), shape));
+      return tf.variable(tf.tensor(Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale), shape));
     };
     const n = labels.numClasses;
     this.trainableVariables = {};
