@@ -1,10 +1,11 @@
 import { join } from 'node:path';
+import { type AnticipationSample, samplesFromSequences, type Sequence } from '@r3d-ts/datasets';
 import { batchEffectiveRank, harmonicBalance } from '@r3d-ts/rank-metrics';
 import type { R3DModel } from '@r3d-ts/r3d-model';
-import { collate, disposeBatch, evaluateAnticipation, parseTrainConfig, r3dTrainable, train, type AnticipationSample, type LabelSpace, type MocCell, type StepEvent } from '@r3d-ts/trainer';
+import { collate, disposeBatch, evaluateAnticipation, parseTrainConfig, r3dTrainable, train, type LabelSpace, type MocCell, type StepEvent } from '@r3d-ts/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AblationConfig } from './config.js';
-import { anticipationSamples, cellModalities, labelSpace, type AblationData } from './data.js';
+import { cellModalities, cellSequences, labelSpace, type AblationData } from './data.js';
 import type { Cell } from './grid.js';
 import { buildCellModel } from './model.js';
 
@@ -53,11 +54,13 @@ export interface RunCellOptions {
 export async function runCell(cell: Cell, config: AblationConfig, data: AblationData, options: RunCellOptions): Promise<CellResult> {
   const started = performance.now();
   const labels = labelSpace(data.classNames.length);
-  const trainSamples = anticipationSamples(data.train, config.trainObservationRatios, cell.partner, labels);
-  const testSamples = anticipationSamples(data.test, config.evalObservationRatios, cell.partner, labels);
-  if (trainSamples.length === 0 || testSamples.length === 0) throw new Error(`cell ${cell.id}: no training or test samples (videos too short for the ratios?)`);
   const keys = cellModalities(cell.partner);
-  const dims = { rgb: trainSamples[0]!.modalities[keys.rgb]!.shape[1]!, partner: trainSamples[0]!.modalities[keys.partner]!.shape[1]! };
+  const [trainVideos, testVideos] = [cellSequences(data.train, cell.partner), cellSequences(data.test, cell.partner)];
+  const samplesAt = (videos: readonly Sequence[], ratios: readonly number[]) => samplesFromSequences(videos, { observationRatios: ratios, labels });
+  const trainSamples = samplesAt(trainVideos, config.trainObservationRatios);
+  const testSamples = samplesAt(testVideos, config.evalObservationRatios);
+  if (trainSamples.length === 0 || testSamples.length === 0) throw new Error(`cell ${cell.id}: no training or test samples (videos too short for the ratios?)`);
+  const dims = { rgb: trainSamples[0]!.modalities[keys.rgb]!.dim, partner: trainSamples[0]!.modalities[keys.partner]!.dim };
   const model = buildCellModel(cell, config, labels, dims);
   try {
     const trainable = r3dTrainable(model, { rgb: keys.rgb, partner: keys.partner });
@@ -92,7 +95,7 @@ export async function runCell(cell: Cell, config: AblationConfig, data: Ablation
       predictionRatios: config.predictionRatios,
       batchSize: config.batchSize,
     });
-    const rankSamples = anticipationSamples(data.test, config.rankObservationRatios, cell.partner, labels);
+    const rankSamples = samplesAt(testVideos, config.rankObservationRatios);
     const { ranks, afterTokens } = measureRanks(model, cell, rankSamples, config.rankObservationRatios, labels, config.batchSize);
     return {
       cell,

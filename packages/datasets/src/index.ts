@@ -13,5 +13,5 @@ export { HashedNgramEncoder, encodePhrases, phrasesFromLabels, readPhraseFile, r
 export type { PhraseEncoder } from './modalities/text.js';
 export { parseTimeSeriesCsv, readTimeSeriesCsv, resampleToTimes, frameTimes, normaliseChannels } from './modalities/timeseries.js';
 export type { TimeSeries } from './modalities/timeseries.js';
-export { makeAnticipationSample, collapseSegments, futureGroundTruth, evaluationWindows, collateAnticipation, anticipationBatches } from './samples.js';
-export type { AnticipationOptions, AnticipationSample, AnticipationBatch } from './samples.js';
+export { makeAnticipationSample, samplesFromSequences, collapseSegments, futureGroundTruth, evaluationWindows } from './samples.js';
+export type { AnticipationOptions, AnticipationSample, SamplesFromSequencesOptions } from './samples.js';

@@ -15,11 +15,9 @@ export type { CheckpointState, CheckpointContent, LoadedCheckpoint, TrainingProg
 export { trainConfigSchema, parseTrainConfig, loadTrainConfig } from './config.js';
 export type { TrainConfig, TrainConfigInput } from './config.js';
 export { namedVariables } from './model.js';
-export type { TrainableModel, AnticipationSample, AnticipationBatch, AnticipationOutputs, ForwardOptions, LabelSpace, FrameArray } from './model.js';
+export type { TrainableModel, AnticipationBatch, AnticipationOutputs, ForwardOptions, LabelSpace } from './model.js';
 export { CheckpointError, ConfigError, NonFiniteLossError } from './errors.js';
 export { r3dTrainable } from './r3d.js';
 export type { R3DTrainable, R3DTrainableOptions } from './r3d.js';
-export { samplesFromSequences } from './data.js';
-export type { SamplesFromSequencesOptions } from './data.js';
 export { prepareRun } from './setup.js';
 export type { PreparedRun } from './setup.js';

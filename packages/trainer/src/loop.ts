@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { mixSeed, Rng } from '@r3d-ts/datasets';
+import { type AnticipationSample, mixSeed, Rng } from '@r3d-ts/datasets';
 import { writeFileAtomic } from '@r3d-ts/r3d-model';
 import { registerGradients } from '@r3d-ts/tfjs-gradients';
 import { AdamW, clipByGlobalNorm } from './adamw.js';
@@ -10,7 +10,7 @@ import { checkpointExists, checkWeightsMatch, entriesToTensors, loadCheckpoint, 
 import type { TrainConfig } from './config.js';
 import { NonFiniteLossError } from './errors.js';
 import { type EvaluationReport, evaluateAnticipation } from './evaluate.js';
-import { type AnticipationSample, type LabelSpace, namedVariables, type TrainableModel } from './model.js';
+import { type LabelSpace, namedVariables, type TrainableModel } from './model.js';
 import { monitorEffectiveRank } from './rank-monitor.js';
 import { learningRate } from './schedule.js';
 

@@ -1,7 +1,8 @@
+import type { AnticipationSample } from '@r3d-ts/datasets';
 import { batchEffectiveRank } from '@r3d-ts/rank-metrics';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchIndices, collate, disposeBatch } from './batching.js';
-import type { AnticipationSample, LabelSpace, TrainableModel } from './model.js';
+import type { LabelSpace, TrainableModel } from './model.js';
 
 /**
  * Mean effective rank (the authors' variant, METHOD.md section 1) of each modality's tokens

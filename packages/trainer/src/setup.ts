@@ -3,9 +3,9 @@ import { SyntheticDataset } from '@r3d-ts/datasets/synthetic';
 import type { Sequence } from '@r3d-ts/datasets';
 import { createR3DModel, depthEncoder, type R3DConfigInput, rgbEncoder, vectorEncoder } from '@r3d-ts/r3d-model';
 import type { TrainConfig } from './config.js';
-import { samplesFromSequences } from './data.js';
+import { samplesFromSequences } from '@r3d-ts/datasets';
 import { ConfigError } from './errors.js';
-import type { AnticipationSample } from './model.js';
+import type { AnticipationSample } from '@r3d-ts/datasets';
 import { r3dTrainable, type R3DTrainable } from './r3d.js';
 
 /** Everything a run needs, built from one configuration. */
