@@ -6,7 +6,6 @@ export { r3dLoss } from './losses.js';
 export type { LossOptions, R3DLoss, R3DTargets } from './losses.js';
 export { decodeAnticipation } from './decode.js';
 export type { DecodeOptions, DecodedAnticipation } from './decode.js';
-export { linear } from './linear.js';
 export { readNpyFolder } from './weights/npy-folder.js';
 export { ModelConfigError, WeightImportError } from './errors.js';
 export { readTorchCheckpoint, readTorchTensor } from './weights/torch.js';

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedLayerNorm } from '@r3d-ts/rtf-fuser';
-import { linear } from './linear.js';
+import { fusedLayerNorm, linear } from '@r3d-ts/rtf-fuser';
 
 /**
  * LayerNorm over the last axis with biased variance, as `nn.LayerNorm` (eps 1e-5): one fused

@@ -11,6 +11,6 @@ export type { ChannelSelection, SelectChannelsOptions, FrameValidity } from './s
 export { CrossModalBlock } from './cross-modal-block.js';
 export { layerNorm, fusedLayerNorm, gelu } from './norm-activation.js';
 export { BatchNorm1d } from './batch-norm.js';
-export { linear, matMul2d } from './linear.js';
+export { linear } from './linear.js';
 export type { WeightData, WeightSource, SetWeightsOptions } from './weights.js';
 export { FuserError } from './errors.js';
