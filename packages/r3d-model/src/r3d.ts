@@ -3,9 +3,9 @@ import { type R3DConfig, type R3DConfigInput, resolveConfig } from './config.js'
 import { decoderLayer, encoderLayer, type TransformerRunOptions } from './decoder.js';
 import { encodeFrames } from './encoders.js';
 import { ModelConfigError, WeightImportError } from './errors.js';
-import { type Fuser, linear } from '@r3d-ts/rtf-fuser';
+import { type Fuser, layerNorm, linear } from '@r3d-ts/rtf-fuser';
 import { buildFuser, FUSER_PREFIX, fuserWeightShapes, isLateFusion } from './fuser.js';
-import { layerNorm, withDropoutSeed } from './layers.js';
+import { withDropoutSeed } from './layers.js';
 import { initialValue, modelParamSpecs } from './params.js';
 
 /** A weight held on the host: flat row-major float data and its shape. */
