@@ -12,5 +12,7 @@ export { CrossModalBlock } from './cross-modal-block.js';
 export { layerNorm, gelu } from './norm-activation.js';
 export { BatchNorm1d } from './batch-norm.js';
 export { linear } from './linear.js';
+export { tokenRanks } from './tokens.js';
+export type { FuserTokens, TokenRanks, AfterTokens } from './tokens.js';
 export type { WeightData, WeightSource, SetWeightsOptions } from './weights.js';
 export { FuserError } from './errors.js';

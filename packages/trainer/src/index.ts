@@ -5,6 +5,7 @@ export type { EvaluateOptions, EvaluationReport, MocCell } from './evaluate.js';
 export { MocAccumulator, meanOverClasses, scoredFutureFrames, decodeFuture, segmentationAccuracy } from './moc.js';
 export type { MocResult, ClassTally } from './moc.js';
 export { monitorEffectiveRank } from './rank-monitor.js';
+export type { EffectiveRankReport } from './rank-monitor.js';
 export { AdamW, clipByGlobalNorm } from './adamw.js';
 export type { AdamWOptions, AdamWState } from './adamw.js';
 export { learningRate } from './schedule.js';

@@ -214,7 +214,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           batchSize: config.batchSize,
         });
       }
-      if (config.rankMonitor.enabled) ranks = monitorEffectiveRank(model, rankSubset, labels, { batchSize: config.batchSize });
+      if (config.rankMonitor.enabled) ranks = monitorEffectiveRank(model, rankSubset, labels, { batchSize: config.batchSize }).ranks;
       let isBest = false;
       if (report && Number.isFinite(report.meanMoc) && (progress.best == null || report.meanMoc > progress.best.metric)) {
         isBest = true;

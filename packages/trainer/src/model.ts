@@ -1,3 +1,4 @@
+import type { FuserTokens } from '@r3d-ts/rtf-fuser';
 import type * as tf from '@tensorflow/tfjs-core';
 
 /** Classes as the model sees them: `numClasses` includes NONE; `pad` marks ignored slots. */
@@ -41,14 +42,10 @@ export interface AnticipationOutputs {
   /** (B, T, N) per-frame segmentation logits of the observed frames. */
   segLogits?: tf.Tensor;
   /**
-   * Tokens for the effective-rank monitor, each (B, T, C): every modality before and after the
-   * exchange, and the fused tokens. Only needed when `forward` is asked `returnTokens`.
+   * The fuser's tokens of this pass for the effective-rank monitor, with the batch modality each
+   * of its two streams read (X, Y). Only needed when `forward` is asked `returnTokens`.
    */
-  tokens?: {
-    before?: Record<string, tf.Tensor>;
-    after?: Record<string, tf.Tensor>;
-    fused?: tf.Tensor;
-  };
+  fusion?: { modalities: readonly [x: string, y: string]; tokens: FuserTokens };
 }
 
 export interface ForwardOptions {
@@ -56,7 +53,7 @@ export interface ForwardOptions {
   training: boolean;
   /** Seed for this pass's dropout masks (changes every step, fixed by the run seed). */
   seed?: number;
-  /** Also return the tokens before and after fusion. */
+  /** Also return the fuser's tokens (`fusion`). */
   returnTokens?: boolean;
 }
 

@@ -47,7 +47,8 @@ export class TinyModel implements TrainableModel {
     const n = this.labels.numClasses;
     const actionLogits = tf.reshape(tf.add(tf.matMul(h, v['action.weight']), v['action.bias']), [b, this.q, n]);
     const durations = tf.matMul(h, v['duration.weight']);
-    return { actionLogits, durations, segLogits: seg, ...(options.returnTokens ? { tokens: { before, after: before, fused } } : {}) };
+    const fusion = names.length === 2 ? { modalities: [names[0], names[1]] as const, tokens: { x: before[names[0]] as tf.Tensor3D, y: before[names[1]] as tf.Tensor3D, fused: fused as tf.Tensor3D } } : undefined;
+    return { actionLogits, durations, segLogits: seg, ...(options.returnTokens && fusion ? { fusion } : {}) };
   }
 
   loss(out: AnticipationOutputs, batch: AnticipationBatch): tf.Scalar {
