@@ -1,4 +1,4 @@
-import { type FrameModality, type Sequence, sliceFrames } from '@r3d-ts/datasets';
+import { type FrameModality, type Sequence, sliceFrames, UNDEFINED_LABEL } from '@r3d-ts/datasets';
 import type { LabelSpace } from '@r3d-ts/trainer';
 import type { AblationConfig, Partner } from './config.js';
 import { AblationConfigError } from './errors.js';
@@ -12,9 +12,9 @@ export interface AblationData {
   test: Sequence[];
 }
 
-/** Label space of the model: the classes, NONE after them, padding after NONE. */
+/** Label space of the model: the classes, NONE after them, padding after NONE; UNDEFINED (-1) frames are not scored. */
 export function labelSpace(classes: number): LabelSpace {
-  return { numClasses: classes + 1, none: classes, pad: classes + 2, ignore: [] };
+  return { numClasses: classes + 1, none: classes, pad: classes + 2, ignore: [UNDEFINED_LABEL] };
 }
 
 /** Keeps every `rate`-th frame of a sequence (labels and every modality). */

@@ -187,8 +187,9 @@ export interface SamplesFromSequencesOptions {
  * observed frame, or no future frame) gives no sample at that ratio.
  *
  * UNDEFINED policy: UNDEFINED frames keep `UNDEFINED_LABEL` (-1) in `observedLabels` and
- * `futureLabels`, and are left out of the future transcript; the trainer's losses and metrics
- * never score -1. Nothing maps UNDEFINED to the padding class.
+ * `futureLabels` (and are left out of the future transcript); nothing maps them to the padding
+ * class. Losses and metrics skip -1 by listing it as ignored (the R3D model's losses always do;
+ * the trainer's MoC skips a label space's `ignore` labels).
  *
  * @example
  * const ds = new SyntheticDataset({ seed: 1, count: 40 });

@@ -1,4 +1,4 @@
-import { type AnticipationSample, UNDEFINED_LABEL } from '@r3d-ts/datasets';
+import type { AnticipationSample } from '@r3d-ts/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchIndices, collate, disposeBatch } from './batching.js';
 import type { LabelSpace, TrainableModel } from './model.js';
@@ -40,7 +40,7 @@ const sameRatio = (a: number, b: number): boolean => Math.abs(a - b) < 1e-9;
  * Scores a model on evaluation samples: for each observation ratio and prediction ratio, the
  * mean-over-classes frame accuracy on frames (obs*L, (obs+pred)*L], tallied over all videos
  * before averaging over classes; plus frame accuracy of the observed-frame segmentation.
- * Runs in inference mode, no tensors kept.
+ * Every sample needs `futureLabels` and `videoLength`. Runs in inference mode, no tensors kept.
  *
  * @example
  * const report = evaluateAnticipation(model, testSamples, { labels });
@@ -51,8 +51,7 @@ export function evaluateAnticipation(model: TrainableModel, samples: readonly An
   const predRatios = options.predictionRatios ?? [0.1, 0.2, 0.3, 0.5];
   const anticipation = options.anticipationRatio ?? 0.5;
   const { labels } = options;
-  // UNDEFINED frames (-1 in every sample) are never scored, whatever the label space lists
-  const ignore = [labels.pad, UNDEFINED_LABEL, ...(labels.ignore ?? [])];
+  const ignore = [labels.pad, ...(labels.ignore ?? [])];
   const batchSize = options.batchSize ?? 8;
   const cells: MocCell[] = [];
   const segmentation: EvaluationReport['segmentation'] = [];
@@ -87,16 +86,17 @@ export function evaluateAnticipation(model: TrainableModel, samples: readonly An
         disposeBatch(batch);
       }
       items.forEach((s, b) => {
+        if (!s.futureLabels || !s.videoLength) throw new Error(`evaluateAnticipation: sample ${s.id} has no futureLabels/videoLength`);
         const L = s.videoLength;
         const window = Math.max(1, Math.floor(anticipation * L + 1e-9));
         const decoded = decodeFuture(logits.subarray(b * q * n, (b + 1) * q * n), durs.subarray(b * q, (b + 1) * q), n, labels.none, window, labels.none);
         predRatios.forEach((pred, k) => {
           const { count } = scoredFutureFrames(obs, pred, L);
-          const m = Math.min(count, s.futureLabels.length);
+          const m = Math.min(count, s.futureLabels!.length);
           const predicted = new Int32Array(m);
           // a prediction window shorter than the scored range repeats its last frame
           for (let i = 0; i < m; i++) predicted[i] = decoded[Math.min(i, decoded.length - 1)];
-          accs[k].add(s.futureLabels.subarray(0, m), predicted);
+          accs[k].add(s.futureLabels!.subarray(0, m), predicted);
         });
         if (seg) {
           hasSeg = true;
