@@ -1,5 +1,5 @@
-import { makeAnticipationSample, type Sequence } from '@r3d-ts/datasets';
-import type { AnticipationSample, LabelSpace } from '@r3d-ts/trainer';
+import { type FrameModality, type Sequence, sliceFrames, UNDEFINED_LABEL } from '@r3d-ts/datasets';
+import type { LabelSpace } from '@r3d-ts/trainer';
 import type { AblationConfig, Partner } from './config.js';
 import { AblationConfigError } from './errors.js';
 
@@ -12,24 +12,18 @@ export interface AblationData {
   test: Sequence[];
 }
 
-/** Label space of the model: the classes, NONE after them, padding after NONE. */
+/** Label space of the model: the classes, NONE after them, padding after NONE; UNDEFINED (-1) frames are not scored. */
 export function labelSpace(classes: number): LabelSpace {
-  return { numClasses: classes + 1, none: classes, pad: classes + 2, ignore: [] };
+  return { numClasses: classes + 1, none: classes, pad: classes + 2, ignore: [UNDEFINED_LABEL] };
 }
 
 /** Keeps every `rate`-th frame of a sequence (labels and every modality). */
 export function subsampleSequence(seq: Sequence, rate: number): Sequence {
   if (rate === 1) return seq;
-  const idx: number[] = [];
-  for (let t = 0; t < seq.frames; t += rate) idx.push(t);
   const modalities: Sequence['modalities'] = {};
-  for (const [name, m] of Object.entries(seq.modalities)) {
-    if (!m) continue;
-    const data = new Float32Array(idx.length * m.dim);
-    idx.forEach((t, i) => data.set(m.data.subarray(t * m.dim, (t + 1) * m.dim), i * m.dim));
-    modalities[name] = m.shape ? { dim: m.dim, data, shape: m.shape } : { dim: m.dim, data };
-  }
-  return { ...seq, frames: idx.length, labels: Int32Array.from(idx, (t) => seq.labels[t]!), modalities };
+  for (const [name, m] of Object.entries(seq.modalities)) if (m) modalities[name] = sliceFrames(m, 0, seq.frames, rate);
+  const labels = Int32Array.from({ length: Math.ceil(seq.frames / rate) }, (_, i) => seq.labels[i * rate]!);
+  return { ...seq, frames: labels.length, labels, modalities };
 }
 
 /**
@@ -86,44 +80,21 @@ export function cellModalities(partner: Partner): { rgb: string; partner: string
 }
 
 /**
- * Anticipation samples in the trainer's form: for each sequence and observation ratio, the
- * observed frames of RGB and the partner, the future transcript (NONE-terminated, padded to 8
- * queries, durations as shares of the window, the pad value on the NONE slot and after, as the
- * released loader), and the future frame labels for MoC. UNDEFINED frames become padding so
- * losses and metrics skip them. The `rgb` partner gets a constant zero stand-in (one value per
- * frame), which makes the model unimodal with the same decoder.
+ * The sequences one cell's model reads: RGB and the partner as per-frame vectors (depth frames
+ * flattened, as the cell's vector encoder takes them), or for the `rgb` partner a constant zero
+ * stand-in `none` (one value per frame), which makes the model unimodal with the same decoder.
+ * Other modalities are dropped; samples are then cut with `samplesFromSequences` of
+ * `@r3d-ts/datasets`.
  */
-export function anticipationSamples(seqs: readonly Sequence[], ratios: readonly number[], partner: Partner, labels: LabelSpace, queries = 8): AnticipationSample[] {
-  const out: AnticipationSample[] = [];
+export function cellSequences(seqs: readonly Sequence[], partner: Partner): Sequence[] {
   const keys = cellModalities(partner);
-  const mapLabel = (l: number) => (l < 0 ? labels.pad : l);
-  for (const seq of seqs) {
-    for (const obs of ratios) {
-      if (Math.floor(obs * seq.frames) < 1 || Math.floor(0.5 * seq.frames) < 1) continue;
-      const s = makeAnticipationSample(seq, { observationRatio: obs, noneClass: labels.none, padClass: labels.pad, nQueries: queries });
-      const T = s.observedIndices.length;
-      const modalities: AnticipationSample['modalities'] = {};
-      for (const [as, from] of [['rgb', keys.rgb], [keys.partner, keys.partner]] as const) {
-        if (from === 'none') {
-          modalities.none = { data: new Float32Array(T), shape: [T, 1] };
-          continue;
-        }
-        const m = s.modalities[from];
-        if (!m) throw new AblationConfigError('partners', `sequence ${seq.id} has no ${from} modality (it has ${Object.keys(seq.modalities).join(', ')})`);
-        modalities[as] = { data: m.data, shape: [T, m.dim] };
-      }
-      const targetDurations = Float32Array.from(s.durations, (d, i) => (s.durationMask[i] ? d : labels.pad));
-      out.push({
-        video: seq.id,
-        observationRatio: obs,
-        modalities,
-        observedLabels: Int32Array.from(s.observedLabels, mapLabel),
-        targetActions: s.actions,
-        targetDurations,
-        futureLabels: Int32Array.from(seq.labels.subarray(s.futureStart), mapLabel),
-        videoLength: seq.frames,
-      });
-    }
-  }
-  return out;
+  return seqs.map((seq) => {
+    const vector = (name: string): FrameModality => {
+      const m = seq.modalities[name];
+      if (!m) throw new AblationConfigError('partners', `sequence ${seq.id} has no ${name} modality (it has ${Object.keys(seq.modalities).join(', ')})`);
+      return { dim: m.dim, data: m.data };
+    };
+    const stream = keys.partner === 'none' ? { dim: 1, data: new Float32Array(seq.frames) } : vector(keys.partner);
+    return { ...seq, modalities: { [keys.rgb]: vector(keys.rgb), [keys.partner]: stream } };
+  });
 }

@@ -6,7 +6,7 @@ export { gridCells, shardCells, groupOf } from './grid.js';
 export type { Cell } from './grid.js';
 export { runCell, measureRanks } from './run-cell.js';
 export type { CellResult, RankPoint } from './run-cell.js';
-export { loadAblationData, anticipationSamples, labelSpace } from './data.js';
+export { loadAblationData, cellSequences, labelSpace } from './data.js';
 export type { AblationData } from './data.js';
 export { readDemoTokens, analyseDemo, readPtMatrix } from './darai-demo.js';
 export type { DemoResult, DemoTokens } from './darai-demo.js';

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { batchEffectiveRank, harmonicBalance } from '@r3d-ts/rank-metrics';
-import type { AnticipationProtocol, R3DModel } from '@r3d-ts/r3d-model';
-import { collate, disposeBatch, evaluateAnticipation, parseTrainConfig, r3dTrainable, train, type AnticipationSample, type LabelSpace, type MocCell, type StepEvent } from '@r3d-ts/trainer';
-import * as tf from '@tensorflow/tfjs-core';
+import { type AnticipationSample, samplesFromSequences, type Sequence } from '@r3d-ts/datasets';
+import { harmonicBalance } from '@r3d-ts/rank-metrics';
+import { evaluateAnticipation, monitorEffectiveRank, parseTrainConfig, r3dTrainable, train, type LabelSpace, type MocCell, type StepEvent, type TrainableModel } from '@r3d-ts/trainer';
+import type { AnticipationProtocol } from '@r3d-ts/r3d-model';
 import type { AblationConfig } from './config.js';
-import { anticipationSamples, cellModalities, labelSpace, type AblationData } from './data.js';
+import { cellModalities, cellSequences, labelSpace, type AblationData } from './data.js';
 import type { Cell } from './grid.js';
 import { logCellResult } from './cell-board.js';
 import { buildCellModel } from './model.js';
@@ -56,11 +56,13 @@ export interface RunCellOptions {
 export async function runCell(cell: Cell, config: AblationConfig, data: AblationData, options: RunCellOptions): Promise<CellResult> {
   const started = performance.now();
   const labels = labelSpace(data.classNames.length);
-  const trainSamples = anticipationSamples(data.train, config.trainObservationRatios, cell.partner, labels);
-  const testSamples = anticipationSamples(data.test, config.evalObservationRatios, cell.partner, labels);
-  if (trainSamples.length === 0 || testSamples.length === 0) throw new Error(`cell ${cell.id}: no training or test samples (videos too short for the ratios?)`);
   const keys = cellModalities(cell.partner);
-  const dims = { rgb: trainSamples[0]!.modalities[keys.rgb]!.shape[1]!, partner: trainSamples[0]!.modalities[keys.partner]!.shape[1]! };
+  const [trainVideos, testVideos] = [cellSequences(data.train, cell.partner), cellSequences(data.test, cell.partner)];
+  const samplesAt = (videos: readonly Sequence[], ratios: readonly number[]) => samplesFromSequences(videos, { observationRatios: ratios, labels });
+  const trainSamples = samplesAt(trainVideos, config.trainObservationRatios);
+  const testSamples = samplesAt(testVideos, config.evalObservationRatios);
+  if (trainSamples.length === 0 || testSamples.length === 0) throw new Error(`cell ${cell.id}: no training or test samples (videos too short for the ratios?)`);
+  const dims = { rgb: trainSamples[0]!.modalities[keys.rgb]!.dim, partner: trainSamples[0]!.modalities[keys.partner]!.dim };
   const model = buildCellModel(cell, config, labels, dims);
   try {
     const trainable = r3dTrainable(model, { rgb: keys.rgb, partner: keys.partner });
@@ -74,7 +76,6 @@ export async function runCell(cell: Cell, config: AblationConfig, data: Ablation
       trainObservationRatios: config.trainObservationRatios,
       evalObservationRatios: config.evalObservationRatios,
       predictionRatios: config.predictionRatios,
-      rankMonitor: { enabled: false },
       backend: options.backend,
       out: options.runDir,
     });
@@ -97,8 +98,8 @@ export async function runCell(cell: Cell, config: AblationConfig, data: Ablation
       predictionRatios: config.predictionRatios,
       batchSize: config.batchSize,
     });
-    const rankSamples = anticipationSamples(data.test, config.rankObservationRatios, cell.partner, labels);
-    const { ranks, afterTokens } = measureRanks(model, cell, rankSamples, config.rankObservationRatios, labels, config.batchSize);
+    const rankSamples = samplesAt(testVideos, config.rankObservationRatios);
+    const { ranks, afterTokens } = measureRanks(trainable, cell, rankSamples, config.rankObservationRatios, labels, config.batchSize);
     logCellResult(options.runDir, result.globalStep, { meanMoc: report.meanMoc, moc: report.cells, ranks });
     return {
       cell,
@@ -117,13 +118,14 @@ export async function runCell(cell: Cell, config: AblationConfig, data: Ablation
 }
 
 /**
- * Effective ranks of the tokens around the fuser, per observation ratio, in inference mode:
- * before = each encoder's output; after = the exchanged tokens (RTF, hard-swap), else each
- * modality's token out of the cross-modal block (sa-fuser), else the fused tokens (concat, mean,
- * late). Each test video counts once per ratio; padded frames are left out.
+ * Effective ranks of the tokens around the fuser, per observation ratio, in inference mode, from
+ * the model's own outputs through the trainer's `monitorEffectiveRank` (`tokenRanks` of
+ * `@r3d-ts/rtf-fuser`): before = each encoder's output; after = the exchanged tokens (RTF,
+ * hard-swap), else each modality's token out of the cross-modal block (sa-fuser), else the fused
+ * tokens (concat, mean, late). Each test video counts once per ratio; padded frames are left out.
  */
 export function measureRanks(
-  model: R3DModel,
+  model: TrainableModel,
   cell: Cell,
   samples: readonly AnticipationSample[],
   ratios: readonly number[],
@@ -131,57 +133,25 @@ export function measureRanks(
   batchSize: number,
 ): { ranks: RankPoint[]; afterTokens: CellResult['afterTokens'] } {
   const keys = cellModalities(cell.partner);
-  let afterTokens: CellResult['afterTokens'] = cell.partner === 'rgb' ? 'none' : 'fused';
+  const unimodal = cell.partner === 'rgb';
+  let afterTokens: CellResult['afterTokens'] = unimodal ? 'none' : 'fused';
   const ranks: RankPoint[] = [];
   for (const obs of ratios) {
     const picked = samples.filter((s) => Math.abs(s.observationRatio - obs) < 1e-9);
-    const sums = { rgbBefore: 0, rgbAfter: 0, partnerBefore: 0, partnerAfter: 0, fused: 0 };
-    let n = 0;
-    for (let start = 0; start < picked.length; start += batchSize) {
-      const items = picked.slice(start, start + batchSize);
-      const batch = collate(items, items.map((_, i) => start + i), labels);
-      try {
-        const tokens = tf.tidy(() => {
-          const inputs = { rgb: batch.modalities[keys.rgb]!, partner: batch.modalities[keys.partner]!, lengths: batch.lengths };
-          const out = model.apply(inputs, { training: false });
-          const ex = model.fuser.apply(out.embedded.rgb, out.embedded.partner, { training: false, lengths: batch.lengths });
-          let rgbAfter: tf.Tensor = out.fused;
-          let partnerAfter: tf.Tensor = out.fused;
-          if (ex.exchangedX && ex.exchangedY) {
-            afterTokens = 'exchanged';
-            [rgbAfter, partnerAfter] = [ex.exchangedX, ex.exchangedY];
-          } else if (ex.block && ex.block.rank === 4 && ex.block.shape[2] === 2) {
-            afterTokens = 'block';
-            const [b, t, , c] = ex.block.shape;
-            rgbAfter = tf.reshape(tf.slice(ex.block, [0, 0, 0, 0], [b, t, 1, c]), [b, t, c]);
-            partnerAfter = tf.reshape(tf.slice(ex.block, [0, 0, 1, 0], [b, t, 1, c]), [b, t, c]);
-          }
-          return [out.embedded.rgb, rgbAfter, out.embedded.partner, partnerAfter, out.fused];
-        });
-        try {
-          const erank = tokens.map((t) => batchEffectiveRank({ data: t.dataSync(), shape: t.shape }, { variant: 'authors', lengths: batch.lengths }));
-          for (let i = 0; i < items.length; i++) {
-            sums.rgbBefore += erank[0]![i]!;
-            sums.rgbAfter += erank[1]![i]!;
-            sums.partnerBefore += erank[2]![i]!;
-            sums.partnerAfter += erank[3]![i]!;
-            sums.fused += erank[4]![i]!;
-          }
-          n += items.length;
-        } finally {
-          tf.dispose(tokens);
-        }
-      } finally {
-        disposeBatch(batch);
-      }
-    }
-    if (n === 0) continue;
-    const mean = (v: number) => v / n;
-    const erank = { rgbBefore: mean(sums.rgbBefore), rgbAfter: mean(sums.rgbAfter), partnerBefore: mean(sums.partnerBefore), partnerAfter: mean(sums.partnerAfter), fused: mean(sums.fused) };
-    const unimodal = cell.partner === 'rgb';
+    const measured = monitorEffectiveRank(model, picked, labels, { batchSize });
+    if (measured.samples === 0) continue;
+    if (measured.after && measured.after !== 'fused') afterTokens = measured.after;
+    const mean = measured.ranks;
+    const erank = {
+      rgbBefore: mean[`before.${keys.rgb}`]!,
+      rgbAfter: mean[`after.${keys.rgb}`]!,
+      partnerBefore: mean[`before.${keys.partner}`]!,
+      partnerAfter: mean[`after.${keys.partner}`]!,
+      fused: mean.fused!,
+    };
     const gainRgb = unimodal ? 0 : erank.rgbAfter - erank.rgbBefore;
     const gainPartner = unimodal ? 0 : erank.partnerAfter - erank.partnerBefore;
-    ranks.push({ observationRatio: obs, samples: n, erank, gainRgb, gainPartner, balance: harmonicBalance(gainRgb, gainPartner) });
+    ranks.push({ observationRatio: obs, samples: measured.samples, erank, gainRgb, gainPartner, balance: harmonicBalance(gainRgb, gainPartner) });
   }
   return { ranks, afterTokens };
 }

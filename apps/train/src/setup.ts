@@ -1,8 +1,8 @@
 import { FutrDataset } from '@r3d-ts/datasets/futr';
 import { SyntheticDataset } from '@r3d-ts/datasets/synthetic';
-import type { Sequence } from '@r3d-ts/datasets';
+import { type AnticipationSample, samplesFromSequences, type Sequence } from '@r3d-ts/datasets';
 import { createR3DModel, depthEncoder, type R3DConfigInput, rgbEncoder, vectorEncoder } from '@r3d-ts/r3d-model';
-import { type AnticipationSample, ConfigError, r3dTrainable, type R3DTrainable, samplesFromSequences } from '@r3d-ts/trainer';
+import { ConfigError, r3dTrainable, type R3DTrainable } from '@r3d-ts/trainer';
 import type { RunConfig } from './config.js';
 
 /** Everything a run needs, built from one configuration. */

@@ -1,7 +1,8 @@
 export { DatasetFormatError } from './errors.js';
 export { UNDEFINED_LABEL, frameModality, sliceFrames } from './sequence.js';
 export type { Sequence, FrameModality, ModalityName } from './sequence.js';
-export { Rng, seededShuffle, mixSeed } from './random.js';
+export { Rng, mixSeed } from './random.js';
+export type { RngState } from './random.js';
 export { streamSequences, numberedFiles } from './stream.js';
 export { decodeImage, decodeRgbFrame, readRgbFrame, decodeDepthPng, resizeBilinear, minMaxNormalise, prepareDepthFrames } from './modalities/image.js';
 export type { RawImage, FrameSize } from './modalities/image.js';
@@ -10,5 +11,5 @@ export { HashedNgramEncoder, encodePhrases, phrasesFromLabels, readPhraseFile, r
 export type { PhraseEncoder } from './modalities/text.js';
 export { parseTimeSeriesCsv, readTimeSeriesCsv, resampleToTimes, frameTimes, normaliseChannels } from './modalities/timeseries.js';
 export type { TimeSeries } from './modalities/timeseries.js';
-export { makeAnticipationSample, collapseSegments, futureGroundTruth, evaluationWindows, collateAnticipation, anticipationBatches } from './samples.js';
-export type { AnticipationOptions, AnticipationSample, AnticipationBatch, AnticipationTargets } from './samples.js';
+export { makeAnticipationSample, samplesFromSequences, collapseSegments, futureGroundTruth, evaluationWindows } from './samples.js';
+export type { AnticipationOptions, AnticipationSample, SamplesFromSequencesOptions, AnticipationTargets } from './samples.js';

@@ -1,10 +1,23 @@
 /**
- * A small seeded PRNG (sfc32, seeded through splitmix32) so that every shuffle, mutation and
- * synthetic world is reproducible from one integer; `Math.random` is never used in this package.
+ * Everything an `Rng` will draw next: sfc32's four 32-bit words and the cached second value of
+ * the last Box-Muller pair (null when none is cached). Plain numbers, so it goes into JSON.
+ */
+export interface RngState {
+  sfc32: [number, number, number, number];
+  spareNormal: number | null;
+}
+
+/**
+ * The repository's one seeded PRNG (sfc32, seeded through splitmix32): synthetic worlds, fuzzing,
+ * shuffles and the trainer's data order all draw from it, and `Math.random` is never used for them.
+ * Its whole state can be saved and restored, so a checkpoint can store it and a resumed run draws
+ * exactly the numbers the uninterrupted run would have drawn.
  *
  * @example
  * const rng = new Rng(42);
- * rng.next(); // in [0, 1)
+ * rng.next();                       // in [0, 1)
+ * const saved = rng.state();        // -> JSON in a checkpoint
+ * Rng.fromState(saved).next();      // the same number a second rng.next() gives
  */
 export class Rng {
   private a: number;
@@ -27,6 +40,25 @@ export class Rng {
     this.c = split();
     this.d = split();
     for (let i = 0; i < 12; i++) this.nextUint32();
+  }
+
+  /** A generator that continues from a saved `state()`. */
+  static fromState(state: RngState): Rng {
+    const words = state?.sfc32;
+    if (!Array.isArray(words) || words.length !== 4 || !words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
+      throw new RangeError(`Rng.fromState: expected { sfc32: four unsigned 32-bit integers, spareNormal }, got ${JSON.stringify(state)}`);
+    }
+    const spare = state.spareNormal;
+    if (spare !== null && !Number.isFinite(spare)) throw new RangeError(`Rng.fromState: spareNormal must be a finite number or null, got ${JSON.stringify(spare)}`);
+    const rng = new Rng(0);
+    [rng.a, rng.b, rng.c, rng.d] = words.map((w) => w | 0) as [number, number, number, number];
+    rng.spare = spare ?? undefined;
+    return rng;
+  }
+
+  /** A copy of the whole state (see `RngState`); `Rng.fromState` continues from it. */
+  state(): RngState {
+    return { sfc32: [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0], spareNormal: this.spare ?? null };
   }
 
   /** A uniform 32-bit unsigned integer. */
@@ -52,6 +84,7 @@ export class Rng {
 
   /** A uniform integer in [lo, hi] (inclusive). */
   int(lo: number, hi: number): number {
+    if (!(Number.isInteger(lo) && Number.isInteger(hi) && hi >= lo)) throw new RangeError(`Rng.int: expected integers lo <= hi, got ${lo} and ${hi}`);
     return lo + Math.floor(this.next() * (hi - lo + 1));
   }
 
@@ -74,28 +107,32 @@ export class Rng {
   pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.next() * items.length)]!;
   }
+
+  /** A shuffled copy of `items` (Fisher-Yates from the end), leaving the input untouched. */
+  shuffle<T>(items: readonly T[]): T[] {
+    const out = items.slice();
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      const t = out[i]!;
+      out[i] = out[j]!;
+      out[j] = t;
+    }
+    return out;
+  }
+
+  /** A random permutation of 0..n-1 (`shuffle` of the identity). */
+  permutation(n: number): number[] {
+    return this.shuffle(Array.from({ length: n }, (_, i) => i));
+  }
 }
 
 /**
- * Returns a shuffled copy of `items` (Fisher-Yates driven by a seeded `Rng`), leaving the input
- * untouched, so that an epoch's order depends only on the seed.
+ * Mixes two integers into a new 32-bit seed: per-item seeds from a dataset seed, per-step dropout
+ * seeds from a run seed. Needs no state, so item `index` gets its seed in any order.
  *
  * @example
- * seededShuffle([1, 2, 3, 4], 7); // same order on every run
+ * mixSeed(1, 42); // always the same unsigned 32-bit integer
  */
-export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const out = items.slice();
-  const rng = new Rng(seed);
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    const t = out[i]!;
-    out[i] = out[j]!;
-    out[j] = t;
-  }
-  return out;
-}
-
-/** Mixes two integers into a new seed (for per-item seeds derived from a dataset seed). */
 export function mixSeed(seed: number, index: number): number {
   let h = Math.imul((seed >>> 0) ^ 0x27d4eb2d, 0x165667b1) ^ Math.imul(index + 1, 0x9e3779b1);
   h = Math.imul(h ^ (h >>> 15), 0x85ebca77);

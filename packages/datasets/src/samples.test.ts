@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anticipationBatches, collateAnticipation, evaluationWindows, futureGroundTruth, makeAnticipationSample } from './samples.js';
+import { evaluationWindows, futureGroundTruth, makeAnticipationSample, samplesFromSequences } from './samples.js';
 import type { Sequence } from './sequence.js';
 
 function seq(runs: [number, number][], id = 'v'): Sequence {
@@ -84,27 +84,33 @@ describe('makeAnticipationSample', () => {
   });
 });
 
-describe('batching and evaluation windows', () => {
-  it('pads different lengths with masks', () => {
-    const a = makeAnticipationSample(seq([[0, 10], [1, 10]], 'a'), { observationRatio: 0.2, ...opts });
-    const b = makeAnticipationSample(seq([[0, 20], [1, 20]], 'b'), { observationRatio: 0.2, ...opts });
-    const batch = collateAnticipation([a, b]);
-    expect(batch.length).toBe(8);
-    expect([...batch.observedMask]).toEqual([1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]);
-    expect([...batch.observedLabels.slice(0, 8)]).toEqual([0, 0, 0, 0, -1, -1, -1, -1]);
-    expect(batch.observed.rgb!.data.slice(8, 16).every((v) => v === 0)).toBe(true);
-    expect([...batch.weights]).toEqual([1, 1]); // both futures start with the observed action 0
+describe('samplesFromSequences', () => {
+  it('cuts one sample per sequence and ratio, keeps the asked modalities and the future frame labels', () => {
+    const a = seq([[0, 4], [1, 6], [2, 5], [3, 5]], 'a');
+    a.modalities.depth = { dim: 1, data: new Float32Array(20) };
+    const samples = samplesFromSequences([a], { observationRatios: [0.2, 0.3], labels: { none: NONE, pad: PAD }, modalities: ['depth'] });
+    expect(samples.map((s) => [s.id, s.observationRatio])).toEqual([['a', 0.2], ['a', 0.3]]);
+    expect(Object.keys(samples[0]!.modalities)).toEqual(['depth']);
+    expect([...samples[0]!.actions]).toEqual([...makeAnticipationSample(a, { observationRatio: 0.2, ...opts }).actions]);
+    expect([...samples[1]!.futureLabels]).toEqual([...a.labels.slice(6)]);
+    expect(samples[1]!.videoLength).toBe(20);
+    expect(() => samplesFromSequences([a], { observationRatios: [0.2], labels: { none: NONE, pad: PAD }, modalities: ['imu'] })).toThrow(/no modality "imu"/);
   });
 
-  it('shuffles deterministically per seed and epoch', () => {
-    const samples = Array.from({ length: 10 }, (_, i) => makeAnticipationSample(seq([[0, 10], [1, 10]], `s${i}`), { observationRatio: 0.2, ...opts }));
-    const order = (seed: number, epoch: number) => [...anticipationBatches(samples, { batchSize: 4, seed, epoch })].flatMap((b) => b.ids);
-    expect(order(1, 0)).toEqual(order(1, 0));
-    expect(order(1, 0)).not.toEqual(order(1, 1));
-    expect(order(1, 0)).not.toEqual(order(2, 0));
-    expect([...order(1, 0)].sort()).toEqual(samples.map((s) => s.id).sort());
+  it('keeps UNDEFINED as -1 in observed and future labels, and skips sequences too short for a ratio', () => {
+    const und = seq([[-1, 2], [0, 2], [-1, 3], [4, 3]], 'u');
+    const [s] = samplesFromSequences([und, seq([[0, 3]], 'short')], { observationRatios: [0.2], labels: { none: NONE, pad: PAD } });
+    expect([...s!.observedLabels]).toEqual([-1, -1]);
+    expect([...s!.futureLabels]).toEqual([0, 0, -1, -1, -1, 4, 4, 4]);
+    // the window is the next 5 frames: 0, 0 and UNDEFINED; the released targets keep the UNDEFINED segment as -1
+    expect([...s!.actions].slice(0, 3)).toEqual([0, -1, NONE]);
+    const [full] = samplesFromSequences([und], { observationRatios: [0.2], labels: { none: NONE, pad: PAD }, targets: 'full-rate' });
+    expect([...full!.actions].slice(0, 2)).toEqual([0, NONE]);
+    expect(samplesFromSequences([seq([[0, 3]], 'short')], { observationRatios: [0.2, 0.5], labels: { none: NONE, pad: PAD } }).map((x) => x.observationRatio)).toEqual([0.5]);
   });
+});
 
+describe('evaluation windows', () => {
   it('gives the ground-truth future frames of each obs x pred window', () => {
     const labels = Int32Array.from({ length: 20 }, (_, i) => i);
     expect(futureGroundTruth(labels, 0.2, 0.1)).toEqual({ start: 4, end: 6, labels: Int32Array.from([4, 5]) });

@@ -1,4 +1,3 @@
-import { mixSeed, seededShuffle } from './random.js';
 import { sliceFrames, UNDEFINED_LABEL, type FrameModality, type Sequence } from './sequence.js';
 
 /**
@@ -32,7 +31,11 @@ export interface AnticipationOptions {
   targets?: AnticipationTargets;
 }
 
-/** One anticipation training sample. */
+/**
+ * One anticipation sample, the one sample type of the repository: the observed frames of each
+ * modality with their labels, the future transcript the model is trained on, and the future frame
+ * labels it is scored on. `@r3d-ts/trainer` batches these (`collate`).
+ */
 export interface AnticipationSample {
   id: string;
   observationRatio: number;
@@ -47,6 +50,10 @@ export interface AnticipationSample {
   /** The future window [futureStart, futureEnd) in frames. */
   futureStart: number;
   futureEnd: number;
+  /** Every frame label from `futureStart` to the end of the sequence: what MoC is scored on (-1 = UNDEFINED, scored and never matched under the released protocol, skipped under the corrected one). */
+  futureLabels: Int32Array;
+  /** L, the sequence's length in frames. */
+  videoLength: number;
   /** nQueries actions: the future transcript, then NONE, then `padClass` (released targets: UNDEFINED segments included as -1). */
   actions: Int32Array;
   /** Relative durations (run length / length of the window the transcript was collapsed from), 0 elsewhere. */
@@ -145,6 +152,8 @@ export function makeAnticipationSample(sequence: Sequence, options: Anticipation
     observedLabels,
     futureStart,
     futureEnd,
+    futureLabels: sequence.labels.slice(futureStart),
+    videoLength: L,
     actions,
     durations,
     durationMask,
@@ -189,80 +198,61 @@ export function evaluationWindows(
   return observationRatios.flatMap((obs) => predictionRatios.map((pred) => ({ observationRatio: obs, predictionRatio: pred, ...futureGroundTruth(labels, obs, pred, options) })));
 }
 
-/** A padded batch of anticipation samples, row-major, ready for tensors. */
-export interface AnticipationBatch {
-  ids: string[];
-  batchSize: number;
-  /** Longest observed length in the batch (after sub-sampling). */
-  length: number;
-  /** Per modality: batchSize x length x dim, zero-padded. */
-  observed: Record<string, { dim: number; data: Float32Array }>;
-  /** batchSize x length: 1 for a real frame, 0 for padding. */
-  observedMask: Uint8Array;
-  /** batchSize x length: labels, -1 on padding (ignored like UNDEFINED). */
-  observedLabels: Int32Array;
-  /** batchSize x nQueries. */
-  actions: Int32Array;
-  durations: Float32Array;
-  durationMask: Uint8Array;
-  /** batchSize query-loss weights. */
-  weights: Float32Array;
+/** How `samplesFromSequences` cuts samples: the ratios, the model's NONE and padding classes, and what to keep. */
+export interface SamplesFromSequencesOptions {
+  /** One sample per sequence and ratio (training: {0.2, 0.3, 0.5}; evaluation: {0.2, 0.3}). */
+  observationRatios: readonly number[];
+  /** NONE and padding class indices of the model. */
+  labels: { none: number; pad: number };
+  /** Keep every n-th observed frame (default 1). */
+  sampleRate?: number;
+  /** Queries per sample (default 8). */
+  nQueries?: number;
+  /** Target window as a share of L (default 0.5): each sample's `predictionRatio`. */
+  anticipationRatio?: number;
+  /** Modalities to keep (default: all the sequence has); a sequence lacking one is an error. */
+  modalities?: readonly string[];
+  /** Target construction (default `'released'`, see `AnticipationTargets`). */
+  targets?: AnticipationTargets;
 }
 
 /**
- * Stacks samples of different observed lengths into one padded batch with masks.
+ * Cuts anticipation samples out of sequences with `makeAnticipationSample`, one per sequence and
+ * observation ratio, keeping only the requested modalities. A sequence too short for a ratio (no
+ * observed frame, or no future frame) gives no sample at that ratio.
+ *
+ * UNDEFINED policy: UNDEFINED frames keep `UNDEFINED_LABEL` (-1) in `observedLabels` and
+ * `futureLabels` (and, with the released targets, stay in the future transcript as -1; `'full-rate'`
+ * targets leave them out); nothing maps them to the padding
+ * class. The losses skip -1 (the R3D model's losses always do); the trainer's MoC scores it as the
+ * released evaluation does (a class no model predicts) or, under the corrected protocol, skips it.
  *
  * @example
- * const batch = collateAnticipation([a, b]); // batch.observed.rgb.data: 2 x max(Ta, Tb) x D
+ * const ds = new SyntheticDataset({ seed: 1, count: 40 });
+ * const train = samplesFromSequences(ds.split('train'), { observationRatios: [0.2, 0.3, 0.5], labels: { none: 11, pad: 12 } });
  */
-export function collateAnticipation(samples: readonly AnticipationSample[]): AnticipationBatch {
-  if (samples.length === 0) throw new RangeError('collateAnticipation: no samples');
-  const B = samples.length;
-  const T = Math.max(...samples.map((s) => s.observedIndices.length));
-  const nQ = samples[0]!.actions.length;
-  const keys = Object.keys(samples[0]!.modalities);
-  const observed: Record<string, { dim: number; data: Float32Array }> = {};
-  for (const k of keys) {
-    const dim = samples[0]!.modalities[k]!.dim;
-    const data = new Float32Array(B * T * dim);
-    samples.forEach((s, b) => {
-      const m = s.modalities[k];
-      if (!m || m.dim !== dim) throw new RangeError(`collateAnticipation: sample ${s.id} lacks modality ${k} of dim ${dim}`);
-      data.set(m.data, b * T * dim);
-    });
-    observed[k] = { dim, data };
+export function samplesFromSequences(sequences: readonly Sequence[], options: SamplesFromSequencesOptions): AnticipationSample[] {
+  const pred = options.anticipationRatio ?? 0.5;
+  const out: AnticipationSample[] = [];
+  for (const seq of sequences) {
+    let kept = seq;
+    if (options.modalities) {
+      const missing = options.modalities.filter((name) => !seq.modalities[name]);
+      if (missing.length > 0) throw new RangeError(`samplesFromSequences: sequence ${seq.id} has no modality "${missing[0]}" (it has ${Object.keys(seq.modalities).join(', ')})`);
+      kept = { ...seq, modalities: Object.fromEntries(options.modalities.map((name) => [name, seq.modalities[name]])) };
+    }
+    for (const obs of options.observationRatios) {
+      if (Math.floor(obs * seq.frames) < 1 || Math.floor(pred * seq.frames) < 1) continue;
+      out.push(makeAnticipationSample(kept, {
+        observationRatio: obs,
+        predictionRatio: pred,
+        sampleRate: options.sampleRate ?? 1,
+        nQueries: options.nQueries ?? 8,
+        noneClass: options.labels.none,
+        padClass: options.labels.pad,
+        targets: options.targets ?? 'released',
+      }));
+    }
   }
-  const observedMask = new Uint8Array(B * T);
-  const observedLabels = new Int32Array(B * T).fill(UNDEFINED_LABEL);
-  const actions = new Int32Array(B * nQ);
-  const durations = new Float32Array(B * nQ);
-  const durationMask = new Uint8Array(B * nQ);
-  const weights = new Float32Array(B);
-  samples.forEach((s, b) => {
-    if (s.actions.length !== nQ) throw new RangeError(`collateAnticipation: sample ${s.id} has ${s.actions.length} queries, expected ${nQ}`);
-    const n = s.observedIndices.length;
-    observedMask.fill(1, b * T, b * T + n);
-    observedLabels.set(s.observedLabels, b * T);
-    actions.set(s.actions, b * nQ);
-    durations.set(s.durations, b * nQ);
-    durationMask.set(s.durationMask, b * nQ);
-    weights[b] = s.weight;
-  });
-  return { ids: samples.map((s) => s.id), batchSize: B, length: T, observed, observedMask, observedLabels, actions, durations, durationMask, weights };
-}
-
-/**
- * Yields padded batches in a seeded order: the order depends only on (seed, epoch), so runs
- * repeat exactly and each epoch differs.
- *
- * @example
- * for (const batch of anticipationBatches(samples, { batchSize: 8, seed: 1, epoch: 0 })) train(batch);
- */
-export function* anticipationBatches(samples: readonly AnticipationSample[], options: { batchSize: number; seed: number; epoch?: number; shuffle?: boolean; dropLast?: boolean }): Generator<AnticipationBatch> {
-  const order = options.shuffle === false ? samples.slice() : seededShuffle(samples, mixSeed(options.seed, options.epoch ?? 0));
-  for (let i = 0; i < order.length; i += options.batchSize) {
-    const chunk = order.slice(i, i + options.batchSize);
-    if (options.dropLast && chunk.length < options.batchSize) break;
-    yield collateAnticipation(chunk);
-  }
+  return out;
 }

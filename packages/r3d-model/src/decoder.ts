@@ -1,7 +1,7 @@
+import { layerNorm, linear } from '@r3d-ts/rtf-fuser';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamGetter } from './encoders.js';
-import { type AttentionWeights, dropout, layerNorm, multiHeadAttention } from './layers.js';
-import { linear } from './linear.js';
+import { type AttentionWeights, dropout, multiHeadAttention } from './layers.js';
 
 export interface TransformerRunOptions {
   heads: number;

@@ -1,8 +1,7 @@
+import { layerNorm, linear } from '@r3d-ts/rtf-fuser';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EncoderConfig } from './config.js';
 import { ModelConfigError } from './errors.js';
-import { layerNorm } from './layers.js';
-import { linear } from './linear.js';
 
 /** Parameter lookup by PyTorch name. */
 export type ParamGetter = (name: string) => tf.Tensor;

@@ -6,6 +6,5 @@ export { r3dLoss } from './losses.js';
 export type { LossOptions, R3DLoss, R3DTargets } from './losses.js';
 export { decodeAnticipation, decodeFutureFrames } from './decode.js';
 export type { AnticipationProtocol, DecodeOptions, DecodedAnticipation, FutureFramesOptions } from './decode.js';
-export { linear } from './linear.js';
 export { ModelConfigError, WeightImportError } from './errors.js';
 export { saveR3DModel, loadR3DModel, readWeights, loadWeights } from './weights/checkpoint.js';

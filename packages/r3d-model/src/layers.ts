@@ -1,22 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedLayerNorm } from '@r3d-ts/rtf-fuser';
-import { linear } from './linear.js';
-
-/**
- * LayerNorm over the last axis with biased variance, as `nn.LayerNorm` (eps 1e-5): one fused
- * kernel where the backend has it (native-blas), else through `tf.moments`. (The fuser package's
- * composed LayerNorm has the same values but shares the centred tensor, so its gradients round
- * differently: this one keeps the model's training numbers, and the ablation's, as they were.)
- *
- * @example
- * const y = layerNorm(h, gamma, beta); // h (B, T, C), gamma and beta (C)
- */
-export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): tf.Tensor {
-  const fused = fusedLayerNorm(x, gamma, beta, eps);
-  if (fused) return fused;
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
-}
+import { linear } from '@r3d-ts/rtf-fuser';
 
 let dropoutSeeds: (() => number) | undefined;
 

@@ -43,8 +43,8 @@ describe.skipIf(!dir).each(testBackends())('r3d-parity, decoder side on the fixt
 
   it('encoders equal out_embed_rgb / out_embed_depth', () => {
     const out = model.apply(inputs());
-    expect(relativeError(out.embedded.rgb, load('out_embed_rgb'))).toBeLessThan(TOL);
-    expect(relativeError(out.embedded.partner, load('out_embed_depth'))).toBeLessThan(TOL);
+    expect(relativeError(out.tokens.x, load('out_embed_rgb'))).toBeLessThan(TOL);
+    expect(relativeError(out.tokens.y, load('out_embed_depth'))).toBeLessThan(TOL);
     tf.dispose(out);
   });
 

@@ -5,7 +5,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { depthEncoder, resolveConfig, rgbEncoder, vectorEncoder } from './config.js';
 import { decodeAnticipation } from './decode.js';
 import { ModelConfigError } from './errors.js';
-import { linear } from './linear.js';
 import { r3dLoss } from './losses.js';
 import { createR3DModel } from './r3d.js';
 
@@ -35,18 +34,6 @@ describe('configuration', () => {
 describe.each(testBackends())('model pieces on %s', (backend) => {
   beforeAll(async () => {
     await selectBackend({ backend });
-  });
-
-  it('linear equals x @ W^T + b and its custom gradients equal the plain ones', () => {
-    const x = tf.randomNormal([2, 3, 5], 0, 1, 'float32', 1);
-    const w = tf.randomNormal([4, 5], 0, 1, 'float32', 2) as tf.Tensor2D;
-    const b = tf.randomNormal([4], 0, 1, 'float32', 3) as tf.Tensor1D;
-    const ref = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.square(tf.add(tf.matMul(tf.reshape(xx, [6, 5]), ww, false, true), bb)));
-    const mine = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.square(linear(xx, ww as tf.Tensor2D, bb as tf.Tensor1D)));
-    const g1 = tf.grads(ref)([x, w, b]);
-    const g2 = tf.grads(mine)([x, w, b]);
-    g1.forEach((g, i) => expect(tf.max(tf.abs(tf.sub(g, g2[i]!))).dataSync()[0]).toBeLessThan(1e-4));
-    tf.dispose([x, w, b, ...g1, ...g2]);
   });
 
   it('text/IMU partners, encoder layers and other fusers by name run end to end without leaks', () => {

@@ -3,11 +3,10 @@ import { type R3DConfig, type R3DConfigInput, resolveConfig } from './config.js'
 import { decoderLayer, encoderLayer, type TransformerRunOptions } from './decoder.js';
 import { encodeFrames } from './encoders.js';
 import { ModelConfigError, WeightImportError } from './errors.js';
-import type { Fuser } from '@r3d-ts/rtf-fuser';
+import { type Fuser, type FuserTokens, layerNorm, linear } from '@r3d-ts/rtf-fuser';
 import type { HostTensor } from '@r3d-ts/tensor-io';
 import { buildFuser, FUSER_PREFIX, fuserWeightShapes, isLateFusion } from './fuser.js';
-import { layerNorm, withDropoutSeed } from './layers.js';
-import { linear } from './linear.js';
+import { withDropoutSeed } from './layers.js';
 import { initialValue, modelParamSpecs } from './params.js';
 
 /** One batch of observed frames. */
@@ -45,10 +44,13 @@ export type R3DOutputs = {
   fused: tf.Tensor3D;
   /** (B, Q, C) decoder output after the final LayerNorm (the heads' input). */
   decoder: tf.Tensor3D;
-  /** (B, T, C) encoder outputs before fusion. */
-  embedded: { rgb: tf.Tensor3D; partner: tf.Tensor3D };
-  /** (B, T, C) tokens right after the channel exchange, for fusers that exchange (rtf, hard-swap). */
-  exchanged?: { rgb: tf.Tensor3D; partner: tf.Tensor3D };
+  /**
+   * The fuser's tokens from this pass's one fuser call: the encoder outputs entering it (`x` RGB,
+   * `y` partner), the exchanged tokens (rtf, hard-swap), the cross-modal block's (rtf, sa-fuser)
+   * and `fused` (the same tensor as above). `tokenRanks` of `@r3d-ts/rtf-fuser` turns them into
+   * effective ranks.
+   */
+  tokens: FuserTokens;
 };
 
 /** What `setWeights` did with the names it was given. */
@@ -178,9 +180,10 @@ export class R3DModel {
           tf.Tensor3D, tf.Tensor2D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D,
         ];
       }
-      const outputs: R3DOutputs = { action, duration, segmentation, fused: fusedOut, decoder, embedded: { rgb, partner } };
-      if (fuserOut.exchangedX && fuserOut.exchangedY) outputs.exchanged = { rgb: fuserOut.exchangedX, partner: fuserOut.exchangedY };
-      return outputs;
+      const tokens: FuserTokens = { x: rgb, y: partner, fused: fusedOut };
+      if (fuserOut.exchangedX && fuserOut.exchangedY) [tokens.exchangedX, tokens.exchangedY] = [fuserOut.exchangedX, fuserOut.exchangedY];
+      if (fuserOut.block) tokens.block = fuserOut.block;
+      return { action, duration, segmentation, fused: fusedOut, decoder, tokens };
     }));
   }
 

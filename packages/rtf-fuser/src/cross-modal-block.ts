@@ -46,8 +46,9 @@ export class CrossModalBlock {
     const hidden = Math.round(C * (options.mlpRatio ?? 4));
     let seed = options.seed;
     const next = (): number | undefined => (seed == null ? undefined : seed++);
+    // stored (out, in) as PyTorch's Linear; drawn (in, out) and transposed so a seed keeps its weights
     const lin = (name: string, inDim: number, outDim: number): tf.Variable =>
-      registry.add(name, makeVariable(tf.truncatedNormal([inDim, outDim], 0, 0.02, 'float32', next()), name), 'linear');
+      registry.add(name, makeVariable(tf.tidy(() => tf.transpose(tf.truncatedNormal([inDim, outDim], 0, 0.02, 'float32', next()))), name));
     const vec = (name: string, n: number, value: number): tf.Variable =>
       registry.add(name, makeVariable(tf.fill([n], value), name));
     for (let i = 0; i < (options.depth ?? 1); i++) {

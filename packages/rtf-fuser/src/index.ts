@@ -9,8 +9,10 @@ export type { ExchangeTokensOptions, ExchangeResult, ExchangeMode } from './exch
 export { selectChannels, lowestChannels, exchangedChannelCount, sampleChannelScores, frameValidity, CHANNEL_SELECTIONS } from './selection.js';
 export type { ChannelSelection, SelectChannelsOptions, FrameValidity } from './selection.js';
 export { CrossModalBlock } from './cross-modal-block.js';
-export { layerNorm, fusedLayerNorm, gelu } from './norm-activation.js';
+export { layerNorm, gelu } from './norm-activation.js';
 export { BatchNorm1d } from './batch-norm.js';
-export { linear, matMul2d } from './linear.js';
+export { linear } from './linear.js';
+export { tokenRanks } from './tokens.js';
+export type { FuserTokens, TokenRanks, AfterTokens } from './tokens.js';
 export type { WeightData, WeightSource, SetWeightsOptions } from './weights.js';
 export { FuserError } from './errors.js';

@@ -1,46 +1,84 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
 
-/**
- * 2-D matrix product `a @ b` whose gradient transposes explicitly and then calls the plain
- * non-transposed matMul. On the wasm backend only that plain 2-D kernel is fast (about 15 GFLOP/s
- * against 1.2 for `transposeA/B` or batched matmuls, see TOOLCHAIN.md), and tf's own matMul
- * gradient uses the transposed forms, so this makes a training step several times faster there.
- *
- * @example
- * const y = matMul2d(tf.ones([4, 3]), tf.ones([3, 2])); // (4, 2), all 3
- */
-export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  return matMulWithGrad(a, b) as tf.Tensor2D;
+// Weights stay in PyTorch's (out, in) layout, so dx = dy @ W needs no transpose. How y = x @ W^T
+// and dW = dy^T @ x are computed depends on the backend:
+// - wasm: only the plain 2-D, non-transposed matMul is fast (TOOLCHAIN.md), and tf's own matMul
+//   gradient uses transposed products, so W and the small dy are transposed explicitly;
+// - everywhere else (native-blas, the TensorFlow binding, cpu) a transposed operand costs nothing:
+//   one fused product-plus-bias kernel forward, and no transposes at all.
+
+type CustomGradFn = Parameters<typeof tf.customGrad>[0];
+type Grad = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
+
+const plainProductsOnly = (): boolean => tf.getBackend() === 'wasm';
+
+function product(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | undefined): tf.Tensor2D {
+  if (!plainProductsOnly()) return tf.fused.matMul({ a: x, b: w, transposeB: true, ...(bias ? { bias } : {}) }) as tf.Tensor2D;
+  const y = tf.matMul(x, tf.transpose(w)) as tf.Tensor2D;
+  return bias ? (tf.add(y, bias) as tf.Tensor2D) : y;
 }
 
-const matMulWithGrad = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([a, b]);
-  return {
-    value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const g = dy as tf.Tensor2D;
-      const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [tf.matMul(g, tf.transpose(sb)), tf.matMul(tf.transpose(sa), g)];
-    },
+/** dW = dy^T @ x. */
+function weightGrad(dy: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D {
+  return plainProductsOnly() ? tf.matMul(tf.transpose(dy), x) : tf.matMul(dy, x, true, false);
+}
+
+const withBias = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  const gradFunc: Grad = (dy, saved) => {
+    const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+    const dy2 = dy as tf.Tensor2D;
+    return [tf.matMul(dy2, ws), weightGrad(dy2, xs), tf.sum(dy2, 0)];
   };
-}) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return { value: product(x, w, b), gradFunc };
+}) as unknown as CustomGradFn) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+
+const withoutBias = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  const gradFunc: Grad = (dy, saved) => {
+    const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+    const dy2 = dy as tf.Tensor2D;
+    return [tf.matMul(dy2, ws), weightGrad(dy2, xs)];
+  };
+  return { value: product(x, w, undefined), gradFunc };
+}) as unknown as CustomGradFn) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
+
+// For raw inputs (RGB features, depth frames) nobody needs dx; computing it would cost a full
+// (B*T, H*W) product, so the input is saved, not passed, and receives no gradient.
+function inputLinear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined): tf.Tensor2D {
+  const f = tf.customGrad(((...args: unknown[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const ws = args[0] as tf.Tensor2D;
+    const bs = b ? (args[1] as tf.Tensor1D) : undefined;
+    save([x]);
+    const gradFunc: Grad = (dy, saved) => {
+      const dy2 = dy as tf.Tensor2D;
+      const dw = weightGrad(dy2, saved[0] as tf.Tensor2D);
+      return bs ? [dw, tf.sum(dy2, 0)] : [dw];
+    };
+    return { value: product(x, ws, bs), gradFunc };
+  }) as unknown as CustomGradFn);
+  return (b ? f(w, b) : f(w)) as tf.Tensor2D;
+}
 
 /**
- * A linear layer on rows: `x @ weight + bias` for `x` of shape (N, in), `weight` stored (in, out)
- * (the transpose of PyTorch's (out, in) `Linear.weight`), `bias` (out). Any leading axes are
- * flattened into N first and restored after, so (B, T, in) works and still runs the fast 2-D kernel.
+ * A PyTorch `nn.Linear` on the last axis: y = x @ W^T + b with W in PyTorch's (out, in) layout,
+ * the one linear layer of the repository (the fuser's blocks and the R3D model both use it), so
+ * the authors' weights load without a transpose. Any leading axes are folded into one, so every
+ * product is 2-D. On wasm the weight is transposed explicitly (only plain products are fast
+ * there); elsewhere it is read transposed in place by a fused product-plus-bias kernel. With
+ * `inputGrad: false` the input gets no gradient (raw features).
  *
  * @example
- * const w = tf.variable(tf.randomNormal([128, 512]));
- * const h = linear(tokens, w);              // tokens (B, T, 128) -> (B, T, 512)
+ * const y = linear(x, w, b); // x (B, T, 2048), w (128, 2048), b (128) -> y (B, T, 128)
  */
-export function linear(x: tf.Tensor, weight: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor {
-  const inDim = weight.shape[0];
-  const outDim = weight.shape[1];
+export function linear(x: tf.Tensor, weight: tf.Tensor2D, bias?: tf.Tensor1D, options: { inputGrad?: boolean } = {}): tf.Tensor {
+  const inDim = x.shape[x.rank - 1]!;
   const lead = x.shape.slice(0, -1);
   const x2 = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
-  let y: tf.Tensor = matMul2d(x2, weight);
-  if (bias) y = tf.add(y, bias);
-  return x.rank === 2 ? y : tf.reshape(y, [...lead, outDim]);
+  let y: tf.Tensor2D;
+  if (options.inputGrad === false) y = inputLinear(x2, weight, bias);
+  else y = bias ? withBias(x2, weight, bias) : withoutBias(x2, weight);
+  return x.rank === 2 ? y : tf.reshape(y, [...lead, weight.shape[0]]);
 }

@@ -42,20 +42,16 @@ function fusedLayerNormFor(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: 
   return f;
 }
 
-/**
- * LayerNorm as one fused kernel with a closed-form gradient, or undefined when the current backend
- * registers none (then compose it; `layerNorm` does).
- *
- * @example
- * const y = fusedLayerNorm(x, gamma, beta) ?? myComposedLayerNorm(x, gamma, beta);
- */
-export function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = LN_EPS): tf.Tensor | undefined {
+/** LayerNorm as one fused kernel with a closed-form gradient, or undefined when the current backend registers none. */
+function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = LN_EPS): tf.Tensor | undefined {
   return hasKernel(R3DLayerNorm) && x.dtype === 'float32' ? fusedLayerNormFor(eps)(x, gamma, beta) : undefined;
 }
 
 /**
  * LayerNorm over the last axis (biased variance, eps 1e-5), as torch.nn.LayerNorm: one fused
- * kernel where the backend has it (native-blas), composed ops elsewhere.
+ * kernel where the backend has it (native-blas), elsewhere composed as the mean of the squared
+ * deviations from the mean. The repository's one LayerNorm: the fuser's blocks and the R3D model's
+ * encoders and decoder all run it.
  *
  * @example
  * const y = layerNorm(tokens, gamma, beta); // tokens (N, L, C), gamma and beta (C)

@@ -16,11 +16,11 @@ export interface SetWeightsOptions {
 }
 
 /**
- * How a stored variable maps to its PyTorch state_dict entry: `plain` (same shape), `linear` (a
- * Linear weight stored (in, out) for the fast non-transposed matmul, PyTorch (out, in)),
- * `reshape` (same values, the PyTorch shape differs, e.g. alpha (C) vs (1, 1, C)).
+ * How a stored variable maps to its PyTorch state_dict entry: `plain` (same shape and layout; a
+ * Linear weight too, stored (out, in) as PyTorch keeps it), `reshape` (same values, the PyTorch
+ * shape differs, e.g. alpha (C) vs (1, 1, C)).
  */
-export type WeightLayout = 'plain' | 'linear' | 'reshape';
+export type WeightLayout = 'plain' | 'reshape';
 
 interface Entry {
   name: string;
@@ -39,7 +39,7 @@ export class WeightRegistry {
 
   add(name: string, variable: tf.Variable, layout: WeightLayout = 'plain', trainable = true): tf.Variable {
     const shape = variable.shape;
-    const torchShape = layout === 'linear' ? [shape[1]!, shape[0]!] : layout === 'reshape' ? [1, 1, ...shape] : [...shape];
+    const torchShape = layout === 'reshape' ? [1, 1, ...shape] : [...shape];
     this.entries.set(name, { name, variable, layout, torchShape, trainable });
     return variable;
   }
@@ -68,7 +68,7 @@ export class WeightRegistry {
     for (const e of this.entries.values()) {
       out.set(
         e.name,
-        tf.tidy(() => (e.layout === 'linear' ? tf.transpose(e.variable) : tf.reshape(e.variable, e.torchShape))),
+        tf.tidy(() => tf.reshape(e.variable, e.torchShape)),
       );
     }
     return out;
@@ -98,7 +98,7 @@ export class WeightRegistry {
           e,
           tf.tidy(() => {
             const t = value instanceof tf.Tensor ? tf.cast(value, 'float32') : tf.tensor(Float32Array.from(value.data), [...shape], 'float32');
-            return e.layout === 'linear' ? tf.transpose(t) : tf.reshape(t, e.variable.shape);
+            return tf.reshape(t, e.variable.shape);
           }),
         ]);
       }

@@ -3,19 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { selectBackend } from '@r3d-ts/backend';
 import { testBackends } from '@r3d-ts/tooling/vitest/backends';
 import { collate, disposeBatch } from './batching.js';
-import type { AnticipationSample } from './model.js';
+import { type AnticipationSample, makeAnticipationSample } from '@r3d-ts/datasets';
 
 const labels = { numClasses: 5, none: 4, pad: -100 };
 
-function sample(video: string, frames: number, value: number): AnticipationSample {
-  return {
-    video,
-    observationRatio: 0.3,
-    modalities: { depth: { data: new Float32Array(frames * 6).fill(value), shape: [frames, 2, 3] } },
-    observedLabels: new Int32Array(frames).fill(1),
-    targetActions: Int32Array.from([2, 4]),
-    targetDurations: Float32Array.from([1, -100]),
+/** `frames` observed frames of label 1 (depth 2 x 3, every value `value`), then as many of label 2. */
+function sample(id: string, frames: number, value: number): AnticipationSample {
+  const sequence = {
+    id,
+    frames: 2 * frames,
+    labels: Int32Array.from({ length: 2 * frames }, (_, t) => (t < frames ? 1 : 2)),
+    modalities: { depth: { dim: 6, data: new Float32Array(2 * frames * 6).fill(value), shape: [2, 3] } },
   };
+  return makeAnticipationSample(sequence, { observationRatio: 0.5, nQueries: 2, noneClass: labels.none, padClass: labels.pad });
 }
 
 describe.each(testBackends())('collate on %s', (backend) => {
@@ -24,6 +24,8 @@ describe.each(testBackends())('collate on %s', (backend) => {
     // 4 + 2 frames, then 3 + 1 in a smaller batch that reuses the first array
     const first = collate([sample('a', 4, 7), sample('b', 2, 8)], [0, 1], labels);
     expect(Array.from(first.modalities.depth!.dataSync())).toEqual([...new Array(24).fill(7), ...new Array(12).fill(8), ...new Array(12).fill(0)]);
+    expect(Array.from(first.targetActions.dataSync())).toEqual([2, 4, 2, 4]);
+    expect(Array.from(first.targetDurations.dataSync())).toEqual([1, -100, 1, -100]); // pad where the sample's durationMask is 0
     disposeBatch(first);
     const second = collate([sample('c', 3, 9), sample('d', 1, 5)], [2, 3], labels);
     expect(second.modalities.depth!.shape).toEqual([2, 3, 2, 3]);

@@ -1,5 +1,6 @@
+import type { AnticipationSample, FrameModality } from '@r3d-ts/datasets';
 import * as tf from '@tensorflow/tfjs-core';
-import type { AnticipationBatch, AnticipationSample, LabelSpace } from './model.js';
+import type { AnticipationBatch, LabelSpace } from './model.js';
 
 /**
  * The last batch array of each modality, with the tensor made from it: on backends that keep the
@@ -19,8 +20,10 @@ function batchArray(modality: string, length: number): { data: Float32Array; fre
 
 /**
  * Stacks samples of different lengths into one padded batch: every modality is zero-padded to the
- * longest item's T, observed labels are padded with `labels.pad`, and `mask` is 1 exactly on the
- * real frames. Targets must have the same number of queries in every sample.
+ * longest item's T (per frame `shape`, else `dim` values), observed labels are padded with
+ * `labels.pad`, and `mask` is 1 exactly on the real frames. Duration targets carry `labels.pad`
+ * where the sample's `durationMask` is 0 (the NONE slot and after), the released convention the
+ * loss masks by. Targets must have the same number of queries in every sample.
  *
  * The arrays behind a batch's modality tensors are refilled by the next batch once the tensors
  * are disposed (see `kept`): copy any data read back from them that must outlive the batch.
@@ -34,26 +37,28 @@ export function collate(samples: readonly AnticipationSample[], indices: readonl
   const b = samples.length;
   const lengths = samples.map((s) => s.observedLabels.length);
   const tMax = Math.max(...lengths);
-  const q = samples[0].targetActions.length;
+  const q = samples[0].actions.length;
   const names = Object.keys(samples[0].modalities).sort();
+  const frameShape = (m: FrameModality): number[] => m.shape ?? [m.dim];
   for (const [i, s] of samples.entries()) {
-    if (s.targetActions.length !== q || s.targetDurations.length !== q) {
-      throw new Error(`collate: sample ${s.video} has ${s.targetActions.length} target actions / ${s.targetDurations.length} durations, expected ${q} like ${samples[0].video}`);
+    if (s.actions.length !== q || s.durations.length !== q || s.durationMask.length !== q) {
+      throw new Error(`collate: sample ${s.id} has ${s.actions.length} target actions / ${s.durations.length} durations, expected ${q} like ${samples[0].id}`);
     }
     const theirs = Object.keys(s.modalities).sort();
-    if (theirs.join() !== names.join()) throw new Error(`collate: sample ${s.video} has modalities [${theirs}], expected [${names}]`);
+    if (theirs.join() !== names.join()) throw new Error(`collate: sample ${s.id} has modalities [${theirs}], expected [${names}]`);
     for (const n of names) {
-      if (s.modalities[n].shape[0] !== lengths[i]) throw new Error(`collate: sample ${s.video} modality ${n} has ${s.modalities[n].shape[0]} frames, labels have ${lengths[i]}`);
+      const m = s.modalities[n];
+      if (m.data.length !== lengths[i] * m.dim) throw new Error(`collate: sample ${s.id} modality ${n} has ${m.data.length / m.dim} frames, labels have ${lengths[i]}`);
     }
   }
   const modalities: Record<string, tf.Tensor> = {};
   for (const n of names) {
-    const frame = samples[0].modalities[n].shape.slice(1);
-    const per = frame.reduce((a, c) => a * c, 1);
+    const frame = frameShape(samples[0].modalities[n]);
+    const per = samples[0].modalities[n].dim;
     const { data, fresh } = batchArray(n, b * tMax * per);
     samples.forEach((s, i) => {
       const m = s.modalities[n];
-      if (m.shape.slice(1).join() !== frame.join()) throw new Error(`collate: sample ${s.video} modality ${n} frame shape [${m.shape.slice(1)}], expected [${frame}]`);
+      if (frameShape(m).join() !== frame.join()) throw new Error(`collate: sample ${s.id} modality ${n} frame shape [${frameShape(m)}], expected [${frame}]`);
       data.set(m.data.subarray(0, lengths[i] * per), i * tMax * per);
       if (!fresh) data.fill(0, (i * tMax + lengths[i]) * per, (i + 1) * tMax * per); // padding
     });
@@ -67,8 +72,8 @@ export function collate(samples: readonly AnticipationSample[], indices: readonl
   samples.forEach((s, i) => {
     obs.set(s.observedLabels, i * tMax);
     mask.fill(1, i * tMax, i * tMax + lengths[i]);
-    acts.set(s.targetActions, i * q);
-    durs.set(s.targetDurations, i * q);
+    acts.set(s.actions, i * q);
+    for (let k = 0; k < q; k++) durs[i * q + k] = s.durationMask[k] ? s.durations[k] : labels.pad;
   });
   return {
     modalities,

@@ -5,13 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultCandidates, selectBackend } from '@r3d-ts/backend';
+import { type AnticipationSample, Rng } from '@r3d-ts/datasets';
 import { createR3DModel, depthEncoder, rgbEncoder } from '@r3d-ts/r3d-model';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseTrainConfig } from './config.js';
 import { train } from './loop.js';
-import type { AnticipationSample } from './model.js';
 import { r3dTrainable } from './r3d.js';
-import { Rng } from './rng.js';
 
 const B = 8;
 const T = 100;
@@ -23,16 +22,27 @@ const stepsFor = (backend: string): number => Number(process.env.R3D_BENCH_STEPS
 function samples(n: number, none: number, pad: number): AnticipationSample[] {
   const rng = new Rng(7);
   return Array.from({ length: n }, (_, i) => {
-    const rgb = Float32Array.from({ length: T * 2048 }, () => rng.nextFloat());
-    const depth = Float32Array.from({ length: T * H * W }, () => rng.nextFloat());
+    const rgb = Float32Array.from({ length: T * 2048 }, () => rng.next());
+    const depth = Float32Array.from({ length: T * H * W }, () => rng.next());
     const labels = Int32Array.from({ length: T }, (_, t) => Math.floor((t / T) * 4 + i) % CLASSES);
+    // a hand-made sample of exactly T observed frames (cutting one from a longer video would copy them)
     return {
-      video: `bench-${i}`,
+      id: `bench-${i}`,
       observationRatio: 0.3,
-      modalities: { rgb: { data: rgb, shape: [T, 2048] }, depth: { data: depth, shape: [T, H, W] } },
+      observedLength: T,
+      observedIndices: Int32Array.from({ length: T }, (_, t) => t),
+      modalities: { rgb: { dim: 2048, data: rgb }, depth: { dim: H * W, data: depth, shape: [H, W] } },
       observedLabels: labels,
-      targetActions: Int32Array.from([1, 2, 3, none, pad, pad, pad, pad]),
-      targetDurations: Float32Array.from([0.2, 0.5, 0.3, pad, pad, pad, pad, pad]),
+      futureStart: T,
+      futureEnd: 2 * T,
+      futureLabels: new Int32Array(T),
+      videoLength: 2 * T,
+      actions: Int32Array.from([1, 2, 3, none, pad, pad, pad, pad]),
+      durations: Float32Array.from([0.2, 0.5, 0.3, 0, 0, 0, 0, 0]),
+      durationMask: Uint8Array.from([1, 1, 1, 0, 0, 0, 0, 0]),
+      lastObservedAction: labels[T - 1]!,
+      transition: labels[T - 1] !== 1,
+      weight: labels[T - 1] !== 1 ? 10 : 1,
     };
   });
 }

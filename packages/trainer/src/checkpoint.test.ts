@@ -13,7 +13,7 @@ import { train } from './loop.js';
 import { tinyData } from './test-support/synthetic.js';
 import { TinyModel } from './test-support/tiny-model.js';
 
-const progress: TrainingProgress = { epoch: 3, stepInEpoch: 0, globalStep: 30, rng: [1, 2, 3, 4], epochLossSum: 0, epochLossCount: 0, best: null, lr: 1e-3 };
+const progress: TrainingProgress = { epoch: 3, stepInEpoch: 0, globalStep: 30, rng: { sfc32: [1, 2, 3, 4], spareNormal: null }, epochLossSum: 0, epochLossCount: 0, best: null, lr: 1e-3 };
 
 function snapshot(dir: string): Record<string, string> {
   return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f)).toString('base64')]));

@@ -3,12 +3,13 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } fro
 import { basename, dirname, join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type SafetensorsEntry } from '@r3d-ts/tensor-io';
 import { fsyncDir, writeFileAtomic } from '@r3d-ts/tensor-io/node';
+import type { RngState } from '@r3d-ts/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError } from './errors.js';
-import type { RngState } from './rng.js';
 
 export const CHECKPOINT_FORMAT = 'r3d-ts-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+// 2: the data-order state is the shared sfc32 `Rng`'s (version 1 held a xoshiro128** state)
+export const CHECKPOINT_VERSION = 2;
 
 /** Where training stands, enough to continue exactly (stored as `state.json`). */
 export interface TrainingProgress {

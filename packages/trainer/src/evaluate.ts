@@ -1,7 +1,8 @@
+import type { AnticipationSample } from '@r3d-ts/datasets';
 import type { AnticipationProtocol } from '@r3d-ts/r3d-model';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchIndices, collate, disposeBatch } from './batching.js';
-import type { AnticipationSample, LabelSpace, TrainableModel } from './model.js';
+import type { LabelSpace, TrainableModel } from './model.js';
 import { decodeFuture, MocAccumulator, scoredFutureFrames, segmentationAccuracy } from './moc.js';
 
 export interface EvaluateOptions {
@@ -103,10 +104,10 @@ export function evaluateAnticipation(model: TrainableModel, samples: readonly An
         disposeBatch(batch);
       }
       items.forEach((s, b) => {
-        if (!s.futureLabels || !s.videoLength) throw new Error(`evaluateAnticipation: sample ${s.video} has no futureLabels/videoLength`);
+        if (!s.futureLabels || !s.videoLength) throw new Error(`evaluateAnticipation: sample ${s.id} has no futureLabels/videoLength`);
         const L = s.videoLength;
         const start = Math.trunc(obs * L);
-        if (s.futureLabels.length !== L - start) throw new Error(`evaluateAnticipation: sample ${s.video} has ${s.futureLabels.length} future labels, expected L - int(obs L) = ${L - start}`);
+        if (s.futureLabels.length !== L - start) throw new Error(`evaluateAnticipation: sample ${s.id} has ${s.futureLabels.length} future labels, expected L - int(obs L) = ${L - start}`);
         const window = Math.trunc(anticipation * L);
         const decoded = decodeFuture(logits.subarray(b * q * n, (b + 1) * q * n), durs.subarray(b * q, (b + 1) * q), n, labels.none, window, labels.none, { protocol });
         predRatios.forEach((pred, k) => {

@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { type AnticipationSample, mixSeed, Rng } from '@r3d-ts/datasets';
 import { writeFileAtomic } from '@r3d-ts/tensor-io/node';
 import { registerGradients } from '@r3d-ts/tfjs-gradients';
 import { AdamW, clipByGlobalNorm } from './adamw.js';
@@ -9,9 +10,8 @@ import { checkpointExists, checkWeightsMatch, entriesToTensors, loadCheckpoint, 
 import type { TrainConfig } from './config.js';
 import { NonFiniteLossError } from './errors.js';
 import { type EvaluationReport, evaluateAnticipation } from './evaluate.js';
-import { type AnticipationSample, type LabelSpace, namedVariables, type TrainableModel } from './model.js';
+import { type LabelSpace, namedVariables, type TrainableModel } from './model.js';
 import { monitorEffectiveRank } from './rank-monitor.js';
-import { Rng, stepSeed } from './rng.js';
 import { learningRate } from './schedule.js';
 import { TrainingBoard } from './tensorboard-log.js';
 
@@ -161,7 +161,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         let gradNorm: number | undefined;
         let lossTerms: Record<string, number> | undefined;
         try {
-          const seed = stepSeed(config.seed, progress.globalStep);
+          // dropout masks from (run seed, global step) alone: a resumed run draws the same ones
+          const seed = mixSeed(config.seed, progress.globalStep);
           const { value, grads } = tf.variableGrads(() => {
             const outputs = model.forward(batch, { training: true, seed });
             const loss = model.loss(outputs, batch);
@@ -231,7 +232,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           protocol: config.protocol,
         });
       }
-      if (config.rankMonitor.enabled) ranks = monitorEffectiveRank(model, rankSubset, labels, { batchSize: config.batchSize });
+      if (config.rankMonitor.enabled) ranks = monitorEffectiveRank(model, rankSubset, labels, { batchSize: config.batchSize }).ranks;
       let isBest = false;
       if (report && Number.isFinite(report.meanMoc) && (progress.best == null || report.meanMoc > progress.best.metric)) {
         isBest = true;

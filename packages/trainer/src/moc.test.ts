@@ -1,9 +1,10 @@
 import { selectBackend } from '@r3d-ts/backend';
+import { type AnticipationSample, makeAnticipationSample } from '@r3d-ts/datasets';
 import { testBackends } from '@r3d-ts/tooling/vitest/backends';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateAnticipation } from './evaluate.js';
-import type { AnticipationSample, LabelSpace, TrainableModel } from './model.js';
+import type { LabelSpace, TrainableModel } from './model.js';
 import { decodeFuture, meanOverClasses, MocAccumulator, scoredFutureFrames, segmentationAccuracy } from './moc.js';
 
 describe('mean over classes', () => {
@@ -74,16 +75,10 @@ describe.each(testBackends())('evaluateAnticipation on %s', (backend) => {
   it('reproduces a hand-computed MoC table from a model with fixed outputs', () => {
     // classes 0..2, NONE = 3. Two videos of L = 20 observed at 0.2 (4 frames).
     const labels: LabelSpace = { numClasses: 4, none: 3, pad: -100 };
-    const sample = (video: string, future: number[], last: number): AnticipationSample => ({
-      video,
-      observationRatio: 0.2,
-      modalities: { rgb: { data: new Float32Array(4 * 2), shape: [4, 2] } },
-      observedLabels: Int32Array.from([last, last, last, last]),
-      targetActions: Int32Array.from([0, 3]),
-      targetDurations: Float32Array.from([1, 0]),
-      futureLabels: Int32Array.from(future),
-      videoLength: 20,
-    });
+    const sample = (id: string, future: number[], last: number): AnticipationSample => {
+      const frames = Int32Array.from([last, last, last, last, ...future]);
+      return makeAnticipationSample({ id, frames: 20, labels: frames, modalities: { rgb: { dim: 2, data: new Float32Array(20 * 2) } } }, { observationRatio: 0.2, noneClass: 3, padClass: -100 });
+    };
     // the model always predicts: class 1 for 40% then class 2 for 60% of the 10-frame window
     const model: TrainableModel = {
       trainableVariables: [],

@@ -1,31 +1,5 @@
+import type { FuserTokens } from '@r3d-ts/rtf-fuser';
 import type * as tf from '@tensorflow/tfjs-core';
-
-/** One modality's frames of one sample: row-major, `shape[0]` = frames (T), the rest per frame. */
-export interface FrameArray {
-  data: Float32Array;
-  shape: number[];
-}
-
-/**
- * One anticipation sample: the observed part of a video (first floor(obs * L) frames) with
- * its targets. `futureLabels` and `videoLength` are needed only for evaluation (MoC).
- */
-export interface AnticipationSample {
-  video: string;
-  observationRatio: number;
-  /** Per modality (e.g. `rgb`, `depth`), T observed frames each. */
-  modalities: Record<string, FrameArray>;
-  /** Class index of each observed frame (T); the label space's `pad`/ignored indices allowed. */
-  observedLabels: Int32Array;
-  /** Future actions per query (Q): actions, then NONE, then pad. */
-  targetActions: Int32Array;
-  /** Relative duration of each future action (Q); pad value where `targetActions` is pad. */
-  targetDurations: Float32Array;
-  /** Ground-truth labels of every frame after the observed ones (for evaluation). */
-  futureLabels?: Int32Array;
-  /** L, the video length in frames at the sample rate (for evaluation). */
-  videoLength?: number;
-}
 
 /** Classes as the model sees them: `numClasses` includes NONE; `pad` marks ignored slots. */
 export interface LabelSpace {
@@ -38,7 +12,10 @@ export interface LabelSpace {
   ignore?: number[];
 }
 
-/** A padded batch of samples, as tensors (see `collate`). */
+/**
+ * A padded batch of `AnticipationSample`s (from `@r3d-ts/datasets`) as tensors, the one batch
+ * type of the repository (see `collate`).
+ */
 export interface AnticipationBatch {
   /** Per modality: (B, T, ...frame shape), zeros after each item's length. */
   modalities: Record<string, tf.Tensor>;
@@ -65,14 +42,10 @@ export interface AnticipationOutputs {
   /** (B, T, N) per-frame segmentation logits of the observed frames. */
   segLogits?: tf.Tensor;
   /**
-   * Tokens for the effective-rank monitor, each (B, T, C): every modality before and after the
-   * exchange, and the fused tokens. Only needed when `forward` is asked `returnTokens`.
+   * The fuser's tokens of this pass for the effective-rank monitor, with the batch modality each
+   * of its two streams read (X, Y). Only needed when `forward` is asked `returnTokens`.
    */
-  tokens?: {
-    before?: Record<string, tf.Tensor>;
-    after?: Record<string, tf.Tensor>;
-    fused?: tf.Tensor;
-  };
+  fusion?: { modalities: readonly [x: string, y: string]; tokens: FuserTokens };
 }
 
 export interface ForwardOptions {
@@ -80,7 +53,7 @@ export interface ForwardOptions {
   training: boolean;
   /** Seed for this pass's dropout masks (changes every step, fixed by the run seed). */
   seed?: number;
-  /** Also return the tokens before and after fusion. */
+  /** Also return the fuser's tokens (`fusion`). */
   returnTokens?: boolean;
 }
 

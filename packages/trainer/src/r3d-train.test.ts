@@ -2,25 +2,24 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '@r3d-ts/backend';
+import { type AnticipationSample, samplesFromSequences } from '@r3d-ts/datasets';
 import { SyntheticDataset } from '@r3d-ts/datasets/synthetic';
 import { createR3DModel, depthEncoder, rgbEncoder } from '@r3d-ts/r3d-model';
 import { eventFiles, readEvents } from '@r3d-ts/tensorboard/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from './config.js';
-import { samplesFromSequences } from './data.js';
 import { train } from './loop.js';
-import type { AnticipationSample } from './model.js';
 import { meanOverClasses, scoredFutureFrames } from './moc.js';
 import { r3dTrainable } from './r3d.js';
 
 /** MoC of always predicting the most frequent future class of the training windows. */
 function majorityBaseline(trainSamples: AnticipationSample[], validation: AnticipationSample[], obs: number[], preds: number[]): number {
   const counts = new Map<number, number>();
-  for (const s of trainSamples) for (const l of s.futureLabels!.subarray(0, Math.floor(0.5 * s.videoLength!))) if (l >= 0) counts.set(l, (counts.get(l) ?? 0) + 1);
+  for (const s of trainSamples) for (const l of s.futureLabels.subarray(0, Math.floor(0.5 * s.videoLength))) if (l >= 0) counts.set(l, (counts.get(l) ?? 0) + 1);
   const major = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0][0];
   const cells = obs.flatMap((o) => preds.map((p) => meanOverClasses(
     validation.filter((s) => s.observationRatio === o).map((s) => {
-      const g = s.futureLabels!.subarray(0, scoredFutureFrames(o, p, s.videoLength!).count);
+      const g = s.futureLabels.subarray(0, scoredFutureFrames(o, p, s.videoLength).count);
       return { groundTruth: g, predicted: new Int32Array(g.length).fill(major) };
     }),
     { ignore: [-1] },

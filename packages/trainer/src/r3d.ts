@@ -22,9 +22,8 @@ export interface R3DTrainable extends TrainableModel {
  * Adapts an `R3DModel` from `@r3d-ts/r3d-model` to the trainer: sample modalities are routed to
  * the RGB and partner encoders, the loss is the released `r3dLoss`, dropout masks are seeded
  * per step (the model's `seed` option), and parameters are keyed by their PyTorch names so
- * checkpoints and optimiser state survive a new process. With `returnTokens` each modality's
- * tokens before and right after the exchange, and the fused tokens, are returned for the
- * effective-rank monitor.
+ * checkpoints and optimiser state survive a new process. With `returnTokens` the model's fuser
+ * tokens (`R3DOutputs.tokens`) are returned as `fusion`, for the effective-rank monitor.
  *
  * @example
  * const model = createR3DModel({ numClasses: 5, rgb: rgbEncoder(16), partner: depthEncoder(4, 4), hidden: 32 });
@@ -69,13 +68,7 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
       // at a time (no padding), which a padded batch only matches with the mask on
       const out = model.apply(inputs, { training, keyPaddingMask: true, ...(training && seed != null ? { seed } : {}) });
       const result: AnticipationOutputs = { actionLogits: out.action, durations: out.duration, segLogits: out.segmentation };
-      if (returnTokens) {
-        result.tokens = {
-          before: { [rgbKey]: out.embedded.rgb, [partnerKey]: out.embedded.partner },
-          after: out.exchanged ? { [rgbKey]: out.exchanged.rgb, [partnerKey]: out.exchanged.partner } : {},
-          fused: out.fused,
-        };
-      }
+      if (returnTokens) result.fusion = { modalities: [rgbKey, partnerKey], tokens: out.tokens };
       // every other tensor of the pass stays alive for the gradient tape; the caller's tidy frees them
       return result;
     },

@@ -1,52 +1,71 @@
-import { batchEffectiveRank } from '@r3d-ts/rank-metrics';
+import type { AnticipationSample } from '@r3d-ts/datasets';
+import { type AfterTokens, type FuserTokens, tokenRanks } from '@r3d-ts/rtf-fuser';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchIndices, collate, disposeBatch } from './batching.js';
-import type { AnticipationSample, LabelSpace, TrainableModel } from './model.js';
+import type { LabelSpace, TrainableModel } from './model.js';
+
+/** What `monitorEffectiveRank` measured. */
+export interface EffectiveRankReport {
+  /** Mean effective rank over the samples by key: `before.<modality>`, `after.<modality>`, `fused`; empty when the model returns no tokens. */
+  ranks: Record<string, number>;
+  /** Which tokens the `after.*` keys measured (see `tokenRanks`); absent when the model returns no tokens. */
+  after?: AfterTokens;
+  /** Samples measured. */
+  samples: number;
+}
 
 /**
- * Mean effective rank (the authors' variant, METHOD.md section 1) of each modality's tokens
- * before and after the exchange and of the fused tokens, over a fixed set of samples, each
- * sample's padded frames excluded. Keys are `before.<modality>`, `after.<modality>`, `fused`;
- * empty when the model returns no tokens. Watching these per epoch shows feature collapse (a
- * falling rank) and modality collapse (one modality's rank gain vanishing) as they happen.
+ * Mean effective rank (the authors' variant, METHOD.md section 1) of the tokens around the fuser
+ * over a set of samples, each sample's padded frames excluded: each modality before and after
+ * fusion and the fused tokens, from the model's own forward pass (`returnTokens`) through
+ * `tokenRanks` of `@r3d-ts/rtf-fuser`. Watching these per epoch shows feature collapse (a falling
+ * rank) and modality collapse (one modality's rank gain vanishing) as they happen; the ablation
+ * measures its rank gains with it too.
  *
  * @example
- * monitorEffectiveRank(model, validation.slice(0, 8), labels);
- * // { 'before.rgb': 21.4, 'after.rgb': 23.9, 'before.depth': 12.1, 'after.depth': 17.0, fused: 22.5 }
+ * monitorEffectiveRank(model, validation.slice(0, 8), labels).ranks;
+ * // { 'after.depth': 17.0, 'after.rgb': 23.9, 'before.depth': 12.1, 'before.rgb': 21.4, fused: 22.5 }
  */
 export function monitorEffectiveRank(
   model: TrainableModel,
   samples: readonly AnticipationSample[],
   labels: LabelSpace,
   options: { batchSize?: number } = {},
-): Record<string, number> {
+): EffectiveRankReport {
   const sums: Record<string, number> = {};
-  const counts: Record<string, number> = {};
+  let after: AfterTokens | undefined;
+  let measured = 0;
   for (const idx of batchIndices(samples.map((_, i) => i), options.batchSize ?? 8)) {
     const batch = collate(idx.map((i) => samples[i]), idx, labels);
     try {
-      const named = tf.tidy(() => {
-        const out = model.forward(batch, { training: false, returnTokens: true });
-        const tokens: Record<string, tf.Tensor> = {};
-        for (const [m, t] of Object.entries(out.tokens?.before ?? {})) tokens[`before.${m}`] = t;
-        for (const [m, t] of Object.entries(out.tokens?.after ?? {})) tokens[`after.${m}`] = t;
-        if (out.tokens?.fused) tokens.fused = out.tokens.fused;
-        return tokens;
-      });
+      let names: readonly [string, string] | undefined;
+      const tokens = tf.tidy(() => {
+        const fusion = model.forward(batch, { training: false, returnTokens: true }).fusion;
+        names = fusion?.modalities;
+        return fusion?.tokens;
+      }) as FuserTokens | undefined;
+      if (!tokens || !names) continue;
       try {
-        for (const [key, t] of Object.entries(named)) {
-          const ranks = batchEffectiveRank({ data: t.dataSync(), shape: t.shape }, { variant: 'authors', lengths: batch.lengths });
-          sums[key] = (sums[key] ?? 0) + ranks.reduce((a, b) => a + b, 0);
-          counts[key] = (counts[key] ?? 0) + ranks.length;
-        }
+        const r = tokenRanks(tokens, { lengths: batch.lengths });
+        const [x, y] = names;
+        const add = (key: string, values: Float64Array): void => {
+          for (const v of values) sums[key] = (sums[key] ?? 0) + v;
+        };
+        add(`before.${x}`, r.xBefore);
+        add(`after.${x}`, r.xAfter);
+        add(`before.${y}`, r.yBefore);
+        add(`after.${y}`, r.yAfter);
+        add('fused', r.fused);
+        after = r.after;
+        measured += idx.length;
       } finally {
-        for (const t of Object.values(named)) t.dispose();
+        tf.dispose(tokens);
       }
     } finally {
       disposeBatch(batch);
     }
   }
-  const out: Record<string, number> = {};
-  for (const key of Object.keys(sums).sort()) out[key] = sums[key] / counts[key];
-  return out;
+  const ranks: Record<string, number> = {};
+  for (const key of Object.keys(sums).sort()) ranks[key] = sums[key] / measured;
+  return { ranks, ...(after ? { after } : {}), samples: measured };
 }

@@ -2,7 +2,9 @@ import { selectBackend } from '@r3d-ts/backend';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateAnticipation } from './evaluate.js';
-import type { AnticipationSample, LabelSpace, TrainableModel } from './model.js';
+import type { AnticipationSample } from '@r3d-ts/datasets';
+import type { AnticipationProtocol } from '@r3d-ts/r3d-model';
+import type { LabelSpace, TrainableModel } from './model.js';
 
 // Golden tests of MoC against the released evaluation of olivesgatech/R3D
 // (`evaluation/predict_darai.py`, `predict_utkinects.py`: `predict`; `utils.py`: `eval_file`,
@@ -157,19 +159,27 @@ function sampleOf(item: Item, obs: number, index: number): AnticipationSample {
   const L = item.labels.length;
   const observed = Math.trunc(obs * L);
   return {
-    video: `v${index}`,
+    id: `v${index}`,
     observationRatio: obs,
-    modalities: { rgb: { data: new Float32Array(observed), shape: [observed, 1] } },
+    observedLength: observed,
+    observedIndices: Int32Array.from({ length: observed }, (_, i) => i),
+    modalities: { rgb: { dim: 1, data: new Float32Array(observed) } },
     observedLabels: Int32Array.from(item.labels.slice(0, observed)),
-    targetActions: new Int32Array(Q).fill(LABELS.none),
-    targetDurations: new Float32Array(Q).fill(LABELS.pad),
+    futureStart: observed,
+    futureEnd: observed + Math.trunc(0.5 * L),
     futureLabels: Int32Array.from(item.labels.slice(observed)),
     videoLength: L,
+    actions: new Int32Array(Q).fill(LABELS.none),
+    durations: new Float32Array(Q),
+    durationMask: new Uint8Array(Q),
+    lastObservedAction: item.labels[observed - 1] ?? -1,
+    transition: false,
+    weight: 1,
   };
 }
 
 /** MoC per (obs, pred) cell from the project's composition, in the released order of cells. */
-function ours(items: Item[], obs: number, protocol?: 'released' | 'corrected'): number[] {
+function ours(items: Item[], obs: number, protocol?: AnticipationProtocol): number[] {
   const samples = items.map((it, i) => sampleOf(it, obs, i));
   const report = evaluateAnticipation(fixedModel(items), samples, { labels: LABELS, observationRatios: [obs], ...(protocol ? { protocol } : {}) });
   expect(report.protocol).toBe(protocol ?? 'released');

@@ -46,11 +46,7 @@ function makeObjects(rng: Rng): WorldObject[] {
     { name: 'green block', kind: 'box', half: [0.065, 0.04, 0.065], colour: jitter([0.15, 0.7, 0.25]) },
   ];
   // Three slots across the table, shuffled, with jitter; objects stand on the table top.
-  const xs = [-0.28, -0.02, 0.24];
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
+  const xs = rng.shuffle([-0.28, -0.02, 0.24]);
   return defs.map((d, i) => ({ ...d, pos: [xs[i]! + rng.uniform(-0.05, 0.05), TABLE_TOP + d.half[1], rng.uniform(0.85, 1.1)] as Vec3, rot: IDENTITY }));
 }
 

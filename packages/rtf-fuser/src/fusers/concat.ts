@@ -27,7 +27,9 @@ export class ConcatFuser extends RegistryFuser {
     // PyTorch Linear's default init: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
     const bound = 1 / Math.sqrt(2 * C);
     const seed = options.seed;
-    this.weight = this.registry.add('projection.weight', makeVariable(tf.randomUniform([2 * C, C], -bound, bound, 'float32', seed), 'projection.weight'), 'linear');
+    // stored (out, in) as PyTorch's Linear; drawn (in, out) and transposed so a seed keeps its weights
+    const weight = tf.tidy(() => tf.transpose(tf.randomUniform([2 * C, C], -bound, bound, 'float32', seed)));
+    this.weight = this.registry.add('projection.weight', makeVariable(weight, 'projection.weight'));
     this.bias = this.registry.add('projection.bias', makeVariable(tf.randomUniform([C], -bound, bound, 'float32', seed == null ? undefined : seed + 1), 'projection.bias'));
   }
 

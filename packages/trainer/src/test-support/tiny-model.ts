@@ -1,8 +1,8 @@
 // Test-only model that follows TrainableModel: per-modality linear token encoders, a summed
 // "fusion", per-frame segmentation and pooled query heads. Small enough for cpu tests.
+import { Rng } from '@r3d-ts/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AnticipationBatch, AnticipationOutputs, ForwardOptions, LabelSpace, TrainableModel } from '../model.js';
-import { Rng } from '../rng.js';
 
 export class TinyModel implements TrainableModel {
   readonly trainableVariables: Record<string, tf.Variable>;
@@ -12,7 +12,7 @@ export class TinyModel implements TrainableModel {
     const rng = new Rng(seed);
     const init = (shape: number[], scale: number): tf.Variable => {
       const n = shape.reduce((a, b) => a * b, 1);
-      return tf.variable(tf.tensor(Float32Array.from({ length: n }, () => (rng.nextFloat() * 2 - 1) * scale), shape));
+      return tf.variable(tf.tensor(Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale), shape));
     };
     const n = labels.numClasses;
     this.trainableVariables = {};
@@ -47,7 +47,8 @@ export class TinyModel implements TrainableModel {
     const n = this.labels.numClasses;
     const actionLogits = tf.reshape(tf.add(tf.matMul(h, v['action.weight']), v['action.bias']), [b, this.q, n]);
     const durations = tf.matMul(h, v['duration.weight']);
-    return { actionLogits, durations, segLogits: seg, ...(options.returnTokens ? { tokens: { before, after: before, fused } } : {}) };
+    const fusion = names.length === 2 ? { modalities: [names[0], names[1]] as const, tokens: { x: before[names[0]] as tf.Tensor3D, y: before[names[1]] as tf.Tensor3D, fused: fused as tf.Tensor3D } } : undefined;
+    return { actionLogits, durations, segLogits: seg, ...(options.returnTokens && fusion ? { fusion } : {}) };
   }
 
   loss(out: AnticipationOutputs, batch: AnticipationBatch): tf.Scalar {

@@ -1,15 +1,15 @@
 import { selectBackend } from '@r3d-ts/backend';
-import { makeAnticipationSample, type Sequence } from '@r3d-ts/datasets';
+import { makeAnticipationSample, samplesFromSequences, type Sequence } from '@r3d-ts/datasets';
 import { r3dLoss } from '@r3d-ts/r3d-model';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { collate, disposeBatch } from './batching.js';
-import { samplesFromSequences } from './data.js';
 import type { LabelSpace } from './model.js';
 
 // The targets the loss reads are the released loader's (golden-tested in @r3d-ts/datasets'
 // released-targets.test.ts): here, that the trainer hands them on unchanged — the pad value on the
-// NONE slot and after, and the transition weight the loss derives from the padded batch.
+// NONE slot and after (written by `collate` from `durationMask`), and the transition weight the loss
+// derives from the padded batch.
 const labels: LabelSpace = { numClasses: 11, none: 10, pad: 12, ignore: [-1] };
 
 function randomSequence(seed: number): Sequence {
@@ -28,7 +28,7 @@ function randomSequence(seed: number): Sequence {
   return { id: `s${seed}`, frames: L, labels: Int32Array.from(labelsOf), modalities: { rgb: { dim: 1, data: new Float32Array(L) } } };
 }
 
-describe('samplesFromSequences hands the released targets to the loss', () => {
+describe('samplesFromSequences + collate hand the released targets to the loss', () => {
   beforeAll(async () => {
     await selectBackend({ backend: 'cpu' });
   });
@@ -40,14 +40,16 @@ describe('samplesFromSequences hands the released targets to the loss', () => {
     expect(samples).toHaveLength(reference.length);
     samples.forEach((s, i) => {
       const r = reference[i]!;
-      expect([...s.targetActions]).toEqual([...r.actions]);
-      expect([...s.targetDurations]).toEqual(Array.from(r.durations, (d, q) => (r.durationMask[q] ? d : labels.pad)));
+      expect([...s.actions]).toEqual([...r.actions]);
+      expect([...s.durations]).toEqual([...r.durations]);
       expect([...s.observedLabels]).toEqual([...r.observedLabels]);
     });
     for (let start = 0; start < samples.length; start += 8) {
       const items = samples.slice(start, start + 8);
       const batch = collate(items, items.map((_, k) => start + k), labels);
       const [b, t] = batch.observedLabels.shape;
+      const padded = reference.slice(start, start + 8).flatMap((r) => Array.from(r.durations, (d, q) => (r.durationMask[q] ? d : labels.pad)));
+      expect([...batch.targetDurations.dataSync()]).toEqual(padded.map((d) => Math.fround(d)));
       const outputs = { action: tf.zeros([b, 8, labels.numClasses]) as tf.Tensor3D, duration: tf.zeros([b, 8]) as tf.Tensor2D, segmentation: tf.zeros([b, t, labels.numClasses]) as tf.Tensor3D };
       const loss = r3dLoss(outputs, { labels: batch.observedLabels, action: batch.targetActions, duration: batch.targetDurations }, { padIndex: labels.pad, ignoreIndices: [-1] });
       expect(loss.itemWeights).toEqual(reference.slice(start, start + 8).map((r) => r.weight));
