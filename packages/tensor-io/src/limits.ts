@@ -28,11 +28,12 @@ export function maxBytesOf(options: ReadOptions | undefined): number {
 }
 
 /**
- * What a `.pt` file may materialise beyond the elements it stores (views that repeat elements:
- * stride 0 broadcasts, tied weights sharing one storage): twice its own size plus 16 MiB. Beyond
- * that, the bytes a header claims are not backed by bytes present.
+ * How far a `.pt` file may go beyond the bytes it holds: views that repeat stored elements (stride
+ * 0 broadcasts, tied weights sharing one storage) plus deflated entries that inflate beyond their
+ * compressed size, together at most twice the file's size plus 16 MiB. Beyond that, what the
+ * header claims is not backed by bytes present (`torch.save` stores its entries uncompressed).
  */
-export function repeatAllowance(fileBytes: number): number {
+export function expansionAllowance(fileBytes: number): number {
   return 2 * fileBytes + 16 * 2 ** 20;
 }
 

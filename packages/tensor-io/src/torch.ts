@@ -1,7 +1,7 @@
 import { TorchFormatError } from './errors.js';
 import { halfToFloat } from './half.js';
 import type { HostTensor } from './host-tensor.js';
-import { type ReadOptions, formatBytes, maxBytesOf, repeatAllowance } from './limits.js';
+import { type ReadOptions, expansionAllowance, formatBytes, maxBytesOf } from './limits.js';
 import { PickleCall, PickleError, type PickleGlobal, unpickle } from './pickle.js';
 import { type ZipEntry, readZipDirectory, readZipEntry } from './zip.js';
 
@@ -111,13 +111,15 @@ function checkView(t: TensorRef, name: string, archive: TorchArchive): View {
 
 /**
  * Checks what a set of views will allocate before any storage is read: each tensor, and all of
- * them with the storages that must be inflated, fit in `maxBytes`; and the views repeat stored
- * elements (stride 0, shared storages) by at most `repeatAllowance` of the file, so the bytes a
- * header claims are backed by bytes present.
+ * them with the entries that must be inflated, fit in `maxBytes`; and the file goes beyond the
+ * bytes it holds (views repeating stored elements, deflated entries inflating beyond their
+ * compressed size) by at most `expansionAllowance`, so what its header claims is backed.
  */
 function checkBudget(views: View[], archive: TorchArchive): void {
   const { file, maxBytes } = archive;
+  let materialised = 0;
   let total = archive.inflated;
+  let inflation = archive.expanded;
   let stored = 0;
   const seen = new Set<string>();
   for (const v of views) {
@@ -125,26 +127,30 @@ function checkBudget(views: View[], archive: TorchArchive): void {
     if (out > maxBytes) {
       throw new TorchFormatError({ file, tensor: v.name, field: 'size', expected: `tensor ${v.name}: at most ${formatBytes(maxBytes)} (the maxBytes read option)`, found: `size ${show(v.size)}: ${formatBytes(out)}` });
     }
+    materialised += out;
     total += out;
     if (!seen.has(v.entry.name)) {
       seen.add(v.entry.name);
       stored += (v.entry.size / BYTES[v.storage.dtype]!) * outBytes(v.storage.dtype);
-      if (v.entry.method !== 0) total += v.entry.size;
+      if (v.entry.method !== 0) {
+        total += v.entry.size;
+        inflation += Math.max(0, v.entry.size - v.entry.compressedSize);
+      }
     }
   }
   if (total > maxBytes) {
     throw new TorchFormatError({ file, expected: `tensors and inflated storages of at most ${formatBytes(maxBytes)} (the maxBytes read option)`, found: formatBytes(total) });
   }
-  const allowed = stored + repeatAllowance(archive.fileBytes);
-  const materialised = views.reduce((a, v) => a + v.count * outBytes(v.storage.dtype), 0);
-  if (materialised > allowed) {
+  const allowed = expansionAllowance(archive.fileBytes);
+  const repeated = Math.max(0, materialised - stored);
+  if (repeated + inflation > allowed) {
     const worst = views.reduce((a, v) => (v.count > a.count ? v : a));
     throw new TorchFormatError({
       file,
       tensor: worst.name,
-      field: 'size and stride',
-      expected: `views that repeat stored elements (stride 0, shared storages) by at most twice the file size plus 16 MiB: ${formatBytes(allowed)} in all`,
-      found: `${formatBytes(materialised)} from ${formatBytes(stored)} stored (largest: tensor ${worst.name}, size ${show(worst.size)}, stride ${show(worst.stride)})`,
+      field: repeated >= inflation ? 'size and stride' : 'storage',
+      expected: `tensors that go beyond the bytes the file holds (views that repeat stored elements, deflated entries) by at most twice its size plus 16 MiB: ${formatBytes(allowed)}`,
+      found: `${formatBytes(repeated)} repeated by views (largest: tensor ${worst.name}, size ${show(worst.size)}, stride ${show(worst.stride)}) + ${formatBytes(inflation)} inflated`,
     });
   }
 }
@@ -194,8 +200,9 @@ interface TorchArchive {
   prefix: string;
   maxBytes: number;
   fileBytes: number;
-  /** Bytes already inflated (a deflated data.pkl). */
+  /** Bytes already inflated (a deflated data.pkl), and how far beyond its compressed size. */
   inflated: number;
+  expanded: number;
 }
 
 function openTorchArchive(bytes: Uint8Array, file: string, options: ReadOptions | undefined): TorchArchive {
@@ -215,6 +222,10 @@ function openTorchArchive(bytes: Uint8Array, file: string, options: ReadOptions 
     if (text.trim() !== 'little') throw new TorchFormatError({ file, expected: 'little-endian storages (byteorder "little")', found: text });
   }
   const pklEntry = entries.get(pkl)!;
+  const expanded = pklEntry.method === 0 ? 0 : Math.max(0, pklEntry.size - pklEntry.compressedSize);
+  if (expanded > expansionAllowance(bytes.length)) {
+    throw new TorchFormatError({ file, expected: `a ${pkl} that inflates by at most twice the file size plus 16 MiB`, found: `${pklEntry.compressedSize} bytes declaring ${formatBytes(pklEntry.size)}` });
+  }
   const pickle = readZipEntry(bytes, pklEntry, file, maxBytes);
   let top: unknown;
   try {
@@ -240,7 +251,7 @@ function openTorchArchive(bytes: Uint8Array, file: string, options: ReadOptions 
     if (err instanceof TorchFormatError) throw err;
     throw new TorchFormatError({ file, expected: 'a torch.save pickle', found: err instanceof PickleError ? err.message : String(err), cause: err });
   }
-  return { top, bytes, file, entries, prefix, maxBytes, fileBytes: bytes.length, inflated: pklEntry.method === 0 ? 0 : pklEntry.size };
+  return { top, bytes, file, entries, prefix, maxBytes, fileBytes: bytes.length, inflated: pklEntry.method === 0 ? 0 : pklEntry.size, expanded };
 }
 
 /** Checks every view and the budget, then reads each storage once and materialises the views. */
@@ -271,8 +282,9 @@ function materialiseAll(refs: Array<[string, TensorRef]>, archive: TorchArchive)
  * Nothing is allocated on a header's word: only the storages the pickle uses are read (stored
  * ones in place, deflated ones after proving their declared size); every view is checked exactly
  * (non-negative integer offset, sizes and strides, every element inside its storage); and all
- * tensors together must fit in `options.maxBytes` (default 4 GiB) and repeat stored elements
- * (stride 0, shared storages) by at most twice the file size plus 16 MiB. Any violation is a
+ * tensors together must fit in `options.maxBytes` (default 4 GiB) and go beyond the bytes the
+ * file holds (views repeating stored elements: stride 0, shared storages; deflated entries
+ * inflating beyond their compressed size) by at most twice its size plus 16 MiB. Any violation is a
  * `TorchFormatError` naming the file and, for a view, the tensor (`tensor`) and the `field`.
  *
  * @example

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { TorchFormatError } from './errors.js';
 import { deflatedZeros, f32, MiB, ptFile, zipFiles } from './test-helpers.js';
 import { decodeTorchCheckpoint, decodeTorchTensor } from './torch.js';
+import { readZipDirectory, readZipEntry } from './zip.js';
 
 const view = { key: '0', numel: 4, offset: 0, size: [4], stride: [1] };
 
@@ -47,19 +48,40 @@ describe('.pt zip entries', () => {
     }
   });
 
-  it('a declared size beyond what deflate can produce, or beyond maxBytes, is refused without inflating', () => {
+  it('a declared size beyond what the data can back (1 GiB from 30 bytes), or beyond maxBytes, is refused without inflating', () => {
     const tiny = deflateRawSync(f32([1, 2, 3, 4]));
     const huge = zipFiles([
       { name: 'archive/data.pkl', data: pickleOf(ptFile({ ...view, numel: 2 ** 28, size: [2 ** 28] }, { '0': f32([0]) })) },
       { name: 'archive/data/0', data: tiny, method: 8, size: 2 ** 30 },
     ]);
-    expect(() => decodeTorchTensor(huge, 'ratio.pt')).toThrow(/ratio\.pt: .*archive\/data\/0/);
+    expect(() => decodeTorchTensor(huge, 'ratio.pt')).toThrow(TorchFormatError);
+    expect(() => decodeTorchTensor(huge, 'ratio.pt')).toThrow(/^ratio\.pt: /);
     const zeros = zipFiles([
       { name: 'archive/data.pkl', data: pickleOf(ptFile({ ...view, numel: 2 ** 20, size: [2 ** 20] }, { '0': f32([0]) })) },
       { name: 'archive/data/0', data: deflatedZeros(4), method: 8, size: 4 * MiB },
     ]);
     expect(() => decodeTorchTensor(zeros, 'limit.pt', { maxBytes: MiB })).toThrow(/limit\.pt: .*maxBytes/);
     expect(decodeTorchTensor(zeros, 'limit.pt').data.length).toBe(2 ** 20);
+  });
+
+  it('readZipEntry refuses a deflated entry declaring more than deflate allows (1032:1) or than maxBytes', () => {
+    const zip = zipFiles([
+      { name: 'ratio', data: deflateRawSync(f32([1, 2, 3, 4])), method: 8, size: 2 ** 30 },
+      { name: 'zeros', data: deflatedZeros(1), method: 8, size: MiB },
+    ]);
+    const entries = readZipDirectory(zip, 'z.zip');
+    expect(() => readZipEntry(zip, entries.get('ratio')!, 'z.zip', 2 ** 31)).toThrow(/z\.zip: expected zip entry ratio: at most 1032x/);
+    expect(() => readZipEntry(zip, entries.get('zeros')!, 'z.zip', MiB - 1)).toThrow(/maxBytes/);
+    expect(readZipEntry(zip, entries.get('zeros')!, 'z.zip', MiB).length).toBe(MiB);
+  });
+
+  it('a used storage of 64 MiB deflated to 66 KB (a zip bomb) is refused before it is inflated', () => {
+    const bomb = zipFiles([
+      { name: 'archive/data.pkl', data: pickleOf(ptFile({ ...view, numel: 2 ** 24, size: [2 ** 24] }, { '0': f32([0]) })) },
+      { name: 'archive/data/0', data: deflatedZeros(64), method: 8, size: 64 * MiB },
+    ]);
+    expect(() => decodeTorchTensor(bomb, 'bomb.pt')).toThrow(TorchFormatError);
+    expect(() => decodeTorchTensor(bomb, 'bomb.pt')).toThrow(/bomb\.pt: .*twice its size plus 16 MiB/);
   });
 
   it('an entry whose data runs past the end of the file, or a missing directory, is a TorchFormatError', () => {
