@@ -5,7 +5,7 @@ export { Rng, mixSeed } from './random.js';
 export type { RngState } from './random.js';
 export { streamSequences, numberedFiles } from './stream.js';
 export { decodeImage, decodeRgbFrame, readRgbFrame, decodeDepthPng, resizeBilinear, minMaxNormalise, prepareDepthFrames } from './modalities/image.js';
-export type { RawImage, FrameSize } from './modalities/image.js';
+export type { RawImage, FrameSize, DecodeImageOptions } from './modalities/image.js';
 export { readFeatureNpy, featuresFromNpy, readDepthNpy } from './modalities/features.js';
 export { HashedNgramEncoder, encodePhrases, phrasesFromLabels, readPhraseFile, readEmbeddingsNpy } from './modalities/text.js';
 export type { PhraseEncoder } from './modalities/text.js';

@@ -63,18 +63,25 @@ export class SafetensorsFormatError extends TensorFormatError {
 
 /**
  * A PyTorch `.pt` file this reader cannot read: not a zip checkpoint (the legacy pre-1.6 format,
- * or not torch at all), a pickle it does not understand, a whole pickled model instead of a
- * state_dict, storages that do not hold the tensors their views promise.
+ * or not torch at all), a zip entry whose declared size its data does not back, a pickle it does
+ * not understand, a whole pickled model instead of a state_dict, a tensor view that is not exact
+ * (negative, fractional or out-of-storage offset, size or stride), or more bytes than `maxBytes`.
+ * For a bad view, `tensor` names the state_dict key (`<tensor>` for a bare tensor) and `field`
+ * the part of the view (`storage offset`, `size`, `stride`, `size and stride`, `storage`).
  *
  * @example
- * try { decodeTorchCheckpoint(bytes, 'best.pth'); } catch (e) { if (e instanceof TorchFormatError) console.error(e.expected); }
+ * try { decodeTorchCheckpoint(bytes, 'best.pth'); } catch (e) { if (e instanceof TorchFormatError) console.error(e.tensor, e.field, e.expected); }
  */
 export class TorchFormatError extends TensorFormatError {
   override readonly code = 'TORCH_FORMAT';
+  readonly tensor?: string;
+  readonly field?: string;
 
-  constructor(init: { file: string; expected: string; found?: string; cause?: unknown }) {
+  constructor(init: { file: string; expected: string; found?: string; cause?: unknown; tensor?: string; field?: string }) {
     super(init);
     this.name = 'TorchFormatError';
+    if (init.tensor != null) this.tensor = init.tensor;
+    if (init.field != null) this.field = init.field;
   }
 }
 

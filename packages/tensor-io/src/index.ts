@@ -1,5 +1,7 @@
 export { TensorFormatError, NpyFormatError, SafetensorsFormatError, TorchFormatError } from './errors.js';
 export type { HostTensor } from './host-tensor.js';
+export { DEFAULT_MAX_BYTES } from './limits.js';
+export type { ReadOptions } from './limits.js';
 export { parseNpy, encodeNpy } from './npy.js';
 export type { NpyArray, NpyData, NpyDtype, NpyInput } from './npy.js';
 export { encodeSafetensors, decodeSafetensors } from './safetensors.js';

@@ -1,4 +1,5 @@
 import { NpyFormatError } from './errors.js';
+import { type ReadOptions, formatBytes, maxBytesOf } from './limits.js';
 
 /** Element types this reader understands (little-endian, or single-byte). */
 export type NpyDtype = 'float32' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'bool';
@@ -31,13 +32,16 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 /**
  * Parses a `.npy` file image (format versions 1.0, 2.0 and 3.0). Big-endian and Fortran-order
  * arrays are rejected with an `NpyFormatError` naming the header field, since silently
- * reinterpreting them would give wrong numbers.
+ * reinterpreting them would give wrong numbers. The bytes the header's shape needs are checked
+ * against the bytes present and against `options.maxBytes` (default 4 GiB) before the array is
+ * allocated.
  *
  * @example
  * const { shape, data } = parseNpy(new Uint8Array(await (await fetch('video1.npy')).arrayBuffer()), 'video1.npy');
  * // shape [T, 2048], data Float32Array
  */
-export function parseNpy(bytes: Uint8Array, file = '<buffer>'): NpyArray {
+export function parseNpy(bytes: Uint8Array, file = '<buffer>', options?: ReadOptions): NpyArray {
+  const maxBytes = maxBytesOf(options);
   const fail = (offset: number, expected: string, found?: string): never => {
     throw new NpyFormatError({ file, offset, expected, ...(found != null ? { found } : {}) });
   };
@@ -78,14 +82,16 @@ export function parseNpy(bytes: Uint8Array, file = '<buffer>'): NpyArray {
   for (const part of shapeText.split(',')) {
     const t = part.trim();
     if (t === '') continue;
-    if (!/^\d+L?$/.test(t)) return fail(headerStart, 'non-negative integer dimensions in shape', shapeText);
-    shape.push(Number.parseInt(t, 10));
+    const dim = /^\d+L?$/.test(t) ? Number.parseInt(t, 10) : Number.NaN;
+    if (!Number.isSafeInteger(dim)) return fail(headerStart, 'non-negative integer dimensions (below 2^53) in shape', shapeText);
+    shape.push(dim);
   }
   const count = shape.reduce((a, b) => a * b, 1);
   const need = count * BYTES[dtype];
   if (bytes.length - dataStart < need) {
     fail(dataStart, `${need} bytes of data for shape (${shape.join(', ')}) ${dtype}`, `${bytes.length - dataStart} bytes`);
   }
+  if (need > maxBytes) fail(dataStart, `an array of at most ${formatBytes(maxBytes)} (the maxBytes read option)`, `shape (${shape.join(', ')}) ${dtype}: ${formatBytes(need)}`);
   // Copy into a fresh, aligned buffer: the header length need not keep the data aligned.
   // (Buffer.slice would share memory; a fresh Uint8Array copy does not.)
   const raw = new Uint8Array(need);

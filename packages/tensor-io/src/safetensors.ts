@@ -1,5 +1,6 @@
 import { SafetensorsFormatError } from './errors.js';
 import { halfToFloat } from './half.js';
+import { type ReadOptions, formatBytes, maxBytesOf } from './limits.js';
 
 /** Element types an entry holds and the encoder writes (safetensors names). */
 export type SafetensorsDtype = 'F32' | 'F64' | 'I32' | 'U8';
@@ -91,12 +92,14 @@ export function encodeSafetensors(
  * F16 and I64 are read and widened to F32 and F64), shapes are lists of non-negative integers, the
  * entries' offsets are contiguous and match their shapes, and no byte is missing or left over.
  * Any violation is a `SafetensorsFormatError` naming `file`. The arrays are copies, independent of
- * `bytes`.
+ * `bytes`; each is checked against the bytes present and, with those before it, against
+ * `options.maxBytes` (default 4 GiB) before it is allocated.
  *
  * @example
  * const { tensors, metadata } = decodeSafetensors(encodeSafetensors({ step: { dtype: 'I32', shape: [], data: [7] } }));
  */
-export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): SafetensorsContent {
+export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>', options?: ReadOptions): SafetensorsContent {
+  const maxBytes = maxBytesOf(options);
   if (bytes.byteLength < 8) throw new SafetensorsFormatError(file, 'a safetensors file (at least 8 bytes of header length)', `${bytes.byteLength} bytes: truncated`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
@@ -119,13 +122,14 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
   entries.sort((a, b) => offsetsOf(a.info)[0] - offsetsOf(b.info)[0]);
   const tensors = new Map<string, SafetensorsEntry>();
   let expectedStart = 0;
+  let decoded = 0;
   for (const { name, info } of entries) {
     const dtype = info.dtype as ReadDtype;
     if (typeof dtype !== 'string' || !Object.hasOwn(READ_BYTES, dtype)) {
       throw new SafetensorsFormatError(file, `dtype of entry ${name} in ${Object.keys(READ_BYTES).join('/')}`, String(info.dtype));
     }
     const shape = info.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new SafetensorsFormatError(file, `shape of entry ${name} as a list of non-negative integers`, JSON.stringify(shape));
     }
     const [begin, end] = offsetsOf(info);
@@ -136,6 +140,9 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
     }
     if (end > dataLen) throw new SafetensorsFormatError(file, `the data of entry ${name} to end at byte ${end} of the data section`, `a data section of ${dataLen} bytes: truncated`);
     expectedStart = end;
+    // F16 is widened to F32: twice its bytes once decoded
+    decoded += dtype === 'F16' ? 2 * size : size;
+    if (decoded > maxBytes) throw new SafetensorsFormatError(file, `arrays of at most ${formatBytes(maxBytes)} in all (the maxBytes read option)`, `${formatBytes(decoded)} by entry ${name}`);
     tensors.set(name, readEntry(bytes.subarray(dataStart + begin, dataStart + end), dtype, [...(shape as number[])], count));
   }
   if (expectedStart !== dataLen) throw new SafetensorsFormatError(file, `${expectedStart} bytes of tensor data`, `${dataLen} bytes: trailing garbage`);
