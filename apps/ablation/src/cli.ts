@@ -1,7 +1,8 @@
 #!/usr/bin/env node
+import { packageVersion, runCli, userFacingCommands } from '@r3d-ts/trainer';
 import { Command, InvalidArgumentError } from 'commander';
-import { parseAblationConfig, readConfigFile, type AblationConfig } from './config.js';
-import { AblationConfigError, AblationResultError } from './errors.js';
+import { BACKENDS, parseAblationConfig, readConfigFile, type AblationConfig } from './config.js';
+import { parseSequenceList } from './sequences.js';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const numbers = (flag: string) => (v: string) =>
@@ -15,14 +16,13 @@ const integer = (flag: string) => (v: string) => {
   if (!Number.isInteger(n)) throw new InvalidArgumentError(`${flag}: "${v}" is not an integer`);
   return n;
 };
-const seqRange = (v: string) =>
-  list(v).flatMap((part) => {
-    const m = /^(\d+)(?:\.\.|-)(\d+)$/.exec(part);
-    if (m) return Array.from({ length: Number(m[2]) - Number(m[1]) + 1 }, (_, i) => Number(m[1]) + i);
-    const n = Number(part);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError(`--sequences: "${part}" is neither an integer nor a range a..b`);
-    return [n];
-  });
+const seqRange = (v: string) => {
+  try {
+    return parseSequenceList(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
 
 interface RunFlags {
   config?: string;
@@ -39,6 +39,7 @@ interface RunFlags {
   sequences?: number[];
   syntheticCount?: number;
   progress?: boolean;
+  json?: boolean;
 }
 
 /** Flags over the config file over the defaults. */
@@ -64,20 +65,15 @@ export function configFromFlags(flags: RunFlags): AblationConfig {
   return parseAblationConfig(over, flags.config ?? 'flags');
 }
 
-function fail(err: unknown): never {
-  if (err instanceof AblationConfigError || err instanceof AblationResultError) {
-    process.stderr.write(`r3d-ablation: ${err.message}\n`);
-    process.exit(2);
-  }
-  const e = err as Error;
-  process.stderr.write(`r3d-ablation: ${e?.stack ?? String(err)}\n`);
-  process.exit(1);
+/** Results go to stdout (the report's path, or one JSON line with `--json`); logs and progress to stderr. */
+function printResult(json: boolean | undefined, value: Record<string, unknown>, line: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${line}\n`);
 }
 
 export function buildProgram(): Command {
   const program = new Command('r3d-ablation')
     .description('Which partner modality keeps RGB from collapsing? Trains R3D with each partner and fuser, measures MoC and effective-rank gains, writes a report.')
-    .showHelpAfterError();
+    .version(packageVersion(import.meta.url));
 
   program
     .command('run', { isDefault: true })
@@ -91,20 +87,31 @@ export function buildProgram(): Command {
     .option('--seeds <list>', 'comma list of integer seeds', numbers('--seeds'))
     .option('--epochs <n>', 'training epochs per cell', integer('--epochs'))
     .option('--synthetic-count <n>', 'sequences of the synthetic dataset', integer('--synthetic-count'))
-    .option('--sequences <list>', 'darai-demo: sequences to average (e.g. 0..32)', seqRange)
+    .option('--sequences <list>', 'darai-demo: sequences to average (e.g. 0..32 or 0,4,7); each must exist', seqRange)
     .option('-o, --out <folder>', 'output folder (default out/ablation)')
-    .option('--backend <name>', 'auto | native-blas | wasm | cpu | tensorflow')
+    .option('--backend <name>', `${BACKENDS.join(' | ')} (default: R3D_BACKEND, else wasm)`)
     .option('--shard <i/n>', 'run only shard i of n (1-based); merge the folders afterwards')
-    .option('--no-progress', 'plain log lines instead of progress bars')
+    .option('--no-progress', 'plain log lines instead of progress bars (there are none when stderr is not a terminal, under CI=true or NO_COLOR)')
+    .option('--json', 'print the result as one JSON line on stdout')
     .action(async (flags: RunFlags & { progress?: boolean }) => {
-      try {
-        // commander sets progress=true unless --no-progress: only "false" is an explicit choice
-        const config = configFromFlags({ ...flags, progress: flags.progress === false ? false : undefined });
-        // the models, datasets and tf load only once the configuration is known to be good
-        const { runAblation } = await import('./run.js');
-        await runAblation(config);
-      } catch (err) {
-        fail(err);
+      // commander sets progress=true unless --no-progress: only "false" is an explicit choice
+      const config = configFromFlags({ ...flags, progress: flags.progress === false ? false : undefined });
+      // the models, datasets and tf load only once the configuration is known to be good
+      const { runAblation } = await import('./run.js');
+      const summary = await runAblation(config, { results: flags.json ? null : process.stdout });
+      if (flags.json) {
+        const report = summary.report;
+        process.stdout.write(`${JSON.stringify({
+          event: 'ablation',
+          kind: summary.kind,
+          out: summary.out,
+          report: `${summary.out}/index.html`,
+          backend: summary.backend,
+          ran: summary.ran,
+          skipped: summary.skipped,
+          ...(report ? { done: report.results.length, cells: report.cells.length, missing: report.missing } : {}),
+          ...(summary.demo ? { sequences: summary.demo.sequences.length, ratios: summary.demo.ranks.length } : {}),
+        })}\n`);
       }
     });
 
@@ -113,32 +120,27 @@ export function buildProgram(): Command {
     .description('join result folders (e.g. one per shard) into one and write its report')
     .argument('<out>', 'folder to write')
     .argument('<inputs...>', 'result folders to join')
-    .action(async (out: string, inputs: string[]) => {
-      try {
-        const { mergeResultFolders } = await import('./store/merge.js');
-        const { writeReportFor } = await import('./run.js');
-        mergeResultFolders(out, inputs);
-        const report = await writeReportFor(out);
-        process.stderr.write(`merged ${inputs.length} folders: ${report.results.length} of ${report.cells.length} cells; report in ${out}/index.html\n`);
-        if (report.missing.length) process.stderr.write(`missing cells: ${report.missing.join(', ')}\n`);
-      } catch (err) {
-        fail(err);
-      }
+    .option('--json', 'print the result as one JSON line on stdout')
+    .action(async (out: string, inputs: string[], flags: { json?: boolean }) => {
+      const { mergeResultFolders } = await import('./store/merge.js');
+      const { writeReportFor } = await import('./run.js');
+      mergeResultFolders(out, inputs);
+      const report = await writeReportFor(out);
+      if (report.missing.length) process.stderr.write(`r3d-ablation: warning: ${report.missing.length} cells missing: ${report.missing.join(', ')}\n`);
+      printResult(flags.json, { event: 'merge', out, report: `${out}/index.html`, inputs: inputs.length, done: report.results.length, cells: report.cells.length, missing: report.missing }, `merged ${inputs.length} folders: ${report.results.length} of ${report.cells.length} cells; report: ${out}/index.html`);
     });
 
   program
     .command('report')
     .description('re-write the report of a result folder from its cells')
     .argument('<folder>')
-    .action(async (folder: string) => {
-      try {
-        const { writeReportFor } = await import('./run.js');
-        await writeReportFor(folder);
-      } catch (err) {
-        fail(err);
-      }
+    .option('--json', 'print the result as one JSON line on stdout')
+    .action(async (folder: string, flags: { json?: boolean }) => {
+      const { writeReportFor } = await import('./run.js');
+      const report = await writeReportFor(folder);
+      printResult(flags.json, { event: 'report', out: folder, report: `${folder}/index.html`, done: report.results.length, cells: report.cells.length, missing: report.missing }, `report: ${folder}/index.html (${report.results.length} of ${report.cells.length} cells)`);
     });
-  return program;
+  return userFacingCommands(program);
 }
 
-await buildProgram().parseAsync(process.argv);
+await runCli('r3d-ablation', () => buildProgram().parseAsync(process.argv));
