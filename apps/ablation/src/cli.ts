@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { packageVersion, runCli, userFacingCommands } from '@r3d-ts/trainer';
+import { assertWritableFolder, packageVersion, runCli, userFacingCommands } from '@r3d-ts/trainer';
 import { Command, InvalidArgumentError } from 'commander';
 import { BACKENDS, parseAblationConfig, readConfigFile, type AblationConfig } from './config.js';
 import { parseSequenceList } from './sequences.js';
@@ -96,6 +96,7 @@ export function buildProgram(): Command {
     .action(async (flags: RunFlags & { progress?: boolean }) => {
       // commander sets progress=true unless --no-progress: only "false" is an explicit choice
       const config = configFromFlags({ ...flags, progress: flags.progress === false ? false : undefined });
+      assertWritableFolder(config.out); // a read-only or file-blocked output fails now, not after the first cell
       // the models, datasets and tf load only once the configuration is known to be good
       const { runAblation } = await import('./run.js');
       const summary = await runAblation(config, { results: flags.json ? null : process.stdout });
@@ -122,6 +123,7 @@ export function buildProgram(): Command {
     .argument('<inputs...>', 'result folders to join')
     .option('--json', 'print the result as one JSON line on stdout')
     .action(async (out: string, inputs: string[], flags: { json?: boolean }) => {
+      assertWritableFolder(out);
       const { mergeResultFolders } = await import('./store/merge.js');
       const { writeReportFor } = await import('./run.js');
       mergeResultFolders(out, inputs);

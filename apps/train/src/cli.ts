@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { defaultCandidates, describeBackend, selectBackend } from '@r3d-ts/backend';
-import { ConfigError, evaluateAnticipation, formatMocTable, loadCheckpoint, packageVersion, progressAllowed, restoreModel, runCli, train, userFacingCommands } from '@r3d-ts/trainer';
+import { assertWritableFolder, ConfigError, evaluateAnticipation, formatMocTable, loadCheckpoint, packageVersion, progressAllowed, restoreModel, runCli, train, userFacingCommands } from '@r3d-ts/trainer';
 import type { AnticipationProtocol } from '@r3d-ts/r3d-model';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
@@ -71,6 +71,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     backend: flags.backend,
     ...flags.set,
   });
+  assertWritableFolder(config.out); // a read-only or file-blocked output fails now, not after the first epoch
   const report = await selectBackend({ backend: config.backend });
   const run = await prepareRun(config, flags.config ?? 'config', { warn });
   console.error(`${describeBackend(report)}\n${run.description}\nwriting ${config.out}/{last,best}/ and ${config.out}/log.jsonl`);
@@ -125,6 +126,7 @@ interface EvalFlags {
 }
 
 async function runEval(flags: EvalFlags): Promise<void> {
+  if (flags.output) assertWritableFolder(dirname(flags.output));
   const ckpt = loadCheckpoint(flags.checkpoint);
   const stored = (ckpt.config as { train?: unknown } | null)?.train;
   let config: RunConfig;

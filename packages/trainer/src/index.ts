@@ -22,6 +22,7 @@ export { CheckpointError, ConfigError, NonFiniteLossError } from './errors.js';
 export { isUserError, userErrorLine, UsageError, USER_ERROR_CODES } from './user-error.js';
 export { runCli, exitCodeOf, userFacingCommands, progressAllowed, packageVersion } from './run-cli.js';
 export type { CommandLike } from './run-cli.js';
+export { assertWritableFolder, OutputFolderError } from './output-folder.js';
 export { r3dTrainable } from './r3d.js';
 export type { R3DTrainable, R3DTrainableOptions } from './r3d.js';
 export { samplesFromSequences } from './data.js';

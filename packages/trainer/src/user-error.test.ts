@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DatasetFormatError } from '@r3d-ts/datasets';
 import { WeightImportError } from '@r3d-ts/r3d-model';
 import { SafetensorsFormatError, TensorFormatError } from '@r3d-ts/tensor-io';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError, ConfigError, NonFiniteLossError } from './errors.js';
+import { assertWritableFolder, OutputFolderError } from './output-folder.js';
 import { exitCodeOf, packageVersion, progressAllowed, runCli } from './run-cli.js';
 import { isUserError, UsageError, userErrorLine } from './user-error.js';
 
@@ -85,5 +89,22 @@ describe('CLI conventions (issue 17 item 3)', () => {
 
   it('reads the version of the package a module belongs to', () => {
     expect(packageVersion(import.meta.url)).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('output folders are checked before any work', () => {
+  it('refuses a file, or a path under a file, and accepts a folder still to be made', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'r3d-out-check-'));
+    try {
+      const file = join(tmp, 'file');
+      writeFileSync(file, 'x');
+      expect(() => assertWritableFolder(file)).toThrow(/file: expected a folder to write into, found a file/);
+      expect(() => assertWritableFolder(join(file, 'run', 'a'))).toThrow(OutputFolderError);
+      expect(() => assertWritableFolder(join(file, 'run', 'a'))).toThrow(/expected a folder path, but .*file is a file/);
+      expect(isUserError(new OutputFolderError(file, 'x'))).toBe(true);
+      expect(() => assertWritableFolder(join(tmp, 'new', 'deep', 'run'))).not.toThrow();
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
