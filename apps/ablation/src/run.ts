@@ -61,15 +61,17 @@ export async function runAblation(config: AblationConfig, options: RunOptions = 
   const mine = shardCells(grid.cells.filter((c) => config.partners.includes(c.partner)), config.shard ? shardOf(config.shard) : undefined);
   const todo = mine.filter((c) => !readCell(config.out, c.id));
   const skipped = mine.filter((c) => !todo.includes(c)).map((c) => c.id);
+  // the data is read and checked before anything is logged: a bad file is then the only line a user sees
+  const loadStart = performance.now();
+  const data = todo.length > 0 ? await loadAblationData(config, (message) => log.write(`warning: ${message}\n`)) : undefined;
+  const loadSeconds = (performance.now() - loadStart) / 1000;
   const backend = await selectBackend({ backend: config.backend ?? process.env.R3D_BACKEND ?? DEFAULT_BACKEND });
   log.write(`backend: ${describeBackend(backend)}\n`);
   log.write(`grid: ${mine.length} cells${config.shard ? ` (shard ${config.shard} of ${grid.cells.length})` : ''}, ${skipped.length} already done, ${todo.length} to run\n`);
 
   const ran: string[] = [];
-  if (todo.length > 0) {
-    const loadStart = performance.now();
-    const data = await loadAblationData(config, (message) => log.write(`warning: ${message}\n`));
-    log.write(`data: ${data.description}: ${data.train.length} train / ${data.test.length} test videos (${((performance.now() - loadStart) / 1000).toFixed(1)} s)\n`);
+  if (data) {
+    log.write(`data: ${data.description}: ${data.train.length} train / ${data.test.length} test videos (${loadSeconds.toFixed(1)} s)\n`);
     for (const [split, seqs, ratios] of [['training', data.train, config.trainObservationRatios], ['test', data.test, [...config.evalObservationRatios, ...config.rankObservationRatios]]] as const) {
       const short = tooShort(seqs, ratios);
       if (short.length > 0) log.write(`warning: ${short.length} of ${seqs.length} ${split} videos are too short for observation ratio ${short[0]!.ratio} and are left out where they give no sample: ${short.slice(0, 5).map((s) => `${s.id} (${s.frames} frames)`).join(', ')}${short.length > 5 ? ', ...' : ''}\n`);
