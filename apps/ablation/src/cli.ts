@@ -1,8 +1,10 @@
 #!/usr/bin/env node
+import { assertWritableFolder, packageVersion, runCli, userFacingCommands } from '@r3d-ts/trainer';
 import { Command, InvalidArgumentError } from 'commander';
-import { parseAblationConfig, readConfigFile, type AblationConfig } from './config.js';
-import { AblationConfigError, AblationResultError } from './errors.js';
+import { BACKENDS, parseAblationConfig, readConfigFile, type AblationConfig } from './config.js';
+import { AblationConfigError } from './errors.js';
 import { shardFlag } from './scheduler/shard-env.js';
+import { parseSequenceList } from './sequences.js';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const numbers = (flag: string) => (v: string) =>
@@ -16,14 +18,13 @@ const integer = (flag: string) => (v: string) => {
   if (!Number.isInteger(n)) throw new InvalidArgumentError(`${flag}: "${v}" is not an integer`);
   return n;
 };
-const seqRange = (v: string) =>
-  list(v).flatMap((part) => {
-    const m = /^(\d+)(?:\.\.|-)(\d+)$/.exec(part);
-    if (m) return Array.from({ length: Number(m[2]) - Number(m[1]) + 1 }, (_, i) => Number(m[1]) + i);
-    const n = Number(part);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError(`--sequences: "${part}" is neither an integer nor a range a..b`);
-    return [n];
-  });
+const seqRange = (v: string) => {
+  try {
+    return parseSequenceList(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
 
 interface RunFlags {
   config?: string;
@@ -40,6 +41,7 @@ interface RunFlags {
   sequences?: number[];
   syntheticCount?: number;
   progress?: boolean;
+  json?: boolean;
 }
 
 /** Flags over the config file over the defaults. */
@@ -67,14 +69,9 @@ export function configFromFlags(flags: RunFlags, options: { dataHere?: boolean }
   return parseAblationConfig(over, flags.config ?? 'flags', options);
 }
 
-function fail(err: unknown): never {
-  if (err instanceof AblationConfigError || err instanceof AblationResultError) {
-    process.stderr.write(`r3d-ablation: ${err.message}\n`);
-    process.exit(2);
-  }
-  const e = err as Error;
-  process.stderr.write(`r3d-ablation: ${e?.stack ?? String(err)}\n`);
-  process.exit(1);
+/** Results go to stdout (the report's path, or one JSON line with `--json`); logs and progress to stderr. */
+function printResult(json: boolean | undefined, value: Record<string, unknown>, line: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${line}\n`);
 }
 
 /** The options that describe the grid, shared by `run` and `plan`: the same grid file drives both. */
@@ -89,9 +86,9 @@ function gridOptions(command: Command): Command {
     .option('--seeds <list>', 'comma list of integer seeds', numbers('--seeds'))
     .option('--epochs <n>', 'training epochs per cell', integer('--epochs'))
     .option('--synthetic-count <n>', 'sequences of the synthetic dataset', integer('--synthetic-count'))
-    .option('--sequences <list>', 'darai-demo: sequences to average (e.g. 0..32)', seqRange)
+    .option('--sequences <list>', 'darai-demo: sequences to average (e.g. 0..32 or 0,4,7); each must exist', seqRange)
     .option('-o, --out <folder>', 'output folder (default out/ablation)')
-    .option('--backend <name>', 'auto | native-blas | wasm | cpu | tensorflow');
+    .option('--backend <name>', `${BACKENDS.join(' | ')} (default: R3D_BACKEND, else wasm)`);
 }
 
 interface PlanFlags {
@@ -113,22 +110,34 @@ interface PlanFlags {
 export function buildProgram(): Command {
   const program = new Command('r3d-ablation')
     .description('Which partner modality keeps RGB from collapsing? Trains R3D with each partner and fuser, measures MoC and effective-rank gains, writes a report.')
-    .showHelpAfterError();
+    .version(packageVersion(import.meta.url));
 
   gridOptions(
     program.command('run', { isDefault: true }).description('run the grid (or the darai-demo rank analysis) and write the report'),
   )
     .option('--shard <i/n>', 'run only shard i of n (1-based), or auto / auto/N: the shard a Slurm array task or Kubernetes Indexed Job pod is')
-    .option('--no-progress', 'plain log lines instead of progress bars')
+    .option('--no-progress', 'plain log lines instead of progress bars (there are none when stderr is not a terminal, under CI=true or NO_COLOR)')
+    .option('--json', 'print the result as one JSON line on stdout')
     .action(async (flags: RunFlags & { progress?: boolean }) => {
-      try {
-        // commander sets progress=true unless --no-progress: only "false" is an explicit choice
-        const config = configFromFlags({ ...flags, progress: flags.progress === false ? false : undefined });
-        // the models, datasets and tf load only once the configuration is known to be good
-        const { runAblation } = await import('./run.js');
-        await runAblation(config);
-      } catch (err) {
-        fail(err);
+      // commander sets progress=true unless --no-progress: only "false" is an explicit choice
+      const config = configFromFlags({ ...flags, progress: flags.progress === false ? false : undefined });
+      assertWritableFolder(config.out); // a read-only or file-blocked output fails now, not after the first cell
+      // the models, datasets and tf load only once the configuration is known to be good
+      const { runAblation } = await import('./run.js');
+      const summary = await runAblation(config, { results: flags.json ? null : process.stdout });
+      if (flags.json) {
+        const report = summary.report;
+        process.stdout.write(`${JSON.stringify({
+          event: 'ablation',
+          kind: summary.kind,
+          out: summary.out,
+          report: `${summary.out}/index.html`,
+          backend: summary.backend,
+          ran: summary.ran,
+          skipped: summary.skipped,
+          ...(report ? { done: report.results.length, cells: report.cells.length, missing: report.missing } : {}),
+          ...(summary.demo ? { sequences: summary.demo.sequences.length, ratios: summary.demo.ranks.length } : {}),
+        })}\n`);
       }
     });
 
@@ -146,28 +155,25 @@ export function buildProgram(): Command {
     .option('--mount <path>', 'Kubernetes: where the claim is mounted in the pods, their --out (default /results)')
     .option('--name <name>', 'job name (default r3d-ablation)')
     .option('--exec <command>', 'how a job starts r3d-ablation (default: Slurm this very command, Kubernetes r3d-ablation)')
+    .option('--json', 'print the result as one JSON line on stdout')
     .action(async (flags: RunFlags & PlanFlags) => {
-      try {
-        if (!flags.slurm === !flags.k8s) throw new AblationConfigError('plan', 'choose one scheduler: --slurm or --k8s');
-        if (flags.k8s && (!flags.image || !flags.pvc)) throw new AblationConfigError('plan', '--k8s needs --image <image> and --pvc <claim>');
-        if (flags.k8s && (flags.partition || flags.time)) throw new AblationConfigError('plan', '--partition and --time are Slurm options');
-        if (flags.slurm && (flags.image || flags.pvc || flags.mount)) throw new AblationConfigError('plan', '--image, --pvc and --mount are Kubernetes options');
-        // in a pod the dataset folder is a path on the pod's volumes, not necessarily here
-        const config = configFromFlags(flags, { dataHere: !flags.k8s });
-        const { writeSchedulerPlan } = await import('./scheduler/write-plan.js');
-        const { thisCommand } = await import('./scheduler/plan.js');
-        const common = { cpus: flags.cpus, mem: flags.mem, name: flags.name };
-        const written = writeSchedulerPlan(
-          config,
-          flags.slurm
-            ? { slurm: { ...common, partition: flags.partition, time: flags.time, arrayLimit: flags.arrayLimit, exec: flags.exec ?? thisCommand(), chdir: process.cwd() } }
-            : { k8s: { ...common, image: flags.image!, pvc: flags.pvc!, mount: flags.mount, parallelism: flags.arrayLimit, exec: flags.exec } },
-          flags.shards,
-        );
-        process.stderr.write(`${written.summary}\n`);
-      } catch (err) {
-        fail(err);
-      }
+      if (!flags.slurm === !flags.k8s) throw new AblationConfigError('plan', 'choose one scheduler: --slurm or --k8s');
+      if (flags.k8s && (!flags.image || !flags.pvc)) throw new AblationConfigError('plan', '--k8s needs --image <image> and --pvc <claim>');
+      if (flags.k8s && (flags.partition || flags.time)) throw new AblationConfigError('plan', '--partition and --time are Slurm options');
+      if (flags.slurm && (flags.image || flags.pvc || flags.mount)) throw new AblationConfigError('plan', '--image, --pvc and --mount are Kubernetes options');
+      // in a pod the dataset folder is a path on the pod's volumes, not necessarily here
+      const config = configFromFlags(flags, { dataHere: !flags.k8s });
+      const { writeSchedulerPlan } = await import('./scheduler/write-plan.js');
+      const { thisCommand } = await import('./scheduler/plan.js');
+      const common = { cpus: flags.cpus, mem: flags.mem, name: flags.name };
+      const written = writeSchedulerPlan(
+        config,
+        flags.slurm
+          ? { slurm: { ...common, partition: flags.partition, time: flags.time, arrayLimit: flags.arrayLimit, exec: flags.exec ?? thisCommand(), chdir: process.cwd() } }
+          : { k8s: { ...common, image: flags.image!, pvc: flags.pvc!, mount: flags.mount, parallelism: flags.arrayLimit, exec: flags.exec } },
+        flags.shards,
+      );
+      printResult(flags.json, { event: 'plan', out: config.out, summary: written.summary }, written.summary);
     });
 
   program
@@ -175,32 +181,28 @@ export function buildProgram(): Command {
     .description('join result folders (e.g. one per shard) into one and write its report')
     .argument('<out>', 'folder to write')
     .argument('<inputs...>', 'result folders to join')
-    .action(async (out: string, inputs: string[]) => {
-      try {
-        const { mergeResultFolders } = await import('./store/merge.js');
-        const { writeReportFor } = await import('./run.js');
-        mergeResultFolders(out, inputs);
-        const report = await writeReportFor(out);
-        process.stderr.write(`merged ${inputs.length} folders: ${report.results.length} of ${report.cells.length} cells; report in ${out}/index.html\n`);
-        if (report.missing.length) process.stderr.write(`missing cells: ${report.missing.join(', ')}\n`);
-      } catch (err) {
-        fail(err);
-      }
+    .option('--json', 'print the result as one JSON line on stdout')
+    .action(async (out: string, inputs: string[], flags: { json?: boolean }) => {
+      assertWritableFolder(out);
+      const { mergeResultFolders } = await import('./store/merge.js');
+      const { writeReportFor } = await import('./run.js');
+      mergeResultFolders(out, inputs);
+      const report = await writeReportFor(out);
+      if (report.missing.length) process.stderr.write(`r3d-ablation: warning: ${report.missing.length} cells missing: ${report.missing.join(', ')}\n`);
+      printResult(flags.json, { event: 'merge', out, report: `${out}/index.html`, inputs: inputs.length, done: report.results.length, cells: report.cells.length, missing: report.missing }, `merged ${inputs.length} folders: ${report.results.length} of ${report.cells.length} cells; report: ${out}/index.html`);
     });
 
   program
     .command('report')
     .description('re-write the report of a result folder from its cells')
     .argument('<folder>')
-    .action(async (folder: string) => {
-      try {
-        const { writeReportFor } = await import('./run.js');
-        await writeReportFor(folder);
-      } catch (err) {
-        fail(err);
-      }
+    .option('--json', 'print the result as one JSON line on stdout')
+    .action(async (folder: string, flags: { json?: boolean }) => {
+      const { writeReportFor } = await import('./run.js');
+      const report = await writeReportFor(folder);
+      printResult(flags.json, { event: 'report', out: folder, report: `${folder}/index.html`, done: report.results.length, cells: report.cells.length, missing: report.missing }, `report: ${folder}/index.html (${report.results.length} of ${report.cells.length} cells)`);
     });
-  return program;
+  return userFacingCommands(program);
 }
 
-await buildProgram().parseAsync(process.argv);
+await runCli('r3d-ablation', () => buildProgram().parseAsync(process.argv));

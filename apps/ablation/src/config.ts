@@ -1,6 +1,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { AblationConfigError } from './errors.js';
+import { MAX_LISTED_SEQUENCES, MAX_SEQUENCE_NUMBER } from './sequences.js';
+
+/** The most synthetic videos a grid may ask for: they are generated and held in memory. */
+export const MAX_SYNTHETIC_COUNT = 5000;
 
 /** Partners RGB can be fused with; `rgb` alone is the unimodal baseline. */
 export const PARTNERS = ['rgb', 'depth', 'text', 'imu'] as const;
@@ -57,8 +61,8 @@ export const ablationConfigSchema = z
     synthetic: z
       .object({
         seed: z.number().int().min(0).default(1),
-        /** Sequences over all splits (70% train, 30% test). */
-        count: z.number().int().min(4).default(40),
+        /** Sequences over all splits (70% train, 30% test); held in memory (about 0.6 MB each at 15 fps), hence the bound. */
+        count: z.number().int().min(4).max(MAX_SYNTHETIC_COUNT, `at most ${MAX_SYNTHETIC_COUNT} (the synthetic videos are held in memory)`).default(40),
         /** Keep every n-th frame of the 15 fps videos. */
         sampleRate: z.number().int().positive().default(3),
       })
@@ -75,13 +79,13 @@ export const ablationConfigSchema = z
       .strict()
       .prefault({}),
     /** darai-demo: sequences averaged (the authors' demo averages 0..32 of the 34). */
-    sequences: z.array(z.number().int().min(0)).min(1).optional(),
+    sequences: z.array(z.number().int().min(0).max(MAX_SEQUENCE_NUMBER)).min(1).max(MAX_LISTED_SEQUENCES).optional(),
     out: z.string().min(1).default('out/ablation'),
     /** TensorFlow.js backend; unset = R3D_BACKEND, else wasm (the fastest for this model, see README). */
     backend: oneOf(BACKENDS).optional(),
     /** Run only shard i of n ("i/n", 1-based). */
     shard: z.string().regex(/^\d+\/\d+$/, 'expected "i/n", e.g. 1/4').optional(),
-    /** Progress bars on stderr (off when not a terminal unless forced). */
+    /** Progress bars on stderr: only on a terminal, never under CI=true or NO_COLOR; false turns them off. */
     progress: z.boolean().optional(),
   })
   .strict();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { readNpy, readTorchTensor } from '@r3d-ts/tensor-io/node';
 import { effectiveRank, harmonicBalance } from '@r3d-ts/rank-metrics';
 import { AblationConfigError } from './errors.js';
+import { formatSequenceList } from './sequences.js';
 import type { RankPoint } from './run-cell.js';
 
 /** The four token sets of the authors' demo: RGB and depth before and after the exchange. */
@@ -72,7 +73,11 @@ function readNpyLayout(dir: string): DemoTokens {
       }),
     ) as Record<DemoKind, ReturnType<typeof readNpy>>;
     const perSeq = new Map<number, Record<DemoKind, TokenMatrix>>();
+    if (!Array.isArray(entries)) throw new AblationConfigError('data', `${join(dir, 'manifest.json')}: ratio ${r}: expected a list of { sequence, offset, frames }`);
     for (const e of entries) {
+      const bad = !Number.isSafeInteger(e?.sequence) || e.sequence < 0 ? 'sequence' : !Number.isSafeInteger(e.offset) || e.offset < 0 ? 'offset' : !Number.isSafeInteger(e.frames) || e.frames < 0 ? 'frames' : null;
+      if (bad) throw new AblationConfigError('data', `${join(dir, 'manifest.json')}: ratio ${r}: expected entries { sequence, offset, frames } of non-negative integers, found ${bad} ${JSON.stringify(e?.[bad as keyof typeof e])}`);
+      if (e.frames === 0) throw new AblationConfigError('data', `${join(dir, 'manifest.json')}: ratio ${r}: sequence ${e.sequence} has 0 frames (a zero-length video has no effective rank)`);
       const rec = {} as Record<DemoKind, TokenMatrix>;
       for (const k of DEMO_KINDS) {
         const a = arrays[k];
@@ -99,6 +104,7 @@ export function readPtMatrix(file: string): TokenMatrix {
   const shape = [...t.shape];
   while (shape.length > 2 && shape[0] === 1) shape.shift();
   if (shape.length !== 2) throw new AblationConfigError('data', `${file}: expected a (T, C) tensor (leading 1s allowed), found shape [${t.shape.join(', ')}]`);
+  if (shape[0] === 0 || shape[1] === 0) throw new AblationConfigError('data', `${file}: expected at least one token of at least one channel, found shape [${t.shape.join(', ')}]`);
   return { data: Float32Array.from(t.data), rows: shape[0]!, cols: shape[1]! };
 }
 
@@ -138,34 +144,50 @@ export function readDemoTokens(root: string): DemoTokens {
   return layout === 'npy' ? readNpyLayout(dir) : readPtLayout(dir);
 }
 
+/** The sequences the authors' demo averages: 0..32 of the 34. */
+const DEFAULT_DEMO_SEQUENCES = Array.from({ length: 33 }, (_, i) => i);
+
 /**
  * The paper's rank analysis on the authors' own tokens: per observation ratio, the mean over
  * sequences of each modality's effective-rank gain (exchanged minus raw) and the harmonic mean H
- * of the two mean gains. `sequences` defaults to 0..32, the range the authors' demo averages.
+ * of the two mean gains. `sequences` defaults to those of 0..32 the tokens hold, the range the
+ * authors' demo averages. A requested sequence the tokens do not hold, or one missing at some
+ * ratio, is an `AblationConfigError` naming it: no sequence is left out without a word.
  *
  * @example
  * analyseDemo(readDemoTokens('../shared/fixtures/darai-demo')).ranks[8]; // obs 0.9: H ~0.914
  */
 export function analyseDemo(tokens: DemoTokens, sequences?: readonly number[]): DemoResult {
-  const wanted = sequences ?? Array.from({ length: 33 }, (_, i) => i);
+  const present = new Set<number>();
+  for (const perSeq of tokens.tokens.values()) for (const s of perSeq.keys()) present.add(s);
+  const held = () => (present.size ? formatSequenceList([...present]) : 'none');
+  let wanted: number[];
+  if (sequences) {
+    const missing = sequences.filter((s) => !present.has(s));
+    if (missing.length > 0) throw new AblationConfigError('sequences', `${formatSequenceList(missing)} not found in ${tokens.root} (it holds sequences ${held()})`);
+    wanted = [...sequences];
+  } else {
+    wanted = DEFAULT_DEMO_SEQUENCES.filter((s) => present.has(s));
+    if (wanted.length === 0) throw new AblationConfigError('sequences', `${tokens.root} holds none of the default sequences 0..32 (it holds ${held()}): name them with --sequences`);
+  }
   const ranks: RankPoint[] = [];
   for (const ratio of tokens.ratios) {
     const perSeq = tokens.tokens.get(ratio)!;
-    const seqs = wanted.filter((s) => perSeq.has(s));
-    if (seqs.length === 0) throw new AblationConfigError('sequences', `none of the requested sequences exist at ratio ${ratio} (have ${[...perSeq.keys()].join(', ')})`);
+    const absent = wanted.filter((s) => !perSeq.has(s));
+    if (absent.length > 0) throw new AblationConfigError('data', `${tokens.root}: sequences ${formatSequenceList(absent)} have no tokens at observation ratio ${ratio} (other ratios have them)`);
     const sums = { rgbBefore: 0, rgbAfter: 0, partnerBefore: 0, partnerAfter: 0 };
-    for (const s of seqs) {
+    for (const s of wanted) {
       const r = perSeq.get(s)!;
       sums.rgbBefore += effectiveRank(r.rgb_raw);
       sums.rgbAfter += effectiveRank(r.exchanged_rgb);
       sums.partnerBefore += effectiveRank(r.depth_raw);
       sums.partnerAfter += effectiveRank(r.exchanged_depth);
     }
-    const n = seqs.length;
+    const n = wanted.length;
     const erank = { rgbBefore: sums.rgbBefore / n, rgbAfter: sums.rgbAfter / n, partnerBefore: sums.partnerBefore / n, partnerAfter: sums.partnerAfter / n, fused: Number.NaN };
     const gainRgb = erank.rgbAfter - erank.rgbBefore;
     const gainPartner = erank.partnerAfter - erank.partnerBefore;
     ranks.push({ observationRatio: ratio, samples: n, erank, gainRgb, gainPartner, balance: harmonicBalance(gainRgb, gainPartner) });
   }
-  return { layout: tokens.layout, root: tokens.root, sequences: [...wanted].filter((s) => tokens.ratios.some((r) => tokens.tokens.get(r)!.has(s))), ranks };
+  return { layout: tokens.layout, root: tokens.root, sequences: wanted, ranks };
 }

@@ -1,4 +1,4 @@
-import { type FrameModality, type Sequence, sliceFrames, UNDEFINED_LABEL } from '@r3d-ts/datasets';
+import { type FrameModality, type Sequence, SequenceChecker, sliceFrames, UNDEFINED_LABEL } from '@r3d-ts/datasets';
 import type { LabelSpace } from '@r3d-ts/trainer';
 import type { AblationConfig, Partner } from './config.js';
 import { AblationConfigError } from './errors.js';
@@ -29,9 +29,10 @@ export function subsampleSequence(seq: Sequence, rate: number): Sequence {
 /**
  * Loads the sequences of the configured dataset: the embedded synthetic world (generated
  * in memory, deterministic for its seed) or a FUTR-layout folder (features, groundTruth, mapping,
- * splits). Without split files a FUTR folder is cut 70/30 in id order.
+ * splits). Without split files a FUTR folder is cut 70/30 in id order. `warn` gets the one line
+ * that counts videos the FUTR reader truncated (default `process.emitWarning`).
  */
-export async function loadAblationData(config: AblationConfig): Promise<AblationData> {
+export async function loadAblationData(config: AblationConfig, warn?: (message: string) => void): Promise<AblationData> {
   if (config.dataset === 'synthetic') {
     const { SyntheticDataset } = await import('@r3d-ts/datasets/synthetic');
     const { seed, count, sampleRate } = config.synthetic;
@@ -49,8 +50,9 @@ export async function loadAblationData(config: AblationConfig): Promise<Ablation
     const root = config.data!;
     const f = config.futr;
     const modalities = ['rgb', ...config.partners.filter((p): p is 'depth' | 'text' => p === 'depth' || p === 'text')] as ('rgb' | 'depth' | 'text')[];
+    const checker = new SequenceChecker(); // one for every split: widths must agree across them too
     const read = async (split?: string): Promise<{ names: string[]; seqs: Sequence[] }> => {
-      const ds = new FutrDataset({ root, modalities, ...(f.mapping ? { mapping: f.mapping } : {}), ...(split ? { split } : {}), ...(f.level ? { level: f.level } : {}) });
+      const ds = new FutrDataset({ root, modalities, ...(f.mapping ? { mapping: f.mapping } : {}), ...(split ? { split } : {}), ...(f.level ? { level: f.level } : {}), ...(warn ? { warn } : {}), checker });
       const seqs: Sequence[] = [];
       for await (const s of ds.sequences()) seqs.push(subsampleSequence(s, f.sampleRate));
       return { names: ds.classNames, seqs };
@@ -72,6 +74,22 @@ export async function loadAblationData(config: AblationConfig): Promise<Ablation
     return { description: `futr layout at ${root} (${train.length} train, ${test.length} test videos)`, classNames: names, train, test };
   }
   throw new AblationConfigError('dataset', `${config.dataset} has no training data (darai-demo is a rank analysis: run it with --dataset darai-demo)`);
+}
+
+/**
+ * The sequences too short to give a sample at some of `ratios` (no observed frame, or no future
+ * frame), which `anticipationSamples` leaves out at those ratios: the run warns with their count.
+ *
+ * @example
+ * tooShort(data.test, config.rankObservationRatios); // [{ id: 'v7', frames: 4, ratio: 0.1 }]
+ */
+export function tooShort(seqs: readonly Sequence[], ratios: readonly number[]): { id: string; frames: number; ratio: number }[] {
+  const out: { id: string; frames: number; ratio: number }[] = [];
+  for (const seq of seqs) {
+    const ratio = Math.min(...ratios);
+    if (Math.floor(ratio * seq.frames) < 1 || Math.floor(0.5 * seq.frames) < 1) out.push({ id: seq.id, frames: seq.frames, ratio });
+  }
+  return out;
 }
 
 /** Sample modalities the model reads for a partner: RGB plus the partner, or RGB plus a zero stand-in. */

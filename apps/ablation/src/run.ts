@@ -1,10 +1,11 @@
 import { describeBackend, selectBackend } from '@r3d-ts/backend';
+import { progressAllowed } from '@r3d-ts/trainer';
 import cliProgress from 'cli-progress';
 import { removeCellCheckpoints } from './cell-board.js';
 import type { AblationConfig } from './config.js';
 import { shardOf } from './config.js';
 import { analyseDemo, readDemoTokens, type DemoResult } from './darai-demo.js';
-import { loadAblationData } from './data.js';
+import { loadAblationData, tooShort } from './data.js';
 import { shardCells } from './grid.js';
 import { gridReport, type GridReport } from './analysis/grid-report.js';
 import { writeDemoReport, writeGridReport } from './report/write.js';
@@ -18,8 +19,10 @@ import { cellRunDir, runCell, type CellResult } from './run-cell.js';
 export const DEFAULT_BACKEND = 'wasm';
 
 export interface RunOptions {
-  /** Where progress and summaries go (default process.stderr). */
+  /** Where progress, logs and warnings go (default process.stderr). */
   log?: NodeJS.WritableStream;
+  /** Where the result line (the report's path) goes (default process.stdout; null: nowhere). */
+  results?: NodeJS.WritableStream | null;
   /** Stop after this many newly trained cells (tests use it to simulate a killed run). */
   maxNewCells?: number;
 }
@@ -45,11 +48,12 @@ export interface RunSummary {
  */
 export async function runAblation(config: AblationConfig, options: RunOptions = {}): Promise<RunSummary> {
   const log = options.log ?? process.stderr;
+  const results = options.results === undefined ? process.stdout : options.results;
   if (config.dataset === 'darai-demo') {
     const tokens = readDemoTokens(config.data!);
     const demo = analyseDemo(tokens, config.sequences);
     await writeDemoReport(config.out, demo);
-    log.write(`darai-demo: ${demo.ranks.length} observation ratios, sequences ${demo.sequences.length}; report in ${config.out}\n`);
+    results?.write(`darai-demo: ${demo.ranks.length} observation ratios, ${demo.sequences.length} sequences; report: ${config.out}/index.html\n`);
     return { kind: 'darai-demo', out: config.out, ran: [], skipped: [], demo, backend: 'none' };
   }
 
@@ -57,17 +61,22 @@ export async function runAblation(config: AblationConfig, options: RunOptions = 
   const mine = shardCells(grid.cells.filter((c) => config.partners.includes(c.partner)), config.shard ? shardOf(config.shard) : undefined);
   const todo = mine.filter((c) => !readCell(config.out, c.id));
   const skipped = mine.filter((c) => !todo.includes(c)).map((c) => c.id);
+  // the data is read and checked before anything is logged: a bad file is then the only line a user sees
+  const loadStart = performance.now();
+  const data = todo.length > 0 ? await loadAblationData(config, (message) => log.write(`warning: ${message}\n`)) : undefined;
+  const loadSeconds = (performance.now() - loadStart) / 1000;
   const backend = await selectBackend({ backend: config.backend ?? process.env.R3D_BACKEND ?? DEFAULT_BACKEND });
   log.write(`backend: ${describeBackend(backend)}\n`);
   log.write(`grid: ${mine.length} cells${config.shard ? ` (shard ${config.shard} of ${grid.cells.length})` : ''}, ${skipped.length} already done, ${todo.length} to run\n`);
 
   const ran: string[] = [];
-  if (todo.length > 0) {
-    const loadStart = performance.now();
-    const data = await loadAblationData(config);
-    log.write(`data: ${data.description}: ${data.train.length} train / ${data.test.length} test videos (${((performance.now() - loadStart) / 1000).toFixed(1)} s)\n`);
-    const tty = config.progress ?? Boolean((log as NodeJS.WriteStream).isTTY);
-    const bars = tty
+  if (data) {
+    log.write(`data: ${data.description}: ${data.train.length} train / ${data.test.length} test videos (${loadSeconds.toFixed(1)} s)\n`);
+    for (const [split, seqs, ratios] of [['training', data.train, config.trainObservationRatios], ['test', data.test, [...config.evalObservationRatios, ...config.rankObservationRatios]]] as const) {
+      const short = tooShort(seqs, ratios);
+      if (short.length > 0) log.write(`warning: ${short.length} of ${seqs.length} ${split} videos are too short for observation ratio ${short[0]!.ratio} and are left out where they give no sample: ${short.slice(0, 5).map((s) => `${s.id} (${s.frames} frames)`).join(', ')}${short.length > 5 ? ', ...' : ''}\n`);
+    }
+    const bars = progressAllowed({ flag: config.progress, stream: log as NodeJS.WriteStream })
       ? new cliProgress.MultiBar({ stream: log as NodeJS.WriteStream, clearOnComplete: false, hideCursor: true, format: ' {label} [{bar}] {value}/{total} {extra}', forceRedraw: true }, cliProgress.Presets.shades_classic)
       : null;
     const gridBar = bars?.create(mine.length, skipped.length, { label: 'grid    ', extra: '' });
@@ -99,7 +108,7 @@ export async function runAblation(config: AblationConfig, options: RunOptions = 
   }
   const report = await writeReportFor(config.out, { backend: backend.name });
   const done = report.results.length;
-  log.write(`report: ${config.out}/index.html (${done} of ${report.cells.length} cells)${report.missing.length ? `; ${report.missing.length} missing: run the other shards, then merge` : ''}\n`);
+  results?.write(`report: ${config.out}/index.html (${done} of ${report.cells.length} cells)${report.missing.length ? `; ${report.missing.length} missing: run the other shards, then merge` : ''}\n`);
   return { kind: 'grid', out: config.out, ran, skipped, report, backend: backend.name };
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { describeBackend, selectBackend } from '@r3d-ts/backend';
-import { CheckpointError, ConfigError, evaluateAnticipation, formatMocTable, loadCheckpoint, NonFiniteLossError, restoreModel, train } from '@r3d-ts/trainer';
+import { dirname, join } from 'node:path';
+import { defaultCandidates, describeBackend, selectBackend } from '@r3d-ts/backend';
+import { assertWritableFolder, ConfigError, evaluateAnticipation, formatMocTable, loadCheckpoint, packageVersion, progressAllowed, restoreModel, runCli, train, userFacingCommands } from '@r3d-ts/trainer';
 import type { AnticipationProtocol } from '@r3d-ts/r3d-model';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
@@ -47,7 +47,16 @@ interface TrainFlags {
   resume?: boolean;
   progress: boolean;
   logSteps?: boolean;
+  json?: boolean;
 }
+
+/** Every backend `--backend` takes, from the candidates `selectBackend` knows, so none is left out. */
+const BACKEND_NAMES = ['auto', 'tensorflow', ...defaultCandidates.map((c) => c.name)].join(' | ');
+
+/** Warnings (dropped videos, ...) go to stderr, one line each, like every log line. */
+const warn = (message: string): void => {
+  process.stderr.write(`r3d: warning: ${message}\n`);
+};
 
 async function runTrain(flags: TrainFlags): Promise<void> {
   const config = loadRunConfig(flags.config, {
@@ -62,10 +71,11 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     backend: flags.backend,
     ...flags.set,
   });
+  assertWritableFolder(config.out); // a read-only or file-blocked output fails now, not after the first epoch
   const report = await selectBackend({ backend: config.backend });
-  const run = await prepareRun(config, flags.config ?? 'config');
+  const run = await prepareRun(config, flags.config ?? 'config', { warn });
   console.error(`${describeBackend(report)}\n${run.description}\nwriting ${config.out}/{last,best}/ and ${config.out}/log.jsonl`);
-  const bar = flags.progress && process.stderr.isTTY !== false
+  const bar = progressAllowed({ flag: flags.progress })
     ? new SingleBar({ format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} | lr {lr} | {sps} samples/s', hideCursor: true, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000 })
     : undefined;
   let current = -1;
@@ -97,7 +107,9 @@ async function runTrain(flags: TrainFlags): Promise<void> {
         console.error(`epoch ${r.epoch}/${config.epochs} | loss ${r.trainLoss.toFixed(4)} | ${r.samplesPerSecond.toFixed(1)} samples/s${moc}${rank}`);
       },
     });
-    console.error(result.best ? `best val MoC ${(100 * result.best.metric).toFixed(2)}% at epoch ${result.best.epoch}` : 'done (no validation data)');
+    // the result goes to stdout (a table or one JSON line), everything before it was progress on stderr
+    if (flags.json) console.log(JSON.stringify({ event: 'train', out: config.out, epochs: config.epochs, globalStep: result.globalStep, best: result.best, backend: report.name }));
+    else console.log(result.best ? `best val MoC ${(100 * result.best.metric).toFixed(2)}% at epoch ${result.best.epoch}; checkpoints in ${config.out}` : `done (no validation data); checkpoints in ${config.out}`);
   } finally {
     bar?.stop();
   }
@@ -114,13 +126,14 @@ interface EvalFlags {
 }
 
 async function runEval(flags: EvalFlags): Promise<void> {
+  if (flags.output) assertWritableFolder(dirname(flags.output));
   const ckpt = loadCheckpoint(flags.checkpoint);
   const stored = (ckpt.config as { train?: unknown } | null)?.train;
   let config: RunConfig;
   if (flags.config) config = loadRunConfig(flags.config, { backend: flags.backend });
   else config = parseRunConfig({ ...(stored as object), ...(flags.backend ? { backend: flags.backend } : {}) }, join(ckpt.dir, 'config.json'));
   const report = await selectBackend({ backend: config.backend });
-  const run = await prepareRun(config, flags.config ?? join(ckpt.dir, 'config.json'));
+  const run = await prepareRun(config, flags.config ?? join(ckpt.dir, 'config.json'), { warn });
   restoreModel(run.model, ckpt.weights, join(ckpt.dir, 'weights.safetensors'));
   const samples = flags.split === 'val' ? run.validation : run.test;
   if (samples.length === 0) throw new ConfigError(flags.config ?? 'config', [`data: the ${flags.split} split has no videos`]);
@@ -139,7 +152,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
   }
   if (flags.json) console.log(JSON.stringify(summary));
   else {
-    console.log(`${describeBackend(report)}; ${run.description}`);
+    console.error(`${describeBackend(report)}; ${run.description}`);
     console.log(`MoC (%) on ${flags.split}, ${result.samples} samples, ${result.protocol} protocol:\n${formatMocTable(result)}`);
     console.log(`mean ${(100 * result.meanMoc).toFixed(2)}%; segmentation accuracy ${result.segmentation.map((s) => `obs ${s.observationRatio}: ${(100 * s.accuracy).toFixed(2)}%`).join(', ')}`);
   }
@@ -147,7 +160,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
 
 /** The `r3d` command line (exported for tests). */
 export function cli(): Command {
-  const program = new Command('r3d').description('Train and evaluate R3D action-anticipation models (TensorFlow.js)').showHelpAfterError();
+  const program = new Command('r3d').description('Train and evaluate R3D action-anticipation models (TensorFlow.js)').version(packageVersion(import.meta.url));
   program
     .command('train')
     .description('train with the released recipe (or a config file), writing checkpoints and log.jsonl')
@@ -160,11 +173,12 @@ export function cli(): Command {
     .option('--batch-size <n>', 'batch size (config: batchSize)', integer)
     .option('--seed <n>', 'run seed (config: seed)', integer)
     .option('--grad-clip <x>', 'clip gradients to this global norm (config: gradClipNorm)', number)
-    .option('--backend <name>', 'auto | tensorflow | wasm | cpu (config: backend)')
+    .option('--backend <name>', `${BACKEND_NAMES} (config: backend)`)
     .option('--set <key=value>', 'any other setting, dotted path, JSON value (repeatable)', setting)
     .option('--resume', 'continue from <out>/last')
-    .option('--no-progress', 'no progress bar')
+    .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal, under CI=true or NO_COLOR)')
     .option('--log-steps', 'print one JSON line per step to stdout')
+    .option('--json', 'print the result as one JSON line on stdout')
     .action((flags: TrainFlags) => runTrain(flags));
   program
     .command('eval')
@@ -172,7 +186,7 @@ export function cli(): Command {
     .requiredOption('--checkpoint <dir>', 'checkpoint folder (e.g. runs/r3d/best)')
     .option('-c, --config <file>', 'configuration (default: the one stored in the checkpoint)')
     .option('--split <name>', 'val or test', 'test')
-    .option('--backend <name>', 'auto | tensorflow | wasm | cpu')
+    .option('--backend <name>', BACKEND_NAMES)
     .option('--json', 'print the report as one JSON line')
     .option('--output <file>', 'append the report to this JSONL file')
     .option('--protocol <name>', 'released (the authors\' evaluation, default) | corrected (config: protocol)', (v: string) => {
@@ -180,24 +194,7 @@ export function cli(): Command {
       return v;
     })
     .action((flags: EvalFlags) => runEval(flags));
-  return program;
+  return userFacingCommands(program);
 }
 
-async function main(): Promise<void> {
-  try {
-    await cli().parseAsync(process.argv);
-  } catch (err) {
-    if (err instanceof NonFiniteLossError) {
-      console.error(`r3d: ${err.message}`);
-      process.exitCode = 3;
-    } else if (err instanceof ConfigError || err instanceof CheckpointError) {
-      console.error(`r3d: ${err.message}`);
-      process.exitCode = 2;
-    } else {
-      console.error(err);
-      process.exitCode = 1;
-    }
-  }
-}
-
-await main();
+await runCli('r3d', () => cli().parseAsync(process.argv));

@@ -6,15 +6,19 @@ import { z } from 'zod';
 
 const size = z.number().int().positive();
 
+/** The most synthetic videos a run may ask for: they are generated and held in memory. */
+export const MAX_SYNTHETIC_COUNT = 5000;
+
 /** The built-in synthetic table-top dataset of `@r3d-ts/datasets/synthetic`. */
 const syntheticData = z
   .object({
     kind: z.literal('synthetic'),
     seed: z.number().int().min(0).default(1),
-    count: size.default(60),
-    height: size.default(24),
-    width: size.default(32),
-    featureDim: size.default(256),
+    /** Videos over all splits; they are generated and held in memory (about 0.6 MB each), hence the bound. */
+    count: size.max(MAX_SYNTHETIC_COUNT, `at most ${MAX_SYNTHETIC_COUNT} (the synthetic videos are held in memory)`).default(60),
+    height: size.max(1024).multipleOf(2, 'expected an even number of pixels').default(24),
+    width: size.max(1024).multipleOf(2, 'expected an even number of pixels').default(32),
+    featureDim: size.max(65_536).default(256),
     /** Keep every n-th observed frame. */
     sampleRate: size.default(1),
   })

@@ -21,9 +21,13 @@ function message(err: unknown): string {
 }
 
 async function importRegistering(specifier: string, backend: string): Promise<void> {
+  const kernelsBefore = new Set(tf.getKernelsForBackend(backend).map((k) => k.kernelName));
   try {
     await import(specifier);
   } catch (err) {
+    // tfjs-node registers its kernels before it loads its binding: drop what a failed import left,
+    // or the next candidate of the same backend (tfjs-node after tfjs-node-gpu) warns once per kernel
+    for (const k of tf.getKernelsForBackend(backend)) if (!kernelsBefore.has(k.kernelName)) tf.unregisterKernel(k.kernelName, backend);
     throw new Error(`cannot load ${specifier}: ${message(err)}`);
   }
   if (tf.findBackendFactory(backend) == null) {

@@ -4,3 +4,4 @@ export type { BackendReport, SelectBackendOptions } from './select-backend.js';
 export { defaultCandidates } from './candidates.js';
 export type { BackendCandidate } from './candidates.js';
 export { BackendUnavailableError } from './errors.js';
+export { silenceNodeBanner } from './node-banner.js';

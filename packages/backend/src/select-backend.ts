@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type BackendCandidate, defaultCandidates } from './candidates.js';
 import { BackendUnavailableError } from './errors.js';
 import { registerGradients } from './gradients.js';
+import { silenceNodeBanner } from './node-banner.js';
 
 /** What `selectBackend` decided, and why each better candidate was passed over. */
 export interface BackendReport {
@@ -37,6 +38,8 @@ async function activate(candidate: BackendCandidate): Promise<void> {
   }
   if (!ok) throw new Error(`setBackend('${candidate.backend}') failed to initialise`);
   await tf.ready();
+  // the choice was made (and is reported by describeBackend): tfjs's "install our node backend" banner only misleads
+  silenceNodeBanner();
 }
 
 function reasonOf(err: unknown): string {

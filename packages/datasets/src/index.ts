@@ -1,4 +1,6 @@
 export { DatasetFormatError } from './errors.js';
+export { SequenceChecker, DropCounter } from './validate.js';
+export type { SequenceSources } from './validate.js';
 export { UNDEFINED_LABEL, frameModality, sliceFrames } from './sequence.js';
 export type { Sequence, FrameModality, ModalityName } from './sequence.js';
 export { Rng, mixSeed } from './random.js';

@@ -6,6 +6,7 @@ import { encodePhrases, HashedNgramEncoder, phrasesFromLabels, type PhraseEncode
 import { normaliseChannels, readTimeSeriesCsv, resampleToTimes } from '../modalities/timeseries.js';
 import { frameModality, type FrameModality, type Sequence } from '../sequence.js';
 import { listDir, numberedFiles, streamSequences } from '../stream.js';
+import { SequenceChecker } from '../validate.js';
 import { daraiSplit, labelSegments, parseAnnotationCsv, parseAnnotationFileName, type DaraiRecordingName } from './annotations.js';
 
 /** Where a DARai copy keeps each modality, and how to prepare them. */
@@ -52,6 +53,7 @@ interface Recording extends DaraiRecordingName {
 export class DaraiDataset {
   private recs?: Recording[];
   private names?: string[];
+  private readonly checker = new SequenceChecker();
 
   constructor(private readonly options: DaraiOptions) {}
 
@@ -126,6 +128,7 @@ export class DaraiDataset {
     const segments = parseAnnotationCsv(new TextDecoder().decode(readFile(rec.annotationFile)), rec.annotationFile);
     const labels = labelSegments(segments, numbers, classIndex, rec.annotationFile);
     const modalities: Record<string, FrameModality> = {};
+    const sources: Record<string, string> = { rgb: rgbDir, depth: depthDir, text: rec.annotationFile };
     if (rgbFiles && mods.includes('rgb')) {
       const size = o.rgbSize ?? { height: 120, width: 160 };
       const byN = new Map(rgbFiles.map((f) => [f.n, f.name]));
@@ -154,14 +157,16 @@ export class DaraiDataset {
     if (mods.includes('imu')) {
       const p = join(this.dir('imuDir', 'IMU'), rec.activity, `${String(rec.subject).padStart(2, '0')}_${rec.session}.csv`);
       const alt = join(this.dir('imuDir', 'IMU'), rec.activity, `${String(rec.subject).padStart(2, '0')}_${String(rec.session).padStart(2, '0')}.csv`);
-      const series = readTimeSeriesCsv(existsSync(p) ? p : alt);
+      const imuFile = existsSync(p) ? p : alt;
+      sources.imu = imuFile;
+      const series = readTimeSeriesCsv(imuFile);
       const k = o.imuTimeUnitsPerSecond ?? 1;
       const fps = o.fps ?? 15;
       const times = numbers.map((n) => series.times[0]! + ((n - numbers[0]!) / fps) * k);
       const data = normaliseChannels(resampleToTimes(series, times), series.channels, 'zscore');
       modalities.imu = frameModality(T, series.channels, data);
     }
-    return { id, frames: T, labels, modalities, meta: { ...rec, split: daraiSplit(rec.subject), frameNumbers: numbers } };
+    return this.checker.check({ id, frames: T, labels, modalities, meta: { ...rec, split: daraiSplit(rec.subject), frameNumbers: numbers } }, { labels: rec.annotationFile, modalities: sources });
   }
 
   sequences(): AsyncGenerator<Sequence> {

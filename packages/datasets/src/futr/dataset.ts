@@ -5,6 +5,7 @@ import { readFile, type FrameSize } from '../modalities/image.js';
 import { encodePhrases, HashedNgramEncoder, phrasesFromLabels, type PhraseEncoder } from '../modalities/text.js';
 import { frameModality, type FrameModality, type Sequence } from '../sequence.js';
 import { listDir, streamSequences } from '../stream.js';
+import { DropCounter, SequenceChecker } from '../validate.js';
 import { labelIndices, parseGroundTruth, parseMapping, parseSplit } from './layout.js';
 
 /** Options of the FUTR / action-segmentation layout reader. */
@@ -26,6 +27,10 @@ export interface FutrOptions {
    * extraction often drops a last frame, and `meta.truncatedFrom` records it) or 'error'.
    */
   lengthMismatch?: 'truncate' | 'error';
+  /** Receives the one line that counts truncated videos when `sequences()` ends (default `process.emitWarning`). */
+  warn?: (message: string) => void;
+  /** Checks each video (see `SequenceChecker`); pass one to the readers of every split so widths agree across splits too. */
+  checker?: SequenceChecker;
 }
 
 /**
@@ -39,8 +44,13 @@ export interface FutrOptions {
  */
 export class FutrDataset {
   private map?: { names: string[]; index: Map<string, number> };
+  private readonly checker: SequenceChecker;
+  private readonly truncated: DropCounter;
 
-  constructor(private readonly options: FutrOptions) {}
+  constructor(private readonly options: FutrOptions) {
+    this.checker = options.checker ?? new SequenceChecker();
+    this.truncated = new DropCounter(options.root, 'videos truncated to their shortest modality', 'frames');
+  }
 
   get classNames(): string[] {
     return this.mapping().names;
@@ -80,6 +90,7 @@ export class FutrDataset {
     }
     let T = labels.length;
     for (const m of loaded) {
+      if (m.frames === 0) throw new DatasetFormatError({ file: m.file, offset: 0, expected: `at least one frame (row) for the ${labels.length} labels of ${gtPath}`, found: '0 rows' });
       if (m.frames !== labels.length && o.lengthMismatch === 'error') {
         throw new DatasetFormatError({ file: m.file, offset: 0, expected: `${labels.length} frames like ${gtPath}`, found: `${m.frames}` });
       }
@@ -88,16 +99,28 @@ export class FutrDataset {
     const modalities: Record<string, FrameModality> = {};
     for (const m of loaded) modalities[m.key] = frameModality(T, m.dim, m.frames === T ? m.data : m.data.slice(0, T * m.dim), m.shape);
     const truncatedFrom = labels.length !== T || loaded.some((m) => m.frames !== T) ? { labels: labels.length, ...Object.fromEntries(loaded.map((m) => [m.key, m.frames])) } : undefined;
+    if (truncatedFrom) {
+      const lengths = [`${labels.length} labels`, ...loaded.map((m) => `${m.key} ${m.frames}`)].join(', ');
+      this.truncated.add(`${id} (${lengths})`, Math.max(labels.length, ...loaded.map((m) => m.frames)) - T);
+    }
     if (labels.length !== T) labels = labels.slice(0, T);
     if (mods.includes('text')) {
       const enc = await encodePhrases(phrasesFromLabels(labels, this.classNames, o.textTemplate), o.textEncoder ?? new HashedNgramEncoder({ dim: 128 }));
       modalities.text = frameModality(T, enc.dim, enc.data);
     }
-    return { id, frames: T, labels, modalities, meta: truncatedFrom ? { truncatedFrom } : {} };
+    const sources = { labels: gtPath, modalities: Object.fromEntries(loaded.map((m) => [m.key, m.file])) };
+    return this.checker.check({ id, frames: T, labels, modalities, meta: truncatedFrom ? { truncatedFrom } : {} }, sources);
   }
 
-  sequences(): AsyncGenerator<Sequence> {
-    return streamSequences(this.ids(), (id) => this.load(id));
+  /**
+   * Streams the videos of the split one at a time. Each is checked as it loads (see
+   * `SequenceChecker`: frames, labels, and widths that agree with the first video); at the end,
+   * one warning counts the videos truncated to their shortest modality.
+   */
+  async *sequences(): AsyncGenerator<Sequence> {
+    const ids = this.ids();
+    yield* streamSequences(ids, (id) => this.load(id));
+    this.truncated.report(this.options.warn, ids.length);
   }
 }
 

@@ -17,9 +17,11 @@ export function readFeatureNpy(path: string, frames?: number): { dim: number; da
 
 /** Converts a parsed `.npy` to per-frame Float32 features; see `readFeatureNpy`. */
 export function featuresFromNpy(arr: { shape: number[]; data: ArrayLike<number | bigint> }, file: string, frames?: number): { dim: number; data: Float32Array; frames: number } {
-  if (arr.shape.length < 1) throw new DatasetFormatError({ file, offset: 0, expected: 'an array of shape (T, D) with one row per frame', found: 'a scalar' });
+  // a 1-D array is ambiguous (T frames of one value, or one frame of T values): the model would fail far from the file
+  if (arr.shape.length < 2) throw new DatasetFormatError({ file, offset: 0, expected: 'an array of shape (T, D) with one row per frame', found: arr.shape.length === 0 ? 'a scalar' : `a 1-D array of shape (${arr.shape[0]})` });
   const t = arr.shape[0]!;
   const dim = arr.shape.slice(1).reduce((a, b) => a * b, 1);
+  if (dim === 0) throw new DatasetFormatError({ file, offset: 0, expected: 'at least one feature value per frame', found: `shape (${arr.shape.join(', ')})` });
   if (frames != null && t !== frames) throw new DatasetFormatError({ file, offset: 0, expected: `${frames} frames (rows)`, found: `${t}` });
   const data = new Float32Array(t * dim);
   for (let i = 0; i < data.length; i++) {

@@ -5,6 +5,7 @@ import { decodeDepthPng, readFile, readRgbFrame, type FrameSize } from '../modal
 import { readFeatureNpy } from '../modalities/features.js';
 import { frameModality, type FrameModality, type Sequence } from '../sequence.js';
 import { listDir, numberedFiles, streamSequences } from '../stream.js';
+import { SequenceChecker } from '../validate.js';
 import { parseSampleName, readSkeleton, skeletonToFrames, type NtuSampleName } from './skeleton.js';
 
 /** Where an NTU RGB+D copy keeps each modality, and how to prepare frames. */
@@ -39,6 +40,7 @@ export const NTU_CROSS_SUBJECT_TRAIN = [1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18
  */
 export class NtuDataset {
   readonly classNames: string[] = Array.from({ length: 120 }, (_, i) => `A${String(i + 1).padStart(3, '0')}`);
+  private readonly checker = new SequenceChecker();
 
   constructor(private readonly options: NtuOptions) {
     if (!options.depthDir && !options.skeletonDir) throw new TypeError('NtuDataset: give depthDir or skeletonDir');
@@ -58,6 +60,7 @@ export class NtuDataset {
     const s = typeof sample === 'string' ? parseSampleName(sample) : sample;
     const o = this.options;
     const modalities: Record<string, FrameModality> = {};
+    const sources: Record<string, string> = {};
     let frames: number | undefined;
     const setFrames = (n: number, what: string, file: string) => {
       if (frames == null) frames = n;
@@ -74,6 +77,7 @@ export class NtuDataset {
         data.set(decodeDepthPng(readFile(p), { size, normalise: true }, p).data, t * size.height * size.width);
       });
       setFrames(files.length, 'depth', dir);
+      sources.depth = dir;
       modalities.depth = frameModality(files.length, size.height * size.width, data, [size.height, size.width]);
     }
     if (o.skeletonDir) {
@@ -82,6 +86,7 @@ export class NtuDataset {
         const sk = skeletonToFrames(readSkeleton(p));
         const n = sk.data.length / sk.dim;
         setFrames(n, 'skeleton', p);
+        sources.skeleton = p;
         modalities.skeleton = frameModality(n, sk.dim, sk.data);
       }
     }
@@ -89,6 +94,7 @@ export class NtuDataset {
       const p = join(o.rgbFeaturesDir, `${s.name}.npy`);
       const f = readFeatureNpy(p);
       setFrames(f.frames, 'RGB feature', p);
+      sources.rgb = p;
       modalities.rgb = frameModality(f.frames, f.dim, f.data);
     } else if (o.rgbFramesDir) {
       const dir = join(o.rgbFramesDir, s.name);
@@ -98,10 +104,12 @@ export class NtuDataset {
       const data = new Float32Array(files.length * dim);
       files.forEach((f, t) => data.set(readRgbFrame(join(dir, f.name), size).data, t * dim));
       setFrames(files.length, 'RGB', dir);
+      sources.rgb = dir;
       modalities.rgb = frameModality(files.length, dim, data, [size.height, size.width, 3]);
     }
     const n = frames ?? 0;
-    return { id: s.name, frames: n, labels: new Int32Array(n).fill(s.action - 1), modalities, meta: { ...s } };
+    const first = sources.depth ?? sources.skeleton ?? sources.rgb ?? s.name;
+    return this.checker.check({ id: s.name, frames: n, labels: new Int32Array(n).fill(s.action - 1), modalities, meta: { ...s } }, { labels: first, modalities: sources });
   }
 
   /** Streams every sample, one loaded at a time. */

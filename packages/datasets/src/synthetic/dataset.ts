@@ -90,7 +90,12 @@ export class SyntheticDataset {
       splitFractions: options.splitFractions ?? [0.7, 0.15, 0.15],
       featureSeed: options.featureSeed ?? 20260,
     };
-    const { height, width } = this.options;
+    const { height, width, count, featureDim, textDim, fps } = this.options;
+    if (!(Number.isSafeInteger(count) && count >= 0)) throw new RangeError(`SyntheticDataset: count must be a non-negative integer, got ${count}`);
+    for (const [name, v] of [['height', height], ['width', width], ['featureDim', featureDim], ['textDim', textDim]] as const) {
+      if (!(Number.isSafeInteger(v) && v >= 1)) throw new RangeError(`SyntheticDataset: ${name} must be a positive integer, got ${v}`);
+    }
+    if (!(fps > 0 && Number.isFinite(fps))) throw new RangeError(`SyntheticDataset: fps must be positive, got ${fps}`);
     if (height % 2 !== 0 || width % 2 !== 0) throw new RangeError(`SyntheticDataset: height and width must be even, got ${height}x${width}`);
     this.text = new HashedNgramEncoder({ dim: this.options.textDim });
   }

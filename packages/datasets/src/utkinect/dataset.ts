@@ -3,6 +3,7 @@ import { DatasetFormatError } from '../errors.js';
 import { minMaxNormalise, readRgbFrame, resizeBilinear, type FrameSize } from '../modalities/image.js';
 import { frameModality, type FrameModality, type Sequence } from '../sequence.js';
 import { numberedFiles, streamSequences } from '../stream.js';
+import { SequenceChecker } from '../validate.js';
 import { readDepthXml } from './depth-xml.js';
 import { labelFrames, parseActionLabels, UTK_ACTIONS, type UtkSession } from './labels.js';
 import { readFile } from '../modalities/image.js';
@@ -30,6 +31,7 @@ export interface UtkinectOptions {
 export class UtkinectDataset {
   readonly classNames: string[] = [...UTK_ACTIONS];
   private sessions?: Map<string, UtkSession>;
+  private readonly checker = new SequenceChecker();
 
   constructor(private readonly options: UtkinectOptions) {}
 
@@ -61,6 +63,7 @@ export class UtkinectDataset {
       numbers = numbers.filter((n) => inRgb.has(n));
     }
     const T = numbers.length;
+    if (T === 0) throw new DatasetFormatError({ file: depthFiles ? depthDir : rgbDir, expected: `frames (colorImg<N>.jpg, depthImg<N>.xml) of ${id} present for every requested modality`, found: 'none' });
     const modalities: Record<string, FrameModality> = {};
     if (depthFiles) {
       const size = this.options.depthSize ?? { height: 120, width: 160 };
@@ -81,7 +84,8 @@ export class UtkinectDataset {
       numbers.forEach((n, t) => data.set(readRgbFrame(join(rgbDir, byN.get(n)!), size).data, t * dim));
       modalities.rgb = frameModality(T, dim, data, [size.height, size.width, 3]);
     }
-    return { id, frames: T, labels: labelFrames(session.ranges, numbers), modalities, meta: { frameNumbers: numbers, absent: session.absent } };
+    const sources = { labels: join(this.options.root, 'actionLabel.txt'), modalities: { rgb: rgbDir, depth: depthDir } };
+    return this.checker.check({ id, frames: T, labels: labelFrames(session.ranges, numbers), modalities, meta: { frameNumbers: numbers, absent: session.absent } }, sources);
   }
 
   sequences(): AsyncGenerator<Sequence> {
