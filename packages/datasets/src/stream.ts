@@ -1,6 +1,8 @@
-import { readdirSync } from 'node:fs';
-import { DatasetFormatError } from './errors.js';
 import type { Sequence } from './sequence.js';
+
+// setImmediate is Node's; a browser has only timers (a macrotask either way, so I/O and rendering get their turn).
+const yieldToEventLoop: () => Promise<void> =
+  typeof globalThis.setImmediate === 'function' ? () => new Promise((r) => globalThis.setImmediate(r)) : () => new Promise((r) => setTimeout(r, 0));
 
 /**
  * Streams sequences one at a time from a list of ids: `load(id)` runs only when the consumer
@@ -11,32 +13,6 @@ export async function* streamSequences<I>(ids: Iterable<I>, load: (id: I) => Seq
   for (const id of ids) {
     const seq = await load(id);
     yield seq;
-    await new Promise<void>((r) => setImmediate(r));
+    await yieldToEventLoop();
   }
-}
-
-/** Lists a folder, turning a missing folder into a `DatasetFormatError` naming it. */
-export function listDir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch (e) {
-    throw new DatasetFormatError({ file: dir, expected: 'a readable folder', found: (e as NodeJS.ErrnoException).code ?? String(e), cause: e });
-  }
-}
-
-/**
- * Files of a folder whose names match `pattern` (first capture group: the frame number), sorted
- * numerically (so `img10` follows `img9`, as UTKinect's non-contiguous numbering needs).
- *
- * @example
- * numberedFiles('RGB/s01_e01', /^colorImg(\d+)\.jpg$/); // [{ n: 190, name: 'colorImg190.jpg' }, ...]
- */
-export function numberedFiles(dir: string, pattern: RegExp): { n: number; name: string }[] {
-  const out: { n: number; name: string }[] = [];
-  for (const name of listDir(dir)) {
-    const m = pattern.exec(name);
-    if (m) out.push({ n: Number(m[1]), name });
-  }
-  out.sort((a, b) => a.n - b.n || (a.name < b.name ? -1 : 1));
-  return out;
 }

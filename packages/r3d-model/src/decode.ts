@@ -118,11 +118,23 @@ function layOut(actionLogits: ArrayLike<number>, durations: ArrayLike<number>, o
  * item.frames // Int32Array(150) of labels
  */
 export function decodeAnticipation(action: tf.Tensor3D, duration: tf.Tensor2D, options: DecodeOptions): DecodedAnticipation[] {
-  const [b, q, n] = action.shape;
-  if (duration.shape[0] !== b || duration.shape[1] !== q) throw new ModelConfigError('duration', `shape [${b}, ${q}]`, `[${duration.shape.join(', ')}]`);
-  const logits = action.dataSync() as Float32Array;
+  checkDurationShape(action, duration);
   const probs = tf.tidy(() => tf.softmax(action, -1).dataSync() as Float32Array);
-  const dur = duration.dataSync() as Float32Array;
+  return decodeBatch(action.dataSync() as Float32Array, probs, duration.dataSync() as Float32Array, action.shape, options);
+}
+
+/** `duration` must have the (B, Q) of `action` (B, Q, N). */
+export function checkDurationShape(action: tf.Tensor3D, duration: tf.Tensor2D): void {
+  const [b, q] = action.shape;
+  if (duration.shape[0] !== b || duration.shape[1] !== q) throw new ModelConfigError('duration', `shape [${b}, ${q}]`, `[${duration.shape.join(', ')}]`);
+}
+
+/**
+ * `decodeAnticipation` on values already read back: logits and their softmax (B*Q*N), durations
+ * (B*Q). Shared by the synchronous decoder and `R3DModel.predict`, which reads back with `data()`.
+ */
+export function decodeBatch(logits: Float32Array, probs: Float32Array, dur: Float32Array, shape: readonly [number, number, number], options: DecodeOptions): DecodedAnticipation[] {
+  const [b, q, n] = shape;
   const out: DecodedAnticipation[] = [];
   for (let i = 0; i < b; i++) {
     const item = layOut(logits.subarray(i * q * n, (i + 1) * q * n), dur.subarray(i * q, (i + 1) * q), { ...options, numClasses: n });

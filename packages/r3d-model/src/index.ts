@@ -1,4 +1,9 @@
 export { createR3DModel, R3DModel } from './r3d.js';
+export { load, modelFromArtifacts } from './load.js';
+export type { LoadOptions } from './load.js';
+export { modelArtifacts, R3D_ARTIFACT_FORMAT, WEIGHTS_SHARD } from './artifacts.js';
+export type { R3DArtifactMetadata } from './artifacts.js';
+export type { PredictOptions } from './predict.js';
 export type { ApplyOptions, R3DInputs, R3DOutputs, WeightLoadReport } from './r3d.js';
 export { resolveConfig, rgbEncoder, depthEncoder, vectorEncoder } from './config.js';
 export type { EncoderConfig, FuserSpec, R3DConfig, R3DConfigInput } from './config.js';
@@ -7,4 +12,3 @@ export type { LossOptions, R3DLoss, R3DTargets } from './losses.js';
 export { decodeAnticipation, decodeFutureFrames } from './decode.js';
 export type { AnticipationProtocol, DecodeOptions, DecodedAnticipation, FutureFramesOptions } from './decode.js';
 export { ModelConfigError, WeightImportError } from './errors.js';
-export { saveR3DModel, loadR3DModel, readWeights, loadWeights } from './weights/checkpoint.js';

@@ -8,6 +8,9 @@ import type { HostTensor } from '@r3d-ts/tensor-io';
 import { buildFuser, FUSER_PREFIX, fuserWeightShapes, isLateFusion } from './fuser.js';
 import { withDropoutSeed } from './layers.js';
 import { initialValue, modelParamSpecs } from './params.js';
+import { modelArtifacts } from './artifacts.js';
+import type { DecodedAnticipation } from './decode.js';
+import { type PredictOptions, predictAnticipation } from './predict.js';
 
 /** One batch of observed frames. */
 export interface R3DInputs {
@@ -187,6 +190,37 @@ export class R3DModel {
     }));
   }
 
+  /**
+   * Anticipates each item's future: an evaluation-mode forward pass, then the released decoding
+   * (`decodeAnticipation`) into plain arrays: the actions up to the first NONE, each one's share
+   * of the future window and its softmax confidence, and with `futureFrames` one label per future
+   * frame. Reads back asynchronously after the pass and frees every tensor it made.
+   *
+   * @example
+   * const [item] = await model.predict({ rgb, partner: depth }, { futureFrames: 150 });
+   * item.actions; item.durations; item.frames; // [4, 9], [0.4, 0.6], Int32Array(150)
+   */
+  predict(inputs: R3DInputs, options: PredictOptions = {}): Promise<DecodedAnticipation[]> {
+    return predictAnticipation(this, inputs, options);
+  }
+
+  /**
+   * Saves the model as standard `tf.io` artefacts (see `modelArtifacts`: `model.json` with the
+   * configuration in `userDefinedMetadata.r3d` and the weight manifest, plus one binary weight
+   * file) through a `tf.io` handler or URL: `indexeddb://name`, `localstorage://name`,
+   * `downloads://name` or `http(s)://` (a POST) in a browser; in Node, `fileSystem(path)` from
+   * `@r3d-ts/r3d-model/node` (no tfjs-node needed). `load` reads any of them back.
+   *
+   * @example
+   * await model.save('indexeddb://r3d-darai');
+   * const again = await load('indexeddb://r3d-darai');
+   */
+  async save(handlerOrURL: string | tf.io.IOHandler): Promise<tf.io.SaveResult> {
+    const handler = typeof handlerOrURL === 'string' ? saveHandlerFor(handlerOrURL) : handlerOrURL;
+    if (handler == null || typeof handler.save !== 'function') throw new ModelConfigError('handler', 'a tf.io IOHandler with a save method', typeof handler);
+    return handler.save(await modelArtifacts(this));
+  }
+
   /** Names of every weight the model needs, its own and the fuser's (`fuser.` prefix). */
   weightNames(): string[] {
     return [...this.params.keys(), ...fuserWeightShapes(this.fuser).keys()];
@@ -272,6 +306,17 @@ export class R3DModel {
 }
 
 let nextId = 0;
+
+function saveHandlerFor(url: string): tf.io.IOHandler {
+  const handlers = tf.io.getSaveHandlers(url);
+  if (handlers.length === 1) return handlers[0]!;
+  if (handlers.length > 1) throw new ModelConfigError('save', `one tf.io save handler for ${url}`, `${handlers.length}`);
+  throw new ModelConfigError(
+    'save',
+    "a URL a tf.io save handler is registered for (indexeddb://, localstorage://, downloads:// or http(s):// in a browser), or an IOHandler: in Node, fileSystem(path) from '@r3d-ts/r3d-model/node'",
+    url,
+  );
+}
 
 
 /**

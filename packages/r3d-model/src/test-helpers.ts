@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseNpy } from '@r3d-ts/tensor-io';
 import type { Fuser } from '@r3d-ts/rtf-fuser';
+import { expect } from 'vitest';
+import { depthEncoder, rgbEncoder, type R3DConfigInput } from './config.js';
+import type { R3DOutputs } from './r3d.js';
 
 /** Loads one fixture array as a float32 tensor. */
 export function fixtureTensor(dir: string, name: string): tf.Tensor {
@@ -36,4 +39,23 @@ export function fixedFuser(fused: () => tf.Tensor3D, channels = 128): Fuser {
     namedTrainableVariables: new Map(),
     dispose: () => undefined,
   };
+}
+
+/** The parity fixture's model configuration (manifest.json `config`): the released rtf fuser, dropout off. */
+export function parityConfig(cfg: { n_class: number; input_dim: number; H: number; W: number; pad_idx: number; none_idx: number; ratio: number }): R3DConfigInput {
+  return {
+    numClasses: cfg.n_class,
+    rgb: rgbEncoder(cfg.input_dim),
+    partner: depthEncoder(cfg.H, cfg.W),
+    padIndex: cfg.pad_idx,
+    noneIndex: cfg.none_idx,
+    fuser: { name: 'rtf', options: { selection: 'bn-gamma', ratio: cfg.ratio, dropout: 0 } },
+  };
+}
+
+/** Every output of two forward passes, bit for bit (tokens aside, which `fused` covers). */
+export function expectSameOutputs(a: R3DOutputs, b: R3DOutputs): void {
+  for (const key of ['action', 'duration', 'segmentation', 'fused', 'decoder'] as const) {
+    expect(Array.from(b[key].dataSync()), key).toEqual(Array.from(a[key].dataSync()));
+  }
 }

@@ -1,11 +1,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatasetFormatError } from '../errors.js';
-import { decodeDepthPng, readFile, readRgbFrame, type FrameSize } from '../modalities/image.js';
+import { decodeDepthPng } from '../modalities/image.js';
+import type { FrameSize } from '../modalities/resize.js';
+import { listDir, numberedFiles, readFile } from '../node/files.js';
+import { readRgbFrame, readTimeSeriesCsv } from '../node/readers.js';
 import { encodePhrases, HashedNgramEncoder, phrasesFromLabels, type PhraseEncoder } from '../modalities/text.js';
-import { normaliseChannels, readTimeSeriesCsv, resampleToTimes } from '../modalities/timeseries.js';
+import { normaliseChannels, resampleToTimes } from '../modalities/timeseries.js';
 import { frameModality, type FrameModality, type Sequence } from '../sequence.js';
-import { listDir, numberedFiles, streamSequences } from '../stream.js';
+import { streamSequences } from '../stream.js';
 import { SequenceChecker } from '../validate.js';
 import { daraiSplit, labelSegments, parseAnnotationCsv, parseAnnotationFileName, type DaraiRecordingName } from './annotations.js';
 

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { DatasetFormatError } from '../errors.js';
-import { readDepthNpy, readFeatureNpy } from '../modalities/features.js';
-import { readFile, type FrameSize } from '../modalities/image.js';
+import type { FrameSize } from '../modalities/resize.js';
+import { listDir, readFile } from '../node/files.js';
+import { readDepthNpy, readFeatureNpy } from '../node/readers.js';
 import { encodePhrases, HashedNgramEncoder, phrasesFromLabels, type PhraseEncoder } from '../modalities/text.js';
 import { frameModality, type FrameModality, type Sequence } from '../sequence.js';
-import { listDir, streamSequences } from '../stream.js';
+import { streamSequences } from '../stream.js';
 import { DropCounter, SequenceChecker } from '../validate.js';
 import { labelIndices, parseGroundTruth, parseMapping, parseSplit } from './layout.js';
 

@@ -1,21 +1,15 @@
-import { NpyFormatError, type NpyArray } from '@r3d-ts/tensor-io';
-import { readNpy } from '@r3d-ts/tensor-io/node';
 import { DatasetFormatError } from '../errors.js';
-import { prepareDepthFrames, type FrameSize } from './image.js';
+import { prepareDepthFrames, type FrameSize } from './resize.js';
 
 /**
- * Reads per-frame features (`.npy` of shape (T, D) or (T, ...) flattened per frame, any D):
- * the RGB modality of the FUTR layout. Non-finite values are rejected.
+ * Per-frame Float32 features from a parsed `.npy` (`parseNpy` of `@r3d-ts/tensor-io`) of shape
+ * (T, D) or (T, ...) flattened per frame, any D: the RGB modality of the FUTR layout. Non-finite
+ * values are rejected; `frames`, when given, must equal T. `readFeatureNpy` of `./node` reads the
+ * file.
  *
  * @example
- * const rgb = readFeatureNpy('features/video1.npy'); // { frames: T, dim: 2048, data }
+ * const rgb = featuresFromNpy(parseNpy(bytes, 'video1.npy'), 'video1.npy'); // { frames: T, dim: 2048, data }
  */
-export function readFeatureNpy(path: string, frames?: number): { dim: number; data: Float32Array; frames: number } {
-  const arr = readNpyFile(path);
-  return featuresFromNpy(arr, path, frames);
-}
-
-/** Converts a parsed `.npy` to per-frame Float32 features; see `readFeatureNpy`. */
 export function featuresFromNpy(arr: { shape: number[]; data: ArrayLike<number | bigint> }, file: string, frames?: number): { dim: number; data: Float32Array; frames: number } {
   // a 1-D array is ambiguous (T frames of one value, or one frame of T values): the model would fail far from the file
   if (arr.shape.length < 2) throw new DatasetFormatError({ file, offset: 0, expected: 'an array of shape (T, D) with one row per frame', found: arr.shape.length === 0 ? 'a scalar' : `a 1-D array of shape (${arr.shape[0]})` });
@@ -33,35 +27,24 @@ export function featuresFromNpy(arr: { shape: number[]; data: ArrayLike<number |
 }
 
 /**
- * Reads a depth volume from `.npy` of shape (T, H, W) or (T, 1, H, W) (the FUTR `features_depth`
- * layout), min-max normalises every frame to [0, 1] and resizes it bilinearly to `size`.
+ * A depth volume from a parsed `.npy` of shape (T, H, W) or (T, 1, H, W) (the FUTR
+ * `features_depth` layout): every frame min-max normalised to [0, 1] and resized bilinearly to
+ * `size`. `readDepthNpy` of `./node` reads the file.
  *
  * @example
- * const depth = readDepthNpy('features_depth/video1.npy', { height: 120, width: 160 }); // dim 19200
+ * const depth = depthFromNpy(parseNpy(bytes, 'video1.npy'), 'video1.npy', { height: 120, width: 160 }); // dim 19200
  */
-export function readDepthNpy(path: string, size?: FrameSize, frames?: number): { dim: number; data: Float32Array; frames: number; shape: number[] } {
-  const arr = readNpyFile(path);
+export function depthFromNpy(arr: { shape: number[]; data: ArrayLike<number | bigint> }, file: string, size?: FrameSize, frames?: number): { dim: number; data: Float32Array; frames: number; shape: number[] } {
   const s = arr.shape;
   const ok = s.length === 3 || (s.length === 4 && s[1] === 1);
-  if (!ok) throw new DatasetFormatError({ file: path, offset: 0, expected: 'depth of shape (T, H, W) or (T, 1, H, W)', found: `(${s.join(', ')})` });
+  if (!ok) throw new DatasetFormatError({ file, offset: 0, expected: 'depth of shape (T, H, W) or (T, 1, H, W)', found: `(${s.join(', ')})` });
   const t = s[0]!;
   const h = s[s.length - 2]!;
   const w = s[s.length - 1]!;
-  if (frames != null && t !== frames) throw new DatasetFormatError({ file: path, offset: 0, expected: `${frames} depth frames`, found: `${t}` });
-  const { data: raw } = featuresFromNpy(arr, path);
+  if (frames != null && t !== frames) throw new DatasetFormatError({ file, offset: 0, expected: `${frames} depth frames`, found: `${t}` });
+  const { data: raw } = featuresFromNpy(arr, file);
   const data = prepareDepthFrames(raw, t, h, w, size);
   const oh = size?.height ?? h;
   const ow = size?.width ?? w;
   return { dim: oh * ow, data, frames: t, shape: [oh, ow] };
-}
-
-// Every loader of this package throws DatasetFormatError on a bad file, so tensor-io's npy error
-// is re-thrown as one with the same file, offset, expectation and finding.
-function readNpyFile(path: string): NpyArray {
-  try {
-    return readNpy(path);
-  } catch (err) {
-    if (!(err instanceof NpyFormatError)) throw err;
-    throw new DatasetFormatError({ file: err.file, expected: err.expected, cause: err, ...(err.offset != null ? { offset: err.offset } : {}), ...(err.found != null ? { found: err.found } : {}) });
-  }
 }

@@ -1,6 +1,4 @@
 import { DatasetFormatError } from '../errors.js';
-import { readFeatureNpy } from './features.js';
-import { readFile } from './image.js';
 
 /**
  * What turns phrases into vectors: any object with a dimension and an `encode` that returns
@@ -112,27 +110,18 @@ export function phrasesFromLabels(labels: ArrayLike<number>, classNames: readonl
 }
 
 /**
- * Reads a user phrase file: one phrase per frame, one per line (a final empty line is ignored).
- * Throws `DatasetFormatError` when the count differs from `frames`.
+ * Parses a phrase file's text: one phrase per frame, one per line (`\n` or `\r\n`; a final empty
+ * line is ignored). Throws `DatasetFormatError` naming `file` when the count differs from
+ * `frames`. `readPhraseFile` of `./node` reads the file.
+ *
+ * @example
+ * parsePhrases('reach\nlift\n', 'video1.txt', 2) // ['reach', 'lift']
  */
-export function readPhraseFile(path: string, frames?: number): string[] {
-  const text = new TextDecoder().decode(readFile(path));
+export function parsePhrases(text: string, file = '<text>', frames?: number): string[] {
   const lines = text.split(/\r?\n/);
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   if (frames != null && lines.length !== frames) {
-    throw new DatasetFormatError({ file: path, line: lines.length, expected: `${frames} phrases (one per frame)`, found: `${lines.length}` });
+    throw new DatasetFormatError({ file, line: lines.length, expected: `${frames} phrases (one per frame)`, found: `${lines.length}` });
   }
   return lines;
 }
-
-/**
- * Reads precomputed per-frame text embeddings from `.npy` (shape (T, D), any float or int dtype),
- * checking the frame count when given.
- *
- * @example
- * const text = readEmbeddingsNpy('text/video1.npy', seq.frames);
- */
-export function readEmbeddingsNpy(path: string, frames?: number): { dim: number; data: Float32Array; frames: number } {
-  return readFeatureNpy(path, frames);
-}
-

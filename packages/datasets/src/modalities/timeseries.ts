@@ -1,6 +1,5 @@
 import { parse } from 'csv-parse/sync';
 import { DatasetFormatError } from '../errors.js';
-import { readFile } from './image.js';
 
 /** A multichannel time series: `times[i]` and `channels` values per row in `data`. */
 export interface TimeSeries {
@@ -55,11 +54,6 @@ export function parseTimeSeriesCsv(text: string, file = '<buffer>'): TimeSeries 
     }
   }
   return { header, times, channels, data };
-}
-
-/** Reads a time-series CSV file; see `parseTimeSeriesCsv`. */
-export function readTimeSeriesCsv(path: string): TimeSeries {
-  return parseTimeSeriesCsv(new TextDecoder().decode(readFile(path)), path);
 }
 
 /**

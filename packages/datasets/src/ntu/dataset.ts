@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatasetFormatError } from '../errors.js';
-import { decodeDepthPng, readFile, readRgbFrame, type FrameSize } from '../modalities/image.js';
-import { readFeatureNpy } from '../modalities/features.js';
+import { decodeDepthPng } from '../modalities/image.js';
+import type { FrameSize } from '../modalities/resize.js';
+import { listDir, numberedFiles, readFile } from '../node/files.js';
+import { readFeatureNpy, readRgbFrame } from '../node/readers.js';
 import { frameModality, type FrameModality, type Sequence } from '../sequence.js';
-import { listDir, numberedFiles, streamSequences } from '../stream.js';
+import { streamSequences } from '../stream.js';
 import { SequenceChecker } from '../validate.js';
 import { parseSampleName, readSkeleton, skeletonToFrames, type NtuSampleName } from './skeleton.js';
 

@@ -1,5 +1,5 @@
 import { DatasetFormatError } from '../errors.js';
-import { readFile } from '../modalities/image.js';
+import { readFile } from '../node/files.js';
 import { TokenStream } from '../tokens.js';
 
 /** Values per joint in a `.skeleton` file: x y z, depthX depthY, colorX colorY, orientation w x y z, trackingState. */

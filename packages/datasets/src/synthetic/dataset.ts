@@ -1,5 +1,5 @@
 import { HashedNgramEncoder } from '../modalities/text.js';
-import { minMaxNormalise } from '../modalities/image.js';
+import { minMaxNormalise } from '../modalities/resize.js';
 import { mixSeed, Rng } from '../random.js';
 import { frameModality, type FrameModality, type Sequence } from '../sequence.js';
 import { streamSequences } from '../stream.js';

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { DatasetFormatError } from '../errors.js';
-import { minMaxNormalise, readRgbFrame, resizeBilinear, type FrameSize } from '../modalities/image.js';
+import { minMaxNormalise, resizeBilinear, type FrameSize } from '../modalities/resize.js';
+import { numberedFiles, readFile } from '../node/files.js';
+import { readRgbFrame } from '../node/readers.js';
 import { frameModality, type FrameModality, type Sequence } from '../sequence.js';
-import { numberedFiles, streamSequences } from '../stream.js';
+import { streamSequences } from '../stream.js';
 import { SequenceChecker } from '../validate.js';
 import { readDepthXml } from './depth-xml.js';
 import { labelFrames, parseActionLabels, UTK_ACTIONS, type UtkSession } from './labels.js';
-import { readFile } from '../modalities/image.js';
 
 /** Where a UTKinect-Action3D copy lives and how to prepare frames. */
 export interface UtkinectOptions {

@@ -1,6 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import { DatasetFormatError } from '../errors.js';
-import { readFile } from '../modalities/image.js';
+import { readFile } from '../node/files.js';
 
 /**
  * Parses a UTKinect depth frame stored by OpenCV (`<opencv_storage><depthImg190>` with `<width>`,
