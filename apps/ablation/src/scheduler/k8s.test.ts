@@ -53,7 +53,7 @@ describe('plan --k8s', () => {
   it('writes an Indexed Job and a merge Job that pass the Kubernetes API schema', () => {
     const r = runCli(['plan', '--k8s', '--partners', 'rgb,depth,text', '--fusers', 'rtf-variance', '--seeds', '1,2', '--epochs', '1', '--out', join(tmp, 'cli'), '--image', 'ghcr.io/r3d-ts/ablation:0.1', '--pvc', 'ablation-results', '--shards', '4', '--array-limit', '2', '--cpus', '2', '--mem', '4G']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/plan: 4 of 4 shards to run \(0-3; 6 of 6 cells missing\); submit with: sh .*k8s\/submit\.sh/);
+    expect(r.stdout).toMatch(/plan: 4 of 4 shards to run \(0-3; 6 of 6 cells missing\); submit with: sh .*k8s\/submit\.sh/);
     const docs = readYaml(join(tmp, 'cli', 'k8s', 'ablation-job.yaml'));
     const merge = readYaml(join(tmp, 'cli', 'k8s', 'merge-job.yaml'));
     expect(docs.map((d) => d.kind)).toEqual(['ConfigMap', 'Job']);
