@@ -1,5 +1,5 @@
 import { singularValues, type EffectiveRankVariant } from '@r3d-ts/rank-metrics';
-import { gainTable, rankOf, Superseded, type Progress, type TableRow } from './analysis.js';
+import { breathe, gainTable, rankOf, Superseded, type Progress, type TableRow } from './analysis.js';
 import { type BackendName, BACKENDS, chooseBackend } from './backend.js';
 import { COLOURS, gainFigure, spectrumFigure, type SpectrumSeries } from './charts.js';
 import { droppedFiles, inputFile } from './dropped-files.js';
@@ -46,9 +46,23 @@ const progress: Progress = (done, total, what) => {
   $('progress-text').textContent = `${what}: ${done} / ${total}`;
 };
 
-function busy(on: boolean): void {
-  body.dataset.state = on ? 'busy' : 'ready';
-  if (!on) $('progress-row').hidden = true;
+let working = 0;
+/** Brackets a piece of work: the page reads `busy` while any runs, and hides the progress bar after. */
+async function job<T>(work: () => Promise<T>): Promise<T> {
+  working++;
+  body.dataset.state = 'busy';
+  try {
+    return await work();
+  } finally {
+    if (--working === 0) {
+      body.dataset.state = 'ready';
+      $('progress-row').hidden = true;
+    }
+  }
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function fmt(v: number, digits = 4): string {
@@ -63,19 +77,19 @@ function renderTable(): void {
   tbody.replaceChildren();
   if (!set) return;
   const [a, b] = set.labels;
-  $('col-a-before').textContent = `${a} before`;
-  $('col-a-after').textContent = `${a} after`;
-  $('col-b-before').textContent = `${b} before`;
-  $('col-b-after').textContent = `${b} after`;
-  $('col-gain-a').textContent = `gain ${a}`;
-  $('col-gain-b').textContent = `gain ${b}`;
+  $('col-a-before').innerHTML = `${esc(a)}<br>before`;
+  $('col-a-after').innerHTML = `${esc(a)}<br>after`;
+  $('col-b-before').innerHTML = `${esc(b)}<br>before`;
+  $('col-b-after').innerHTML = `${esc(b)}<br>after`;
+  $('col-gain-a').innerHTML = `gain<br>${esc(a)}`;
+  $('col-gain-b').innerHTML = `gain<br>${esc(b)}`;
   for (const [source, rows] of [['files', state.files], ['rtf', state.rtfRows]] as const) {
     for (const r of rows ?? []) {
       const tr = document.createElement('tr');
       tr.dataset.source = source;
       tr.dataset.ratio = r.ratio === null ? 'all' : String(r.ratio);
       const cells: Array<[string, string, number | null]> = [
-        ['source', source === 'files' ? 'files' : 'RTF in page', null],
+        ['source', source === 'files' ? 'files' : 'RTF', null],
         ['ratio', r.ratio === null ? 'all' : `${Math.round(r.ratio * 100)}%`, r.ratio],
         ['samples', String(r.samples), r.samples],
         ['erankBeforeA', fmt(r.erank.beforeA, 3), r.erank.beforeA],
@@ -204,25 +218,27 @@ async function analyse(): Promise<void> {
   const set = state.set;
   state.files = undefined;
   state.rtfRows = undefined;
+  state.rtfApplied = undefined;
   state.rtfOut = new Map();
   delete $('gain-table').dataset.files;
+  delete $('gain-table').dataset.rtf;
   renderTable();
   if (!set) return;
-  busy(true);
-  try {
-    if (set.hasAfter) {
-      const t0 = performance.now();
-      state.files = await gainTable(set.groups, (s) => ({ a: s.aAfter!, b: s.bAfter! }), { variant: state.variant, authorsRange: set.demo && state.authorsRange, onProgress: progress, isCurrent });
-      body.dataset.analysisMs = String(Math.round(performance.now() - t0));
-      $('gain-table').dataset.files = `${set.name}|${state.variant}`;
-      renderTable();
+  await job(async () => {
+    try {
+      if (set.hasAfter) {
+        const t0 = performance.now();
+        state.files = await gainTable(set.groups, (s) => ({ a: s.aAfter!, b: s.bAfter! }), { variant: state.variant, authorsRange: set.demo && state.authorsRange, onProgress: progress, isCurrent });
+        body.dataset.analysisMs = String(Math.round(performance.now() - t0));
+        $('gain-table').dataset.files = `${set.name}|${state.variant}`;
+        renderTable();
+      }
+    } catch (err) {
+      if (!(err instanceof Superseded)) message(oneLine(err));
+      return;
     }
     await runRtf(isCurrent);
-  } catch (err) {
-    if (!(err instanceof Superseded)) message(oneLine(err));
-  } finally {
-    if (isCurrent()) busy(false);
-  }
+  });
 }
 
 async function runRtf(outer: () => boolean = () => true): Promise<void> {
@@ -233,72 +249,70 @@ async function runRtf(outer: () => boolean = () => true): Promise<void> {
   const settings = { ...state.rtf };
   const key = rtfKey(settings, set.alpha);
   $('rtf-status').textContent = 'exchanging…';
-  busy(true);
-  const t0 = performance.now();
-  try {
-    const out = new Map<PairGroup, Exchanged[]>();
-    for (const [i, g] of set.groups.entries()) {
-      progress(i, set.groups.length, 'RTF exchange (tfjs), observation ratios');
-      out.set(g, await exchangeSamples(g.samples, settings, set.alpha));
-      if (!isCurrent()) throw new Superseded();
+  await job(async () => {
+    const t0 = performance.now();
+    try {
+      const out = new Map<PairGroup, Exchanged[]>();
+      for (const [i, g] of set.groups.entries()) {
+        progress(i, set.groups.length, 'RTF exchange (tfjs), observation ratios');
+        out.set(g, await exchangeSamples(g.samples, settings, set.alpha));
+        await breathe(isCurrent);
+      }
+      const rows = await gainTable(set.groups, (s, g, i) => out.get(g)![i]!, { variant: state.variant, authorsRange: set.demo && state.authorsRange, onProgress: progress, what: 'effective ranks after RTF', isCurrent });
+      state.rtfOut = out;
+      state.rtfRows = rows;
+      state.rtfApplied = key;
+      body.dataset.rtfMs = String(Math.round(performance.now() - t0));
+      $('gain-table').dataset.rtf = `${key}|${state.variant}`;
+      $('rtf-status').textContent = `applied: ${key.replace(/\|/g, ', ')}`;
+      renderTable();
+      renderSpectrum();
+    } catch (err) {
+      if (err instanceof Superseded) return;
+      $('rtf-status').textContent = '';
+      message(oneLine(err));
     }
-    const rows = await gainTable(set.groups, (s, g, i) => out.get(g)![i]!, { variant: state.variant, authorsRange: set.demo && state.authorsRange, onProgress: progress, what: 'effective ranks after RTF', isCurrent });
-    state.rtfOut = out;
-    state.rtfRows = rows;
-    state.rtfApplied = key;
-    body.dataset.rtfMs = String(Math.round(performance.now() - t0));
-    $('gain-table').dataset.rtf = `${key}|${state.variant}`;
-    $('rtf-status').textContent = `applied: ${key.replace(/\|/g, ', ')}`;
-    renderTable();
-    renderSpectrum();
-  } catch (err) {
-    if (err instanceof Superseded) return;
-    $('rtf-status').textContent = '';
-    message(oneLine(err));
-  } finally {
-    if (isCurrent()) busy(false);
-  }
+  });
 }
 
+/** A new workspace replaces the old one; a load that gave nothing leaves the page as it was. */
+function show(workspace: Workspace): void {
+  state.workspace = workspace;
+  state.set = workspace.sets[0];
+  renderSettings();
+  void analyse();
+}
+
+let readRun = 0;
 async function load(files: InputFile[]): Promise<void> {
   if (files.length === 0) return;
-  const run = ++state.loadRun;
-  busy(true);
+  const run = ++readRun;
   message(null);
-  const t0 = performance.now();
-  try {
-    const { workspace, errors } = await loadFiles(files, (d, t) => progress(d, t, 'reading files'));
-    if (run !== state.loadRun) return;
-    body.dataset.loadMs = String(Math.round(performance.now() - t0));
-    if (errors.length > 0) message(errors.length === 1 ? errors[0]! : `${errors[0]} (and ${errors.length - 1} more; hover for all)`, errors);
-    if (!workspace) {
-      busy(false);
-      return;
+  await job(async () => {
+    const t0 = performance.now();
+    try {
+      const { workspace, errors } = await loadFiles(files, (d, t) => progress(d, t, 'reading files'));
+      if (run !== readRun) return;
+      body.dataset.loadMs = String(Math.round(performance.now() - t0));
+      if (errors.length > 0) message(errors.length === 1 ? errors[0]! : `${errors[0]} (and ${errors.length - 1} more; hover for all)`, errors);
+      if (workspace) show(workspace);
+    } catch (err) {
+      message(oneLine(err));
     }
-    state.workspace = workspace;
-    state.set = workspace.sets[0];
-    renderSettings();
-    await analyse();
-  } catch (err) {
-    message(oneLine(err));
-    busy(false);
-  }
+  });
 }
 
 async function loadExample(): Promise<void> {
-  const run = ++state.loadRun;
-  busy(true);
+  const run = ++readRun;
   message(null);
-  try {
-    const set = await exampleSet(progress, () => run === state.loadRun);
-    state.workspace = { source: set.name, sets: [set], matrices: [], notes: [] };
-    state.set = set;
-    renderSettings();
-    await analyse();
-  } catch (err) {
-    if (!(err instanceof Superseded)) message(oneLine(err));
-    if (run === state.loadRun) busy(false);
-  }
+  await job(async () => {
+    try {
+      const set = await exampleSet(progress, () => run === readRun);
+      show({ source: set.name, sets: [set], matrices: [], notes: [] });
+    } catch (err) {
+      if (!(err instanceof Superseded)) message(oneLine(err));
+    }
+  });
 }
 
 // ---- events ----
@@ -400,8 +414,8 @@ async function start(): Promise<void> {
   } catch (err) {
     message(oneLine(err));
   }
-  body.dataset.state = 'ready';
   if (params.get('example') !== '0') await loadExample();
+  else body.dataset.state = 'ready';
 }
 
 void start();

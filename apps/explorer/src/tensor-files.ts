@@ -99,6 +99,20 @@ export function readTensorFile(path: string, bytes: Uint8Array): FileArray[] {
 }
 
 /**
+ * Refuses NaN and Inf in one line naming the file and the first bad value's flat index: effective
+ * rank would refuse them later, where the file's name is no longer known.
+ *
+ * @example
+ * checkFinite({ name: 'x.npy', key: 'x', shape: [2], data: Float32Array.of(1, NaN) }); // throws 'x.npy: expected finite token values, ...'
+ */
+export function checkFinite(a: FileArray): void {
+  for (let i = 0; i < a.data.length; i++) {
+    const v = a.data[i]!;
+    if (v - v !== 0) throw new InputError(a.name, 'finite token values', `${v} at flat index ${i} of shape [${a.shape.join(', ')}]`);
+  }
+}
+
+/**
  * The token matrices of one array: a (T, C) matrix is one, a (B, T, C) stack is B of them; leading
  * singleton axes are dropped first (the authors save (1, T, C)). Anything else is refused in one
  * line naming the array.
@@ -107,6 +121,7 @@ export function readTensorFile(path: string, bytes: Uint8Array): FileArray[] {
  * matricesOf({ name: 'x.npy', key: 'x', shape: [2, 5, 8], data }); // two 5 x 8 matrices
  */
 export function matricesOf(a: FileArray): TokenMatrix[] {
+  checkFinite(a);
   const shape = [...a.shape];
   while (shape.length > 2 && shape[0] === 1) shape.shift();
   if (shape.length === 2) return [{ data: a.data, rows: shape[0]!, cols: shape[1]! }];

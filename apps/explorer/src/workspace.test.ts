@@ -12,6 +12,7 @@ describe('tensor files', () => {
     const stack = matricesOf({ name: 's.npy', key: 's', shape: [2, 4, 3], data: values(24) });
     expect(stack.map((m) => [m.rows, m.cols, m.data[0]])).toEqual([[4, 3, values(24)[0]], [4, 3, values(24)[12]]]);
     expect(() => matricesOf({ name: 'v.npy', key: 'v', shape: [5], data: values(5) })).toThrow('v.npy: expected a (T, C) token matrix or a (B, T, C) stack, found shape [5]');
+    expect(() => matricesOf({ name: 'n.npy', key: 'n', shape: [2, 2], data: Float32Array.of(1, 2, Number.NaN, 4) })).toThrow('n.npy: expected finite token values, found NaN at flat index 2 of shape [2, 2]');
   });
 
   it('reads .npy, safetensors, a bare torch.save tensor and a state_dict', () => {

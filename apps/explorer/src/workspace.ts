@@ -1,4 +1,4 @@
-import { extensionOf, InputError, type InputFile, matricesOf, oneLine, readTensorFile, stemOf, TENSOR_EXTENSIONS, type TokenMatrix } from './tensor-files.js';
+import { checkFinite, extensionOf, InputError, type InputFile, matricesOf, oneLine, readTensorFile, stemOf, TENSOR_EXTENSIONS, type TokenMatrix } from './tensor-files.js';
 
 /** One sample of a modality pair: A and B before fusion and, when the files hold them, after. */
 export interface PairSample {
@@ -120,6 +120,7 @@ async function readManifestFolder(dir: string, manifestFile: InputFile, files: I
       if (!file) throw InputError.missing(path, `manifest.json lists ratio ${r}`);
       const [array] = readTensorFile(file.path, await file.read());
       if (array!.shape.length !== 2) throw new InputError(file.path, '(sum of T, C) stacked tokens', `shape [${array!.shape.join(', ')}]`);
+      checkFinite(array!);
       const [rows, cols] = array!.shape as [number, number];
       for (const e of entries) {
         if (e.offset + e.frames > rows) throw new InputError(file.path, `${e.offset + e.frames} rows for sequence ${e.sequence} (manifest.json)`, `${rows}`);
