@@ -40,7 +40,11 @@ export function rankOf(m: TokenMatrix, variant: EffectiveRankVariant): number {
 
 /**
  * Lets the page paint (the progress bar) between chunks of work, and stops a run that a newer
- * one replaced. A MessageChannel task, unlike setTimeout, is not clamped to 4 ms.
+ * one replaced (it rejects with `Superseded`). A MessageChannel task, unlike setTimeout, is not
+ * clamped to 4 ms.
+ *
+ * @example
+ * await breathe(() => run === latestRun);
  */
 export function breathe(isCurrent: () => boolean = () => true): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -54,7 +58,13 @@ export function breathe(isCurrent: () => boolean = () => true): Promise<void> {
   });
 }
 
-/** The samples of a group that the table averages: the authors' 0..32 for their demo, else all. */
+/**
+ * The samples of a group that the table averages: the authors' sequences 0..32 for their demo
+ * (the README's table and the ablation's default), else all of them.
+ *
+ * @example
+ * samplesOf(group, true).map((s) => s.seq); // [0, 1, ..., 32]
+ */
 export function samplesOf(group: PairGroup, authorsRange: boolean): PairSample[] {
   return authorsRange ? group.samples.filter((s) => s.seq < AUTHORS_SEQUENCES) : group.samples;
 }

@@ -1,6 +1,11 @@
 import type { InputFile } from './tensor-files.js';
 
-/** A picked or dropped file as the loaders take it: its path in the folder and lazy bytes. */
+/**
+ * A picked or dropped file as the loaders take it: its path in the folder and lazy bytes.
+ *
+ * @example
+ * const files = Array.from(folderInput.files!).map((f) => inputFile(f)); // paths like 'darai-demo/alpha.npy'
+ */
 export function inputFile(file: File, path = file.webkitRelativePath || file.name): InputFile {
   return { path, read: async () => new Uint8Array(await file.arrayBuffer()) };
 }

@@ -28,7 +28,12 @@ export function tableCsv(input: { labels: [string, string]; set: string; variant
   return `${lines.join('\n')}\n`;
 }
 
-/** Offers a blob as a download named `name` (an object URL, never a request to anywhere). */
+/**
+ * Offers a blob as a download named `name` (an object URL, never a request to anywhere).
+ *
+ * @example
+ * download(new Blob(['a,b\n'], { type: 'text/csv' }), 'table.csv');
+ */
 export function download(blob: Blob, name: string): void {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');

@@ -17,7 +17,12 @@ export interface RtfSettings {
 /** The default settings: the authors' demo tensors (variance, 0.3) with a neutral blend. */
 export const DEFAULT_RTF: RtfSettings = { selection: 'variance', ratio: 0.3, alpha: 0.5, loadedAlpha: true };
 
-/** A short, stable text of the settings (the page shows it and the tests read it). */
+/**
+ * A short, stable text of the settings (the page shows it and the tests read it).
+ *
+ * @example
+ * rtfKey({ selection: 'variance', ratio: 0.3, alpha: 0.5, loadedAlpha: false }); // 'variance|0.3|0.5'
+ */
 export function rtfKey(s: RtfSettings, alpha?: Float32Array): string {
   return `${s.selection}|${s.ratio}|${s.loadedAlpha && alpha ? 'alpha.npy' : s.alpha}`;
 }

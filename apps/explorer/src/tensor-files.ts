@@ -27,6 +27,9 @@ export interface FileArray {
  * A file the page cannot use, with the one line the page shows: the file's name, what was expected
  * and what was found. Every reader of the page throws this (or tensor-io's `TensorFormatError`,
  * whose message has the same shape), so no bad file can blank the page.
+ *
+ * @example
+ * new InputError('v.npy', 'a (T, C) token matrix', 'shape [5]').message; // 'v.npy: expected a (T, C) token matrix, found shape [5]'
  */
 export class InputError extends Error {
   constructor(file: string, expected: string, found?: string) {
@@ -45,14 +48,24 @@ export class InputError extends Error {
 /** The extensions the page reads as tensors. */
 export const TENSOR_EXTENSIONS = ['.npy', '.safetensors', '.pt', '.pth'] as const;
 
-/** The last path component without its extension (`a/b/rgb_raw_3_0.5.pt` -> `rgb_raw_3_0.5`). */
+/**
+ * The last path component without its extension.
+ *
+ * @example
+ * stemOf('a/b/rgb_raw_3_0.5.pt'); // 'rgb_raw_3_0.5'
+ */
 export function stemOf(path: string): string {
   const base = path.slice(path.lastIndexOf('/') + 1);
   const dot = base.lastIndexOf('.');
   return dot > 0 ? base.slice(0, dot) : base;
 }
 
-/** The lower-case extension with its dot, or '' (`x/Y.NPY` -> `.npy`). */
+/**
+ * The lower-case extension with its dot, or '' when there is none.
+ *
+ * @example
+ * extensionOf('x/Y.NPY'); // '.npy'
+ */
 export function extensionOf(path: string): string {
   const base = path.slice(path.lastIndexOf('/') + 1);
   const dot = base.lastIndexOf('.');
@@ -132,7 +145,12 @@ export function matricesOf(a: FileArray): TokenMatrix[] {
   throw new InputError(a.name, 'a (T, C) token matrix or a (B, T, C) stack', `shape [${a.shape.join(', ')}]`);
 }
 
-/** The one line the page shows for any error while loading or analysing. */
+/**
+ * The one line the page shows for any error while loading or analysing: the message's first line.
+ *
+ * @example
+ * oneLine(new Error('x.npy: expected ...\n  at ...')); // 'x.npy: expected ...'
+ */
 export function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.split('\n')[0]!.trim();
