@@ -46,6 +46,7 @@ export default defineConfig({
       { find: /^jpeg-js$/, replacement: join(here, 'src', 'node-only-stub.ts') },
     ],
   },
+  worker: { format: 'es' },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
