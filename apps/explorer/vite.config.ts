@@ -36,16 +36,6 @@ export default defineConfig({
   // Relative URLs, so dist/ works from any folder of any static host.
   base: './',
   plugins: [tfjsWasmFiles()],
-  resolve: {
-    alias: [
-      // @r3d-ts/datasets/synthetic shares a bundle chunk with the file loaders, which import
-      // these Node-only modules for their side effects; the synthetic world itself never reads a
-      // file or decodes an image. Until that package has a browser entry they resolve to nothing.
-      { find: /^(node:)?fs$/, replacement: join(here, 'src', 'node-only-stub.ts') },
-      { find: /^pngjs$/, replacement: join(here, 'src', 'node-only-stub.ts') },
-      { find: /^jpeg-js$/, replacement: join(here, 'src', 'node-only-stub.ts') },
-    ],
-  },
   worker: { format: 'es' },
   build: {
     outDir: 'dist',

@@ -3,12 +3,25 @@ import { join } from 'node:path';
 import { analyseDemo, readDemoTokens } from '@r3d-ts/ablation';
 import { sharedFixture } from '@r3d-ts/tooling/vitest/fixtures';
 import { describe, expect, it } from 'vitest';
-import { gainTable } from './analysis.js';
+import { chosenSamples, gainTable } from './analysis.js';
 import { gainFigure } from './charts.js';
 import { tableCsv } from './export.js';
 import { loadFiles } from './workspace.js';
 
 const dir = sharedFixture('darai-demo');
+
+describe('the sequences a row averages', () => {
+  const m = { data: Float32Array.of(1, 0, 0, 1), rows: 2, cols: 2 };
+  const group = (ratio: number, seqs: number[]) => ({ ratio, samples: seqs.map((seq) => ({ seq, a: m, b: m })) });
+
+  it('the authors\u2019 range takes 0..32 in order, and names a sequence a ratio lacks', () => {
+    const groups = [group(0.1, [0, 1, 2, 40]), group(0.2, [2, 1, 0, 40])];
+    expect(chosenSamples(groups, true).map((g) => g.map((s) => s.seq))).toEqual([[0, 1, 2], [0, 1, 2]]);
+    expect(chosenSamples(groups, false).map((g) => g.length)).toEqual([4, 4]);
+    expect(() => chosenSamples([group(0.1, [0, 1]), group(0.2, [0])], true)).toThrow('sequences 1 have no tokens at observation ratio 0.2 (other ratios have them)');
+    expect(() => chosenSamples([group(0.1, [40])], true)).toThrow(/none of the authors' sequences 0\.\.32/);
+  });
+});
 
 describe.skipIf(!dir)('the page\u2019s analysis of the authors\u2019 demo folder (../shared/fixtures/darai-demo)', () => {
   it('equals the ablation\u2019s analyseDemo bit for bit at all 9 ratios, and draws and exports them', async () => {

@@ -60,14 +60,25 @@ export function breathe(isCurrent: () => boolean = () => true): Promise<void> {
 }
 
 /**
- * The samples of a group that the table averages: the authors' sequences 0..32 for their demo
- * (the README's table and the ablation's default), else all of them.
+ * The samples each group's row averages. With `authorsRange` (their demo), the sequences of
+ * 0..32 the set holds, as the ablation's `analyseDemo` takes them, in the same order; a ratio that
+ * lacks one of them is an error naming it (no sequence is left out without a word). Otherwise
+ * every sample of each group.
  *
  * @example
- * samplesOf(group, true).map((s) => s.seq); // [0, 1, ..., 32]
+ * chosenSamples(set.groups, true)[0].map((s) => s.seq); // [0, 1, ..., 32]
  */
-export function samplesOf(group: PairGroup, authorsRange: boolean): PairSample[] {
-  return authorsRange ? group.samples.filter((s) => s.seq < AUTHORS_SEQUENCES) : group.samples;
+export function chosenSamples(groups: readonly PairGroup[], authorsRange: boolean): PairSample[][] {
+  if (!authorsRange) return groups.map((g) => g.samples);
+  const present = new Set(groups.flatMap((g) => g.samples.map((s) => s.seq)));
+  const wanted = Array.from({ length: AUTHORS_SEQUENCES }, (_, i) => i).filter((s) => present.has(s));
+  if (wanted.length === 0) throw new Error(`none of the authors' sequences 0..${AUTHORS_SEQUENCES - 1} is here: untick "authors' sequences" to use all`);
+  return groups.map((g) => {
+    const bySeq = new Map(g.samples.map((s) => [s.seq, s]));
+    const absent = wanted.filter((s) => !bySeq.has(s));
+    if (absent.length > 0) throw new Error(`sequences ${absent.join(', ')} have no tokens at observation ratio ${g.ratio} (other ratios have them): untick "authors' sequences" to use what each ratio has`);
+    return wanted.map((s) => bySeq.get(s)!);
+  });
 }
 
 /** What one sample contributes after fusion: the files' exchanged tokens or the page's RTF output. */
@@ -193,10 +204,7 @@ export async function gainTable(
   after: AfterOf,
   options: { variant: EffectiveRankVariant; authorsRange: boolean; onProgress?: Progress; what?: string; isCurrent?: () => boolean },
 ): Promise<TableRow[]> {
-  const chosen = groups.map((g) => samplesOf(g, options.authorsRange));
-  for (const [gi, group] of groups.entries()) {
-    if (chosen[gi]!.length === 0) throw new Error(`no sequence in 0..${AUTHORS_SEQUENCES - 1} at ratio ${group.ratio} (untick "authors' sequences" to use all ${group.samples.length})`);
-  }
+  const chosen = chosenSamples(groups, options.authorsRange);
   const quads = groups.map((group, gi) => chosen[gi]!.map((s) => ({ s, x: after(s, group, group.samples.indexOf(s)) })));
   const all = quads.flat().flatMap(({ s, x }) => [s.a, x.a, s.b, x.b]);
   await rankAll(all, options.variant, options);

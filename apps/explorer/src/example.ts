@@ -1,3 +1,4 @@
+import { mixSeed, Rng } from '@r3d-ts/datasets';
 import { SyntheticDataset } from '@r3d-ts/datasets/synthetic';
 import { breathe, type Progress } from './analysis.js';
 import type { TokenMatrix } from './tensor-files.js';
@@ -6,24 +7,10 @@ import type { PairGroup, PairSample, PairSet } from './workspace.js';
 /** Shape of the built-in example: sequences of the synthetic world, tokens of this width. */
 export const EXAMPLE = { sequences: 12, channels: 64, seed: 1, ratios: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] } as const;
 
-/** A small seeded generator (mulberry32) for the fixed projections; the world has its own. */
+/** n standard normal draws from the repository's one seeded PRNG. */
 function gaussians(seed: number, n: number): Float32Array {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - uniform()));
-    const th = 2 * Math.PI * uniform();
-    out[i] = r * Math.cos(th);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(th);
-  }
-  return out;
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.normal());
 }
 
 /**
@@ -78,8 +65,8 @@ export async function exampleSet(onProgress?: Progress, isCurrent?: () => boolea
     const seq = world.generate(i);
     const rgb = seq.modalities.rgb!;
     const depth = seq.modalities.depth!;
-    wRgb ??= gaussians(seed * 7919 + 1, rgb.dim * channels);
-    wDepth ??= gaussians(seed * 7919 + 2, depth.dim * channels);
+    wRgb ??= gaussians(mixSeed(seed, 1), rgb.dim * channels);
+    wDepth ??= gaussians(mixSeed(seed, 2), depth.dim * channels);
     const a = project(rgb.data, seq.frames, rgb.dim, wRgb, channels);
     const b = project(depth.data, seq.frames, depth.dim, wDepth, channels);
     for (const g of groups) {
