@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpy, readTorchTensor } from '@r3d-ts/tensor-io/node';
-import { effectiveRank, harmonicBalance } from '@r3d-ts/rank-metrics';
+import { meanRankGain, pairRanks } from '@r3d-ts/rank-metrics';
 import { AblationConfigError } from './errors.js';
 import { formatSequenceList } from './sequences.js';
 import type { RankPoint } from './run-cell.js';
@@ -150,9 +150,10 @@ const DEFAULT_DEMO_SEQUENCES = Array.from({ length: 33 }, (_, i) => i);
 /**
  * The paper's rank analysis on the authors' own tokens: per observation ratio, the mean over
  * sequences of each modality's effective-rank gain (exchanged minus raw) and the harmonic mean H
- * of the two mean gains. `sequences` defaults to those of 0..32 the tokens hold, the range the
- * authors' demo averages. A requested sequence the tokens do not hold, or one missing at some
- * ratio, is an `AblationConfigError` naming it: no sequence is left out without a word.
+ * of the two mean gains (rank-metrics' `pairRanks` + `meanRankGain`, which the explorer page
+ * runs too). `sequences` defaults to those of 0..32 the tokens hold, the range the authors' demo
+ * averages. A requested sequence the tokens do not hold, or one missing at some ratio, is an
+ * `AblationConfigError` naming it: no sequence is left out without a word.
  *
  * @example
  * analyseDemo(readDemoTokens('../shared/fixtures/darai-demo')).ranks[8]; // obs 0.9: H ~0.914
@@ -175,19 +176,14 @@ export function analyseDemo(tokens: DemoTokens, sequences?: readonly number[]): 
     const perSeq = tokens.tokens.get(ratio)!;
     const absent = wanted.filter((s) => !perSeq.has(s));
     if (absent.length > 0) throw new AblationConfigError('data', `${tokens.root}: sequences ${formatSequenceList(absent)} have no tokens at observation ratio ${ratio} (other ratios have them)`);
-    const sums = { rgbBefore: 0, rgbAfter: 0, partnerBefore: 0, partnerAfter: 0 };
-    for (const s of wanted) {
-      const r = perSeq.get(s)!;
-      sums.rgbBefore += effectiveRank(r.rgb_raw);
-      sums.rgbAfter += effectiveRank(r.exchanged_rgb);
-      sums.partnerBefore += effectiveRank(r.depth_raw);
-      sums.partnerAfter += effectiveRank(r.exchanged_depth);
-    }
-    const n = wanted.length;
-    const erank = { rgbBefore: sums.rgbBefore / n, rgbAfter: sums.rgbAfter / n, partnerBefore: sums.partnerBefore / n, partnerAfter: sums.partnerAfter / n, fused: Number.NaN };
-    const gainRgb = erank.rgbAfter - erank.rgbBefore;
-    const gainPartner = erank.partnerAfter - erank.partnerBefore;
-    ranks.push({ observationRatio: ratio, samples: n, erank, gainRgb, gainPartner, balance: harmonicBalance(gainRgb, gainPartner) });
+    const row = meanRankGain(
+      wanted.map((s) => {
+        const r = perSeq.get(s)!;
+        return pairRanks({ beforeA: r.rgb_raw, afterA: r.exchanged_rgb, beforeB: r.depth_raw, afterB: r.exchanged_depth });
+      }),
+    );
+    const erank = { rgbBefore: row.erank.beforeA, rgbAfter: row.erank.afterA, partnerBefore: row.erank.beforeB, partnerAfter: row.erank.afterB, fused: Number.NaN };
+    ranks.push({ observationRatio: ratio, samples: row.samples, erank, gainRgb: row.gainA, gainPartner: row.gainB, balance: row.balance });
   }
   return { layout: tokens.layout, root: tokens.root, sequences: wanted, ranks };
 }

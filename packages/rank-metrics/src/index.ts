@@ -6,6 +6,8 @@ export { channelScores, lowestChannels } from './channel-scores.js';
 export type { ChannelScoreMethod, ChannelScoreOptions } from './channel-scores.js';
 export { harmonicBalance, mutualGain, collapseReport } from './balance.js';
 export type { MutualGain, CollapseReport } from './balance.js';
+export { pairRanks, meanRankGain } from './rank-gain.js';
+export type { PairRanks, RankGainRow } from './rank-gain.js';
 export { symmetricEigen } from './symmetric-eigen.js';
 export type { SymmetricEigen } from './symmetric-eigen.js';
 export { matrix } from './matrix.js';
