@@ -1,0 +1,62 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '@r3d-ts/tooling/vitest/fixtures';
+import { extractBlocks, type ExampleBlock } from './extract.js';
+
+// Every README a user reads: the root, each package and each app.
+const root = repoRoot();
+const readmes = ['README.md', ...['packages', 'apps'].flatMap((group) =>
+  readdirSync(join(root, group)).map((name) => join(group, name, 'README.md')).filter((f) => existsSync(join(root, f))))];
+const blocks: ExampleBlock[] = readmes.flatMap((f) => extractBlocks(readFileSync(join(root, f), 'utf8'), f));
+
+// Blocks run inside this package (its node_modules has every @r3d-ts package, tfjs-core and the
+// bins r3d and r3d-ablation), each in a fresh folder, so files an example writes stay out of the tree.
+const here = join(root, 'test', 'doctest');
+const scratch = join(here, '.tmp');
+mkdirSync(scratch, { recursive: true });
+const tsx = import.meta.resolve('tsx');
+const TIMEOUT_MS = 150_000;
+
+// A Node stack frame ("    at fn (file.js:1:2)"): an example that prints one has failed even if it exits 0.
+const STACK_FRAME = /^\s+at .*(\(.*:\d+:\d+\)|:\d+:\d+)$/m;
+
+function runBlock(block: ExampleBlock): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(scratch, `${block.file.replace(/[/.]/g, '-')}-${block.line}-`));
+  const env = { ...process.env, PATH: `${join(here, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`, NO_COLOR: '1', FORCE_COLOR: '0' };
+  const run = block.kind === 'ts'
+    ? (writeFileSync(join(dir, 'example.mts'), block.code), spawnSync(process.execPath, ['--import', tsx, 'example.mts'], { cwd: dir, env, encoding: 'utf8', timeout: TIMEOUT_MS }))
+    : (writeFileSync(join(dir, 'example.sh'), block.code), spawnSync('bash', ['-eo', 'pipefail', 'example.sh'], { cwd: dir, env, encoding: 'utf8', timeout: TIMEOUT_MS }));
+  rmSync(dir, { recursive: true, force: true });
+  return { status: run.status, output: `${run.stdout ?? ''}${run.stderr ?? ''}${run.error ? `\n${run.error.message}` : ''}` };
+}
+
+const counts = { run: 0, marked: 0 };
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+  console.log(`README examples: ${counts.run} run, ${counts.marked} marked not-run, of ${blocks.length} in ${readmes.length} READMEs`);
+});
+
+describe('README examples', () => {
+  it('finds the examples of every README', () => {
+    expect(readmes.length).toBeGreaterThanOrEqual(10);
+    expect(blocks.length).toBeGreaterThan(20);
+    for (const b of blocks.filter((x) => x.notRun !== undefined)) expect(b.notRun, `${b.file}:${b.line} not-run needs a reason`).not.toBe('');
+  });
+
+  for (const block of blocks) {
+    const title = `${block.file}:${block.line} (${block.lang})`;
+    if (block.notRun !== undefined) {
+      it.skip(`${title}: not-run: ${block.notRun}`, () => {});
+      counts.marked++;
+      continue;
+    }
+    counts.run++;
+    it(title, () => {
+      const { status, output } = runBlock(block);
+      expect(status, `${title} exited ${status}:\n${output}`).toBe(0);
+      expect(output, `${title} printed a stack trace:\n${output}`).not.toMatch(STACK_FRAME);
+    });
+  }
+});
