@@ -17,6 +17,23 @@ const blocks: ExampleBlock[] = readmes.flatMap((f) => extractBlocks(readFileSync
 const here = join(root, 'test', 'doctest');
 const scratch = join(here, '.tmp');
 mkdirSync(scratch, { recursive: true });
+
+// `npx r3d` and `npx r3d-ablation` run the workspace's own commands: the scratch folder is a tiny
+// project whose node_modules/.bin holds one shim per bin of a public package. (pnpm links bins at
+// install time, before a fresh clone has built the dist/ files they point at, and skips them.)
+const shims = join(scratch, 'node_modules', '.bin');
+mkdirSync(shims, { recursive: true });
+writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'doctest-scratch', private: true }));
+for (const group of ['packages', 'apps']) {
+  for (const name of readdirSync(join(root, group))) {
+    const manifestPath = join(root, group, name, 'package.json');
+    if (!existsSync(manifestPath)) continue;
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { bin?: Record<string, string> };
+    for (const [bin, target] of Object.entries(manifest.bin ?? {})) {
+      writeFileSync(join(shims, bin), `#!/bin/sh\nexec "${process.execPath}" "${join(root, group, name, target)}" "$@"\n`, { mode: 0o755 });
+    }
+  }
+}
 const tsx = import.meta.resolve('tsx');
 const TIMEOUT_MS = 150_000;
 
@@ -36,7 +53,7 @@ function tail(text: string): string {
 
 function runBlock(block: ExampleBlock): { status: number | null; output: string } {
   const dir = folderOf(block.file);
-  const env = { ...process.env, PATH: `${join(here, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`, NO_COLOR: '1', FORCE_COLOR: '0' };
+  const env = { ...process.env, PATH: `${shims}:${process.env.PATH ?? ''}`, NO_COLOR: '1', FORCE_COLOR: '0' };
   const run = block.kind === 'ts'
     ? (writeFileSync(join(dir, `example-${block.line}.mts`), block.code), spawnSync(process.execPath, ['--import', tsx, `example-${block.line}.mts`], { cwd: dir, env, encoding: 'utf8', timeout: TIMEOUT_MS }))
     : (writeFileSync(join(dir, `example-${block.line}.sh`), block.code), spawnSync('bash', ['-eo', 'pipefail', `example-${block.line}.sh`], { cwd: dir, env, encoding: 'utf8', timeout: TIMEOUT_MS }));
