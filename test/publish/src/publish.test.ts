@@ -83,7 +83,11 @@ describe('publishing', () => {
       expect(m.bugs?.url, m.name).toMatch(/^https:\/\//);
       expect(m.repository?.directory, m.name).toMatch(/^(packages|apps)\//);
       if (Array.isArray(m.sideEffects)) {
-        for (const file of m.sideEffects) expect(listing, `${m.name} sideEffects ${file}`).toContain(`package/${file.replace(/^\.\//, '')}`);
+        // each entry (a path or a glob such as ./dist/*.mjs) names at least one shipped file
+        for (const entry of m.sideEffects) {
+          const glob = new RegExp(`^package/${entry.replace(/^\.\//, '').replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+          expect(listing.some((f) => glob.test(f)), `${m.name} sideEffects ${entry} matches no shipped file`).toBe(true);
+        }
       }
       for (const binding of TF_BINDINGS) {
         expect(m.dependencies?.[binding], `${m.name} depends on ${binding}`).toBeUndefined();
