@@ -19,7 +19,8 @@ export const trainConfigSchema = z
     beta1: z.number().min(0).lt(1).default(0.9),
     beta2: z.number().min(0).lt(1).default(0.999),
     epsilon: z.number().positive().default(1e-8),
-    warmupEpochs: z.number().min(0).default(10),
+    /** Unset: a sixth of the run, at most 10 (`defaultWarmupEpochs`), filled in by the schema. */
+    warmupEpochs: z.number().min(0).optional(),
     minLr: z.number().min(0).default(0),
     /** Move the learning rate every optimiser step instead of once per epoch. */
     schedulePerStep: z.boolean().default(false),
@@ -51,7 +52,22 @@ export const trainConfigSchema = z
     out: z.string().default('runs/r3d'),
   })
   .strict()
-  .refine((c) => c.warmupEpochs <= c.epochs, { message: 'warmupEpochs must not exceed epochs', path: ['warmupEpochs'] });
+  .overwrite((c) => (c.warmupEpochs === undefined ? { ...c, warmupEpochs: defaultWarmupEpochs(c.epochs) } : c))
+  .refine((c) => (c.warmupEpochs ?? 0) <= c.epochs, { message: 'warmupEpochs must not exceed epochs', path: ['warmupEpochs'] });
+
+/**
+ * The warm-up a run gets when it sets none: the released recipe's share (10 of 60 epochs, a
+ * sixth), rounded, at most 10 epochs. So the released 60 epochs warm up for 10 as published, and a
+ * short run (`r3d train --epochs 5`) warms up for 1 instead of failing on a warm-up longer than
+ * the run.
+ *
+ * @example
+ * defaultWarmupEpochs(60); // 10
+ * defaultWarmupEpochs(5);  // 1
+ */
+export function defaultWarmupEpochs(epochs: number): number {
+  return Math.min(10, Math.round(epochs / 6));
+}
 
 export type TrainConfig = z.output<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;

@@ -13,7 +13,7 @@ export type { ScheduleOptions } from './schedule.js';
 export { collate, disposeBatch, batchIndices } from './batching.js';
 export { saveCheckpoint, loadCheckpoint, checkpointExists, tensorsToEntries, entriesToTensors, CHECKPOINT_FORMAT } from './checkpoint.js';
 export type { CheckpointState, CheckpointContent, LoadedCheckpoint, TrainingProgress } from './checkpoint.js';
-export { trainConfigSchema, parseTrainConfig } from './config.js';
+export { trainConfigSchema, parseTrainConfig, defaultWarmupEpochs } from './config.js';
 export type { TrainConfig, TrainConfigInput } from './config.js';
 export { namedVariables } from './model.js';
 export type { TrainableModel, AnticipationBatch, AnticipationOutputs, ForwardOptions, LabelSpace } from './model.js';

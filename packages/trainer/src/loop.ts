@@ -7,7 +7,7 @@ import { registerGradients } from '@r3d-ts/tfjs-gradients';
 import { AdamW, clipByGlobalNorm } from './adamw.js';
 import { batchIndices, collate, disposeBatch } from './batching.js';
 import { checkpointExists, checkWeightsMatch, entriesToTensors, loadCheckpoint, saveCheckpoint, type TrainingProgress } from './checkpoint.js';
-import type { TrainConfig } from './config.js';
+import { defaultWarmupEpochs, type TrainConfig } from './config.js';
 import { NonFiniteLossError } from './errors.js';
 import { type EvaluationReport, evaluateAnticipation } from './evaluate.js';
 import { type LabelSpace, namedVariables, type TrainableModel } from './model.js';
@@ -140,7 +140,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const history: EpochRecord[] = [];
   const n = trainSamples.length;
   const stepsPerEpoch = Math.ceil(n / config.batchSize);
-  const schedule = { lr: config.lr, warmupEpochs: config.warmupEpochs, totalEpochs: config.epochs, minLr: config.minLr, ...(config.schedulePerStep ? { stepsPerEpoch } : {}) };
+  const schedule = { lr: config.lr, warmupEpochs: config.warmupEpochs ?? defaultWarmupEpochs(config.epochs), totalEpochs: config.epochs, minLr: config.minLr, ...(config.schedulePerStep ? { stepsPerEpoch } : {}) };
   const rankSubset = (validation.length > 0 ? validation : trainSamples).slice(0, config.rankMonitor.samples);
   const lastEpoch = options.stopAfterEpochs != null ? Math.min(config.epochs, progress.epoch + options.stopAfterEpochs) : config.epochs;
   const board = options.tensorboard === false ? null : new TrainingBoard(options.tensorboard ?? join(outDir, 'tb'), progress.globalStep > 0 ? progress.globalStep : null);

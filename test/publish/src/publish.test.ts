@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,8 +13,22 @@ interface Manifest {
   version: string;
   private?: boolean;
   dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   exports?: Record<string, unknown>;
+  files?: string[];
+  sideEffects?: boolean | string[];
+  keywords?: string[];
+  engines?: Record<string, string>;
+  homepage?: string;
+  bugs?: { url?: string };
+  repository?: { type?: string; url?: string; directory?: string };
+  license?: string;
 }
+
+/** TensorFlow's native bindings download libtensorflow on install: users add them, packages never depend on them. */
+const TF_BINDINGS = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 
 /** The package and each of its module subpaths (`@r3d-ts/tensor-io/node`, `@r3d-ts/datasets/ntu`, ...); file exports are left out. */
 function entryPoints(manifest: Manifest): string[] {
@@ -55,6 +69,43 @@ describe('publishing', () => {
       expect(manifest).not.toContain('workspace:');
     }
 
+    // Every tarball carries the license, README and changelog, and its manifest the metadata a
+    // registry page shows; sideEffects names only files the tarball holds.
+    for (const f of files) {
+      const listing = execFileSync('tar', ['-tzf', join(tarballs, f)], { encoding: 'utf8' }).trim().split('\n');
+      const m = JSON.parse(execFileSync('tar', ['-xzOf', join(tarballs, f), 'package/package.json'], { encoding: 'utf8' })) as Manifest;
+      for (const file of ['LICENSE', 'README.md', 'CHANGELOG.md']) expect(listing, `${m.name} ships ${file}`).toContain(`package/${file}`);
+      expect(execFileSync('tar', ['-xzOf', join(tarballs, f), 'package/LICENSE'], { encoding: 'utf8' })).toMatch(/^MIT License[\s\S]*r3d-ts contributors/);
+      expect(m.license, m.name).toBe('MIT');
+      expect(m.keywords?.length, `${m.name} keywords`).toBeGreaterThan(0);
+      expect(m.engines?.node, m.name).toBe('>=20');
+      expect(m.homepage, m.name).toMatch(/^https:\/\//);
+      expect(m.bugs?.url, m.name).toMatch(/^https:\/\//);
+      expect(m.repository?.directory, m.name).toMatch(/^(packages|apps)\//);
+      if (Array.isArray(m.sideEffects)) {
+        // each entry (a path or a glob such as ./dist/*.mjs) names at least one shipped file
+        for (const entry of m.sideEffects) {
+          const glob = new RegExp(`^package/${entry.replace(/^\.\//, '').replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+          expect(listing.some((f) => glob.test(f)), `${m.name} sideEffects ${entry} matches no shipped file`).toBe(true);
+        }
+      }
+      for (const binding of TF_BINDINGS) {
+        expect(m.dependencies?.[binding], `${m.name} depends on ${binding}`).toBeUndefined();
+        expect(m.optionalDependencies?.[binding], `${m.name} depends on ${binding}`).toBeUndefined();
+      }
+    }
+
+    // Are the types wrong? Every entry point, under node10, node16 (CJS and ESM) and bundler
+    // resolution, read from the tarball itself (no registry: DefinitelyTyped lookups are off).
+    const attw = join(root, 'test', 'publish', 'node_modules', '.bin', 'attw');
+    for (const f of files) {
+      const run = spawnSync(attw, ['--format', 'json', '--no-definitely-typed', join(tarballs, f)], { encoding: 'utf8' });
+      const report = JSON.parse(run.stdout) as { analysis: { packageName: string; entrypoints: Record<string, unknown> }; problems: unknown };
+      expect(report.problems, `${f}: ${run.stdout.slice(0, 2000)}`).toEqual(Array.isArray(report.problems) ? [] : {});
+      expect(run.status, f).toBe(0);
+      if (report.analysis.packageName === '@r3d-ts/datasets') expect(Object.keys(report.analysis.entrypoints)).toEqual(expect.arrayContaining(['./ntu', './utkinect', './darai', './futr', './synthetic']));
+    }
+
     const app = join(work, 'app');
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
@@ -65,6 +116,12 @@ describe('publishing', () => {
     // Exactly one copy of tfjs-core: two copies mean two kernel registries ("backend not found").
     const cores = execFileSync('find', [join(app, 'node_modules'), '-path', '*@tensorflow/tfjs-core/package.json', '-not', '-path', '*/dist/*'], { encoding: 'utf8' }).trim().split('\n');
     expect(cores).toHaveLength(1);
+
+    // A light install: neither TensorFlow binding (each downloads libtensorflow on install) is pulled in.
+    for (const binding of TF_BINDINGS) {
+      const found = execFileSync('find', [join(app, 'node_modules'), '-path', `*${binding}/package.json`, '-not', '-path', '*/dist/*'], { encoding: 'utf8' }).trim();
+      expect(found, binding).toBe('');
+    }
 
     const names = packages.flatMap((p) => entryPoints(p.manifest));
     expect(names).toContain('@r3d-ts/tensor-io/node');
@@ -85,6 +142,7 @@ describe('publishing', () => {
 
     // The command-line tools run from the installed tarballs (what `npx` would run): r3d-ablation
     // from @r3d-ts/ablation, r3d from @r3d-ts/train.
+    expect(execFileSync(join(app, 'node_modules', '.bin', 'r3d-ablation'), ['--help'], { encoding: 'utf8' })).toMatch(/r3d-ablation/);
     expect(execFileSync(join(app, 'node_modules', '.bin', 'r3d-ablation'), ['run', '--help'], { encoding: 'utf8' })).toMatch(/--partners/);
     expect(execFileSync(join(app, 'node_modules', '.bin', 'r3d'), ['--help'], { encoding: 'utf8' })).toMatch(/train/);
 
@@ -116,5 +174,29 @@ describe('publishing', () => {
     // Dependents on workspace:^ get a patch bump; unrelated packages stay.
     expect(version('packages/rtf-fuser')).toBe('0.0.1');
     expect(version('packages/backend')).toBe('0.0.0');
+  });
+
+  it('the pending changesets are the first release plan: changeset version takes every public package to 0.1.0 with a changelog entry (in a copy)', () => {
+    const copy = join(work, 'release-plan');
+    cpSync(join(root, '.changeset'), join(copy, '.changeset'), { recursive: true });
+    for (const f of ['package.json', 'pnpm-workspace.yaml']) cpSync(join(root, f), join(copy, f));
+    for (const { dir } of [...packages, { dir: join(root, 'tooling') }, { dir: join(root, 'test', 'publish') }]) {
+      const rel = dir.slice(root.length + 1);
+      mkdirSync(join(copy, rel), { recursive: true });
+      for (const f of ['package.json', 'CHANGELOG.md']) if (existsSync(join(dir, f))) cpSync(join(dir, f), join(copy, rel, f));
+    }
+    // 0.x: a breaking change is a minor bump with a BREAKING: line, never a major one.
+    for (const f of readdirSync(join(root, '.changeset')).filter((n) => n.endsWith('.md') && n !== 'README.md')) {
+      expect(readFileSync(join(root, '.changeset', f), 'utf8').split('---')[1], f).not.toMatch(/:\s*["']?major/);
+    }
+    execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: copy });
+    execFileSync(bin('changeset'), ['version'], { cwd: copy, stdio: 'pipe' });
+    for (const { dir, manifest } of packages) {
+      const rel = dir.slice(root.length + 1);
+      const bumped = JSON.parse(readFileSync(join(copy, rel, 'package.json'), 'utf8')) as Manifest;
+      expect(bumped.version, manifest.name).toBe('0.1.0');
+      const changelog = readFileSync(join(copy, rel, 'CHANGELOG.md'), 'utf8');
+      expect(changelog, manifest.name).toMatch(new RegExp(`^# ${manifest.name}\\n\\n## 0\\.1\\.0\\n\\n### Minor Changes\\n\\n- `));
+    }
   });
 });

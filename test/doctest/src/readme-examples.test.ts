@@ -1,0 +1,90 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '@r3d-ts/tooling/vitest/fixtures';
+import { extractBlocks, type ExampleBlock } from './extract.js';
+
+// Every README a user reads: the root, each package and each app.
+const root = repoRoot();
+const readmes = ['README.md', ...['packages', 'apps'].flatMap((group) =>
+  readdirSync(join(root, group)).map((name) => join(group, name, 'README.md')).filter((f) => existsSync(join(root, f))))];
+const blocks: ExampleBlock[] = readmes.flatMap((f) => extractBlocks(readFileSync(join(root, f), 'utf8'), f));
+
+// Blocks run inside this package (its node_modules has every @r3d-ts package, tfjs-core and the
+// bins r3d and r3d-ablation). A README's blocks share one fresh folder and run top to bottom, as a
+// reader would run them (a later block may use a file an earlier one wrote); nothing lands in the tree.
+const here = join(root, 'test', 'doctest');
+const scratch = join(here, '.tmp');
+mkdirSync(scratch, { recursive: true });
+
+// `npx r3d` and `npx r3d-ablation` run the workspace's own commands: the scratch folder is a tiny
+// project whose node_modules/.bin holds one shim per bin of a public package. (pnpm links bins at
+// install time, before a fresh clone has built the dist/ files they point at, and skips them.)
+const shims = join(scratch, 'node_modules', '.bin');
+mkdirSync(shims, { recursive: true });
+writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'doctest-scratch', private: true }));
+for (const group of ['packages', 'apps']) {
+  for (const name of readdirSync(join(root, group))) {
+    const manifestPath = join(root, group, name, 'package.json');
+    if (!existsSync(manifestPath)) continue;
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { bin?: Record<string, string> };
+    for (const [bin, target] of Object.entries(manifest.bin ?? {})) {
+      writeFileSync(join(shims, bin), `#!/bin/sh\nexec "${process.execPath}" "${join(root, group, name, target)}" "$@"\n`, { mode: 0o755 });
+    }
+  }
+}
+const tsx = import.meta.resolve('tsx');
+const TIMEOUT_MS = 150_000;
+
+// A Node stack frame ("    at fn (file.js:1:2)"): an example that prints one has failed even if it exits 0.
+const STACK_FRAME = /^\s+at .*(\(.*:\d+:\d+\)|:\d+:\d+)$/m;
+
+const folders = new Map<string, string>();
+function folderOf(readme: string): string {
+  if (!folders.has(readme)) folders.set(readme, mkdtempSync(join(scratch, `${readme.replace(/[/.]/g, '-')}-`)));
+  return folders.get(readme)!;
+}
+
+/** The end of a long output, with minified one-line bundles cut short: enough to see what failed. */
+function tail(text: string): string {
+  return text.split('\n').map((l) => (l.length > 400 ? `${l.slice(0, 400)} ...` : l)).join('\n').slice(-6000);
+}
+
+function runBlock(block: ExampleBlock): { status: number | null; output: string } {
+  const dir = folderOf(block.file);
+  const env = { ...process.env, PATH: `${shims}:${process.env.PATH ?? ''}`, NO_COLOR: '1', FORCE_COLOR: '0' };
+  const run = block.kind === 'ts'
+    ? (writeFileSync(join(dir, `example-${block.line}.mts`), block.code), spawnSync(process.execPath, ['--import', tsx, `example-${block.line}.mts`], { cwd: dir, env, encoding: 'utf8', timeout: TIMEOUT_MS }))
+    : (writeFileSync(join(dir, `example-${block.line}.sh`), block.code), spawnSync('bash', ['-eo', 'pipefail', `example-${block.line}.sh`], { cwd: dir, env, encoding: 'utf8', timeout: TIMEOUT_MS }));
+  return { status: run.status, output: `${run.stdout ?? ''}${run.stderr ?? ''}${run.error ? `\n${run.error.message}` : ''}` };
+}
+
+const counts = { run: 0, marked: 0 };
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+  console.log(`README examples: ${counts.run} run, ${counts.marked} marked not-run, of ${blocks.length} in ${readmes.length} READMEs`);
+});
+
+describe('README examples', () => {
+  it('finds the examples of every README', () => {
+    expect(readmes.length).toBeGreaterThanOrEqual(10);
+    expect(blocks.length).toBeGreaterThan(20);
+    for (const b of blocks.filter((x) => x.notRun !== undefined)) expect(b.notRun, `${b.file}:${b.line} not-run needs a reason`).not.toBe('');
+  });
+
+  for (const block of blocks) {
+    const title = `${block.file}:${block.line} (${block.lang})`;
+    if (block.notRun !== undefined) {
+      it.skip(`${title}: not-run: ${block.notRun}`, () => {});
+      counts.marked++;
+      continue;
+    }
+    counts.run++;
+    it(title, () => {
+      const { status, output } = runBlock(block);
+      expect(status, `${title} exited ${status}:\n${tail(output)}`).toBe(0);
+      expect(STACK_FRAME.test(output), `${title} printed a stack trace:\n${tail(output)}`).toBe(false);
+    });
+  }
+});
