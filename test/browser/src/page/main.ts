@@ -7,6 +7,7 @@ import { featuresFromNpy, parseTimeSeriesCsv } from '@r3d-ts/datasets';
 import { load } from '@r3d-ts/r3d-model';
 import { effectiveRank } from '@r3d-ts/rank-metrics';
 import { createFuser } from '@r3d-ts/rtf-fuser';
+import { registerGradients } from '@r3d-ts/tfjs-gradients';
 import { parseNpy } from '@r3d-ts/tensor-io';
 import { fixedMatrix } from './fixed-matrix.js';
 import type { BackendReport } from './report.js';
@@ -106,6 +107,8 @@ async function run(backend: string): Promise<BackendReport> {
 }
 
 async function main(): Promise<void> {
+  // gradient registration is the application's explicit call, not a side effect of importing a library
+  registerGradients();
   const backends = (new URLSearchParams(location.search).get('backends') ?? 'wasm,webgl').split(',');
   for (const backend of backends) {
     const report = await run(backend);
