@@ -106,16 +106,14 @@ export class TrainingStoppedError extends Error {
   readonly reason: string;
   readonly exitCode: number;
   readonly checkpoint: string | undefined;
-  readonly globalStep: number;
 
-  constructor(init: { reason: string; exitCode: number; checkpoint?: string; epoch: number; step: number; stepsInEpoch: number; globalStep: number }) {
-    const where = `after global step ${init.globalStep} (epoch ${init.epoch + 1}, step ${init.step} of ${init.stepsInEpoch})`;
-    super(`stopped by ${init.reason} ${where}${init.checkpoint ? `; checkpoint saved in ${init.checkpoint}` : ''}`);
+  /** `where`: where it stopped, e.g. "after global step 9 (epoch 2, step 3 of 6)". */
+  constructor(init: { reason: string; exitCode: number; where: string; checkpoint?: string }) {
+    super(`stopped by ${init.reason} ${init.where}${init.checkpoint ? `; checkpoint saved in ${init.checkpoint}` : ''}`);
     this.name = 'TrainingStoppedError';
     this.reason = init.reason;
     this.exitCode = init.exitCode;
     this.checkpoint = init.checkpoint;
-    this.globalStep = init.globalStep;
   }
 }
 

@@ -194,7 +194,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
               board?.flush();
               saveLast({ ...progress, rng: epochStartRng });
               const reason = stopReason(options.signal.reason);
-              throw new TrainingStoppedError({ reason, exitCode: signalExitCode(reason), checkpoint: lastDir, epoch, step: s, stepsInEpoch: batches.length, globalStep: progress.globalStep });
+              throw new TrainingStoppedError({ reason, exitCode: signalExitCode(reason), checkpoint: lastDir, where: `after global step ${progress.globalStep} (epoch ${epoch + 1}, step ${s} of ${batches.length})` });
             }
           }
           const lr = learningRate(schedule, epoch, s);

@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LOCK_FILE, OutputFolderLockedError } from '@r3d-ts/tensor-io/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAblationConfig, type AblationConfigInput } from '../config.js';
 import { AblationResultError } from '../errors.js';
 import { gridCells, type Cell } from '../grid.js';
-import { runAblation } from '../run.js';
+import { runAblation, writeReportFor } from '../run.js';
 import type { CellResult } from '../run-cell.js';
 import { tinyConfig } from '../test-helpers.js';
 import { mergeResultFolders } from './merge.js';
@@ -119,5 +120,47 @@ describe('a failed run', () => {
     const before = readFileSync(join(out, 'grid.json'), 'utf8');
     await expect(runAblation(parseAblationConfig(tinyConfig(out)), { log: quiet })).rejects.toThrow(/other settings/);
     expect(readFileSync(join(out, 'grid.json'), 'utf8')).toBe(before);
+  });
+});
+
+describe('one writer per folder', () => {
+  const heldBy = (dir: string, pid: number) => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid, host: hostname(), since: '2026-01-01T00:00:00.000Z', command: 'r3d-ablation run', token: 'feedfeed' }));
+  };
+
+  it('a run, a merge into it and a report of it are refused while another live process holds it, naming that process', async () => {
+    const out = folder('held', 1);
+    heldBy(out, process.ppid);
+    const named = new RegExp(`${out} is in use by pid ${process.ppid} on host ${hostname()}`);
+    await expect(runAblation(parseAblationConfig(tinyConfig(out)), { log: quiet })).rejects.toThrow(OutputFolderLockedError);
+    await expect(runAblation(parseAblationConfig(tinyConfig(out)), { log: quiet })).rejects.toThrow(named);
+    expect(() => mergeResultFolders(out, [folder('held-in', 2)])).toThrow(named);
+    await expect(writeReportFor(out)).rejects.toThrow(named);
+    expect(JSON.parse(readFileSync(join(out, LOCK_FILE), 'utf8')).token).toBe('feedfeed');
+  });
+
+  it('a lock a dead process left on this host is taken over, and released at the end', async () => {
+    const out = folder('dead-holder', 1);
+    heldBy(out, 2 ** 22 + 12345); // above the default pid_max: never a running process
+    await writeReportFor(out);
+    expect(existsSync(join(out, LOCK_FILE))).toBe(false);
+    expect(existsSync(join(out, 'report.md'))).toBe(true);
+  });
+
+  it('what a killed run left half-written is removed when the folder is opened again', () => {
+    const out = folder('orphans', 1);
+    writeFileSync(join(out, '.grid.json.4242.m0abc12.tmp'), '{"fing');
+    writeFileSync(join(out, 'cells', '.rgb.none.s2.json.4242.m0abc13.tmp'), '{"ce');
+    openResultFolder(parseAblationConfig({ out, partners: ['rgb', 'depth', 'text'], fusers: ['mean'], seeds: [1, 2], epochs: 2 }));
+    expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(readdirSync(join(out, 'cells')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('--overwrite replaces results made with other settings', async () => {
+    const out = folder('overwrite', 1);
+    const summary = await runAblation(parseAblationConfig(tinyConfig(out, { partners: ['depth'] })), { log: quiet, overwrite: true });
+    expect(summary.ran).toEqual(['depth.rtf-variance.r0.3.s1']);
+    expect(readCells(out).map((c) => c.cell.id)).toEqual(['depth.rtf-variance.r0.3.s1']);
   });
 });
