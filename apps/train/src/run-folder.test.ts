@@ -60,6 +60,12 @@ describe('r3d train refuses a run folder it did not write', () => {
       const p = join(d, 'log.jsonl');
       writeFileSync(p, readFileSync(p, 'utf8').replace(/"trainLoss":\d/, '"trainLoss":9'));
     }],
+    ['last/optimizer.safetensors with a flipped byte', 'last/optimizer.safetensors', (d) => {
+      const p = join(d, 'last', 'optimizer.safetensors');
+      const b = readFileSync(p);
+      b[b.length - 2] ^= 1;
+      writeFileSync(p, b);
+    }],
     ['best/weights.safetensors with a flipped byte', 'best/weights.safetensors', (d) => {
       const p = join(d, 'best', 'weights.safetensors');
       const b = readFileSync(p);
@@ -75,7 +81,7 @@ describe('r3d train refuses a run folder it did not write', () => {
     const before = hashTree(dir);
     const run = await r3d(['-o', dir, '--resume']);
     expect(run.code, run.stderr).toBe(2);
-    expect(run.stderr.trim().split('\n').at(-1)).toContain(join(dir, file).replace(/\/(state\.json|weights\.safetensors)$/, ''));
+    expect(run.stderr.trim().split('\n').at(-1)).toContain(`${join(dir, file)}: expected`);
     expect(hashTree(dir)).toEqual(before);
   });
 
