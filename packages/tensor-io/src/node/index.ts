@@ -1,5 +1,5 @@
 export { writeFileAtomic, fsyncDir, removeOrphanTemporaries } from './atomic.js';
-export { lockFolder, withFolderLock, OutputFolderLockedError, LOCK_FILE } from './lock.js';
+export { lockFolder, readFolderLock, withFolderLock, OutputFolderLockedError, LOCK_FILE } from './lock.js';
 export type { FolderLock, LockHolder } from './lock.js';
 export { readNpy, writeNpy } from './npy.js';
 export { readNpyFolder } from './npy-folder.js';

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LOCK_FILE, lockFolder, OutputFolderLockedError, type LockHolder } from './lock.js';
+import { LOCK_FILE, lockFolder, OutputFolderLockedError, readFolderLock, type LockHolder } from './lock.js';
 import { removeOrphanTemporaries } from './atomic.js';
 
 const lockModule = join(dirname(fileURLToPath(import.meta.url)), 'lock.ts');
@@ -115,6 +115,31 @@ describe('lockFolder', () => {
     writeLock(dir, { pid: process.ppid, token: 'other' });
     lock.release();
     expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).token).toBe('other');
+  });
+
+  it('waitMs waits for a live holder to release', async () => {
+    const dir = join(root, 'wait');
+    const holder = child(`lockFolder(${JSON.stringify(dir)}); console.log('locked'); setTimeout(() => process.exit(0), 700);`);
+    const held = output(holder);
+    await new Promise<void>((resolve) => holder.stdout!.on('data', () => resolve()));
+    expect(() => lockFolder(dir)).toThrow(OutputFolderLockedError);
+    const lock = lockFolder(dir, { waitMs: 60_000 });
+    expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
+    lock.release();
+    await held;
+  });
+
+  it('readFolderLock says who holds a folder and whether that holder is live', () => {
+    const dir = join(root, 'read');
+    mkdirSync(dir);
+    expect(readFolderLock(dir)).toBeUndefined();
+    const lock = lockFolder(dir);
+    expect(readFolderLock(dir)).toMatchObject({ live: true, holder: { pid: process.pid } });
+    lock.release();
+    writeLock(dir, { pid: deadPid() });
+    expect(readFolderLock(dir)).toMatchObject({ live: false });
+    writeLock(dir, { pid: process.ppid });
+    expect(readFolderLock(dir)).toMatchObject({ live: true, holder: { pid: process.ppid } });
   });
 
   it('8 processes racing for one folder: exactly one gets it', async () => {

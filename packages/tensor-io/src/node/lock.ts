@@ -74,11 +74,49 @@ let exitHookInstalled = false;
  * host is never taken over: its holder cannot be checked from here, so the message names the
  * file to delete once that run is known to be gone.
  *
+ * `waitMs` waits that long for a live holder to release (polling; the thread sleeps meanwhile)
+ * before giving up, for locks held briefly (a settings commit, a report).
+ *
  * @example
  * const lock = lockFolder('out/ablation');
  * try { writeEverything(); } finally { lock.release(); }
  */
-export function lockFolder(dir: string): FolderLock {
+export function lockFolder(dir: string, options: { waitMs?: number } = {}): FolderLock {
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  for (;;) {
+    try {
+      return lockOnce(dir);
+    } catch (err) {
+      if (!(err instanceof OutputFolderLockedError) || Date.now() >= deadline) throw err;
+      Atomics.wait(SLEEPER, 0, 0, 25);
+    }
+  }
+}
+
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Who holds a folder's lock, without taking it: undefined when nobody does, else the holder
+ * (undefined when the file cannot be read) and whether it is live (`false`: a stale lock that
+ * `lockFolder` would take over).
+ *
+ * @example
+ * const lock = readFolderLock('out/ablation/.r3d-writers/all'); if (lock?.live) console.log(lock.holder?.pid);
+ */
+export function readFolderLock(dir: string): { holder: LockHolder | undefined; live: boolean } | undefined {
+  const current = readHolder(join(dir, LOCK_FILE));
+  if (current === 'gone') return undefined;
+  if (current === 'unreadable') return { holder: undefined, live: true };
+  let mine = false;
+  try {
+    mine = held.has(realpathSync(dir));
+  } catch {
+    // the folder went away meanwhile
+  }
+  return { holder: current, live: mine || !isStale(current) };
+}
+
+function lockOnce(dir: string): FolderLock {
   mkdirSync(dir, { recursive: true });
   const key = realpathSync(dir);
   const mine = held.get(key);
