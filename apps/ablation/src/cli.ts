@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { lockFolder } from '@r3d-ts/tensor-io/node';
 import { assertWritableFolder, packageVersion, runCli, userFacingCommands } from '@r3d-ts/trainer';
 import { Command, InvalidArgumentError } from 'commander';
 import { BACKENDS, parseAblationConfig, readConfigFile, type AblationConfig } from './config.js';
@@ -125,8 +124,9 @@ export function buildProgram(): Command {
       // commander sets progress=true unless --no-progress: only "false" is an explicit choice
       const config = configFromFlags({ ...flags, progress: flags.progress === false ? false : undefined });
       assertWritableFolder(config.out); // a read-only or file-blocked output fails now, not after the first cell
-      // a folder in use is refused before anything heavy loads (runAblation holds the lock too)
-      const lock = lockFolder(config.out);
+      // a folder in use (or with other settings) is refused before anything heavy loads; runAblation registers again (nested)
+      const { openForWriting } = await import('./store/result-folder.js');
+      const writer = config.dataset === 'darai-demo' ? undefined : openForWriting(config, { overwrite: flags.overwrite ?? false });
       // SIGINT/SIGTERM: the cell in progress stops at a step boundary with a checkpoint, exit 130/143
       const { stopOnSignals } = await import('@r3d-ts/trainer');
       const stop = stopOnSignals({ onSignal: (s) => process.stderr.write(`r3d-ablation: ${s}: stopping after this step (again to stop now)\n`) });
@@ -134,10 +134,10 @@ export function buildProgram(): Command {
       try {
         // the models, datasets and tf load only once the configuration is known to be good
         const { runAblation } = await import('./run.js');
-        summary = await runAblation(config, { results: flags.json ? null : process.stdout, overwrite: flags.overwrite ?? false, signal: stop.signal });
+        summary = await runAblation(config, { results: flags.json ? null : process.stdout, signal: stop.signal });
       } finally {
         stop.dispose();
-        lock.release();
+        writer?.release();
       }
       if (flags.json) {
         const report = summary.report;

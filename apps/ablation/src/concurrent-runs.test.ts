@@ -6,8 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { appDir } from './test-helpers.js';
 
 // Two `r3d-ablation run` into one --out at once (issue 14, class 1): 20 seeded trials, with the
-// same or different settings and a seeded head start. Every run completes or is refused in one
-// line, and the folder never holds cells of two settings.
+// same settings, different settings, or two shards of one grid, and a seeded head start. Every
+// run completes or is refused in one line, shards of one grid both complete, and the folder never
+// holds cells of two settings.
 const tmp = mkdtempSync(join(tmpdir(), 'r3d-ablation-concurrent-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -26,8 +27,8 @@ function configFile(epochs: number): string {
 
 interface Outcome { code: number | null; stderr: string; epochs: number }
 
-function ablation(config: string, out: string, epochs: number): Promise<Outcome> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(appDir, 'src', 'cli.ts'), 'run', '--config', config, '--out', out], {
+function ablation(config: string, out: string, epochs: number, shard?: string): Promise<Outcome> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(appDir, 'src', 'cli.ts'), 'run', '--config', config, '--out', out, ...(shard ? ['--shard', shard] : [])], {
     cwd: appDir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, R3D_BACKEND: 'wasm' },
   });
   let stderr = '';
@@ -49,16 +50,18 @@ function seeded(seed: number): () => number {
 
 async function trial(i: number, random: () => number): Promise<{ outcomes: Outcome[]; problems: string[] }> {
   const out = join(tmp, `trial-${i}`);
-  const second = random() < 0.5 ? 2 : 3;
+  const kind = (['same settings', 'other settings', 'two shards'] as const)[Math.floor(random() * 3)]!;
+  const second = kind === 'other settings' ? 3 : 2;
   const delay = Math.floor(random() * 1500);
-  const first = ablation(configFile(2), out, 2);
+  const first = ablation(configFile(2), out, 2, kind === 'two shards' ? '1/2' : undefined);
   await new Promise((r) => setTimeout(r, delay));
-  const outcomes = await Promise.all([first, ablation(configFile(second), out, second)]);
+  const outcomes = await Promise.all([first, ablation(configFile(second), out, second, kind === 'two shards' ? '2/2' : undefined)]);
   const problems: string[] = [];
+  if (kind === 'two shards' && outcomes.some((o) => o.code !== 0)) problems.push(`trial ${i} (two shards, head start ${delay} ms): exits ${outcomes.map((o) => o.code)}, stderr:\n${outcomes.map((o) => o.stderr).join('\n')}`);
   for (const o of outcomes) {
     if (o.code === 0) continue;
     const lines = o.stderr.trim().split('\n');
-    if (o.code !== 2 || lines.length !== 1) problems.push(`trial ${i} (epochs ${o.epochs}, head start ${delay} ms): exit ${o.code}, stderr:\n${o.stderr}`);
+    if (o.code !== 2 || lines.length !== 1) problems.push(`trial ${i} (${kind}, epochs ${o.epochs}, head start ${delay} ms): exit ${o.code}, stderr:\n${o.stderr}`);
   }
   if (!outcomes.some((o) => o.code === 0)) problems.push(`trial ${i}: neither run completed`);
   const grid = JSON.parse(readFileSync(join(out, 'grid.json'), 'utf8')) as { config: { epochs: number } };

@@ -10,7 +10,7 @@ import { loadAblationData, tooShort } from './data.js';
 import { shardCells } from './grid.js';
 import { gridReport, type GridReport } from './analysis/grid-report.js';
 import { writeDemoReport, writeGridReport } from './report/write.js';
-import { openResultFolder, readCell, readCells, readGridFile, writeCell } from './store/result-folder.js';
+import { FOLDER_LOCK_WAIT_MS, type GridFile, openForWriting, readCell, readCells, readGridFile, writeCell } from './store/result-folder.js';
 import { cellRunDir, runCell, type CellResult } from './run-cell.js';
 
 /**
@@ -49,34 +49,40 @@ export interface RunSummary {
  * Runs the ablation the configuration describes and writes its report: for `darai-demo` the
  * rank analysis of the authors' tokens; otherwise every cell of this shard of the grid that has
  * no `cells/<id>.json` yet (train, MoC, effective ranks), each written atomically as it finishes,
- * then the report over every finished cell in the folder. The output folder is locked for the
- * whole run (`lockFolder`: a second run into it is refused, naming this one's pid and host), and
- * its settings are committed to `grid.json` before any cell starts.
+ * then the report over every finished cell in the folder. The run registers as the folder's
+ * writer for its shard (`openForWriting`: a run whose cells may overlap, or with other settings,
+ * is refused naming this one's pid and host; other shards write side by side), and its settings
+ * are committed to `grid.json` before any cell starts.
  *
  * @example
  * await runAblation(parseAblationConfig({ seeds: [1], epochs: 2 }));
  */
 export async function runAblation(config: AblationConfig, options: RunOptions = {}): Promise<RunSummary> {
-  const lock = lockFolder(config.out);
-  try {
-    return await runLocked(config, options);
-  } finally {
-    lock.release();
-  }
-}
-
-async function runLocked(config: AblationConfig, options: RunOptions): Promise<RunSummary> {
-  const log = options.log ?? process.stderr;
   const results = options.results === undefined ? process.stdout : options.results;
   if (config.dataset === 'darai-demo') {
     const tokens = readDemoTokens(config.data!);
     const demo = analyseDemo(tokens, config.sequences);
-    await writeDemoReport(config.out, demo);
+    const lock = lockFolder(config.out, { waitMs: FOLDER_LOCK_WAIT_MS });
+    try {
+      await writeDemoReport(config.out, demo);
+    } finally {
+      lock.release();
+    }
     results?.write(`darai-demo: ${demo.ranks.length} observation ratios, ${demo.sequences.length} sequences; report: ${config.out}/index.html\n`);
     return { kind: 'darai-demo', out: config.out, ran: [], skipped: [], demo, backend: 'none' };
   }
 
-  const grid = openResultFolder(config, { overwrite: options.overwrite ?? false });
+  const writer = openForWriting(config, { overwrite: options.overwrite ?? false });
+  try {
+    return await runGrid(config, options, writer.grid);
+  } finally {
+    writer.release();
+  }
+}
+
+async function runGrid(config: AblationConfig, options: RunOptions, grid: GridFile): Promise<RunSummary> {
+  const log = options.log ?? process.stderr;
+  const results = options.results === undefined ? process.stdout : options.results;
   const mine = shardCells(grid.cells.filter((c) => config.partners.includes(c.partner)), config.shard ? shardOf(config.shard) : undefined);
   const todo = mine.filter((c) => !readCell(config.out, c.id, grid));
   const skipped = mine.filter((c) => !todo.includes(c)).map((c) => c.id);
@@ -141,7 +147,7 @@ function stopIfAsked(signal: AbortSignal | undefined, where: string): void {
 
 /** Re-writes the report of a result folder from its `grid.json` and `cells/` (holding the folder's lock). */
 export async function writeReportFor(out: string, context: { backend?: string } = {}): Promise<GridReport> {
-  const lock = lockFolder(out);
+  const lock = lockFolder(out, { waitMs: FOLDER_LOCK_WAIT_MS });
   try {
     return await writeReportLocked(out, context);
   } finally {

@@ -1,18 +1,19 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { lockFolder } from '@r3d-ts/tensor-io/node';
+import { LOCK_FILE, lockFolder, OutputFolderLockedError } from '@r3d-ts/tensor-io/node';
 import type { AblationConfig } from '../config.js';
 import { AblationResultError } from '../errors.js';
 import type { Cell } from '../grid.js';
 import type { CellResult } from '../run-cell.js';
-import { type GridFile, readCells, readGridFile, writeCell, writeGridFile } from './result-folder.js';
+import { FOLDER_LOCK_WAIT_MS, type GridFile, liveWriters, readCells, readGridFile, writeCell, writeGridFile } from './result-folder.js';
 
 /**
  * Joins result folders (e.g. one per shard) into `out`: every input must carry the same settings
  * (grid fingerprint); their cells are copied into `out/cells`. A cell present in two inputs (or
  * already in `out`) must agree (same file content apart from timing), else the merge stops. Every
  * cell is read strictly (`readCell`): a damaged, empty, out-of-range or foreign cell is an
- * `AblationResultError` naming its file, and nothing is written. `out` is locked meanwhile.
+ * `AblationResultError` naming its file, and nothing is written. `out` is locked meanwhile, and a
+ * merge into a folder that runs are writing is refused.
  *
  * @example
  * mergeResultFolders('out/all', ['out/shard1', 'out/shard2']);
@@ -20,8 +21,10 @@ import { type GridFile, readCells, readGridFile, writeCell, writeGridFile } from
  */
 export function mergeResultFolders(out: string, inputs: readonly string[]): GridFile {
   if (inputs.length === 0) throw new AblationResultError('merge: name at least one result folder');
-  const lock = lockFolder(out);
+  const lock = lockFolder(out, { waitMs: FOLDER_LOCK_WAIT_MS });
   try {
+    const [writer] = liveWriters(out);
+    if (writer) throw new OutputFolderLockedError(out, writer.holder, join(writer.dir, LOCK_FILE));
     return mergeLocked(out, inputs);
   } finally {
     lock.release();

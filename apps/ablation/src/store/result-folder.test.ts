@@ -10,7 +10,7 @@ import { runAblation, writeReportFor } from '../run.js';
 import type { CellResult } from '../run-cell.js';
 import { tinyConfig } from '../test-helpers.js';
 import { mergeResultFolders } from './merge.js';
-import { cellPath, openResultFolder, readCells, writeCell } from './result-folder.js';
+import { cellPath, openForWriting, openResultFolder, readCells, writeCell } from './result-folder.js';
 
 // Merge and resume read every cell strictly (issue 14, class 6), and a failed run's grid.json
 // does not block a corrected rerun of an empty folder (class 14).
@@ -123,26 +123,53 @@ describe('a failed run', () => {
   });
 });
 
-describe('one writer per folder', () => {
+describe('writers of one folder', () => {
   const heldBy = (dir: string, pid: number) => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid, host: hostname(), since: '2026-01-01T00:00:00.000Z', command: 'r3d-ablation run', token: 'feedfeed' }));
   };
+  const settings = (out: string, shard?: string) => parseAblationConfig({ out, partners: ['rgb', 'depth', 'text'], fusers: ['mean'], seeds: [1, 2], epochs: 2, ...(shard ? { shard } : {}) });
 
-  it('a run, a merge into it and a report of it are refused while another live process holds it, naming that process', async () => {
+  it('a whole-grid run that another live process is writing: a second run and a merge into it are refused naming that process', async () => {
     const out = folder('held', 1);
-    heldBy(out, process.ppid);
+    heldBy(join(out, '.r3d-writers', 'all'), process.ppid);
     const named = new RegExp(`${out} is in use by pid ${process.ppid} on host ${hostname()}`);
-    await expect(runAblation(parseAblationConfig(tinyConfig(out)), { log: quiet })).rejects.toThrow(OutputFolderLockedError);
-    await expect(runAblation(parseAblationConfig(tinyConfig(out)), { log: quiet })).rejects.toThrow(named);
+    await expect(runAblation(settings(out), { log: quiet })).rejects.toThrow(OutputFolderLockedError);
+    await expect(runAblation(settings(out), { log: quiet })).rejects.toThrow(named);
+    expect(() => openForWriting(settings(out, '2/2'))).toThrow(named);
     expect(() => mergeResultFolders(out, [folder('held-in', 2)])).toThrow(named);
-    await expect(writeReportFor(out)).rejects.toThrow(named);
-    expect(JSON.parse(readFileSync(join(out, LOCK_FILE), 'utf8')).token).toBe('feedfeed');
+    expect(() => openForWriting(settings(out), { overwrite: true })).toThrow(named);
+    // a report of what is finished may be written meanwhile
+    await writeReportFor(out);
+    expect(JSON.parse(readFileSync(join(out, '.r3d-writers', 'all', LOCK_FILE), 'utf8')).token).toBe('feedfeed');
   });
 
-  it('a lock a dead process left on this host is taken over, and released at the end', async () => {
+  it('shards of one grid write side by side; the same shard, another shard count or the whole grid are refused', () => {
+    const out = folder('shards', 1);
+    heldBy(join(out, '.r3d-writers', 'shard-1-of-2'), process.ppid);
+    for (const clash of ['1/2', '1/3', '2/3', undefined]) expect(() => openForWriting(settings(out, clash)), String(clash)).toThrow(OutputFolderLockedError);
+    const second = openForWriting(settings(out, '2/2'));
+    expect(second.key).toBe('shard-2-of-2');
+    expect(readdirSync(join(out, '.r3d-writers')).sort()).toEqual(['shard-1-of-2', 'shard-2-of-2']);
+    second.release();
+    expect(readdirSync(join(out, '.r3d-writers'))).toEqual(['shard-1-of-2']);
+    // other settings are refused while a shard runs, even before any cell is finished
+    rmSync(join(out, 'cells'), { recursive: true });
+    expect(() => openForWriting(parseAblationConfig({ ...settings(out, '2/2'), epochs: 5 }))).toThrow(/is being written with other settings .* by pid/);
+    expect(() => openForWriting(settings(out, '2/2'), { overwrite: true })).toThrow(OutputFolderLockedError);
+  });
+
+  it('a writer registration a dead process left is removed', () => {
+    const out = folder('dead-writer', 1);
+    heldBy(join(out, '.r3d-writers', 'all'), 2 ** 22 + 12345); // above the largest pid_max: never a running process
+    const writer = openForWriting(settings(out));
+    writer.release();
+    expect(existsSync(join(out, '.r3d-writers'))).toBe(false);
+  });
+
+  it('a folder lock a dead process left on this host is taken over, and released at the end', async () => {
     const out = folder('dead-holder', 1);
-    heldBy(out, 2 ** 22 + 12345); // above the default pid_max: never a running process
+    heldBy(out, 2 ** 22 + 12345);
     await writeReportFor(out);
     expect(existsSync(join(out, LOCK_FILE))).toBe(false);
     expect(existsSync(join(out, 'report.md'))).toBe(true);

@@ -1,17 +1,24 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { removeOrphanTemporaries, writeFileAtomic } from '@r3d-ts/tensor-io/node';
+import { LOCK_FILE, lockFolder, type LockHolder, OutputFolderLockedError, readFolderLock, removeOrphanTemporaries, writeFileAtomic } from '@r3d-ts/tensor-io/node';
 import { z } from 'zod';
-import { ABLATION_FUSERS, ablationConfigSchema, PARTNERS, type AblationConfig } from '../config.js';
+import { ABLATION_FUSERS, ablationConfigSchema, PARTNERS, shardOf, type AblationConfig } from '../config.js';
 import { AblationResultError } from '../errors.js';
 import { type Cell, gridCells, groupOf } from '../grid.js';
 import type { CellResult } from '../run-cell.js';
 
 // A result folder: `grid.json` (settings and cell list) and `cells/<id>.json` (one finished cell
-// each, written atomically), which is all that resume, merge and the report read. Writers hold
-// the folder's lock (`lockFolder`); readers check every file strictly, so a damaged or edited
-// file is an error naming it, never a cell silently dropped or run again.
+// each, written atomically), which is all that resume, merge and the report read. Readers check
+// every file strictly, so a damaged or edited file is an error naming it, never a cell silently
+// dropped or run again.
+//
+// Locks: the folder's own lock (`<out>/.r3d-lock`) is held briefly, to commit settings, register
+// a writer, write the report, or for a whole merge. Each run holds a writer lock for as long as
+// it trains, `<out>/.r3d-writers/<all | shard-i-of-n>/.r3d-lock`: shards of one grid write one
+// folder at once (their cells differ), while runs whose cells overlap, and settings that differ
+// from a live writer's, are refused.
 
 /**
  * The settings that change a cell's numbers (not where it runs or how it is shown), hashed: two
@@ -32,25 +39,159 @@ export interface GridFile {
   cells: Cell[];
 }
 
+/** How long a command waits for the folder's lock, which others hold only briefly (a settings commit, a report). */
+export const FOLDER_LOCK_WAIT_MS = 120_000;
+const WRITERS = '.r3d-writers';
+
 /**
- * Opens (or starts) a result folder; call it holding the folder's lock. A folder made before must
- * carry the same settings (fingerprint), so resumed and merged cells are comparable, unless it
- * holds no results yet (no finished cell, no cell checkpoint: a run that failed before training
- * anything), or `overwrite` is set: then what it holds is removed and the new settings replace
- * its `grid.json`. The settings are committed (`grid.json`, atomically) before any cell starts,
- * and what a killed run left half-written is removed.
+ * Opens (or starts) a result folder, holding its lock meanwhile. A folder made before must carry
+ * the same settings (fingerprint), so resumed and merged cells are comparable, unless
+ * `replaceUnused` is set and it holds no results yet (no finished cell, no cell checkpoint: a run
+ * that failed before training anything) and no run is writing it, or `overwrite` is set (refused
+ * while another run writes it): then what it holds is removed and the new settings replace its
+ * `grid.json`. Runs replace unused settings; a plan does not (its jobs may be queued). The
+ * settings are committed (`grid.json`, atomically) before any cell starts, and what a killed run
+ * left half-written is removed.
  *
  * @example
  * const grid = openResultFolder(config);
  * const todo = grid.cells.filter((c) => !readCell(config.out, c.id));
  */
-export function openResultFolder(config: AblationConfig, options: { overwrite?: boolean } = {}): GridFile {
+export function openResultFolder(config: AblationConfig, options: OpenOptions = {}): GridFile {
+  const lock = lockFolder(config.out, { waitMs: FOLDER_LOCK_WAIT_MS });
+  try {
+    return openLocked(config, options, liveWriters(config.out));
+  } finally {
+    lock.release();
+  }
+}
+
+export interface OpenOptions {
+  /** Remove what the folder holds and start over (refused while another run writes it). */
+  overwrite?: boolean;
+  /** Let other settings replace those of a folder that holds no results and no live writer. */
+  replaceUnused?: boolean;
+}
+
+/** A run registered as a writer of a result folder (see `openForWriting`). */
+export interface ResultWriter {
+  grid: GridFile;
+  /** `all`, or `shard-<i>-of-<n>`: which cells this writer trains. */
+  key: string;
+  release(): void;
+}
+
+/**
+ * Opens a result folder for a run (`openResultFolder`) and registers the run as its writer until
+ * `release()`: a writer lock naming its shard (or `all`). Another live writer whose cells may
+ * overlap (the same shard, another shard count, or a whole-grid run) is an
+ * `OutputFolderLockedError` naming its pid and host; shards of one grid write side by side. A
+ * second registration in one process nests.
+ *
+ * @example
+ * const writer = openForWriting(config);
+ * try { train(writer.grid.cells); } finally { writer.release(); }
+ */
+export function openForWriting(config: AblationConfig, options: OpenOptions = {}): ResultWriter {
+  const key = writerKey(config);
+  const lock = lockFolder(config.out, { waitMs: FOLDER_LOCK_WAIT_MS });
+  let grid: GridFile;
+  let writer: ReturnType<typeof lockFolder>;
+  try {
+    const others = liveWriters(config.out);
+    const clash = others.find((w) => overlaps(w.key, key));
+    if (clash) throw new OutputFolderLockedError(config.out, clash.holder, join(clash.dir, LOCK_FILE));
+    grid = openLocked(config, { replaceUnused: true, ...options }, others);
+    writer = lockFolder(join(config.out, WRITERS, key));
+  } finally {
+    lock.release();
+  }
+  let released = false;
+  return {
+    grid,
+    key,
+    release: () => {
+      if (released) return;
+      released = true;
+      writer.release();
+      if (existsSync(writer.path)) return; // an outer registration of this process still holds it
+      let folder: ReturnType<typeof lockFolder> | undefined;
+      try {
+        // tidy up under the folder's lock, so no registration is in the middle of creating them
+        folder = lockFolder(config.out, { waitMs: FOLDER_LOCK_WAIT_MS });
+        removeEmptyFolder(writer.dir);
+        removeEmptyFolder(join(config.out, WRITERS));
+      } catch {
+        // an empty writer folder left behind is harmless: the next registration removes it
+      } finally {
+        folder?.release();
+      }
+    },
+  };
+}
+
+function writerKey(config: AblationConfig): string {
+  if (!config.shard) return 'all';
+  const { index, count } = shardOf(config.shard);
+  return `shard-${index + 1}-of-${count}`;
+}
+
+/** Whether two writers may train a cell in common: shards of one count are disjoint, nothing else is known to be. */
+function overlaps(a: string, b: string): boolean {
+  const shard = (k: string) => /^shard-(\d+)-of-(\d+)$/.exec(k);
+  const x = shard(a);
+  const y = shard(b);
+  if (!x || !y) return true;
+  return x[2] !== y[2] || x[1] === y[1];
+}
+
+/**
+ * The runs writing a folder now, other than this process (their writer locks are live); stale
+ * registrations are removed. Call it holding the folder's lock.
+ *
+ * @example
+ * liveWriters('out/grid').map((w) => w.key); // ['shard-1-of-4', 'shard-3-of-4']
+ */
+export function liveWriters(out: string): Array<{ key: string; dir: string; holder: LockHolder | undefined }> {
+  const root = join(out, WRITERS);
+  if (!existsSync(root)) return [];
+  const live: Array<{ key: string; dir: string; holder: LockHolder | undefined }> = [];
+  for (const key of readdirSync(root)) {
+    const dir = join(root, key);
+    const lock = readFolderLock(dir);
+    if (lock?.live) {
+      if (lock.holder?.pid === process.pid && lock.holder.host === hostname()) continue; // this process, registered earlier
+      live.push({ key, dir, holder: lock.holder });
+    } else rmSync(dir, { recursive: true, force: true });
+  }
+  return live;
+}
+
+function removeEmptyFolder(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty (another writer), or already gone
+  }
+}
+
+function openLocked(config: AblationConfig, options: OpenOptions, writers: ReturnType<typeof liveWriters>): GridFile {
   const path = join(config.out, 'grid.json');
   const grid: GridFile = { fingerprint: gridFingerprint(config), config, cells: gridCells(config) };
-  if (options.overwrite) removeResults(config.out);
+  if (options.overwrite) {
+    if (writers[0]) throw new OutputFolderLockedError(config.out, writers[0].holder, join(writers[0].dir, LOCK_FILE));
+    removeResults(config.out);
+  }
   if (existsSync(path)) {
     const before = readGridFile(config.out);
     if (before.fingerprint !== grid.fingerprint) {
+      if (writers[0]) {
+        const h = writers[0].holder;
+        throw new AblationResultError(`${config.out} is being written with other settings (fingerprint ${before.fingerprint}, now ${grid.fingerprint}) by ${h ? `pid ${h.pid} on host ${h.host}` : 'another run'}; choose another --out`);
+      }
+      if (!options.replaceUnused) {
+        throw new AblationResultError(`${config.out} holds results made with other settings, or their plan (grid.json: fingerprint ${before.fingerprint}, now ${grid.fingerprint}); choose another --out`);
+      }
       if (holdsResults(config.out)) {
         throw new AblationResultError(`${config.out} holds results made with other settings (fingerprint ${before.fingerprint}, now ${grid.fingerprint}); choose another --out, or pass --overwrite to replace them`);
       }
