@@ -38,6 +38,8 @@ export interface FolderLock {
  */
 export class OutputFolderLockedError extends Error {
   readonly code = 'OUTPUT_FOLDER_LOCKED';
+  /** A user's to resolve (wait, or choose another folder): a command line exits 2 with the message. */
+  readonly userError = true;
   readonly dir: string;
   readonly holder: LockHolder | undefined;
 
