@@ -42,6 +42,7 @@ interface RunFlags {
   syntheticCount?: number;
   progress?: boolean;
   json?: boolean;
+  overwrite?: boolean;
 }
 
 /** Flags over the config file over the defaults. */
@@ -118,13 +119,26 @@ export function buildProgram(): Command {
     .option('--shard <i/n>', 'run only shard i of n (1-based), or auto / auto/N: the shard a Slurm array task or Kubernetes Indexed Job pod is')
     .option('--no-progress', 'plain log lines instead of progress bars (there are none when stderr is not a terminal, under CI=true or NO_COLOR)')
     .option('--json', 'print the result as one JSON line on stdout')
+    .option('--overwrite', 'remove the results the output folder holds (cells, checkpoints, report) and start over')
     .action(async (flags: RunFlags & { progress?: boolean }) => {
       // commander sets progress=true unless --no-progress: only "false" is an explicit choice
       const config = configFromFlags({ ...flags, progress: flags.progress === false ? false : undefined });
       assertWritableFolder(config.out); // a read-only or file-blocked output fails now, not after the first cell
-      // the models, datasets and tf load only once the configuration is known to be good
-      const { runAblation } = await import('./run.js');
-      const summary = await runAblation(config, { results: flags.json ? null : process.stdout });
+      // a folder in use (or with other settings) is refused before anything heavy loads; runAblation registers again (nested)
+      const { openForWriting } = await import('./store/result-folder.js');
+      const writer = config.dataset === 'darai-demo' ? undefined : openForWriting(config, { overwrite: flags.overwrite ?? false });
+      // SIGINT/SIGTERM: the cell in progress stops at a step boundary with a checkpoint, exit 130/143
+      const { stopOnSignals } = await import('@r3d-ts/trainer');
+      const stop = stopOnSignals({ onSignal: (s) => process.stderr.write(`r3d-ablation: ${s}: stopping after this step (again to stop now)\n`) });
+      let summary;
+      try {
+        // the models, datasets and tf load only once the configuration is known to be good
+        const { runAblation } = await import('./run.js');
+        summary = await runAblation(config, { results: flags.json ? null : process.stdout, signal: stop.signal });
+      } finally {
+        stop.dispose();
+        writer?.release();
+      }
       if (flags.json) {
         const report = summary.report;
         process.stdout.write(`${JSON.stringify({

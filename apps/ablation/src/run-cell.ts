@@ -33,9 +33,13 @@ export interface CellResult {
   /** What "after fusion" means for this fuser (see README). */
   afterTokens: 'exchanged' | 'block' | 'fused' | 'none';
   ranks: RankPoint[];
+  /** Training loss of every epoch (a resumed cell's included). */
   trainLoss: number[];
+  /** Seconds the cell took, the time before a resume included. */
   seconds: number;
   backend: string;
+  /** The grid fingerprint of the folder the cell was written to (`writeCell` sets it). */
+  fingerprint?: string;
 }
 
 export interface RunCellOptions {
@@ -43,6 +47,8 @@ export interface RunCellOptions {
   runDir: string;
   backend: string;
   onStep?: (event: StepEvent, totalSteps: number) => void;
+  /** Stop training at the next step boundary once aborted (a checkpoint is written; `train` throws `TrainingStoppedError`). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -80,6 +86,7 @@ export async function runCell(cell: Cell, config: AblationConfig, data: Ablation
       out: options.runDir,
     });
     const stepsPerEpoch = Math.ceil(trainSamples.length / config.batchSize);
+    const trainingStarted = performance.now();
     const result = await train({
       model: trainable,
       trainSamples,
@@ -90,8 +97,12 @@ export async function runCell(cell: Cell, config: AblationConfig, data: Ablation
       modelConfig: { cell },
       // the cell's folder is its TensorBoard run: `tensorboard --logdir <out>/runs` compares cells
       tensorboard: options.runDir,
+      ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onStep ? { onStep: (e: StepEvent) => options.onStep!(e, stepsPerEpoch * config.epochs) } : {}),
     });
+    // a resumed cell: the training before the resume counts too (the checkpoint carried it)
+    const secondsBefore = Math.max(0, result.seconds - (performance.now() - trainingStarted) / 1000);
+    if (result.history.length !== config.epochs) throw new Error(`cell ${cell.id}: trained ${result.history.length} of ${config.epochs} epochs`);
     const report = evaluateAnticipation(trainable, testSamples, {
       labels,
       observationRatios: config.evalObservationRatios,
@@ -109,7 +120,7 @@ export async function runCell(cell: Cell, config: AblationConfig, data: Ablation
       afterTokens,
       ranks,
       trainLoss: result.history.map((h) => h.trainLoss),
-      seconds: (performance.now() - started) / 1000,
+      seconds: secondsBefore + (performance.now() - started) / 1000,
       backend: options.backend,
     };
   } finally {

@@ -1,5 +1,6 @@
 import { describeBackend, selectBackend } from '@r3d-ts/backend';
-import { progressAllowed } from '@r3d-ts/trainer';
+import { lockFolder } from '@r3d-ts/tensor-io/node';
+import { progressAllowed, signalExitCode, TrainingStoppedError } from '@r3d-ts/trainer';
 import cliProgress from 'cli-progress';
 import { removeCellCheckpoints } from './cell-board.js';
 import type { AblationConfig } from './config.js';
@@ -9,7 +10,7 @@ import { loadAblationData, tooShort } from './data.js';
 import { shardCells } from './grid.js';
 import { gridReport, type GridReport } from './analysis/grid-report.js';
 import { writeDemoReport, writeGridReport } from './report/write.js';
-import { openResultFolder, readCell, readCells, readGridFile, writeCell } from './store/result-folder.js';
+import { FOLDER_LOCK_WAIT_MS, type GridFile, openForWriting, readCell, readCells, readGridFile, writeCell } from './store/result-folder.js';
 import { cellRunDir, runCell, type CellResult } from './run-cell.js';
 
 /**
@@ -25,6 +26,13 @@ export interface RunOptions {
   results?: NodeJS.WritableStream | null;
   /** Stop after this many newly trained cells (tests use it to simulate a killed run). */
   maxNewCells?: number;
+  /** Remove the results the output folder holds (cells, cell checkpoints, report) and start over. */
+  overwrite?: boolean;
+  /**
+   * Stop at the next training step (or before the next cell) once aborted: the cell in progress
+   * keeps a checkpoint that a rerun resumes, and `runAblation` throws `TrainingStoppedError`.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RunSummary {
@@ -41,25 +49,42 @@ export interface RunSummary {
  * Runs the ablation the configuration describes and writes its report: for `darai-demo` the
  * rank analysis of the authors' tokens; otherwise every cell of this shard of the grid that has
  * no `cells/<id>.json` yet (train, MoC, effective ranks), each written atomically as it finishes,
- * then the report over every finished cell in the folder.
+ * then the report over every finished cell in the folder. The run registers as the folder's
+ * writer for its shard (`openForWriting`: a run whose cells may overlap, or with other settings,
+ * is refused naming this one's pid and host; other shards write side by side), and its settings
+ * are committed to `grid.json` before any cell starts.
  *
  * @example
  * await runAblation(parseAblationConfig({ seeds: [1], epochs: 2 }));
  */
 export async function runAblation(config: AblationConfig, options: RunOptions = {}): Promise<RunSummary> {
-  const log = options.log ?? process.stderr;
   const results = options.results === undefined ? process.stdout : options.results;
   if (config.dataset === 'darai-demo') {
     const tokens = readDemoTokens(config.data!);
     const demo = analyseDemo(tokens, config.sequences);
-    await writeDemoReport(config.out, demo);
+    const lock = lockFolder(config.out, { waitMs: FOLDER_LOCK_WAIT_MS });
+    try {
+      await writeDemoReport(config.out, demo);
+    } finally {
+      lock.release();
+    }
     results?.write(`darai-demo: ${demo.ranks.length} observation ratios, ${demo.sequences.length} sequences; report: ${config.out}/index.html\n`);
     return { kind: 'darai-demo', out: config.out, ran: [], skipped: [], demo, backend: 'none' };
   }
 
-  const grid = openResultFolder(config);
+  const writer = openForWriting(config, { overwrite: options.overwrite ?? false });
+  try {
+    return await runGrid(config, options, writer.grid);
+  } finally {
+    writer.release();
+  }
+}
+
+async function runGrid(config: AblationConfig, options: RunOptions, grid: GridFile): Promise<RunSummary> {
+  const log = options.log ?? process.stderr;
+  const results = options.results === undefined ? process.stdout : options.results;
   const mine = shardCells(grid.cells.filter((c) => config.partners.includes(c.partner)), config.shard ? shardOf(config.shard) : undefined);
-  const todo = mine.filter((c) => !readCell(config.out, c.id));
+  const todo = mine.filter((c) => !readCell(config.out, c.id, grid));
   const skipped = mine.filter((c) => !todo.includes(c)).map((c) => c.id);
   // the data is read and checked before anything is logged: a bad file is then the only line a user sees
   const loadStart = performance.now();
@@ -84,10 +109,12 @@ export async function runAblation(config: AblationConfig, options: RunOptions = 
     try {
       for (const cell of todo) {
         if (options.maxNewCells != null && ran.length >= options.maxNewCells) break;
+        stopIfAsked(options.signal, `before cell ${cell.id}; ${ran.length} cells trained in this run are saved`);
         const cellBar = bars?.create(1, 0, { label: cell.id.padEnd(8).slice(0, 28), extra: '' });
         const result: CellResult = await runCell(cell, config, data, {
           runDir: cellRunDir(config.out, cell),
           backend: backend.name,
+          ...(options.signal ? { signal: options.signal } : {}),
           onStep: (e, total) => {
             cellBar?.setTotal(total);
             cellBar?.update(e.globalStep, { extra: `epoch ${e.epoch + 1}/${config.epochs} loss ${e.loss.toFixed(3)}` });
@@ -112,10 +139,25 @@ export async function runAblation(config: AblationConfig, options: RunOptions = 
   return { kind: 'grid', out: config.out, ran, skipped, report, backend: backend.name };
 }
 
-/** Re-writes the report of a result folder from its `grid.json` and `cells/`. */
+function stopIfAsked(signal: AbortSignal | undefined, where: string): void {
+  if (!signal?.aborted) return;
+  const reason = typeof signal.reason === 'string' ? signal.reason : 'an abort request';
+  throw new TrainingStoppedError({ reason, exitCode: signalExitCode(reason), where });
+}
+
+/** Re-writes the report of a result folder from its `grid.json` and `cells/` (holding the folder's lock). */
 export async function writeReportFor(out: string, context: { backend?: string } = {}): Promise<GridReport> {
+  const lock = lockFolder(out, { waitMs: FOLDER_LOCK_WAIT_MS });
+  try {
+    return await writeReportLocked(out, context);
+  } finally {
+    lock.release();
+  }
+}
+
+async function writeReportLocked(out: string, context: { backend?: string }): Promise<GridReport> {
   const grid = readGridFile(out);
-  const results = readCells(out).filter((r) => grid.cells.some((c) => c.id === r.cell.id));
+  const results = readCells(out);
   const backends = [...new Set(results.map((r) => r.backend))].join(', ');
   const config = { ...grid.config, out };
   // the description comes from the settings alone, so a merged report reads like a single run's

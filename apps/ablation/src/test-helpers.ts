@@ -3,6 +3,9 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AblationConfigInput } from './config.js';
+import type { Cell } from './grid.js';
+import type { CellResult } from './run-cell.js';
+import { readGridFile, writeCell } from './store/result-folder.js';
 
 export const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -33,4 +36,24 @@ export function runCli(args: string[], options: { cwd?: string; timeout?: number
     timeout: options.timeout ?? 120_000,
     env: { ...process.env, R3D_BACKEND: 'wasm' },
   });
+}
+
+/** A made-up but well-formed result for `cell` (MoC 25%, two epochs). */
+export function fakeCellResult(cell: Cell): CellResult {
+  return {
+    cell,
+    meanMoc: 0.25,
+    moc: [{ observationRatio: 0.2, predictionRatio: 0.5, moc: 0.25, classes: 5, frames: 40 }],
+    afterTokens: cell.partner === 'rgb' ? 'none' : 'exchanged',
+    ranks: [{ observationRatio: 0.5, samples: 4, erank: { rgbBefore: 3, rgbAfter: 3.5, partnerBefore: 2, partnerAfter: 2.5, fused: 4 }, gainRgb: 0.5, gainPartner: 0.5, balance: 0.5 }],
+    trainLoss: [2, 1.5],
+    seconds: 1.5,
+    backend: 'wasm',
+  };
+}
+
+/** Marks cells of a result folder finished, with made-up results (the folder's grid.json lists them). */
+export function fakeFinishedCells(out: string, ids: string[]): void {
+  const cells = readGridFile(out).cells;
+  for (const id of ids) writeCell(out, fakeCellResult(cells.find((c) => c.id === id)!));
 }

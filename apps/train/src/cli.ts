@@ -2,7 +2,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { defaultCandidates, describeBackend, selectBackend } from '@r3d-ts/backend';
-import { assertWritableFolder, ConfigError, evaluateAnticipation, formatMocTable, loadCheckpoint, packageVersion, progressAllowed, restoreModel, runCli, train, userFacingCommands } from '@r3d-ts/trainer';
+import { assertWritableFolder, ConfigError, evaluateAnticipation, formatMocTable, loadCheckpoint, packageVersion, progressAllowed, restoreModel, runCli, stopOnSignals, train, userFacingCommands } from '@r3d-ts/trainer';
 import type { AnticipationProtocol } from '@r3d-ts/r3d-model';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
@@ -45,6 +45,7 @@ interface TrainFlags {
   backend?: string;
   set?: Record<string, unknown>;
   resume?: boolean;
+  overwrite?: boolean;
   progress: boolean;
   logSteps?: boolean;
   json?: boolean;
@@ -79,6 +80,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     ? new SingleBar({ format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} | lr {lr} | {sps} samples/s', hideCursor: true, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000 })
     : undefined;
   let current = -1;
+  // SIGINT/SIGTERM: finish the step, write last/, exit 130/143 (main); a second one exits at once
+  const stop = stopOnSignals({ onSignal: (s) => console.error(`r3d: ${s}: stopping after this step (again to stop now)`) });
   try {
     const result = await train({
       model: run.model,
@@ -87,6 +90,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       validationSamples: run.validation,
       config,
       resume: flags.resume ?? false,
+      overwrite: flags.overwrite ?? false,
+      signal: stop.signal,
       modelConfig: run.modelConfig,
       onResume: (p) => console.error(`resuming at epoch ${p.epoch + 1}, step ${p.stepInEpoch} of it (global step ${p.globalStep})`),
       onStep: (e) => {
@@ -111,6 +116,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     if (flags.json) console.log(JSON.stringify({ event: 'train', out: config.out, epochs: config.epochs, globalStep: result.globalStep, best: result.best, backend: report.name }));
     else console.log(result.best ? `best val MoC ${(100 * result.best.metric).toFixed(2)}% at epoch ${result.best.epoch}; checkpoints in ${config.out}` : `done (no validation data); checkpoints in ${config.out}`);
   } finally {
+    stop.dispose();
     bar?.stop();
   }
 }
@@ -176,6 +182,7 @@ export function cli(): Command {
     .option('--backend <name>', `${BACKEND_NAMES} (config: backend)`)
     .option('--set <key=value>', 'any other setting, dotted path, JSON value (repeatable)', setting)
     .option('--resume', 'continue from <out>/last')
+    .option('--overwrite', 'start a new run in <out>, removing the checkpoints of the run there')
     .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal, under CI=true or NO_COLOR)')
     .option('--log-steps', 'print one JSON line per step to stdout')
     .option('--json', 'print the result as one JSON line on stdout')

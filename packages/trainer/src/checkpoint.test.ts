@@ -6,14 +6,14 @@ import { selectBackend } from '@r3d-ts/backend';
 import { readSafetensors } from '@r3d-ts/tensor-io/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCheckpoint, saveCheckpoint, type TrainingProgress } from './checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, writeCheckpointState, type TrainingProgress } from './checkpoint.js';
 import { parseTrainConfig } from './config.js';
 import { CheckpointError } from './errors.js';
 import { train } from './loop.js';
 import { tinyData } from './test-support/synthetic.js';
 import { TinyModel } from './test-support/tiny-model.js';
 
-const progress: TrainingProgress = { epoch: 3, stepInEpoch: 0, globalStep: 30, rng: { sfc32: [1, 2, 3, 4], spareNormal: null }, epochLossSum: 0, epochLossCount: 0, best: null, lr: 1e-3 };
+const progress: TrainingProgress = { epoch: 3, stepInEpoch: 0, globalStep: 30, rng: { sfc32: [1, 2, 3, 4], spareNormal: null }, epochLossSum: 0, epochLossCount: 0, best: null, lr: 1e-3, elapsedSeconds: 12.5 };
 
 function snapshot(dir: string): Record<string, string> {
   return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f)).toString('base64')]));
@@ -65,6 +65,47 @@ describe('checkpoints', () => {
     expect(() => loadCheckpoint(dir)).toThrow(pattern);
   });
 
+  it.each([
+    ['an epoch of -3', (s: any) => (s.progress.epoch = -3), /progress\.epoch: Too small/],
+    ['an epoch of "two"', (s: any) => (s.progress.epoch = 'two'), /progress\.epoch: Invalid input: expected number/],
+    ['a fractional step', (s: any) => (s.progress.globalStep = 30.5), /progress\.globalStep: Invalid input: expected int/],
+    ['a generator state of another generator', (s: any) => (s.progress.rng = [1, 2, 3, 4]), /progress\.rng: Invalid input: expected object/],
+    ['a generator word beyond 32 bits', (s: any) => (s.progress.rng.sfc32[1] = 2 ** 32), /progress\.rng\.sfc32\.1: Too big/],
+    ['a file outside the folder', (s: any) => (s.files['../../weights.safetensors'] = s.files['weights.safetensors']), /files\.\.\.\/\.\.\/weights\.safetensors/],
+    ['a best metric of 500%', (s: any) => (s.progress.best = { metric: 5, epoch: 1 }), /progress\.best\.metric: Too big/],
+    ['more losses than steps', (s: any) => (s.progress.epochLossCount = 4), /epochLossCount must equal stepInEpoch/],
+  ])('refuses a state.json with %s, even with a valid checksum, naming the field', (_name, edit, pattern) => {
+    const dir = join(root, `state-${_name.replace(/\W+/g, '-')}`);
+    save(dir, 1);
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+    edit(state);
+    writeCheckpointState(dir, state);
+    expect(() => loadCheckpoint(dir)).toThrow(CheckpointError);
+    expect(() => loadCheckpoint(dir)).toThrow(`${join(dir, 'state.json')}: expected a checkpoint state as the trainer writes it, found`);
+    expect(() => loadCheckpoint(dir)).toThrow(pattern);
+  });
+
+  it.each([
+    ['one bit of the generator state', (t: string) => t.replace(/"sfc32": \[\n\s+1,/, (m) => m.replace('1,', '0,')), /the file was edited/],
+    ['the epoch, reformatted as the trainer would', (t: string) => JSON.stringify({ ...JSON.parse(t), progress: { ...JSON.parse(t).progress, epoch: 2 } }, null, 2) + '\n', /the file was edited/],
+    ['a space', (t: string) => t.replace('{', '{ '), /a reformatted file: it was edited/],
+  ])('refuses a state.json whose checksum does not cover it: %s', (_name, edit, pattern) => {
+    const dir = join(root, `edited-${_name.replace(/\W+/g, '-')}`);
+    save(dir, 1);
+    const path = join(dir, 'state.json');
+    writeFileSync(path, edit(readFileSync(path, 'utf8')));
+    expect(() => loadCheckpoint(dir)).toThrow(CheckpointError);
+    expect(() => loadCheckpoint(dir)).toThrow(pattern);
+  });
+
+  it('refuses a checkpoint of an earlier format version, saying so', () => {
+    const dir = join(root, 'v1');
+    save(dir, 1);
+    const path = join(dir, 'state.json');
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"version": 3', '"version": 2'));
+    expect(() => loadCheckpoint(dir)).toThrow(/expected "version": 3 \(a checkpoint of an earlier r3d-ts.*found "2"/);
+  });
+
   it('a malformed safetensors file whose size and hash are recorded is a CheckpointError naming it', () => {
     const dir = join(root, 'malformed');
     save(dir, 1);
@@ -73,7 +114,7 @@ describe('checkpoints', () => {
     writeFileSync(path, bytes);
     const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
     state.files['weights.safetensors'] = { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
-    writeFileSync(join(dir, 'state.json'), JSON.stringify(state));
+    writeCheckpointState(dir, state); // a state.json consistent with the malformed file, checksum included
     expect(() => loadCheckpoint(dir)).toThrow(CheckpointError);
     expect(() => loadCheckpoint(dir)).toThrow(`${path}: expected `);
     expect(() => loadCheckpoint(dir)).toThrow(/expected \d+ bytes of tensor data, found "\d+ bytes: trailing garbage"$/);

@@ -5,11 +5,13 @@ import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type Safe
 import { fsyncDir, writeFileAtomic } from '@r3d-ts/tensor-io/node';
 import type { RngState } from '@r3d-ts/datasets';
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
 import { CheckpointError } from './errors.js';
 
 export const CHECKPOINT_FORMAT = 'r3d-ts-checkpoint';
 // 2: the data-order state is the shared sfc32 `Rng`'s (version 1 held a xoshiro128** state)
-export const CHECKPOINT_VERSION = 2;
+// 3: `state.json` carries its own checksum, the elapsed training time and the run log's hash
+export const CHECKPOINT_VERSION = 3;
 
 /** Where training stands, enough to continue exactly (stored as `state.json`). */
 export interface TrainingProgress {
@@ -28,6 +30,14 @@ export interface TrainingProgress {
   best: { metric: number; epoch: number } | null;
   /** Learning rate of the last step taken. */
   lr: number;
+  /** Seconds spent training so far, over every call of the run (so a resumed run's total is whole). */
+  elapsedSeconds: number;
+}
+
+/** Size and SHA-256 of a file (or of a file's first `bytes` bytes). */
+export interface FileDigest {
+  bytes: number;
+  sha256: string;
 }
 
 /** The JSON part of a checkpoint (`state.json`). */
@@ -42,7 +52,11 @@ export interface CheckpointState {
   /** Validation metrics at save time, if any. */
   metrics?: Record<string, unknown>;
   /** Size and SHA-256 of every other file, checked on load. */
-  files: Record<string, { bytes: number; sha256: string }>;
+  files: Record<string, FileDigest>;
+  /** The run's `log.jsonl` as it was at save time (a resume checks that it still starts with these bytes). */
+  log?: FileDigest;
+  /** SHA-256 of this object without `checksum` (compact JSON): any edit of `state.json` shows. */
+  checksum: string;
 }
 
 export interface CheckpointContent {
@@ -53,6 +67,8 @@ export interface CheckpointContent {
   /** Written as `config.json` (training + model configuration). */
   config: unknown;
   metrics?: Record<string, unknown>;
+  /** The run's log at save time, recorded in `state.json` (see `CheckpointState.log`). */
+  log?: FileDigest;
 }
 
 export interface LoadedCheckpoint {
@@ -91,7 +107,7 @@ export function saveCheckpoint(dir: string, content: CheckpointContent): void {
       put('optimizer.safetensors', encodeSafetensors(tensorsToEntries(content.optimizer.moments), { format: CHECKPOINT_FORMAT, content: 'adamw-moments' }));
     }
     put('config.json', Buffer.from(`${JSON.stringify(content.config ?? null, null, 2)}\n`));
-    const state: CheckpointState = {
+    writeCheckpointState(tmp, {
       format: CHECKPOINT_FORMAT,
       version: CHECKPOINT_VERSION,
       kind: content.kind,
@@ -100,8 +116,8 @@ export function saveCheckpoint(dir: string, content: CheckpointContent): void {
       optimizerStep: content.optimizer ? content.optimizer.step : null,
       ...(content.metrics ? { metrics: content.metrics } : {}),
       files,
-    };
-    writeFileAtomic(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+      ...(content.log ? { log: content.log } : {}),
+    });
     readCheckpointFolder(tmp); // verify what reached the disk before it replaces anything
     const old = `${dir}.old`;
     rmSync(old, { recursive: true, force: true });
@@ -141,17 +157,7 @@ export function checkpointExists(dir: string): boolean {
 function readCheckpointFolder(dir: string): LoadedCheckpoint {
   const statePath = join(dir, 'state.json');
   if (!existsSync(statePath)) throw new CheckpointError(statePath, 'a checkpoint state file', 'no such file');
-  let state: CheckpointState;
-  try {
-    state = JSON.parse(readFileSync(statePath, 'utf8')) as CheckpointState;
-  } catch (err) {
-    throw new CheckpointError(statePath, 'valid JSON', 'unparsable content: truncated or corrupted', err);
-  }
-  if (state?.format !== CHECKPOINT_FORMAT) throw new CheckpointError(statePath, `"format": "${CHECKPOINT_FORMAT}"`, JSON.stringify(state?.format));
-  if (state.version !== CHECKPOINT_VERSION) throw new CheckpointError(statePath, `"version": ${CHECKPOINT_VERSION}`, JSON.stringify(state.version));
-  if (!state.files || typeof state.files !== 'object' || !state.files['weights.safetensors']) {
-    throw new CheckpointError(statePath, 'a "files" table listing weights.safetensors', JSON.stringify(state.files));
-  }
+  const state = readCheckpointState(statePath);
   const contents: Record<string, Uint8Array> = {};
   for (const [name, meta] of Object.entries(state.files)) {
     const path = join(dir, name);
@@ -176,6 +182,106 @@ function readCheckpointFolder(dir: string): LoadedCheckpoint {
     }
   }
   return { dir, state, config, weights, ...(optimizer ? { optimizer } : {}) };
+}
+
+const FILE_NAMES = ['weights.safetensors', 'optimizer.safetensors', 'config.json'] as const;
+const uint32 = z.number().int().min(0).max(0xffffffff);
+const digestSchema = z.object({ bytes: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex digits') }).strict();
+
+/** `progress` of a checkpoint: integers where counts are, ranges where they apply. */
+const progressSchema = z
+  .object({
+    epoch: z.number().int().min(0),
+    stepInEpoch: z.number().int().min(0),
+    globalStep: z.number().int().min(0),
+    rng: z.object({ sfc32: z.tuple([uint32, uint32, uint32, uint32]), spareNormal: z.number().nullable() }).strict(),
+    epochLossSum: z.number(),
+    epochLossCount: z.number().int().min(0),
+    best: z.object({ metric: z.number().min(0).max(1), epoch: z.number().int().min(1) }).strict().nullable(),
+    lr: z.number().min(0),
+    elapsedSeconds: z.number().min(0),
+  })
+  .strict()
+  .refine((p) => p.epochLossCount === p.stepInEpoch, { message: 'epochLossCount must equal stepInEpoch (one loss per step taken)', path: ['epochLossCount'] })
+  .refine((p) => p.best == null || p.best.epoch <= p.epoch, { message: 'the best epoch cannot come after the epochs completed', path: ['best', 'epoch'] });
+
+/** `state.json` as `saveCheckpoint` writes it. */
+const stateSchema = z
+  .object({
+    format: z.literal(CHECKPOINT_FORMAT),
+    version: z.literal(CHECKPOINT_VERSION),
+    kind: z.string().min(1),
+    savedAt: z.iso.datetime(),
+    progress: progressSchema,
+    optimizerStep: z.number().int().min(0).nullable(),
+    metrics: z.record(z.string(), z.unknown()).optional(),
+    files: z.partialRecord(z.enum(FILE_NAMES), digestSchema).refine((f) => f['weights.safetensors'] != null, 'must list weights.safetensors'),
+    log: digestSchema.optional(),
+    checksum: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex digits'),
+  })
+  .strict()
+  .refine((s) => (s.optimizerStep != null) === (s.files['optimizer.safetensors'] != null), { message: 'optimizerStep is set exactly when optimizer.safetensors is listed', path: ['optimizerStep'] });
+
+/**
+ * Writes `state.json` into a checkpoint folder with its checksum (SHA-256 of the state without
+ * it), pretty-printed; `readCheckpointState` accepts exactly these bytes.
+ *
+ * @example
+ * writeCheckpointState('runs/a/.last.tmp-42', { format, version, kind: 'last', ... });
+ */
+export function writeCheckpointState(dir: string, state: Omit<CheckpointState, 'checksum'>): void {
+  const { checksum: _drop, ...rest } = state as CheckpointState;
+  writeFileAtomic(join(dir, 'state.json'), serializeState({ ...rest, checksum: sha256(Buffer.from(JSON.stringify(rest))) }));
+}
+
+function serializeState(state: CheckpointState): string {
+  return `${JSON.stringify(state, null, 2)}\n`;
+}
+
+/**
+ * Reads and checks a `state.json`: JSON of this format and version, every field of the schema
+ * (integers, ranges, file names), the checksum, and the exact bytes the trainer writes, so any
+ * edit, even of one bit of the generator state or one space, is a `CheckpointError`.
+ */
+function readCheckpointState(statePath: string): CheckpointState {
+  let text: string;
+  let value: unknown;
+  try {
+    text = readFileSync(statePath, 'utf8');
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new CheckpointError(statePath, 'valid JSON', 'unparsable content: truncated or corrupted', err);
+  }
+  const v = value as Partial<CheckpointState> | null;
+  if (v?.format !== CHECKPOINT_FORMAT) throw new CheckpointError(statePath, `"format": "${CHECKPOINT_FORMAT}"`, JSON.stringify(v?.format));
+  if (v.version !== CHECKPOINT_VERSION) {
+    const hint = typeof v.version === 'number' && v.version < CHECKPOINT_VERSION ? ' (a checkpoint of an earlier r3d-ts: its weights still load with tensor-io, but it cannot be resumed)' : '';
+    throw new CheckpointError(statePath, `"version": ${CHECKPOINT_VERSION}${hint}`, JSON.stringify(v.version));
+  }
+  const parsed = stateSchema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+    throw new CheckpointError(statePath, 'a checkpoint state as the trainer writes it', issues.join('; '));
+  }
+  const state = value as CheckpointState;
+  const { checksum, ...rest } = state;
+  const digest = sha256(Buffer.from(JSON.stringify(rest)));
+  if (digest !== checksum) throw new CheckpointError(statePath, `content matching its checksum ${checksum.slice(0, 16)}...`, `${digest.slice(0, 16)}...: the file was edited`);
+  if (serializeState(state) !== text) throw new CheckpointError(statePath, 'the bytes the trainer wrote', 'a reformatted file: it was edited');
+  return state;
+}
+
+/**
+ * Size and SHA-256 of a file, or of its first `bytes` bytes; undefined when it does not exist.
+ *
+ * @example
+ * digestOf('runs/a/log.jsonl'); // { bytes: 812, sha256: '3f...' }
+ */
+export function digestOf(path: string, bytes?: number): FileDigest | undefined {
+  if (!existsSync(path)) return undefined;
+  const data = readFileSync(path);
+  const head = bytes != null ? data.subarray(0, bytes) : data;
+  return { bytes: head.byteLength, sha256: sha256(head) };
 }
 
 /** Tensors -> safetensors entries (reads the data synchronously). */

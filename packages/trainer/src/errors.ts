@@ -73,6 +73,50 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/**
+ * A run folder that holds checkpoints this run did not write, or that cannot be resumed as it is
+ * (`best/` without `last/`). The message names the folder and says what to pass: `resume` to
+ * continue the run, `overwrite` to replace it. Nothing in the folder was changed.
+ *
+ * @example
+ * try { await train({ ...opts, outDir: 'runs/a' }); } catch (e) { if (e instanceof RunFolderError) console.error(e.message); }
+ */
+export class RunFolderError extends Error {
+  readonly code = 'RUN_FOLDER';
+  readonly dir: string;
+
+  constructor(dir: string, message: string) {
+    super(`${dir} ${message}`);
+    this.name = 'RunFolderError';
+    this.dir = dir;
+  }
+}
+
+/**
+ * Training stopped on request (an `AbortSignal`, e.g. from `stopOnSignals` on SIGINT/SIGTERM) at
+ * a step boundary, after writing a `last` checkpoint that `resume` continues exactly. `exitCode`
+ * is what a command line should exit with: 128 + the signal's number (130 for SIGINT, 143 for
+ * SIGTERM), or 1 when the reason is not a signal.
+ *
+ * @example
+ * try { await train({ ...opts, signal }); } catch (e) { if (e instanceof TrainingStoppedError) process.exitCode = e.exitCode; }
+ */
+export class TrainingStoppedError extends Error {
+  readonly code = 'TRAINING_STOPPED';
+  readonly reason: string;
+  readonly exitCode: number;
+  readonly checkpoint: string | undefined;
+
+  /** `where`: where it stopped, e.g. "after global step 9 (epoch 2, step 3 of 6)". */
+  constructor(init: { reason: string; exitCode: number; where: string; checkpoint?: string }) {
+    super(`stopped by ${init.reason} ${init.where}${init.checkpoint ? `; checkpoint saved in ${init.checkpoint}` : ''}`);
+    this.name = 'TrainingStoppedError';
+    this.reason = init.reason;
+    this.exitCode = init.exitCode;
+    this.checkpoint = init.checkpoint;
+  }
+}
+
 function truncate(s: string, max = 240): string {
   const oneLine = JSON.stringify(s);
   return oneLine.length > max ? `${oneLine.slice(0, max - 4)}..."` : oneLine;

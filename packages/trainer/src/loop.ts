@@ -1,18 +1,20 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type AnticipationSample, mixSeed, Rng } from '@r3d-ts/datasets';
-import { writeFileAtomic } from '@r3d-ts/tensor-io/node';
+import { lockFolder } from '@r3d-ts/tensor-io/node';
 import { registerGradients } from '@r3d-ts/tfjs-gradients';
 import { AdamW, clipByGlobalNorm } from './adamw.js';
 import { batchIndices, collate, disposeBatch } from './batching.js';
-import { checkpointExists, checkWeightsMatch, entriesToTensors, loadCheckpoint, saveCheckpoint, type TrainingProgress } from './checkpoint.js';
+import { checkpointExists, checkWeightsMatch, digestOf, entriesToTensors, saveCheckpoint, type TrainingProgress } from './checkpoint.js';
 import { defaultWarmupEpochs, type TrainConfig } from './config.js';
-import { NonFiniteLossError } from './errors.js';
+import { NonFiniteLossError, TrainingStoppedError } from './errors.js';
 import { type EvaluationReport, evaluateAnticipation } from './evaluate.js';
 import { type LabelSpace, namedVariables, type TrainableModel } from './model.js';
 import { monitorEffectiveRank } from './rank-monitor.js';
+import { planRunFolder } from './run-folder.js';
 import { learningRate } from './schedule.js';
+import { signalExitCode } from './stop-signal.js';
 import { TrainingBoard } from './tensorboard-log.js';
 
 export interface StepEvent {
@@ -57,8 +59,18 @@ export interface TrainOptions {
   config: TrainConfig;
   /** Run folder (default `config.out`): `last/`, `best/`, `log.jsonl`. */
   outDir?: string;
-  /** Continue from `<outDir>/last` when it exists (else start fresh). */
+  /**
+   * Continue from `<outDir>/last` when it exists (else start fresh). Everything the resume reads
+   * is checked first (see `planRunFolder`); a folder holding `best/` but no `last/` is refused.
+   */
   resume?: boolean;
+  /** Start a new run in a folder that holds checkpoints of another run, removing them (else refused). */
+  overwrite?: boolean;
+  /**
+   * Stop at the next step boundary once aborted: a `last` checkpoint is written and a
+   * `TrainingStoppedError` thrown (`stopOnSignals` makes one from SIGINT/SIGTERM).
+   */
+  signal?: AbortSignal;
   /** Extra configuration stored in each checkpoint's `config.json` (e.g. the model's). */
   modelConfig?: unknown;
   /**
@@ -76,7 +88,10 @@ export interface TrainOptions {
 
 export interface TrainResult {
   outDir: string;
+  /** Every epoch of the run, the ones before a resume included (read back from the verified log). */
   history: EpochRecord[];
+  /** Seconds spent training over every call of the run (a resumed run adds the checkpoint's). */
+  seconds: number;
   best: { metric: number; epoch: number } | null;
   globalStep: number;
 }
@@ -88,7 +103,9 @@ export interface TrainResult {
  * the effective rank of tokens before/after fusion logged, and a `last` checkpoint (weights,
  * optimiser moments, schedule position, generator state) from which `resume: true` continues
  * bit for bit. A NaN/Inf loss stops the run with a `NonFiniteLossError` before that step touches
- * any weight or checkpoint.
+ * any weight or checkpoint. The run folder is locked for the whole call (`lockFolder`: a second
+ * run into it is refused), and a run never replaces checkpoints it did not write unless told to
+ * (`resume`, `overwrite`).
  *
  * @example
  * const result = await train({ model, trainSamples, validationSamples, labels, config: parseTrainConfig({ epochs: 5 }) });
@@ -119,159 +136,195 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     epochLossCount: 0,
     best: null,
     lr: 0,
+    elapsedSeconds: 0,
   };
-  mkdirSync(outDir, { recursive: true });
-  if (checkpointExists(lastDir)) {
-    if (!options.resume) throw new Error(`train: ${lastDir} already holds a checkpoint; resume it or choose another output folder`);
-    const ckpt = loadCheckpoint(lastDir);
-    restoreModel(model, ckpt.weights, join(ckpt.dir, 'weights.safetensors'));
-    if (ckpt.optimizer && ckpt.state.optimizerStep != null) {
-      const moments = entriesToTensors(ckpt.optimizer);
-      optimizer.setState({ step: ckpt.state.optimizerStep, moments });
-      tf.dispose(moments);
-    }
-    progress = ckpt.state.progress;
-    truncateLog(logPath, progress.epoch);
-    options.onResume?.(progress);
-  } else if (existsSync(logPath)) {
-    writeFileAtomic(logPath, '');
-  }
-
-  const history: EpochRecord[] = [];
   const n = trainSamples.length;
   const stepsPerEpoch = Math.ceil(n / config.batchSize);
-  const schedule = { lr: config.lr, warmupEpochs: config.warmupEpochs ?? defaultWarmupEpochs(config.epochs), totalEpochs: config.epochs, minLr: config.minLr, ...(config.schedulePerStep ? { stepsPerEpoch } : {}) };
-  const rankSubset = (validation.length > 0 ? validation : trainSamples).slice(0, config.rankMonitor.samples);
-  const lastEpoch = options.stopAfterEpochs != null ? Math.min(config.epochs, progress.epoch + options.stopAfterEpochs) : config.epochs;
-  const board = options.tensorboard === false ? null : new TrainingBoard(options.tensorboard ?? join(outDir, 'tb'), progress.globalStep > 0 ? progress.globalStep : null);
-
+  mkdirSync(outDir, { recursive: true });
+  // one writer per run folder: a second run into it is refused while this one runs
+  const lock = lockFolder(outDir);
   try {
-    for (let epoch = progress.epoch; epoch < lastEpoch; epoch++) {
-      const epochStartRng = progress.rng;
-      const rng = Rng.fromState(epochStartRng);
-      const batches = batchIndices(rng.permutation(n), config.batchSize);
-      const nextRng = rng.state();
-      const started = performance.now();
-      let samplesSeen = 0;
-      for (let s = progress.stepInEpoch; s < batches.length; s++) {
-        const lr = learningRate(schedule, epoch, s);
-        const idx = batches[s];
-        const batch = collate(idx.map((i) => trainSamples[i]), idx, labels);
-        let lossValue: number;
-        let gradNorm: number | undefined;
-        let lossTerms: Record<string, number> | undefined;
-        try {
-          // dropout masks from (run seed, global step) alone: a resumed run draws the same ones
-          const seed = mixSeed(config.seed, progress.globalStep);
-          const { value, grads } = tf.variableGrads(() => {
-            const outputs = model.forward(batch, { training: true, seed });
-            const loss = model.loss(outputs, batch);
-            if (board && model.lossTerms) lossTerms = readScalars(model.lossTerms(outputs, batch));
-            return loss;
-          }, varList);
-          lossValue = value.dataSync()[0];
-          value.dispose();
-          let named: Record<string, tf.Tensor> = {};
-          for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName) ?? tfName] = g;
-          if (!Number.isFinite(lossValue)) {
-            tf.dispose(named);
-            const record = { event: 'stopped', reason: 'non-finite loss', loss: String(lossValue), epoch: epoch + 1, step: progress.globalStep + 1 };
-            appendFileSync(logPath, `${JSON.stringify(record)}\n`);
-            throw new NonFiniteLossError({ step: progress.globalStep + 1, epoch: epoch + 1, loss: lossValue, ...(checkpointExists(lastDir) ? { checkpoint: lastDir } : {}) });
-          }
-          if (config.gradClipNorm != null) {
-            const clipped = clipByGlobalNorm(named, config.gradClipNorm);
-            named = clipped.grads;
-            gradNorm = clipped.norm;
-          }
-          optimizer.applyGradients(named, variables, lr);
-          tf.dispose(named);
-        } finally {
-          disposeBatch(batch);
-        }
-        samplesSeen += idx.length;
-        progress = {
-          ...progress,
-          stepInEpoch: s + 1,
-          globalStep: progress.globalStep + 1,
-          epochLossSum: progress.epochLossSum + lossValue,
-          epochLossCount: progress.epochLossCount + 1,
-          lr,
-        };
-        const stepEvent: StepEvent = {
-          epoch,
-          step: s,
-          stepsInEpoch: batches.length,
-          globalStep: progress.globalStep,
-          loss: lossValue,
-          lr,
-          samplesPerSecond: samplesSeen / ((performance.now() - started) / 1000),
-          ...(gradNorm !== undefined ? { gradNorm } : {}),
-        };
-        board?.step(stepEvent, lossTerms);
-        options.onStep?.(stepEvent);
-        if (config.checkpointEverySteps > 0 && progress.globalStep % config.checkpointEverySteps === 0 && s + 1 < batches.length) {
-          board?.flush();
-          saveLast(lastDir, model, optimizer, { ...progress, rng: epochStartRng }, storedConfig);
-        }
+    const plan = planRunFolder(outDir, { resume: options.resume ?? false, overwrite: options.overwrite ?? false, epochs: config.epochs, stepsPerEpoch });
+    const ckpt = plan.checkpoint;
+    if (ckpt) {
+      restoreModel(model, ckpt.weights, join(ckpt.dir, 'weights.safetensors'));
+      if (ckpt.optimizer && ckpt.state.optimizerStep != null) {
+        const moments = entriesToTensors(ckpt.optimizer);
+        optimizer.setState({ step: ckpt.state.optimizerStep, moments });
+        tf.dispose(moments);
       }
-      const seconds = (performance.now() - started) / 1000;
-      const trainLoss = progress.epochLossSum / Math.max(progress.epochLossCount, 1);
-      progress = { ...progress, epoch: epoch + 1, stepInEpoch: 0, rng: nextRng, epochLossSum: 0, epochLossCount: 0 };
-
-      let report: EvaluationReport | undefined;
-      let ranks: Record<string, number> | undefined;
-      const validateNow = validation.length > 0 && ((epoch + 1) % config.validateEvery === 0 || epoch + 1 === config.epochs);
-      if (validateNow) {
-        report = evaluateAnticipation(model, validation, {
-          labels,
-          observationRatios: config.evalObservationRatios,
-          predictionRatios: config.predictionRatios,
-          anticipationRatio: config.anticipationRatio,
-          batchSize: config.batchSize,
-          protocol: config.protocol,
-        });
-      }
-      if (config.rankMonitor.enabled) ranks = monitorEffectiveRank(model, rankSubset, labels, { batchSize: config.batchSize }).ranks;
-      let isBest = false;
-      if (report && Number.isFinite(report.meanMoc) && (progress.best == null || report.meanMoc > progress.best.metric)) {
-        isBest = true;
-        progress = { ...progress, best: { metric: report.meanMoc, epoch: epoch + 1 } };
-      }
-      const record: EpochRecord = {
-        event: 'epoch',
-        epoch: epoch + 1,
-        globalStep: progress.globalStep,
-        lr: progress.lr,
-        trainLoss,
-        samples: samplesSeen,
-        seconds,
-        samplesPerSecond: samplesSeen / Math.max(seconds, 1e-9),
-        ...(report ? { validation: { meanMoc: report.meanMoc, cells: report.cells, segmentation: report.segmentation, protocol: report.protocol } } : {}),
-        ...(ranks && Object.keys(ranks).length > 0 ? { effectiveRank: ranks } : {}),
-        best: isBest,
-        numTensors: tf.memory().numTensors,
-      };
-      // log first: a crash before the checkpoint below re-runs this epoch, and resume drops this line
-      appendFileSync(logPath, `${JSON.stringify(record)}\n`);
-      board?.epoch(record, model.histograms?.());
-      if (isBest) {
-        const weights = model.getWeights();
-        try {
-          saveCheckpoint(bestDir, { kind: 'best', weights, progress, config: storedConfig, metrics: { meanMoc: report!.meanMoc, epoch: epoch + 1 } });
-        } finally {
-          tf.dispose(weights);
-        }
-      }
-      saveLast(lastDir, model, optimizer, progress, storedConfig);
-      history.push(record);
-      options.onEpoch?.(record);
+      progress = ckpt.state.progress;
     }
+    // every check passed: only now may the folder change
+    plan.apply();
+    if (ckpt) options.onResume?.(progress);
+    const callStarted = performance.now();
+    const secondsBefore = progress.elapsedSeconds;
+    const elapsed = (): number => secondsBefore + (performance.now() - callStarted) / 1000;
+    const saveLast = (at: TrainingProgress): void => {
+      const weights = model.getWeights();
+      const state = optimizer.getState();
+      try {
+        saveCheckpoint(lastDir, { kind: 'last', weights, optimizer: state, progress: { ...at, elapsedSeconds: elapsed() }, config: storedConfig, log: digestOf(logPath) ?? { bytes: 0, sha256: EMPTY_SHA256 } });
+      } finally {
+        tf.dispose(weights);
+        tf.dispose(state.moments);
+      }
+    };
+
+    const history: EpochRecord[] = [...plan.history];
+    const schedule = { lr: config.lr, warmupEpochs: config.warmupEpochs ?? defaultWarmupEpochs(config.epochs), totalEpochs: config.epochs, minLr: config.minLr, ...(config.schedulePerStep ? { stepsPerEpoch } : {}) };
+    const rankSubset = (validation.length > 0 ? validation : trainSamples).slice(0, config.rankMonitor.samples);
+    const lastEpoch = options.stopAfterEpochs != null ? Math.min(config.epochs, progress.epoch + options.stopAfterEpochs) : config.epochs;
+    const board = options.tensorboard === false ? null : new TrainingBoard(options.tensorboard ?? join(outDir, 'tb'), progress.globalStep > 0 ? progress.globalStep : null);
+
+    try {
+      for (let epoch = progress.epoch; epoch < lastEpoch; epoch++) {
+        const epochStartRng = progress.rng;
+        const rng = Rng.fromState(epochStartRng);
+        const batches = batchIndices(rng.permutation(n), config.batchSize);
+        const nextRng = rng.state();
+        const started = performance.now();
+        let samplesSeen = 0;
+        for (let s = progress.stepInEpoch; s < batches.length; s++) {
+          if (options.signal) {
+            // a step boundary: let a signal handler run, and stop here if asked to
+            await new Promise((resolve) => setImmediate(resolve));
+            if (options.signal.aborted) {
+              board?.flush();
+              saveLast({ ...progress, rng: epochStartRng });
+              const reason = stopReason(options.signal.reason);
+              throw new TrainingStoppedError({ reason, exitCode: signalExitCode(reason), checkpoint: lastDir, where: `after global step ${progress.globalStep} (epoch ${epoch + 1}, step ${s} of ${batches.length})` });
+            }
+          }
+          const lr = learningRate(schedule, epoch, s);
+          const idx = batches[s];
+          const batch = collate(idx.map((i) => trainSamples[i]), idx, labels);
+          let lossValue: number;
+          let gradNorm: number | undefined;
+          let lossTerms: Record<string, number> | undefined;
+          try {
+            // dropout masks from (run seed, global step) alone: a resumed run draws the same ones
+            const seed = mixSeed(config.seed, progress.globalStep);
+            const { value, grads } = tf.variableGrads(() => {
+              const outputs = model.forward(batch, { training: true, seed });
+              const loss = model.loss(outputs, batch);
+              if (board && model.lossTerms) lossTerms = readScalars(model.lossTerms(outputs, batch));
+              return loss;
+            }, varList);
+            lossValue = value.dataSync()[0];
+            value.dispose();
+            let named: Record<string, tf.Tensor> = {};
+            for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName) ?? tfName] = g;
+            if (!Number.isFinite(lossValue)) {
+              tf.dispose(named);
+              const record = { event: 'stopped', reason: 'non-finite loss', loss: String(lossValue), epoch: epoch + 1, step: progress.globalStep + 1 };
+              appendFileSync(logPath, `${JSON.stringify(record)}\n`);
+              throw new NonFiniteLossError({ step: progress.globalStep + 1, epoch: epoch + 1, loss: lossValue, ...(checkpointExists(lastDir) ? { checkpoint: lastDir } : {}) });
+            }
+            if (config.gradClipNorm != null) {
+              const clipped = clipByGlobalNorm(named, config.gradClipNorm);
+              named = clipped.grads;
+              gradNorm = clipped.norm;
+            }
+            optimizer.applyGradients(named, variables, lr);
+            tf.dispose(named);
+          } finally {
+            disposeBatch(batch);
+          }
+          samplesSeen += idx.length;
+          progress = {
+            ...progress,
+            stepInEpoch: s + 1,
+            globalStep: progress.globalStep + 1,
+            epochLossSum: progress.epochLossSum + lossValue,
+            epochLossCount: progress.epochLossCount + 1,
+            lr,
+          };
+          const stepEvent: StepEvent = {
+            epoch,
+            step: s,
+            stepsInEpoch: batches.length,
+            globalStep: progress.globalStep,
+            loss: lossValue,
+            lr,
+            samplesPerSecond: samplesSeen / ((performance.now() - started) / 1000),
+            ...(gradNorm !== undefined ? { gradNorm } : {}),
+          };
+          board?.step(stepEvent, lossTerms);
+          options.onStep?.(stepEvent);
+          if (config.checkpointEverySteps > 0 && progress.globalStep % config.checkpointEverySteps === 0 && s + 1 < batches.length) {
+            board?.flush();
+            saveLast({ ...progress, rng: epochStartRng });
+          }
+        }
+        const seconds = (performance.now() - started) / 1000;
+        const trainLoss = progress.epochLossSum / Math.max(progress.epochLossCount, 1);
+        progress = { ...progress, epoch: epoch + 1, stepInEpoch: 0, rng: nextRng, epochLossSum: 0, epochLossCount: 0 };
+
+        let report: EvaluationReport | undefined;
+        let ranks: Record<string, number> | undefined;
+        const validateNow = validation.length > 0 && ((epoch + 1) % config.validateEvery === 0 || epoch + 1 === config.epochs);
+        if (validateNow) {
+          report = evaluateAnticipation(model, validation, {
+            labels,
+            observationRatios: config.evalObservationRatios,
+            predictionRatios: config.predictionRatios,
+            anticipationRatio: config.anticipationRatio,
+            batchSize: config.batchSize,
+            protocol: config.protocol,
+          });
+        }
+        if (config.rankMonitor.enabled) ranks = monitorEffectiveRank(model, rankSubset, labels, { batchSize: config.batchSize }).ranks;
+        let isBest = false;
+        if (report && Number.isFinite(report.meanMoc) && (progress.best == null || report.meanMoc > progress.best.metric)) {
+          isBest = true;
+          progress = { ...progress, best: { metric: report.meanMoc, epoch: epoch + 1 } };
+        }
+        const record: EpochRecord = {
+          event: 'epoch',
+          epoch: epoch + 1,
+          globalStep: progress.globalStep,
+          lr: progress.lr,
+          trainLoss,
+          samples: samplesSeen,
+          seconds,
+          samplesPerSecond: samplesSeen / Math.max(seconds, 1e-9),
+          ...(report ? { validation: { meanMoc: report.meanMoc, cells: report.cells, segmentation: report.segmentation, protocol: report.protocol } } : {}),
+          ...(ranks && Object.keys(ranks).length > 0 ? { effectiveRank: ranks } : {}),
+          best: isBest,
+          numTensors: tf.memory().numTensors,
+        };
+        // log first: a crash before the checkpoint below re-runs this epoch, and resume drops this line
+        appendFileSync(logPath, `${JSON.stringify(record)}\n`);
+        board?.epoch(record, model.histograms?.());
+        if (isBest) {
+          const weights = model.getWeights();
+          try {
+            saveCheckpoint(bestDir, { kind: 'best', weights, progress: { ...progress, elapsedSeconds: elapsed() }, config: storedConfig, metrics: { meanMoc: report!.meanMoc, epoch: epoch + 1 }, log: digestOf(logPath)! });
+          } finally {
+            tf.dispose(weights);
+          }
+        }
+        saveLast(progress);
+        history.push(record);
+        options.onEpoch?.(record);
+      }
+    } finally {
+      board?.close();
+    }
+    return { outDir, history, seconds: elapsed(), best: progress.best, globalStep: progress.globalStep };
   } finally {
     optimizer.dispose();
-    board?.close();
+    lock.release();
   }
-  return { outDir, history, best: progress.best, globalStep: progress.globalStep };
+}
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+function stopReason(reason: unknown): string {
+  if (typeof reason === 'string') return reason;
+  return reason instanceof Error && reason.message ? reason.message : 'an abort request';
 }
 
 // one read for all terms; inside the gradient tape, so the caller's tidy frees the tensors
@@ -280,17 +333,6 @@ function readScalars(terms: Record<string, tf.Scalar>): Record<string, number> {
   if (names.length === 0) return {};
   const values = tf.stack(names.map((n) => terms[n]!)).dataSync();
   return Object.fromEntries(names.map((n, i) => [n, values[i]!]));
-}
-
-function saveLast(dir: string, model: TrainableModel, optimizer: AdamW, progress: TrainingProgress, config: unknown): void {
-  const weights = model.getWeights();
-  const state = optimizer.getState();
-  try {
-    saveCheckpoint(dir, { kind: 'last', weights, optimizer: state, progress, config });
-  } finally {
-    tf.dispose(weights);
-    tf.dispose(state.moments);
-  }
 }
 
 /** Loads checkpoint weights into the model after checking names and shapes. */
@@ -307,20 +349,4 @@ export function restoreModel(model: TrainableModel, entries: Parameters<typeof e
   } finally {
     tf.dispose(tensors);
   }
-}
-
-function truncateLog(path: string, completedEpochs: number): void {
-  if (!existsSync(path)) return;
-  const kept = readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => {
-      if (!line.trim()) return false;
-      try {
-        const r = JSON.parse(line) as { event?: string; epoch?: number };
-        return r.event === 'epoch' && typeof r.epoch === 'number' && r.epoch <= completedEpochs;
-      } catch {
-        return false;
-      }
-    });
-  writeFileAtomic(path, kept.length > 0 ? `${kept.join('\n')}\n` : '');
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
-import { NonFiniteLossError } from './errors.js';
+import { NonFiniteLossError, TrainingStoppedError } from './errors.js';
 import { isUserError, UsageError, userErrorLine } from './user-error.js';
 
 /** Ends a command quietly with `exitCode` (help or version shown, or help shown for a missing command). */
@@ -64,7 +64,8 @@ export function userFacingCommands<C extends CommandLike>(program: C): C {
 
 /**
  * The exit code for an error that ended a command: 0 for a help or version exit, 2 for a user
- * error (see `isUserError`), 3 for a loss that became NaN or infinite, 1 for anything else (a bug).
+ * error (see `isUserError`), 3 for a loss that became NaN or infinite, 128 + the signal's number
+ * for a run stopped by SIGINT/SIGTERM (`TrainingStoppedError`: 130, 143), 1 for anything else (a bug).
  *
  * @example
  * exitCodeOf(new ConfigError('r3d.yaml', ['epochs: too small'])); // 2
@@ -72,6 +73,7 @@ export function userFacingCommands<C extends CommandLike>(program: C): C {
 export function exitCodeOf(err: unknown): number {
   if (err instanceof CliExit) return err.exitCode;
   if (err instanceof NonFiniteLossError) return 3;
+  if (err instanceof TrainingStoppedError) return err.exitCode;
   return isUserError(err) ? 2 : 1;
 }
 
@@ -79,7 +81,8 @@ export function exitCodeOf(err: unknown): number {
  * Runs a command line's `main` and turns its outcome into the exit code, the one error path of
  * every r3d-ts command: success is 0; a user error (bad flag, configuration, data, weights,
  * checkpoint, a file-system error on a path the user chose) prints exactly one line
- * `<name>: <message>` on stderr and exits 2; a NaN/Inf loss prints one line and exits 3; anything
+ * `<name>: <message>` on stderr and exits 2; a NaN/Inf loss prints one line and exits 3; a run
+ * stopped by SIGINT/SIGTERM prints one line and exits 130/143; anything
  * else is a bug and prints its stack trace, exit 1. It sets `process.exitCode` (so pending output
  * is flushed) and returns the code.
  *

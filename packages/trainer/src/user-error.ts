@@ -8,6 +8,7 @@ export const USER_ERROR_CODES: ReadonlySet<string> = new Set([
   'USAGE',
   'CONFIG_INVALID',
   'CHECKPOINT_INVALID',
+  'RUN_FOLDER',
   'DATASET_FORMAT',
   'TENSOR_FORMAT',
   'NPY_FORMAT',

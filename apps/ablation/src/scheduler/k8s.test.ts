@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Job } from 'kubernetes-models/batch/v1';
@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { parseAblationConfig } from '../config.js';
 import { gridCells, shardCells } from '../grid.js';
 import { gridFingerprint } from '../store/result-folder.js';
-import { runCli, tinyConfig } from '../test-helpers.js';
+import { fakeFinishedCells, runCli, tinyConfig } from '../test-helpers.js';
 import { k8sManifests } from './k8s.js';
 import { planShards } from './plan.js';
 import { resolveAutoShard } from './shard-env.js';
@@ -41,10 +41,8 @@ type JobDoc = {
     };
   };
 };
-const fakeFinished = (out: string, ids: string[]) => {
-  mkdirSync(join(out, 'cells'), { recursive: true });
-  for (const id of ids) writeFileSync(join(out, 'cells', `${id}.json`), JSON.stringify({ cell: { id } }));
-};
+// finished cells as runs write them (merge and re-plans read every cell strictly)
+const fakeFinished = (out: string, ids: string[]) => fakeFinishedCells(out, ids);
 
 describe('plan --k8s', () => {
   const config = parseAblationConfig({ ...tinyConfig(join(tmp, 'grid')), seeds: [1, 2] });

@@ -8,7 +8,7 @@ import { gridCells, shardCells } from '../grid.js';
 import { readCells } from '../store/result-folder.js';
 import { runAblation } from '../run.js';
 import type { CellResult } from '../run-cell.js';
-import { runCli, tinyConfig } from '../test-helpers.js';
+import { fakeFinishedCells, runCli, tinyConfig } from '../test-helpers.js';
 import { localSlurmUnavailable, startLocalSlurm, type LocalSlurm } from './local-slurm.js';
 import { compactRanges, planShards } from './plan.js';
 import { slurmFiles } from './slurm.js';
@@ -17,10 +17,8 @@ import { writeSchedulerPlan } from './write-plan.js';
 const tmp = mkdtempSync(join(tmpdir(), 'r3d-ablation-slurm-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const fakeFinished = (out: string, ids: string[]) => {
-  mkdirSync(join(out, 'cells'), { recursive: true });
-  for (const id of ids) writeFileSync(join(out, 'cells', `${id}.json`), JSON.stringify({ cell: { id } }));
-};
+// finished cells as runs write them (merge and re-plans read every cell strictly)
+const fakeFinished = (out: string, ids: string[]) => fakeFinishedCells(out, ids);
 const shellSyntaxOk = (shell: string, path: string) => spawnSync(shell, ['-n', path], { encoding: 'utf8' });
 
 describe('plan --slurm, the scripts', () => {

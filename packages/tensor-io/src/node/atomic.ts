@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -48,4 +48,28 @@ export function fsyncDir(dir: string): void {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+// `.<name>.<pid>.<stamp>.tmp`, as writeFileAtomic names its temporary files
+const TEMP_NAME = /^\..+\.\d+\.[0-9a-z]+\.tmp$/;
+
+/**
+ * Removes the temporary files `writeFileAtomic` left in `dir` (not below it) when a process died
+ * between writing and renaming one, and returns their names. Call it holding the folder's lock
+ * (`lockFolder`): then no other writer can be in the middle of a write there. A lock being taken
+ * (`.r3d-lock.*.tmp`) is left alone.
+ *
+ * @example
+ * const lock = lockFolder(out); removeOrphanTemporaries(out); // .log.jsonl.4242.lx1k2abc.tmp is gone
+ */
+export function removeOrphanTemporaries(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed = names.filter((n) => TEMP_NAME.test(n) && !n.startsWith('.r3d-lock.'));
+  for (const n of removed) rmSync(join(dir, n), { force: true, recursive: true });
+  return removed;
 }

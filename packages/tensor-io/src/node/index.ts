@@ -1,4 +1,6 @@
-export { writeFileAtomic, fsyncDir } from './atomic.js';
+export { writeFileAtomic, fsyncDir, removeOrphanTemporaries } from './atomic.js';
+export { lockFolder, readFolderLock, withFolderLock, OutputFolderLockedError, LOCK_FILE } from './lock.js';
+export type { FolderLock, LockHolder } from './lock.js';
 export { readNpy, writeNpy } from './npy.js';
 export { readNpyFolder } from './npy-folder.js';
 export { readSafetensors, writeSafetensors } from './safetensors.js';

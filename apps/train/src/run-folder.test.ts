@@ -1,0 +1,98 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// `r3d train --resume` over a run folder someone edited, and a new run over a folder holding
+// only best/ (issue 14, classes 3 and 4): refused with exit 2 naming the file, nothing modified.
+const app = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = mkdtempSync(join(tmpdir(), 'r3d-train-run-folder-'));
+const configPath = join(root, 'config.json');
+writeFileSync(configPath, JSON.stringify({
+  epochs: 2, warmupEpochs: 1, batchSize: 4, lr: 5e-3, seed: 7, backend: 'wasm',
+  data: { kind: 'synthetic', count: 6, height: 8, width: 8 },
+  model: { hidden: 8, heads: 2, ffnDim: 16 },
+  rankMonitor: { enabled: false },
+}));
+const base = join(root, 'base');
+
+function r3d(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(app, 'src', 'cli.ts'), 'train', '-c', configPath, '--no-progress', ...args], { cwd: app, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+}
+
+function hashTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) {
+        out[`${relative(dir, p)}/`] = 'dir';
+        walk(p);
+      } else out[relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+beforeAll(async () => {
+  // the first of two epochs: last/, best/, log.jsonl, tb/
+  const done = await r3d(['-o', base, '--epochs', '1']);
+  expect(done.code, done.stderr).toBe(0);
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('r3d train refuses a run folder it did not write', () => {
+  const cases: Array<[string, string, (dir: string) => void]> = [
+    ['last/state.json with its epoch edited to -3', 'last/state.json', (d) => {
+      const p = join(d, 'last', 'state.json');
+      const s = JSON.parse(readFileSync(p, 'utf8'));
+      s.progress.epoch = -3;
+      writeFileSync(p, JSON.stringify(s, null, 2));
+    }],
+    ['log.jsonl with a train loss edited', 'log.jsonl', (d) => {
+      const p = join(d, 'log.jsonl');
+      writeFileSync(p, readFileSync(p, 'utf8').replace(/"trainLoss":\d/, '"trainLoss":9'));
+    }],
+    ['last/optimizer.safetensors with a flipped byte', 'last/optimizer.safetensors', (d) => {
+      const p = join(d, 'last', 'optimizer.safetensors');
+      const b = readFileSync(p);
+      b[b.length - 2] ^= 1;
+      writeFileSync(p, b);
+    }],
+    ['best/weights.safetensors with a flipped byte', 'best/weights.safetensors', (d) => {
+      const p = join(d, 'best', 'weights.safetensors');
+      const b = readFileSync(p);
+      b[b.length - 2] ^= 1;
+      writeFileSync(p, b);
+    }],
+  ];
+
+  it.each(cases)('--resume over %s: exit 2 naming the file, folder unchanged', async (_name, file, tamper) => {
+    const dir = join(root, file.replace(/\W+/g, '-'));
+    cpSync(base, dir, { recursive: true });
+    tamper(dir);
+    const before = hashTree(dir);
+    const run = await r3d(['-o', dir, '--resume']);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim().split('\n').at(-1)).toContain(`${join(dir, file)}: expected`);
+    expect(hashTree(dir)).toEqual(before);
+  });
+
+  it('a new run into a folder holding only best/: exit 2, best/ kept', async () => {
+    const dir = join(root, 'best-only');
+    mkdirSync(dir);
+    cpSync(join(base, 'best'), join(dir, 'best'), { recursive: true });
+    const before = hashTree(dir);
+    const run = await r3d(['-o', dir]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim().split('\n').at(-1)).toMatch(/--overwrite/);
+    expect(hashTree(dir)).toEqual(before);
+  });
+});
