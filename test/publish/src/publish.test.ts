@@ -180,10 +180,13 @@ describe('publishing', () => {
     const copy = join(work, 'release-plan');
     cpSync(join(root, '.changeset'), join(copy, '.changeset'), { recursive: true });
     for (const f of ['package.json', 'pnpm-workspace.yaml']) cpSync(join(root, f), join(copy, f));
-    for (const { dir } of [...packages, { dir: join(root, 'tooling') }, { dir: join(root, 'test', 'publish') }]) {
-      const rel = dir.slice(root.length + 1);
+    // every workspace package, private apps and test packages too: a changeset may name any of them
+    const workspaceDirs = ['packages', 'apps', 'test'].flatMap((group) =>
+      readdirSync(join(root, group)).map((name) => join(group, name)).filter((rel) => existsSync(join(root, rel, 'package.json'))),
+    );
+    for (const rel of [...workspaceDirs, 'tooling']) {
       mkdirSync(join(copy, rel), { recursive: true });
-      for (const f of ['package.json', 'CHANGELOG.md']) if (existsSync(join(dir, f))) cpSync(join(dir, f), join(copy, rel, f));
+      for (const f of ['package.json', 'CHANGELOG.md']) if (existsSync(join(root, rel, f))) cpSync(join(root, rel, f), join(copy, rel, f));
     }
     // 0.x: a breaking change is a minor bump with a BREAKING: line, never a major one.
     for (const f of readdirSync(join(root, '.changeset')).filter((n) => n.endsWith('.md') && n !== 'README.md')) {
