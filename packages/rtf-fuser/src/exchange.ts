@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import './gradients.js';
 import { FuserError, shapeText } from './errors.js';
 import { type SelectChannelsOptions, selectChannels } from './selection.js';
 
