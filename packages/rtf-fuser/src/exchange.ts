@@ -55,14 +55,15 @@ export interface ExchangeTokensOptions extends Omit<SelectChannelsOptions, 'gamm
   mode?: ExchangeMode;
 }
 
-/** What `exchangeTokens` returns; the tensors belong to the caller. */
-export interface ExchangeResult {
+/** What `exchangeTokens` returns; the tensors belong to the caller (`tf.dispose(result)`). */
+// a type, not an interface, so that it is a tf.TensorContainer (tf.dispose, tf.tidy)
+export type ExchangeResult = {
   exchangedX: tf.Tensor3D;
   exchangedY: tf.Tensor3D;
   /** (B, k) int32: per sample, X's exchanged channels in ascending score order. */
   selectedX: tf.Tensor2D;
   selectedY: tf.Tensor2D;
-}
+};
 
 /**
  * The rank-enhancing exchange on its own (no BatchNorm, no cross-modal block): select each

@@ -340,13 +340,14 @@ export interface SelectChannelsOptions extends ScoreChannelsOptions {
   ratio: number;
 }
 
-/** What `selectChannels` returns: both belong to the caller. */
-export interface ChannelChoice {
+/** What `selectChannels` returns: both belong to the caller (`tf.dispose(choice)`). */
+// a type, not an interface, so that it is a tf.TensorContainer
+export type ChannelChoice = {
   /** (B, k) int32: per sample, the exchanged channels in ascending score order. */
   indices: tf.Tensor2D;
   /** (B, 1, C) float 0/1: ones at those channels (what the exchange multiplies in). */
   mask: tf.Tensor3D;
-}
+};
 
 /**
  * The channels one modality exchanges, per sample: the k = floor(ratio * C) lowest-scoring ones
