@@ -160,6 +160,24 @@ describe.each(testBackends())('selectChannels on %s', (backend) => {
     x.dispose();
   });
 
+  it('a channel constant over the valid frames scores exactly 0 (dead units tie and go by index, as in Float64)', () => {
+    // 13 valid frames, then padding holding NaN and Infinity; channels 2, 5, 6 and 9 constant (values
+    // whose float32 mean over 13 frames is not exact), the others varying.
+    const [T, C, n] = [16, 12, 13];
+    const v = new Float32Array(T * C);
+    for (let t = 0; t < T; t++) {
+      for (let c = 0; c < C; c++) v[t * C + c] = t >= n ? (c % 2 ? Number.NaN : Number.POSITIVE_INFINITY) : [2, 5, 6, 9].includes(c) ? 0.7123 + c / 7 : Math.sin(t * (c + 1));
+    }
+    const x = tf.tensor3d(v, [1, T, C]);
+    const scores = tf.tidy(() => scoreChannels(x, { selection: 'variance', lengths: [n] }).arraySync()[0]!);
+    expect([2, 5, 6, 9].map((c) => scores[c])).toEqual([0, 0, 0, 0]);
+    const ref = sampleChannelScores(v, [1, T, C], 'variance', frameValidity(1, T, { lengths: [n] }))[0]!;
+    expect(chosen(x, { selection: 'variance', ratio: 0.5, lengths: [n] })).toEqual([Array.from(lowestChannels(ref, 6))]);
+    const energy = tf.tidy(() => scoreChannels(x, { selection: 'svd-energy', lengths: [n], topQ: 3 }).arraySync()[0]!);
+    expect([2, 5, 6, 9].map((c) => energy[c])).toEqual([0, 0, 0, 0]);
+    x.dispose();
+  });
+
   it('is gradient-free: a gradient tape through the selection sees one zero-gradient node', () => {
     const x = tokens();
     const g = tf.grad((t: tf.Tensor) => {

@@ -218,10 +218,18 @@ export function scoreChannels(x: tf.Tensor, options: ScoreChannelsOptions): tf.T
   const valid = frameMask(B, T, options);
   try {
     return tf.tidy(() => {
-      const m = tf.reshape(valid, [B, T, 1]);
+      const inFrame = tf.broadcastTo(tf.reshape(tf.greater(valid, 0), [B, T, 1]), [B, T, C]);
       const n = tf.maximum(tf.sum(valid, 1, true), 1); // (B, 1): valid frames, at least 1
-      const mean = tf.div(tf.sum(tf.mul(x, m), 1), n); // (B, C)
-      const centred = tf.mul(tf.sub(x, tf.reshape(mean, [B, 1, C])), m) as tf.Tensor3D; // padded frames 0
+      // Shifted by the sample's first valid frame: a channel that is constant over the valid
+      // frames (a dead ReLU unit, say) becomes exactly 0 and scores exactly 0, as in exact
+      // arithmetic (a float32 mean of n equal values need not equal them), so such channels tie
+      // and go by index as the Float64 scores do; elsewhere the shift only helps precision.
+      // Padded frames are replaced (not multiplied) by 0, so whatever they hold never counts.
+      const isFirst = tf.broadcastTo(tf.reshape(tf.cast(tf.oneHot(tf.argMax(valid, 1), T), 'bool'), [B, T, 1]), [B, T, C]);
+      const first = tf.sum(tf.where(isFirst, x, tf.zerosLike(x)), 1); // (B, C): exact (one term)
+      const shifted = tf.where(inFrame, tf.sub(x, tf.reshape(first, [B, 1, C])), tf.zerosLike(x));
+      const mean = tf.div(tf.sum(shifted, 1), n); // (B, C)
+      const centred = tf.where(inFrame, tf.sub(shifted, tf.reshape(mean, [B, 1, C])), tf.zerosLike(x)) as tf.Tensor3D;
       if (options.selection === 'variance') return tf.div(tf.sum(tf.square(centred), 1), n) as tf.Tensor2D;
       return topEnergy(centred, n, topQ);
     });
