@@ -39,7 +39,6 @@ function relativeError(a: ArrayLike<number>, e: ArrayLike<number>): number {
 }
 
 async function rtfStep(): Promise<NonNullable<BackendReport['rtf']>> {
-  registerGradients(); // tfjs-core alone registers none, and importing the packages registers none either
   const fuser = createFuser('rtf', { channels: 16, ratio: 0.25, seed: 1 });
   const x = tf.randomNormal([2, 6, 16], 0, 1, 'float32', 1) as tf.Tensor3D;
   const y = tf.randomNormal([2, 6, 16], 0, 1, 'float32', 2) as tf.Tensor3D;
