@@ -65,14 +65,13 @@ export async function exchangeSamples(samples: readonly PairSample[], settings: 
   const yt = tf.tensor3d(y, [samples.length, tMax, C]);
   try {
     const out = exchangeTokens(xt, yt, alpha, { selection: settings.selection, ratio: settings.ratio, lengths: samples.map((s) => s.a.rows) });
-    const [ex, ey] = await Promise.all([out.exchangedX.data(), out.exchangedY.data()]);
-    out.exchangedX.dispose();
-    out.exchangedY.dispose();
+    const [ex, ey, sx, sy] = await Promise.all([out.exchangedX.data(), out.exchangedY.data(), out.selectedX.array(), out.selectedY.array()]);
+    tf.dispose(out);
     return samples.map((s, i) => ({
       a: { data: (ex as Float32Array).slice(i * tMax * C, (i * tMax + s.a.rows) * C), rows: s.a.rows, cols: C },
       b: { data: (ey as Float32Array).slice(i * tMax * C, (i * tMax + s.b.rows) * C), rows: s.b.rows, cols: C },
-      selectedA: out.selectedX[i]!,
-      selectedB: out.selectedY[i]!,
+      selectedA: Int32Array.from(sx[i]!),
+      selectedB: Int32Array.from(sy[i]!),
     }));
   } finally {
     xt.dispose();

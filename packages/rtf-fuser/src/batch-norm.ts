@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import './gradients.js';
 import { type WeightRegistry, makeVariable } from './weights.js';
 
 /** PyTorch BatchNorm1d's defaults, which the released model uses. */

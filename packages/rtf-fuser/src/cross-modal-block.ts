@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import './gradients.js';
 import { linear } from './linear.js';
 import { gelu, layerNorm } from './norm-activation.js';
 import { type WeightRegistry, makeVariable } from './weights.js';

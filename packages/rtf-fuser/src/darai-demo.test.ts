@@ -78,9 +78,9 @@ describe.skipIf(!dir).each(testBackends())('darai-demo: the authors\' exchanged 
       runs.push({
         ratio, seqs, tMax: px.tMax, rawX: px.batch, rawY: py.batch,
         exX: out.exchangedX.dataSync() as Float32Array, exY: out.exchangedY.dataSync() as Float32Array,
-        selected: [...out.selectedX, ...out.selectedY].map((s) => s.length),
+        selected: [out.selectedX, out.selectedY].flatMap((s) => Array<number>(s.shape[0]).fill(s.shape[1])),
       });
-      tf.dispose([x, y, out.exchangedX, out.exchangedY]);
+      tf.dispose([x, y, out.exchangedX, out.exchangedY, out.selectedX, out.selectedY]);
     }
     alpha.dispose();
   });
@@ -153,8 +153,8 @@ describe.skipIf(!dir).each(testBackends())('darai-demo: the authors\' exchanged 
     expect(out.fused.shape).toEqual([seqs.length, px.tMax, C]);
     expect(tf.max(tf.abs(tf.sub(out.exchangedX!, direct.exchangedX))).dataSync()[0]).toBe(0);
     expect(tf.max(tf.abs(tf.sub(out.exchangedY!, direct.exchangedY))).dataSync()[0]).toBe(0);
-    expect(out.selectedX!.map((s) => Array.from(s))).toEqual(direct.selectedX.map((s) => Array.from(s)));
-    tf.dispose([x, y, alpha, out.fused, out.exchangedX!, out.exchangedY!, out.block!, direct.exchangedX, direct.exchangedY]);
+    expect(out.selectedX!.arraySync()).toEqual(direct.selectedX.arraySync());
+    tf.dispose([x, y, alpha, out.fused, out.exchangedX!, out.exchangedY!, out.block!, out.selectedX!, out.selectedY!, direct.exchangedX, direct.exchangedY, direct.selectedX, direct.selectedY]);
     fuser.dispose();
   });
 });

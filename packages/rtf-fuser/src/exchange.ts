@@ -1,31 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import './gradients.js';
 import { FuserError, shapeText } from './errors.js';
 import { type SelectChannelsOptions, selectChannels } from './selection.js';
-
-/**
- * A (B, 1, C) float 0/1 tensor with ones at each sample's selected channels. Multiplying it in
- * (rather than gathering / scattering channels) keeps the blend's gradient exact and needs no
- * gather gradient, which the wasm backend lacks.
- *
- * @example
- * selectionMask([Int32Array.from([0, 2])], 4); // [[[1, 0, 1, 0]]]
- */
-export function selectionMask(selected: ArrayLike<ArrayLike<number>>, channels: number): tf.Tensor3D {
-  const B = selected.length;
-  const m = new Float32Array(B * channels);
-  for (let b = 0; b < B; b++) {
-    const row = selected[b]!;
-    for (let i = 0; i < row.length; i++) {
-      const c = row[i]!;
-      if (!(Number.isInteger(c) && c >= 0 && c < channels)) {
-        throw new FuserError({ field: `selected[${b}][${i}]`, expected: `a channel index in [0, ${channels})`, found: String(c) });
-      }
-      m[b * channels + c] = 1;
-    }
-  }
-  return tf.tensor3d(m, [B, 1, channels]);
-}
 
 /** How a selected channel takes its partner's value: RTF's learned blend or CEN's hard swap. */
 export type ExchangeMode = 'blend' | 'swap';
@@ -74,29 +49,31 @@ export function blendChannels(
 
 /** Options of `exchangeTokens`: the selection for both modalities, plus per-modality gammas. */
 export interface ExchangeTokensOptions extends Omit<SelectChannelsOptions, 'gamma'> {
-  /** For `bn-gamma`: |gamma| of X's and of Y's BatchNorm. */
-  gammaX?: ArrayLike<number>;
-  gammaY?: ArrayLike<number>;
+  /** For `bn-gamma`: the gamma of X's and of Y's BatchNorm (scored by |gamma|). */
+  gammaX?: tf.Tensor | ArrayLike<number>;
+  gammaY?: tf.Tensor | ArrayLike<number>;
   mode?: ExchangeMode;
 }
 
-/** What `exchangeTokens` returns; the tensors belong to the caller. */
-export interface ExchangeResult {
+/** What `exchangeTokens` returns; the tensors belong to the caller (`tf.dispose(result)`). */
+// a type, not an interface, so that it is a tf.TensorContainer (tf.dispose, tf.tidy)
+export type ExchangeResult = {
   exchangedX: tf.Tensor3D;
   exchangedY: tf.Tensor3D;
-  /** Per sample, X's exchanged channels in ascending score order. */
-  selectedX: Int32Array[];
-  selectedY: Int32Array[];
-}
+  /** (B, k) int32: per sample, X's exchanged channels in ascending score order. */
+  selectedX: tf.Tensor2D;
+  selectedY: tf.Tensor2D;
+};
 
 /**
  * The rank-enhancing exchange on its own (no BatchNorm, no cross-modal block): select each
  * modality's k lowest-scoring channels per sample and blend them with the partner's. `alpha` is
- * the effective blend weight a (C), already through any parametrisation.
+ * the effective blend weight a (C), already through any parametrisation. Tensor ops only: nothing
+ * is read back.
  *
  * @example
  * const out = exchangeTokens(rgb, depth, alpha, { selection: 'variance', ratio: 0.3, lengths });
- * out.exchangedX.print(); out.exchangedX.dispose(); out.exchangedY.dispose();
+ * out.exchangedX.print(); tf.dispose(out);
  */
 export function exchangeTokens(
   x: tf.Tensor3D,
@@ -106,16 +83,20 @@ export function exchangeTokens(
 ): ExchangeResult {
   if (x.rank !== 3) throw new FuserError({ field: 'x', expected: 'shape (B, T, C)', found: shapeText(x.shape) });
   const C = x.shape[2];
-  const selectedX = selectChannels(x, { ...options, gamma: options.gammaX });
-  const selectedY = selectChannels(y, { ...options, gamma: options.gammaY });
-  const { exchangedX, exchangedY } = tf.tidy(() => {
-    const a = alpha == null ? null : alpha instanceof tf.Tensor ? alpha : tf.tensor1d(Array.from(alpha));
+  const a = alpha == null ? null : alpha instanceof tf.Tensor ? alpha : tf.tensor1d(Array.from(alpha));
+  try {
     if (a != null && (a.rank !== 1 || a.shape[0] !== C)) {
       throw new FuserError({ field: 'alpha', expected: `shape [${C}]`, found: shapeText(a.shape) });
     }
-    return blendChannels(x, y, a, selectionMask(selectedX, C), selectionMask(selectedY, C), options.mode ?? 'blend');
-  });
-  return { exchangedX: exchangedX as tf.Tensor3D, exchangedY: exchangedY as tf.Tensor3D, selectedX, selectedY };
+    const { gammaX, gammaY, mode, ...common } = options;
+    const selX = selectChannels(x, { ...common, ...(gammaX != null ? { gamma: gammaX } : {}) });
+    const selY = selectChannels(y, { ...common, ...(gammaY != null ? { gamma: gammaY } : {}) });
+    const { exchangedX, exchangedY } = blendChannels(x, y, a, selX.mask, selY.mask, mode ?? 'blend');
+    tf.dispose([selX.mask, selY.mask]);
+    return { exchangedX: exchangedX as tf.Tensor3D, exchangedY: exchangedY as tf.Tensor3D, selectedX: selX.indices, selectedY: selY.indices };
+  } finally {
+    if (a !== alpha) a?.dispose();
+  }
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

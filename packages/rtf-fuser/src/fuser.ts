@@ -16,6 +16,8 @@ export interface FuserApplyOptions extends FrameValidity {
   dropout?: boolean;
   /** Seed of this call's dropout mask, so a training step is reproducible; unseeded when absent. */
   seed?: number;
+  /** Also return `pair`, the two streams right before they merge (default false; concat has none). */
+  pair?: boolean;
 }
 
 /**
@@ -28,14 +30,20 @@ export interface FuserOutput {
   /** X (RGB) and Y (partner) tokens after the exchange, right before the cross-modal block. */
   exchangedX?: tf.Tensor3D;
   exchangedY?: tf.Tensor3D;
-  /** Per sample, the channels each modality exchanged, in ascending score order. */
-  selectedX?: Int32Array[];
-  selectedY?: Int32Array[];
+  /** (B, k) int32: per sample, the channels each modality exchanged, in ascending score order. */
+  selectedX?: tf.Tensor2D;
+  selectedY?: tf.Tensor2D;
   /** The per-modality BatchNorm outputs, when BatchNorm is on. */
   normalisedX?: tf.Tensor3D;
   normalisedY?: tf.Tensor3D;
   /** The cross-modal block's output before the final LayerNorm, (B, T, 2, C). */
   block?: tf.Tensor4D;
+  /**
+   * With `pair: true`: the RGB and partner streams (B, T, C) right before the fuser merges them,
+   * so that `fused` is their mean (rtf, hard-swap, sa-fuser: the block's normalised tokens, or
+   * the exchanged tokens without a block; mean: the inputs) or, for `late`, their stacking.
+   */
+  pair?: [tf.Tensor3D, tf.Tensor3D];
 }
 
 /**
@@ -56,6 +64,13 @@ export interface Fuser {
   /** The same variables keyed by weight name, e.g. for optimiser state in a checkpoint. */
   readonly namedTrainableVariables: Map<string, tf.Variable>;
   dispose(): void;
+}
+
+/** The 2 tokens of each frame, (B*T, 2, C), as the two streams (B, T, C). */
+export function splitTokens(tokens: tf.Tensor3D, batch: number, frames: number): [tf.Tensor3D, tf.Tensor3D] {
+  const C = tokens.shape[2];
+  const [x, y] = tf.split(tokens, 2, 1).map((t) => tf.reshape(t, [batch, frames, C]) as tf.Tensor3D);
+  return [x!, y!];
 }
 
 /** Checks that X and Y are (B, T, C) with the fuser's C and the same B and T. */

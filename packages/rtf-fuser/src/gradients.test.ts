@@ -44,8 +44,8 @@ describe('gradients against central finite differences (cpu)', () => {
     it('alpha: every selected channel matches; channels nobody selected get exactly 0', () => {
       const { fuser, x, y, r, loss } = setup(options);
       const sel = fuser.apply(x, y, { lengths: [T, T - 1], training: options.batchNorm === true });
-      const touched = new Set([...sel.selectedX!, ...sel.selectedY!].flatMap((s) => Array.from(s)));
-      tf.dispose([sel.fused, sel.exchangedX!, sel.exchangedY!, sel.block!, sel.normalisedX ?? [], sel.normalisedY ?? []]);
+      const touched = new Set([...sel.selectedX!.arraySync(), ...sel.selectedY!.arraySync()].flat());
+      tf.dispose([sel.fused, sel.exchangedX!, sel.exchangedY!, sel.block!, sel.selectedX!, sel.selectedY!, sel.normalisedX ?? [], sel.normalisedY ?? []]);
       const { grads } = tf.variableGrads(() => loss(x, y), [fuser.alpha!]);
       const an = grads[fuser.alpha!.name]!.dataSync();
       const base = Float32Array.from(fuser.alpha!.dataSync());
@@ -77,9 +77,9 @@ describe('gradients against central finite differences (cpu)', () => {
     it('both inputs: a selected channel and an untouched channel match', () => {
       const { fuser, x, y, r, loss } = setup(options);
       const sel = fuser.apply(x, y, { lengths: [T, T - 1], training: options.batchNorm === true });
-      const sx = Array.from(sel.selectedX![0]!);
-      const sy = Array.from(sel.selectedY![0]!);
-      tf.dispose([sel.fused, sel.exchangedX!, sel.exchangedY!, sel.block!, sel.normalisedX ?? [], sel.normalisedY ?? []]);
+      const sx = sel.selectedX!.arraySync()[0]!;
+      const sy = sel.selectedY!.arraySync()[0]!;
+      tf.dispose([sel.fused, sel.exchangedX!, sel.exchangedY!, sel.block!, sel.selectedX!, sel.selectedY!, sel.normalisedX ?? [], sel.normalisedY ?? []]);
       const untouched = Array.from({ length: C }, (_, c) => c).find((c) => !sx.includes(c) && !sy.includes(c))!;
       const [gx, gy] = tf.grads((a: tf.Tensor, b: tf.Tensor) => loss(a as tf.Tensor3D, b as tf.Tensor3D))([x, y]);
       const cases: Array<[string, 0 | 1, number]> = [

@@ -4,10 +4,10 @@ export { createFuser, SaFuser, ConcatFuser, MeanFuser, LateFusion, lateFusion } 
 export type { FuserOptions, SaFuserOptions, ConcatFuserOptions } from './fusers/index.js';
 export { FUSER_NAMES } from './fuser.js';
 export type { Fuser, FuserName, FuserOutput, FuserApplyOptions } from './fuser.js';
-export { exchangeTokens, blendChannels, selectionMask } from './exchange.js';
+export { exchangeTokens, blendChannels } from './exchange.js';
 export type { ExchangeTokensOptions, ExchangeResult, ExchangeMode } from './exchange.js';
-export { selectChannels, lowestChannels, exchangedChannelCount, sampleChannelScores, frameValidity, CHANNEL_SELECTIONS } from './selection.js';
-export type { ChannelSelection, SelectChannelsOptions, FrameValidity } from './selection.js';
+export { selectChannels, scoreChannels, lowestChannelIndices, selectionMask, frameMask, lowestChannels, exchangedChannelCount, sampleChannelScores, frameValidity, CHANNEL_SELECTIONS } from './selection.js';
+export type { ChannelSelection, ChannelChoice, ScoreChannelsOptions, SelectChannelsOptions, FrameValidity } from './selection.js';
 export { CrossModalBlock } from './cross-modal-block.js';
 export { layerNorm, gelu } from './norm-activation.js';
 export { BatchNorm1d } from './batch-norm.js';

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import './gradients.js';
 
 // Weights stay in PyTorch's (out, in) layout, so dx = dy @ W needs no transpose. How y = x @ W^T
 // and dW = dy^T @ x are computed depends on the backend:

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { R3DGelu, R3DLayerNorm, type R3DGeluInputs, type R3DLayerNormAttrs, type R3DLayerNormInputs } from '@r3d-ts/kernel-names';
-import './gradients.js';
 
 const LN_EPS = 1e-5;
 

@@ -46,9 +46,9 @@ describe.skipIf(!dir).each(testBackends())('r3d-parity: the authors\' fuser (bn-
     expectClose(out.exchangedY, 'out_exchanged_depth.npy');
     expectClose(out.block, 'out_block.npy');
     expectClose(out.fused, 'out_fused.npy');
-    for (const sel of out.selectedX!) expect(Array.from(sel)).toEqual(manifest.selected.rgb);
-    for (const sel of out.selectedY!) expect(Array.from(sel)).toEqual(manifest.selected.depth);
-    tf.dispose([out.fused, out.exchangedX!, out.exchangedY!, out.normalisedX!, out.normalisedY!, out.block!]);
+    for (const sel of out.selectedX!.arraySync()) expect(sel).toEqual(manifest.selected.rgb);
+    for (const sel of out.selectedY!.arraySync()) expect(sel).toEqual(manifest.selected.depth);
+    tf.dispose([out.fused, out.exchangedX!, out.exchangedY!, out.normalisedX!, out.normalisedY!, out.block!, out.selectedX!, out.selectedY!]);
     fuser.dispose();
   });
 

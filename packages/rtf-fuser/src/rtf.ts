@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm1d } from './batch-norm.js';
 import { CrossModalBlock } from './cross-modal-block.js';
 import { FuserError } from './errors.js';
-import { type ExchangeMode, blendChannels, selectionMask } from './exchange.js';
-import { type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams } from './fuser.js';
+import { type ExchangeMode, blendChannels } from './exchange.js';
+import { type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams, splitTokens } from './fuser.js';
 import { RegistryFuser } from './fusers/base.js';
 import { CHANNEL_SELECTIONS, type ChannelSelection, exchangedChannelCount, selectChannels } from './selection.js';
 import { makeVariable } from './weights.js';
@@ -121,25 +121,25 @@ export class RankEnhancingTokenFuser extends RegistryFuser {
     return tf.tidy(() => {
       const nx = this.bnX ? (this.bnX.apply(x, training) as tf.Tensor3D) : x;
       const ny = this.bnY ? (this.bnY.apply(y, training) as tf.Tensor3D) : y;
-      const pick = (t: tf.Tensor3D, bn: BatchNorm1d | null): Int32Array[] =>
+      const pick = (t: tf.Tensor3D, bn: BatchNorm1d | null) =>
         selectChannels(t, {
           selection: this.selection,
           ratio: this.ratio,
           ...(this.topQ != null ? { topQ: this.topQ } : {}),
           ...(options.mask != null ? { mask: options.mask } : {}),
           ...(options.lengths != null ? { lengths: options.lengths } : {}),
-          ...(bn ? { gamma: bn.weight.dataSync() as Float32Array } : {}),
+          ...(bn ? { gamma: bn.weight } : {}),
         });
-      const selectedX = pick(nx, this.bnX);
-      const selectedY = pick(ny, this.bnY);
+      const selX = pick(nx, this.bnX);
+      const selY = pick(ny, this.bnY);
       const a = this.alpha ? (this.alphaMode === 'raw' ? this.alpha : tf.sigmoid(this.alpha)) : null;
-      const { exchangedX, exchangedY } = blendChannels(nx, ny, a, selectionMask(selectedX, C), selectionMask(selectedY, C), this.exchange);
+      const { exchangedX, exchangedY } = blendChannels(nx, ny, a, selX.mask, selY.mask, this.exchange);
       const out: FuserOutput = {
         fused: undefined as unknown as tf.Tensor3D,
         exchangedX: exchangedX as tf.Tensor3D,
         exchangedY: exchangedY as tf.Tensor3D,
-        selectedX,
-        selectedY,
+        selectedX: selX.indices,
+        selectedY: selY.indices,
       };
       if (this.bnX) {
         out.normalisedX = nx;
@@ -151,8 +151,10 @@ export class RankEnhancingTokenFuser extends RegistryFuser {
         const { block, normed } = this.block.apply(tokens);
         out.block = tf.reshape(block, [B, T, 2, C]) as tf.Tensor4D;
         out.fused = tf.reshape(tf.mean(normed, 1), [B, T, C]) as tf.Tensor3D;
+        if (options.pair) out.pair = splitTokens(normed, B, T);
       } else {
         out.fused = tf.mul(tf.add(exchangedX, exchangedY), 0.5) as tf.Tensor3D;
+        if (options.pair) out.pair = [tf.clone(exchangedX) as tf.Tensor3D, tf.clone(exchangedY) as tf.Tensor3D];
       }
       return out as unknown as tf.TensorContainer;
     }) as unknown as FuserOutput;

@@ -122,10 +122,35 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/**
+ * Creates one fuser weight from its initial value (which it must not keep): the functional fusers
+ * make a plain `tf.variable`, a fuser Layer makes a Layers weight (`addWeight`) and hands back the
+ * variable inside it, so both run the same fuser code on their own variables.
+ */
+export type VariableFactory = (init: tf.Tensor, name: string, trainable: boolean) => tf.Variable;
+
+let activeFactory: VariableFactory | undefined;
+
+/**
+ * Runs `build` (a fuser constructor) with every weight it makes coming from `factory`.
+ *
+ * @example
+ * const fuser = withVariableFactory((init, name, trainable) => layerWeight(init, name, trainable), () => createFuser('rtf'));
+ */
+export function withVariableFactory<T>(factory: VariableFactory, build: () => T): T {
+  const previous = activeFactory;
+  activeFactory = factory;
+  try {
+    return build();
+  } finally {
+    activeFactory = previous;
+  }
+}
+
 let uid = 0;
-/** A float32 variable with a process-unique name (tfjs requires unique variable names). */
+/** A float32 variable with a process-unique name (tfjs requires unique variable names), or the active factory's. */
 export function makeVariable(init: tf.Tensor, name: string, trainable = true): tf.Variable {
-  const v = tf.variable(init, trainable, `${name}_${uid++}`);
+  const v = activeFactory ? activeFactory(init, name, trainable) : tf.variable(init, trainable, `${name}_${uid++}`);
   init.dispose();
   return v;
 }

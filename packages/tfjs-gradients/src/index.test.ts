@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { registerGradients } from './index.js';
 
 describe('registerGradients', () => {
@@ -14,6 +14,8 @@ describe('registerGradients', () => {
 });
 
 describe('Sum and Mean gradients (broadcast, no ones tensor)', () => {
+  beforeAll(() => registerGradients());
+
   it.each([
     ['sum over axis 1', (x: tf.Tensor) => tf.sum(x, 1), [[1, 1, 1], [1, 1, 1]]],
     ['sum over all', (x: tf.Tensor) => tf.sum(x), [[1, 1, 1], [1, 1, 1]]],

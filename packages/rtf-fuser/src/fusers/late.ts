@@ -46,9 +46,10 @@ export class LateFusion extends WeightlessFuser {
     super(options.channels ?? 128);
   }
 
-  apply(x: tf.Tensor3D, y: tf.Tensor3D, _options: FuserApplyOptions = {}): FuserOutput {
+  apply(x: tf.Tensor3D, y: tf.Tensor3D, options: FuserApplyOptions = {}): FuserOutput {
     checkStreams(x, y, this.channels);
-    return { fused: tf.concat([x, y], 0) };
+    const fused = tf.concat([x, y], 0);
+    return options.pair ? { fused, pair: [tf.clone(x), tf.clone(y)] } : { fused };
   }
 
   /** Averages the RGB half and the partner half of a (2B, ...) prediction into (B, ...). */

@@ -16,8 +16,9 @@ export class MeanFuser extends WeightlessFuser {
     super(options.channels ?? 128);
   }
 
-  apply(x: tf.Tensor3D, y: tf.Tensor3D, _options: FuserApplyOptions = {}): FuserOutput {
+  apply(x: tf.Tensor3D, y: tf.Tensor3D, options: FuserApplyOptions = {}): FuserOutput {
     checkStreams(x, y, this.channels);
-    return { fused: tf.tidy(() => tf.mul(tf.add(x, y), 0.5)) as tf.Tensor3D };
+    const fused = tf.tidy(() => tf.mul(tf.add(x, y), 0.5)) as tf.Tensor3D;
+    return options.pair ? { fused, pair: [tf.clone(x), tf.clone(y)] } : { fused };
   }
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CrossModalBlock } from '../cross-modal-block.js';
-import { type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams } from '../fuser.js';
+import { type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams, splitTokens } from '../fuser.js';
 import { makeVariable } from '../weights.js';
 import { RegistryFuser } from './base.js';
 
@@ -53,6 +53,7 @@ export class SaFuser extends RegistryFuser {
       return {
         fused: tf.reshape(tf.mean(normed, 1), [B, T, C]) as tf.Tensor3D,
         block: tf.reshape(block, [B, T, 2, C]) as tf.Tensor4D,
+        ...(options.pair ? { pair: splitTokens(normed, B, T) } : {}),
       };
     });
   }
