@@ -5,6 +5,7 @@ import { frameModality, type FrameModality, type Sequence } from '../sequence.js
 import { streamSequences } from '../stream.js';
 import { apply, mul, rotY, rotZ, transpose, type Vec3 } from './geometry.js';
 import { cameraRays, renderFrame, type Camera } from './render.js';
+import { intentFeatures, luminanceThumbnails, noiseFeatures, PLANTED_DIMS, type PlantedPartner } from './planted.js';
 import { framePrimitives, simulateEpisode, SYNTHETIC_ACTIONS, type Episode } from './world.js';
 
 /** Options of the synthetic dataset. */
@@ -28,6 +29,13 @@ export interface SyntheticOptions {
   splitFractions?: [number, number, number];
   /** Seed of the RGB feature projection, fixed across datasets so features stay comparable (default 20260). */
   featureSeed?: number;
+  /**
+   * Planted partners to add as modalities of those names (default none): `informative` (the
+   * next two actions and the time left in the current one: future information no frame shows
+   * yet), `redundant` (the RGB frames again, as pooled luminance) and `noise` (N(0, 1)). Each
+   * draws from its own stream: the other modalities are the same bytes with or without them.
+   */
+  planted?: readonly PlantedPartner[];
 }
 
 const CLASS_PHRASE: Record<string, string> = {
@@ -73,7 +81,7 @@ function phrase(action: string, target: string): string {
 export class SyntheticDataset {
   static readonly classNames: readonly string[] = SYNTHETIC_ACTIONS;
   readonly classNames: string[] = [...SYNTHETIC_ACTIONS];
-  readonly options: Required<Omit<SyntheticOptions, 'splitFractions'>> & { splitFractions: [number, number, number] };
+  readonly options: Required<Omit<SyntheticOptions, 'splitFractions' | 'planted'>> & { splitFractions: [number, number, number]; planted: readonly PlantedPartner[] };
   private projection?: { offsets: Int32Array; columns: Int32Array; signs: Float32Array };
   private readonly text: HashedNgramEncoder;
 
@@ -89,6 +97,7 @@ export class SyntheticDataset {
       includeFrames: options.includeFrames ?? false,
       splitFractions: options.splitFractions ?? [0.7, 0.15, 0.15],
       featureSeed: options.featureSeed ?? 20260,
+      planted: [...new Set(options.planted ?? [])],
     };
     const { height, width, count, featureDim, textDim, fps } = this.options;
     if (!(Number.isSafeInteger(count) && count >= 0)) throw new RangeError(`SyntheticDataset: count must be a non-negative integer, got ${count}`);
@@ -192,6 +201,11 @@ export class SyntheticDataset {
       imu: frameModality(T, 6, imu),
       text: frameModality(T, this.options.textDim, text),
     };
+    for (const kind of this.options.planted) {
+      if (kind === 'informative') modalities.informative = frameModality(T, PLANTED_DIMS.informative, intentFeatures(ep.labels, fps, seed, index));
+      else if (kind === 'redundant') modalities.redundant = frameModality(T, Math.floor(H / 4) * Math.floor(W / 4), luminanceThumbnails(rgbFrames, T, H, W));
+      else modalities.noise = frameModality(T, PLANTED_DIMS.noise, noiseFeatures(T, seed, index));
+    }
     if (includeFrames) {
       modalities.rgbFrames = frameModality(T, H * W * 3, rgbFrames, [H, W, 3]);
       modalities.depthMetres = frameModality(T, H * W, depthMetres, [H, W]);

@@ -1,0 +1,88 @@
+import { mixSeed, Rng } from '../random.js';
+import { SYNTHETIC_ACTIONS } from './world.js';
+
+/**
+ * Partners whose content is known by construction, the ablation's self-check: `informative`
+ * carries what the hand will do next (which no camera frame shows yet), `redundant` re-renders
+ * what RGB already shows, `noise` carries nothing.
+ */
+export const PLANTED_PARTNERS = ['informative', 'redundant', 'noise'] as const;
+export type PlantedPartner = (typeof PLANTED_PARTNERS)[number];
+
+/** Per-frame sizes of the planted partners. */
+export const PLANTED_DIMS: Record<PlantedPartner, number> = { informative: 2 * SYNTHETIC_ACTIONS.length + 1, redundant: 48, noise: 32 };
+
+// Each planted partner draws from its own stream, so asking for one never changes another
+// modality's bytes (nor the world's).
+const STREAM: Record<PlantedPartner, number> = { informative: 0x1a7e57, redundant: 0x4ed0, noise: 0x0015e };
+
+/**
+ * The `informative` partner: the intent behind each frame, the way gaze or a spoken instruction
+ * leads the hand. Per frame: a one-hot of the next action (the segment after the current one), a
+ * one-hot of the action after that, and the seconds left in the current action; plus N(0, 0.05²)
+ * noise. Zeros where there is no next segment. It is made from the episode's future labels, so
+ * it tells the model what RGB can only show once it happens.
+ *
+ * @example
+ * intentFeatures([0, 0, 1, 1, 1, 2], 15, 1, 0); // 6 frames x 23 values
+ */
+export function intentFeatures(labels: ArrayLike<number>, fps: number, seed: number, index: number): Float32Array {
+  const K = SYNTHETIC_ACTIONS.length;
+  const dim = PLANTED_DIMS.informative;
+  const T = labels.length;
+  const starts: number[] = [];
+  for (let t = 0; t < T; t++) if (t === 0 || labels[t] !== labels[t - 1]) starts.push(t);
+  const out = new Float32Array(T * dim);
+  const rng = new Rng(mixSeed(seed ^ STREAM.informative, index));
+  let segment = 0;
+  for (let t = 0; t < T; t++) {
+    while (segment + 1 < starts.length && starts[segment + 1]! <= t) segment++;
+    const end = segment + 1 < starts.length ? starts[segment + 1]! : T;
+    const row = out.subarray(t * dim, (t + 1) * dim);
+    if (segment + 1 < starts.length) row[labels[starts[segment + 1]!]!] = 1;
+    if (segment + 2 < starts.length) row[K + labels[starts[segment + 2]!]!] = 1;
+    row[2 * K] = (end - t) / fps;
+    for (let k = 0; k < dim; k++) row[k] = row[k]! + 0.05 * rng.normal();
+  }
+  return out;
+}
+
+/**
+ * The `redundant` partner: the same rendered RGB frames again, as 4 x 4-pooled luminance
+ * thumbnails (0.299 R + 0.587 G + 0.114 B, centred), so it shows nothing RGB does not.
+ *
+ * @example
+ * luminanceThumbnails(rgbFrames, T, 24, 32); // T x 48 values
+ */
+export function luminanceThumbnails(rgbFrames: Float32Array, T: number, height: number, width: number): Float32Array {
+  const h4 = Math.floor(height / 4);
+  const w4 = Math.floor(width / 4);
+  const out = new Float32Array(T * h4 * w4);
+  for (let t = 0; t < T; t++) {
+    const f = rgbFrames.subarray(t * height * width * 3, (t + 1) * height * width * 3);
+    for (let y = 0; y < h4; y++) {
+      for (let x = 0; x < w4; x++) {
+        let s = 0;
+        for (let dy = 0; dy < 4; dy++) {
+          for (let dx = 0; dx < 4; dx++) {
+            const a = ((4 * y + dy) * width + 4 * x + dx) * 3;
+            s += 0.299 * f[a]! + 0.587 * f[a + 1]! + 0.114 * f[a + 2]!;
+          }
+        }
+        out[(t * h4 + y) * w4 + x] = s / 16 - 0.5;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The `noise` partner: N(0, 1) values, independent of everything in the world.
+ *
+ * @example
+ * noiseFeatures(40, 1, 0); // 40 x 32 values
+ */
+export function noiseFeatures(T: number, seed: number, index: number): Float32Array {
+  const rng = new Rng(mixSeed(seed ^ STREAM.noise, index));
+  return Float32Array.from({ length: T * PLANTED_DIMS.noise }, () => rng.normal());
+}
