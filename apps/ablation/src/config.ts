@@ -8,7 +8,15 @@ export const MAX_SYNTHETIC_COUNT = 5000;
 
 /** Partners RGB can be fused with; `rgb` alone is the unimodal baseline. */
 export const PARTNERS = ['rgb', 'depth', 'text', 'imu'] as const;
-export type Partner = (typeof PARTNERS)[number];
+/** A partner of the grid: one of PARTNERS, or a planted partner of the synthetic world. */
+export type Partner = (typeof PARTNERS)[number] | 'informative' | 'redundant' | 'noise';
+
+/**
+ * The synthetic world's planted partners (`--preset planted`): what each carries is known by
+ * construction, so the ablation can check that it recovers it.
+ */
+export const PLANTED_PARTNERS = ['informative', 'redundant', 'noise'] as const;
+export type PlantedPartner = (typeof PLANTED_PARTNERS)[number];
 
 /** Fusers by the ablation's names: the RTF with each channel score, and the baselines. */
 export const ABLATION_FUSERS = ['rtf-variance', 'rtf-svd-energy', 'rtf-bn-gamma', 'sa-fuser', 'hard-swap', 'concat', 'mean', 'late'] as const;
@@ -33,7 +41,11 @@ export const ablationConfigSchema = z
     dataset: oneOf(DATASETS).default('synthetic'),
     /** Folder of the dataset (futr layout root, darai-demo folder or R3D-demo clone). */
     data: z.string().min(1).optional(),
-    partners: z.array(oneOf(PARTNERS)).min(1).default(['rgb', 'depth', 'text', 'imu']),
+    // the planted partners are accepted too, but only with synthetic.planted (checked below)
+    partners: z
+      .array(z.string().refine((v) => (PARTNERS as readonly string[]).includes(v) || (PLANTED_PARTNERS as readonly string[]).includes(v), { message: `expected one of ${PARTNERS.join(', ')}` }) as unknown as z.ZodType<Partner>)
+      .min(1)
+      .default(['rgb', 'depth', 'text', 'imu']),
     fusers: z.array(oneOf(ABLATION_FUSERS)).min(1).default(['rtf-variance', 'mean']),
     /** Exchange ratios of the RTF and hard-swap (k = floor(ratio * C) channels per modality). */
     exchangeRatios: z.array(ratio).min(1).default([0.3]),
@@ -65,6 +77,8 @@ export const ablationConfigSchema = z
         count: z.number().int().min(4).max(MAX_SYNTHETIC_COUNT, `at most ${MAX_SYNTHETIC_COUNT} (the synthetic videos are held in memory)`).default(40),
         /** Keep every n-th frame of the 15 fps videos. */
         sampleRate: z.number().int().positive().default(3),
+        /** Planted partners to add to the world (the `--preset planted` self-check): informative, redundant, noise. */
+        planted: z.array(oneOf(PLANTED_PARTNERS)).optional(),
       })
       .strict()
       .prefault({}),
@@ -114,6 +128,10 @@ export function parseAblationConfig(input: unknown, source = 'config', options: 
   }
   const config = result.data;
   if (config.shard) shardOf(config.shard);
+  const planted = config.partners.filter((p) => (PLANTED_PARTNERS as readonly string[]).includes(p));
+  const have = config.dataset === 'synthetic' ? (config.synthetic.planted ?? []) : [];
+  const missing = planted.filter((p) => !(have as readonly string[]).includes(p));
+  if (missing.length) throw new AblationConfigError('partners', `${missing.join(', ')} ${missing.length === 1 ? 'is a planted partner' : 'are planted partners'} of the synthetic world: use --preset planted, or set synthetic.planted`);
   if (config.dataset !== 'synthetic') {
     if (!config.data) throw new AblationConfigError('data', `dataset ${config.dataset} needs --data <folder>`);
     // dataHere false: the folder is read elsewhere (a Kubernetes pod's volume), not on this machine

@@ -19,8 +19,9 @@ const RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9];
 // Made-up cell results with known structure: depth raises both ranks (high H), text raises RGB's
 // only (low H) but anticipates better, so the verdict must name both and say they disagree.
 function fakeResult(cell: Cell): CellResult {
-  const gains = { rgb: [0, 0], depth: [0.6, 1.2], text: [0.8, 0.1], imu: [0.3, 0.3] }[cell.partner];
-  const moc = { rgb: 0.2, depth: 0.25, text: 0.3, imu: 0.22 }[cell.partner] + 0.01 * cell.seed;
+  const partner = cell.partner as 'rgb' | 'depth' | 'text' | 'imu';
+  const gains = { rgb: [0, 0], depth: [0.6, 1.2], text: [0.8, 0.1], imu: [0.3, 0.3] }[partner];
+  const moc = { rgb: 0.2, depth: 0.25, text: 0.3, imu: 0.22 }[partner] + 0.01 * cell.seed;
   return {
     cell,
     meanMoc: moc,

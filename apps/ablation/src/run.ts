@@ -8,6 +8,7 @@ import { shardOf } from './config.js';
 import { analyseDemo, readDemoTokens, type DemoResult } from './darai-demo.js';
 import { loadAblationData, tooShort } from './data.js';
 import { shardCells } from './grid.js';
+import { dataBaselines } from './analysis/baselines.js';
 import { gridReport, type GridReport } from './analysis/grid-report.js';
 import { writeDemoReport, writeGridReport } from './report/write.js';
 import { FOLDER_LOCK_WAIT_MS, type GridFile, openForWriting, readCell, readCells, readGridFile, writeCell } from './store/result-folder.js';
@@ -101,6 +102,8 @@ async function runGrid(config: AblationConfig, options: RunOptions, grid: GridFi
       const short = tooShort(seqs, ratios);
       if (short.length > 0) log.write(`warning: ${short.length} of ${seqs.length} ${split} videos are too short for observation ratio ${short[0]!.ratio} and are left out where they give no sample: ${short.slice(0, 5).map((s) => `${s.id} (${s.frames} frames)`).join(', ')}${short.length > 5 ? ', ...' : ''}\n`);
     }
+    // scored once per run with the cells' own MoC; every cell carries them, so shards and merges keep them
+    const baselines = dataBaselines(config, data);
     const bars = progressAllowed({ flag: config.progress, stream: log as NodeJS.WriteStream })
       ? new cliProgress.MultiBar({ stream: log as NodeJS.WriteStream, clearOnComplete: false, hideCursor: true, format: ' {label} [{bar}] {value}/{total} {extra}', forceRedraw: true }, cliProgress.Presets.shades_classic)
       : null;
@@ -120,7 +123,7 @@ async function runGrid(config: AblationConfig, options: RunOptions, grid: GridFi
             cellBar?.update(e.globalStep, { extra: `epoch ${e.epoch + 1}/${config.epochs} loss ${e.loss.toFixed(3)}` });
           },
         });
-        writeCell(config.out, result);
+        writeCell(config.out, { ...result, baselines });
         // the checkpoints only serve a resume of this cell, which is finished now; its TensorBoard files stay
         removeCellCheckpoints(cellRunDir(config.out, cell));
         ran.push(cell.id);
