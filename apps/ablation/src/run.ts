@@ -15,10 +15,10 @@ import { FOLDER_LOCK_WAIT_MS, type GridFile, openForWriting, readCell, readCells
 import { cellRunDir, runCell, type CellResult } from './run-cell.js';
 
 /**
- * Measured on the default grid (2 cores): the R3D model with the RTF trains 2.5x faster on wasm
- * than on native-blas, whose cpu-derived strided Slice dominates the cross-modal attention.
+ * `auto`: @r3d-ts/backend's order (tensorflow, native-blas, wasm, cpu), so native-blas where its
+ * addon loads; the default grid of 35 cells must train within a minute on 2 cores (see README).
  */
-export const DEFAULT_BACKEND = 'wasm';
+export const DEFAULT_BACKEND = 'auto';
 
 export interface RunOptions {
   /** Where progress, logs and warnings go (default process.stderr). */
