@@ -3,32 +3,38 @@ import { SYNTHETIC_ACTIONS } from './world.js';
 
 /**
  * Partners whose content is known by construction, the ablation's self-check: `informative`
- * carries what the hand will do next (which no camera frame shows yet), `redundant` re-renders
- * what RGB already shows, `noise` carries nothing.
+ * carries what the hand will do next and how the scene will look a second ahead (which no camera
+ * frame shows yet), `redundant` re-renders what RGB already shows (the same frames through a
+ * second projection), `noise` carries nothing.
  */
 export const PLANTED_PARTNERS = ['informative', 'redundant', 'noise'] as const;
 export type PlantedPartner = (typeof PLANTED_PARTNERS)[number];
 
-/** Per-frame sizes of the planted partners. */
-export const PLANTED_DIMS: Record<PlantedPartner, number> = { informative: 2 * SYNTHETIC_ACTIONS.length + 1, redundant: 48, noise: 32 };
+/** Per-frame sizes of the planted partners at the default 24 x 32 frames (informative: intent + a future thumbnail). */
+export const PLANTED_DIMS: Record<PlantedPartner, number> = { informative: 3 * SYNTHETIC_ACTIONS.length + 1 + 48, redundant: 64, noise: 32 };
+
+/** Size of the intent part of the informative partner: one-hots of the next three actions and the time left. */
+export const INTENT_DIM = 3 * SYNTHETIC_ACTIONS.length + 1;
+
+/** The `redundant` partner is the RGB feature extractor again with this seed and size: the same frames, re-rendered. */
+export const REDUNDANT_PROJECTION = { seed: 20260 ^ 0x4ed0, dim: 64 };
 
 // Each planted partner draws from its own stream, so asking for one never changes another
 // modality's bytes (nor the world's).
 const STREAM: Record<PlantedPartner, number> = { informative: 0x1a7e57, redundant: 0x4ed0, noise: 0x0015e };
 
 /**
- * The `informative` partner: the intent behind each frame, the way gaze or a spoken instruction
- * leads the hand. Per frame: a one-hot of the next action (the segment after the current one), a
- * one-hot of the action after that, and the seconds left in the current action; plus N(0, 0.05²)
- * noise. Zeros where there is no next segment. It is made from the episode's future labels, so
- * it tells the model what RGB can only show once it happens.
+ * The intent behind each frame, the way gaze or a spoken instruction leads the hand: one-hots of
+ * the next three actions (the segments after the current one; zeros past the last) and the
+ * seconds left in the current action, plus N(0, 0.02²) noise. It is made from the episode's future
+ * labels, so it tells the model what RGB can only show once it happens.
  *
  * @example
- * intentFeatures([0, 0, 1, 1, 1, 2], 15, 1, 0); // 6 frames x 23 values
+ * intentFeatures([0, 0, 1, 1, 1, 2], 15, 1, 0); // 6 frames x 34 values
  */
 export function intentFeatures(labels: ArrayLike<number>, fps: number, seed: number, index: number): Float32Array {
   const K = SYNTHETIC_ACTIONS.length;
-  const dim = PLANTED_DIMS.informative;
+  const dim = INTENT_DIM;
   const T = labels.length;
   const starts: number[] = [];
   for (let t = 0; t < T; t++) if (t === 0 || labels[t] !== labels[t - 1]) starts.push(t);
@@ -39,17 +45,39 @@ export function intentFeatures(labels: ArrayLike<number>, fps: number, seed: num
     while (segment + 1 < starts.length && starts[segment + 1]! <= t) segment++;
     const end = segment + 1 < starts.length ? starts[segment + 1]! : T;
     const row = out.subarray(t * dim, (t + 1) * dim);
-    if (segment + 1 < starts.length) row[labels[starts[segment + 1]!]!] = 1;
-    if (segment + 2 < starts.length) row[K + labels[starts[segment + 2]!]!] = 1;
-    row[2 * K] = (end - t) / fps;
-    for (let k = 0; k < dim; k++) row[k] = row[k]! + 0.05 * rng.normal();
+    for (let k = 1; k <= 3; k++) if (segment + k < starts.length) row[(k - 1) * K + labels[starts[segment + k]!]!] = 1;
+    row[3 * K] = (end - t) / fps;
+    for (let k = 0; k < dim; k++) row[k] = row[k]! + 0.02 * rng.normal();
   }
   return out;
 }
 
 /**
- * The `redundant` partner: the same rendered RGB frames again, as 4 x 4-pooled luminance
- * thumbnails (0.299 R + 0.587 G + 0.114 B, centred), so it shows nothing RGB does not.
+ * The `informative` partner: per frame, the intent (`intentFeatures`) followed by the luminance
+ * thumbnail (`luminanceThumbnails`) of the frame `lead` frames ahead (the last frame near the
+ * end): what the hand will do and what the scene will look like, neither of which the current
+ * frame shows. The thumbnail makes it as rich a signal as the redundant partner, shifted in time.
+ *
+ * @example
+ * informativeFeatures(labels, rgbFrames, T, 24, 32, 15, 1, 0); // T x (34 + 48) values
+ */
+export function informativeFeatures(labels: ArrayLike<number>, rgbFrames: Float32Array, T: number, height: number, width: number, fps: number, seed: number, index: number, lead = fps): Float32Array {
+  const intent = intentFeatures(labels, fps, seed, index);
+  const thumbs = luminanceThumbnails(rgbFrames, T, height, width);
+  const a = INTENT_DIM;
+  const b = thumbs.length / Math.max(T, 1);
+  const out = new Float32Array(T * (a + b));
+  for (let t = 0; t < T; t++) {
+    const ahead = Math.min(T - 1, t + lead);
+    out.set(intent.subarray(t * a, (t + 1) * a), t * (a + b));
+    out.set(thumbs.subarray(ahead * b, (ahead + 1) * b), t * (a + b) + a);
+  }
+  return out;
+}
+
+/**
+ * 4 x 4-pooled luminance thumbnails (0.299 R + 0.587 G + 0.114 B, centred) of rendered frames:
+ * the scene part of the `informative` partner.
  *
  * @example
  * luminanceThumbnails(rgbFrames, T, 24, 32); // T x 48 values
