@@ -95,7 +95,7 @@ export const ablationConfigSchema = z
     /** darai-demo: sequences averaged (the authors' demo averages 0..32 of the 34). */
     sequences: z.array(z.number().int().min(0).max(MAX_SEQUENCE_NUMBER)).min(1).max(MAX_LISTED_SEQUENCES).optional(),
     out: z.string().min(1).default('out/ablation'),
-    /** TensorFlow.js backend; unset = R3D_BACKEND, else auto (native-blas where its addon loads, else wasm; see README). */
+    /** TensorFlow.js backend; unset = R3D_BACKEND, else native-blas where its addon loads, else wasm (see README). */
     backend: oneOf(BACKENDS).optional(),
     /** Run only shard i of n ("i/n", 1-based). */
     shard: z.string().regex(/^\d+\/\d+$/, 'expected "i/n", e.g. 1/4').optional(),
@@ -116,6 +116,10 @@ export const PRESETS: Record<string, AblationConfigInput> = {
   planted: {
     partners: ['rgb', 'informative', 'redundant', 'noise'],
     fusers: ['rtf-variance'],
+    // long enough for the model to learn to read the informative partner; H averaged over three ratios
+    epochs: 20,
+    lr: 5e-3,
+    rankObservationRatios: [0.3, 0.6, 0.9],
     synthetic: { planted: ['informative', 'redundant', 'noise'] },
   },
 };

@@ -1,4 +1,4 @@
-import { describeBackend, selectBackend } from '@r3d-ts/backend';
+import { defaultCandidates, describeBackend, selectBackend } from '@r3d-ts/backend';
 import { lockFolder } from '@r3d-ts/tensor-io/node';
 import { progressAllowed, signalExitCode, TrainingStoppedError } from '@r3d-ts/trainer';
 import cliProgress from 'cli-progress';
@@ -15,10 +15,12 @@ import { FOLDER_LOCK_WAIT_MS, type GridFile, openForWriting, readCell, readCells
 import { cellRunDir, runCell, type CellResult } from './run-cell.js';
 
 /**
- * `auto`: @r3d-ts/backend's order (tensorflow, native-blas, wasm, cpu), so native-blas where its
- * addon loads; the default grid of 35 cells must train within a minute on 2 cores (see README).
+ * With no `--backend` and no R3D_BACKEND: native-blas where its addon loads, else wasm (the
+ * default grid of 35 cells must train within a minute on 2 cores; see README). `--backend auto`
+ * is @r3d-ts/backend's full order, tfjs-node first.
  */
-export const DEFAULT_BACKEND = 'auto';
+export const DEFAULT_BACKEND = 'native-blas, else wasm';
+const DEFAULT_CANDIDATES = defaultCandidates.filter((c) => c.name === 'native-blas' || c.name === 'wasm');
 
 export interface RunOptions {
   /** Where progress, logs and warnings go (default process.stderr). */
@@ -91,7 +93,8 @@ async function runGrid(config: AblationConfig, options: RunOptions, grid: GridFi
   const loadStart = performance.now();
   const data = todo.length > 0 ? await loadAblationData(config, (message) => log.write(`warning: ${message}\n`)) : undefined;
   const loadSeconds = (performance.now() - loadStart) / 1000;
-  const backend = await selectBackend({ backend: config.backend ?? process.env.R3D_BACKEND ?? DEFAULT_BACKEND });
+  const named = config.backend ?? process.env.R3D_BACKEND;
+  const backend = await selectBackend(named ? { backend: named } : { backend: 'auto', candidates: DEFAULT_CANDIDATES });
   log.write(`backend: ${describeBackend(backend)}\n`);
   log.write(`grid: ${mine.length} cells${config.shard ? ` (shard ${config.shard} of ${grid.cells.length})` : ''}, ${skipped.length} already done, ${todo.length} to run\n`);
 

@@ -5,7 +5,7 @@ import { frameModality, type FrameModality, type Sequence } from '../sequence.js
 import { streamSequences } from '../stream.js';
 import { apply, mul, rotY, rotZ, transpose, type Vec3 } from './geometry.js';
 import { cameraRays, renderFrame, type Camera } from './render.js';
-import { informativeFeatures, INTENT_DIM, noiseFeatures, PLANTED_DIMS, REDUNDANT_PROJECTION, type PlantedPartner } from './planted.js';
+import { informativeFeatures, INTENT_DIM, noiseFeatures, PLANTED_DIMS, type PlantedPartner } from './planted.js';
 import { framePrimitives, simulateEpisode, SYNTHETIC_ACTIONS, type Episode } from './world.js';
 
 /** Options of the synthetic dataset. */
@@ -31,9 +31,9 @@ export interface SyntheticOptions {
   featureSeed?: number;
   /**
    * Planted partners to add as modalities of those names (default none): `informative` (the
-   * next two actions, the time left in the current one and a thumbnail of the scene a second
-   * ahead: future information no frame shows yet), `redundant` (the same frames through a second
-   * seeded projection, 64-d: what RGB shows, re-rendered) and `noise` (N(0, 1)). Each
+   * next three actions, the time left in the current one and a thumbnail of the scene a second
+   * ahead: future information no frame shows yet), `redundant` (RGB's features again: the same
+   * camera through the same extractor) and `noise` (N(0, 1)). Each
    * draws from its own stream: the other modalities are the same bytes with or without them.
    */
   planted?: readonly PlantedPartner[];
@@ -207,7 +207,8 @@ export class SyntheticDataset {
     };
     for (const kind of this.options.planted) {
       if (kind === 'informative') modalities.informative = frameModality(T, INTENT_DIM + Math.floor(H / 4) * Math.floor(W / 4), informativeFeatures(ep.labels, rgbFrames, T, H, W, fps, seed, index));
-      else if (kind === 'redundant') modalities.redundant = frameModality(T, PLANTED_DIMS.redundant, this.features(rgbFrames, T, REDUNDANT_PROJECTION));
+      // the same camera through the same extractor: exactly what RGB shows
+      else if (kind === 'redundant') modalities.redundant = frameModality(T, D, new Float32Array(rgb));
       else modalities.noise = frameModality(T, PLANTED_DIMS.noise, noiseFeatures(T, seed, index));
     }
     if (includeFrames) {
@@ -219,7 +220,7 @@ export class SyntheticDataset {
 
   /**
    * The fixed feature extractor: 2x2 average pooling, centring, a seeded sparse random projection,
-   * ReLU. `projection` picks another seed and size (the planted `redundant` partner's).
+   * ReLU. `projection` picks another seed and size (the planted `informative` partner's view ahead).
    */
   features(rgbFrames: Float32Array, T: number, projection: { seed?: number; dim?: number } = {}): Float32Array {
     const { height: H, width: W } = this.options;

@@ -4,20 +4,18 @@ import { SYNTHETIC_ACTIONS } from './world.js';
 /**
  * Partners whose content is known by construction, the ablation's self-check: `informative`
  * carries what the hand will do next and how the scene will look a second ahead (which no camera
- * frame shows yet), `redundant` re-renders what RGB already shows (the same frames through a
- * second projection), `noise` carries nothing.
+ * frame shows yet), `redundant` is what RGB already shows (RGB's own features again), `noise`
+ * carries nothing.
  */
 export const PLANTED_PARTNERS = ['informative', 'redundant', 'noise'] as const;
 export type PlantedPartner = (typeof PLANTED_PARTNERS)[number];
 
-/** Per-frame sizes of the planted partners at the default 24 x 32 frames (informative: intent + a future thumbnail). */
-export const PLANTED_DIMS: Record<PlantedPartner, number> = { informative: 3 * SYNTHETIC_ACTIONS.length + 1 + 48, redundant: 64, noise: 32 };
+/** Per-frame sizes of the planted partners at the default 24 x 32 frames and 256-d RGB features (informative: the intent, then a thumbnail of the scene ahead). */
+export const PLANTED_DIMS: Record<PlantedPartner, number> = { informative: 3 * SYNTHETIC_ACTIONS.length + 1 + 48, redundant: 256, noise: 32 };
 
 /** Size of the intent part of the informative partner: one-hots of the next three actions and the time left. */
 export const INTENT_DIM = 3 * SYNTHETIC_ACTIONS.length + 1;
 
-/** The `redundant` partner is the RGB feature extractor again with this seed and size: the same frames, re-rendered. */
-export const REDUNDANT_PROJECTION = { seed: 20260 ^ 0x4ed0, dim: 64 };
 
 // Each planted partner draws from its own stream, so asking for one never changes another
 // modality's bytes (nor the world's).
@@ -55,8 +53,8 @@ export function intentFeatures(labels: ArrayLike<number>, fps: number, seed: num
 /**
  * The `informative` partner: per frame, the intent (`intentFeatures`) followed by the luminance
  * thumbnail (`luminanceThumbnails`) of the frame `lead` frames ahead (the last frame near the
- * end): what the hand will do and what the scene will look like, neither of which the current
- * frame shows. The thumbnail makes it as rich a signal as the redundant partner, shifted in time.
+ * end): what the hand will do and how the scene will look a second ahead, neither of which the
+ * current frame shows.
  *
  * @example
  * informativeFeatures(labels, rgbFrames, T, 24, 32, 15, 1, 0); // T x (34 + 48) values
@@ -68,16 +66,17 @@ export function informativeFeatures(labels: ArrayLike<number>, rgbFrames: Float3
   const b = thumbs.length / Math.max(T, 1);
   const out = new Float32Array(T * (a + b));
   for (let t = 0; t < T; t++) {
-    const ahead = Math.min(T - 1, t + lead);
+    const later = Math.min(T - 1, t + lead);
     out.set(intent.subarray(t * a, (t + 1) * a), t * (a + b));
-    out.set(thumbs.subarray(ahead * b, (ahead + 1) * b), t * (a + b) + a);
+    out.set(thumbs.subarray(later * b, (later + 1) * b), t * (a + b) + a);
   }
   return out;
 }
 
 /**
  * 4 x 4-pooled luminance thumbnails (0.299 R + 0.587 G + 0.114 B, centred) of rendered frames:
- * the scene part of the `informative` partner.
+ * the scene part of the `informative` partner. (The `redundant` partner is RGB's own features
+ * again: see `SyntheticDataset`.)
  *
  * @example
  * luminanceThumbnails(rgbFrames, T, 24, 32); // T x 48 values

@@ -112,9 +112,10 @@ describe('planted partners', () => {
     expect(checked).toBeGreaterThan(20);
   });
 
-  it('redundant is a function of the frames alone; noise is independent of the world', () => {
+  it('redundant is RGB again; noise is independent of the world', () => {
     const a = planted.generate(0);
     const again = new SyntheticDataset({ seed: 3, count: 4, planted: ['redundant', 'noise'] }).generate(0);
+    expect(a.modalities.redundant!.data).toEqual(a.modalities.rgb!.data);
     expect(again.modalities.redundant!.data).toEqual(a.modalities.redundant!.data);
     expect(again.modalities.noise!.data).toEqual(a.modalities.noise!.data);
     const n = a.modalities.noise!.data;
