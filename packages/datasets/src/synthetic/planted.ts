@@ -11,10 +11,13 @@ export const PLANTED_PARTNERS = ['informative', 'redundant', 'noise'] as const;
 export type PlantedPartner = (typeof PLANTED_PARTNERS)[number];
 
 /** Per-frame sizes of the planted partners at the default 24 x 32 frames and 256-d RGB features (informative: the intent, then a thumbnail of the scene ahead). */
-export const PLANTED_DIMS: Record<PlantedPartner, number> = { informative: 3 * SYNTHETIC_ACTIONS.length + 1 + 48, redundant: 256, noise: 32 };
+export const PLANTED_DIMS: Record<PlantedPartner, number> = { informative: 3 * SYNTHETIC_ACTIONS.length + 1 + 8 + 48, redundant: 256, noise: 32 };
+
+/** Harmonics of the current action's phase in the intent: sin and cos of k·π·phase, k = 1..4. */
+export const PHASE_HARMONICS = 4;
 
 /** Size of the intent part of the informative partner: one-hots of the next three actions and the time left. */
-export const INTENT_DIM = 3 * SYNTHETIC_ACTIONS.length + 1;
+export const INTENT_DIM = 3 * SYNTHETIC_ACTIONS.length + 1 + 2 * PHASE_HARMONICS;
 
 
 // Each planted partner draws from its own stream, so asking for one never changes another
@@ -45,6 +48,12 @@ export function intentFeatures(labels: ArrayLike<number>, fps: number, seed: num
     const row = out.subarray(t * dim, (t + 1) * dim);
     for (let k = 1; k <= 3; k++) if (segment + k < starts.length) row[(k - 1) * K + labels[starts[segment + k]!]!] = 1;
     row[3 * K] = (end - t) / fps;
+    // how far the current action has got: its end (when the next action starts) is future information
+    const phase = (t - starts[segment]! + 0.5) / (end - starts[segment]!);
+    for (let k = 1; k <= PHASE_HARMONICS; k++) {
+      row[3 * K + 2 * k - 1] = Math.sin(k * Math.PI * phase);
+      row[3 * K + 2 * k] = Math.cos(k * Math.PI * phase);
+    }
     for (let k = 0; k < dim; k++) row[k] = row[k]! + 0.02 * rng.normal();
   }
   return out;
