@@ -1,7 +1,8 @@
-import { evaluateAnticipation, type AnticipationBatch, type AnticipationSample, type LabelSpace, type MocCell, type TrainableModel } from '@r3d-ts/trainer';
+import { type AnticipationSample, samplesFromSequences } from '@r3d-ts/datasets';
+import { evaluateAnticipation, type AnticipationBatch, type LabelSpace, type MocCell, type TrainableModel } from '@r3d-ts/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AblationConfig } from '../config.js';
-import { anticipationSamples, labelSpace, type AblationData } from '../data.js';
+import { cellSequences, labelSpace, type AblationData } from '../data.js';
 
 // Baselines a trained model has to beat, scored by the trainer's own `evaluateAnticipation` (the
 // same decoding, scored window and MoC as every cell): each is a "model" whose queries spell a
@@ -51,7 +52,8 @@ export function constantTranscriptModel(labelOf: (batch: AnticipationBatch, item
 
 /**
  * The most frequent ground-truth class in the training samples' future windows (the
- * int(0.5 L) frames after each observation), pad left out; ties go to the lower class index.
+ * int(0.5 L) frames after each observation), pad and UNDEFINED (-1) left out; ties go to the
+ * lower class index.
  *
  * @example
  * majorityClass(trainSamples, labels); // e.g. 1 ('reach')
@@ -60,7 +62,7 @@ export function majorityClass(samples: readonly AnticipationSample[], labels: La
   const counts = new Map<number, number>();
   for (const s of samples) {
     const window = s.futureLabels?.subarray(0, Math.trunc(anticipationRatio * (s.videoLength ?? 0))) ?? [];
-    for (const l of window) if (l !== labels.pad) counts.set(l, (counts.get(l) ?? 0) + 1);
+    for (const l of window) if (l !== labels.pad && l >= 0) counts.set(l, (counts.get(l) ?? 0) + 1);
   }
   let best = labels.none;
   let most = -1;
@@ -75,7 +77,7 @@ export function majorityClass(samples: readonly AnticipationSample[], labels: La
  * with `evaluateAnticipation` at the given ratios and protocol (the cells' MoC, to the frame):
  * `majority-class` predicts the most frequent future class of the training samples everywhere;
  * `repeat-last` predicts, for each test sample, the ground-truth label of its last observed frame
- * (skipping padding) for the whole future.
+ * (skipping padding and UNDEFINED) for the whole future.
  *
  * @example
  * const [majority, last] = computeBaselines(trainSamples, testSamples, labels, { observationRatios: [0.2, 0.3], predictionRatios: [0.1, 0.5] });
@@ -91,7 +93,7 @@ export function computeBaselines(
     const row = tf.slice(batch.observedLabels, [item, 0], [1, batch.lengths[item]!]);
     const values = row.dataSync();
     row.dispose();
-    for (let t = values.length - 1; t >= 0; t--) if (values[t] !== labels.pad) return values[t]!;
+    for (let t = values.length - 1; t >= 0; t--) if (values[t] !== labels.pad && values[t]! >= 0) return values[t]!;
     return majority;
   };
   const score = (name: BaselineName, description: string, model: TrainableModel): BaselineResult => {
@@ -114,7 +116,9 @@ export function computeBaselines(
  */
 export function dataBaselines(config: Pick<AblationConfig, 'trainObservationRatios' | 'evalObservationRatios' | 'predictionRatios' | 'batchSize'>, data: AblationData): BaselineResult[] {
   const labels = labelSpace(data.classNames.length);
-  const train = anticipationSamples(data.train, config.trainObservationRatios, 'rgb', labels);
-  const test = anticipationSamples(data.test, config.evalObservationRatios, 'rgb', labels);
+  // the RGB-alone cell's samples: the same videos, windows and labels every cell is scored on
+  const samplesAt = (videos: AblationData['train'], ratios: readonly number[]) => samplesFromSequences(cellSequences(videos, 'rgb'), { observationRatios: ratios, labels });
+  const train = samplesAt(data.train, config.trainObservationRatios);
+  const test = samplesAt(data.test, config.evalObservationRatios);
   return computeBaselines(train, test, labels, { observationRatios: config.evalObservationRatios, predictionRatios: config.predictionRatios, batchSize: config.batchSize });
 }
