@@ -11,7 +11,7 @@ export const PLANTED_PARTNERS = ['informative', 'redundant', 'noise'] as const;
 export type PlantedPartner = (typeof PLANTED_PARTNERS)[number];
 
 /** Per-frame sizes of the planted partners at the default 24 x 32 frames and 256-d RGB features (informative: the intent, then a thumbnail of the scene ahead). */
-export const PLANTED_DIMS: Record<PlantedPartner, number> = { informative: 3 * SYNTHETIC_ACTIONS.length + 1 + 8 + 48, redundant: 256, noise: 32 };
+export const PLANTED_DIMS: Record<PlantedPartner, number> = { informative: 3 * SYNTHETIC_ACTIONS.length + 1 + 2 * 4 + 48, redundant: 256, noise: 32 };
 
 /** Harmonics of the current action's phase in the intent: sin and cos of k·π·phase, k = 1..4. */
 export const PHASE_HARMONICS = 4;
