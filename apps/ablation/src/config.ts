@@ -50,7 +50,7 @@ export const ablationConfigSchema = z
     /** Exchange ratios of the RTF and hard-swap (k = floor(ratio * C) channels per modality). */
     exchangeRatios: z.array(ratio).min(1).default([0.3]),
     seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1).default([1, 2, 3, 4, 5]),
-    epochs: z.number().int().positive().default(8),
+    epochs: z.number().int().positive().default(6),
     batchSize: z.number().int().positive().default(8),
     lr: z.number().positive().default(2e-3),
     weightDecay: z.number().min(0).default(5e-3),
