@@ -26,8 +26,8 @@ export const SYNTHETIC_SOURCES: Record<string, string> = {
   depth: 'depth = the z-buffer of the same render, min-max normalised per frame (24 x 32)',
   text: 'text = hashed word n-grams of phrases made from the observed frames\u2019 ground-truth action labels and target objects (label information, not a sensor)',
   imu: 'imu = the simulated wrist\u2019s acceleration (with gravity) and angular velocity in the sensor frame, with bias and noise',
-  informative: 'informative (planted) = the next two actions and the time left in the current one, from the episode\u2019s future labels: information no frame shows yet',
-  redundant: 'redundant (planted) = the same rendered colour frames again, as 4 x 4-pooled luminance: nothing RGB does not show',
+  informative: 'informative (planted) = one-hots of the next three actions, the seconds left in the current action and its phase, and a luminance thumbnail of the scene a second ahead, from the episode\u2019s future: information no frame shows yet',
+  redundant: 'redundant (planted) = RGB\u2019s own features again (the same camera through the same extractor): nothing RGB does not show',
   noise: 'noise (planted) = N(0, 1) values independent of the world',
 };
 
