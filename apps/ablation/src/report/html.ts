@@ -74,8 +74,8 @@ ${sections.map(htmlSection).join('\n')}
 
 /**
  * `index.html` of a grid run: setup, the verdict (highlighted, then its claims and caveats), the
- * summary with intervals, the baselines, the comparison table (`id="comparisons"`), MoC, gains
- * and H with the figures, and the wall time per cell.
+ * summary with intervals, gains and H with the figures, the baselines, the comparison table
+ * (`id="comparisons"`), MoC, and the wall time per cell.
  *
  * @example
  * writeFileAtomic(join(out, 'index.html'), gridPage(report, await gridFigures(report.groups)));
@@ -93,12 +93,13 @@ export function gridPage(report: GridReport, figures: readonly Figure[]): string
       ],
     },
     { heading: 'Summary, 95% intervals over seeds', table: summaryTable(report.groups), tableId: 'summary' },
+    // the paper's figure right after the summary: it is what a reader looks for first
+    { heading: 'Effective-rank gains and balance H', table: gainTable(report.groups), tableId: 'gains', figures },
     report.baselines.length
       ? { heading: 'Baselines', table: baselineTable(report.baselines), tableId: 'baselines' }
       : { heading: 'Baselines', paragraphs: ['The cells carry no baselines (made before they were recorded): rerun to score them.'] },
     { heading: 'Paired comparisons', paragraphs: [COMPARISONS_NOTE], table: comparisonTable(report.comparisons, report.groups), tableId: 'comparisons' },
     { heading: 'MoC (%), mean ± half the 95% interval over seeds', table: mocTable(report.groups), tableId: 'moc' },
-    { heading: 'Effective-rank gains and balance H', table: gainTable(report.groups), tableId: 'gains', figures },
     { heading: 'Wall time per cell (s)', table: timingTable(report.results), tableId: 'timing' },
   ]);
 }
