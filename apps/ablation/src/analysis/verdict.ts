@@ -111,7 +111,7 @@ export function verdictOf(groups: readonly GroupSummary[], comparisons: readonly
     const what = metric === 'meanMoc' ? 'mean MoC' : 'balance H';
     const scale = metric === 'meanMoc' ? ' points' : '';
     caveats.push(
-      `${quiet.length === between.length ? `No difference in ${what} between partners or fusers is significant` : `${quiet.length} of ${between.length} comparisons of ${what} are not significant`} at ${nText} (Holm-adjusted p >= ${ALPHA}), so the verdict names no partner or fuser from ${quiet.length === between.length ? 'them' : 'those'}. ` +
+      `${quiet.length === between.length ? `No difference in ${what} between partners or fusers is significant` : `${quiet.length} of ${between.length} comparisons of ${what} ${quiet.length === 1 ? 'is' : 'are'} not significant`} at ${nText} (Holm-adjusted p >= ${ALPHA}), so the verdict names no partner or fuser from ${quiet.length === between.length ? 'them' : 'those'}. ` +
         `With ${nText}, a true difference would have to be about ${range}${scale} of ${what} to be found with 80% power at the strictest Holm level ${ALPHA}/${comparisons.length}.`,
     );
   }
