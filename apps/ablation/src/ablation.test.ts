@@ -57,8 +57,12 @@ describe('a tiny grid, end to end', () => {
     }
     expect(readdirSync(join(single, 'cells')).sort()).toEqual(summary.ran.map((id) => `${id}.json`).sort());
     const csv = readFileSync(join(single, 'results.csv'), 'utf8').trim().split('\n');
-    expect(csv).toHaveLength(4);
-    expect(csv[0]).toMatch(/^cell,partner,fuser,exchange_ratio,seed,mean_moc,moc_obs0.2_pred0.2,/);
+    expect(csv[0]).toMatch(/^row,id,partner,fuser,exchange_ratio,seed,mean_moc,moc_obs0.2_pred0.2,/);
+    // one row per cell, per baseline, per group and metric (mean MoC, H, 4 MoC cells), per comparison
+    expect(csv.filter((l) => l.startsWith('cell,'))).toHaveLength(3);
+    expect(csv.filter((l) => l.startsWith('baseline,'))).toHaveLength(2);
+    expect(csv.filter((l) => l.startsWith('group,'))).toHaveLength(3 * 6);
+    expect(csv.filter((l) => l.startsWith('comparison,'))).toHaveLength(summary.report!.comparisons.length);
     const r = summary.report!;
     const depth = r.results.find((c) => c.cell.partner === 'depth')!;
     expect(depth.afterTokens).toBe('exchanged');
@@ -75,8 +79,19 @@ describe('a tiny grid, end to end', () => {
     expect(readFileSync(join(single, 'report.md'), 'utf8')).toContain(r.recommendation.text);
     // the MoC says which protocol made it: the released evaluation, in report.md and results.json
     expect(readFileSync(join(single, 'report.md'), 'utf8')).toContain('MoC protocol: released.');
-    const json = JSON.parse(readFileSync(join(single, 'results.json'), 'utf8')) as { cells: CellResult[] };
+    const json = JSON.parse(readFileSync(join(single, 'results.json'), 'utf8')) as { cells: CellResult[]; groups: Array<{ meanMoc: { n: number; ci95: unknown[] } }>; comparisons: Array<{ a: string; b: string; metric: string }>; verdict: { claims: string[]; caveats: string[] } };
     expect(json.cells.map((c) => c.protocol)).toEqual(['released', 'released', 'released']);
+    // the baselines are scored once, under the cells' protocol, and every cell carries them
+    expect(json.cells.every((c) => c.baselines?.map((b) => [b.name, b.protocol]).join() === 'majority-class,released,repeat-last,released')).toBe(true);
+    expect(json.groups.every((g) => g.meanMoc.n === 1 && g.meanMoc.ci95.length === 2)).toBe(true);
+    expect(json.comparisons.map((c) => `${c.a} - ${c.b} ${c.metric}`)).toEqual([
+      'rgb.none - baseline:majority-class meanMoc', 'rgb.none - baseline:repeat-last meanMoc',
+      'depth.rtf-variance.r0.3 - rgb.none meanMoc', 'text.rtf-variance.r0.3 - rgb.none meanMoc',
+      'depth.rtf-variance.r0.3 - text.rtf-variance.r0.3 meanMoc', 'depth.rtf-variance.r0.3 - text.rtf-variance.r0.3 H',
+    ]);
+    // one seed: nothing can be tested, so nothing is claimed
+    expect(json.verdict.claims).toEqual([]);
+    expect(json.verdict.caveats.length).toBeGreaterThan(0);
   });
 
   it('keeps one TensorBoard run per cell in runs/<cell-id>/: the training curves and the test numbers of cells/<id>.json', () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { assertWritableFolder, packageVersion, runCli, userFacingCommands } from '@r3d-ts/trainer';
 import { Command, InvalidArgumentError } from 'commander';
-import { BACKENDS, parseAblationConfig, readConfigFile, type AblationConfig } from './config.js';
+import { BACKENDS, parseAblationConfig, readConfigFile, withPreset, type AblationConfig } from './config.js';
 import { AblationConfigError } from './errors.js';
 import { shardFlag } from './scheduler/shard-env.js';
 import { parseSequenceList } from './sequences.js';
@@ -28,6 +28,7 @@ const seqRange = (v: string) => {
 
 interface RunFlags {
   config?: string;
+  preset?: string;
   dataset?: string;
   data?: string;
   partners?: string[];
@@ -48,7 +49,8 @@ interface RunFlags {
 /** Flags over the config file over the defaults. */
 export function configFromFlags(flags: RunFlags, options: { dataHere?: boolean } = {}): AblationConfig {
   const file = flags.config ? readConfigFile(flags.config) : {};
-  const over: Record<string, unknown> = { ...file };
+  // a preset lies under the file, which lies under the flags
+  const over: Record<string, unknown> = flags.preset ? withPreset(flags.preset, file) : { ...file };
   const set = (key: string, v: unknown) => {
     if (v !== undefined) over[key] = v;
   };
@@ -64,7 +66,7 @@ export function configFromFlags(flags: RunFlags, options: { dataHere?: boolean }
   set('shard', flags.shard);
   set('sequences', flags.sequences);
   set('progress', flags.progress);
-  if (flags.syntheticCount !== undefined) over.synthetic = { ...((file.synthetic as object) ?? {}), count: flags.syntheticCount };
+  if (flags.syntheticCount !== undefined) over.synthetic = { ...((over.synthetic as object) ?? {}), count: flags.syntheticCount };
   // --shard auto: the scheduler's environment names this task's shard
   if (typeof over.shard === 'string') over.shard = shardFlag(over.shard, process.env);
   return parseAblationConfig(over, flags.config ?? 'flags', options);
@@ -79,6 +81,7 @@ function printResult(json: boolean | undefined, value: Record<string, unknown>, 
 function gridOptions(command: Command): Command {
   return command
     .option('-c, --config <file>', 'JSON configuration file (flags override it)')
+    .option('--preset <name>', 'start from a named grid: planted (the self-check: informative, redundant and noise partners)')
     .option('--dataset <name>', 'synthetic (default) | futr | darai-demo')
     .option('--data <folder>', 'dataset folder: futr layout root, darai-demo folder or R3D-demo clone')
     .option('--partners <list>', 'comma list of rgb (alone), depth, text, imu', list)

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseAblationConfig, shardOf } from './config.js';
+import { parseAblationConfig, shardOf, withPreset } from './config.js';
 import { AblationConfigError } from './errors.js';
 import { gridCells, shardCells } from './grid.js';
 import { runCli } from './test-helpers.js';
@@ -11,15 +11,27 @@ const tmp = mkdtempSync(join(tmpdir(), 'r3d-ablation-config-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('configuration', () => {
-  it('fills the default grid: rgb alone + depth, text, imu with rtf-variance and mean, 2 seeds', () => {
+  it('fills the default grid: rgb alone + depth, text, imu with rtf-variance and mean, 5 seeds', () => {
     const c = parseAblationConfig({});
     expect(c.dataset).toBe('synthetic');
+    const seeds = (group: string) => [1, 2, 3, 4, 5].map((s) => `${group}.s${s}`);
     expect(gridCells(c).map((x) => x.id)).toEqual([
-      'rgb.none.s1', 'rgb.none.s2',
-      'depth.rtf-variance.r0.3.s1', 'depth.rtf-variance.r0.3.s2', 'depth.mean.s1', 'depth.mean.s2',
-      'text.rtf-variance.r0.3.s1', 'text.rtf-variance.r0.3.s2', 'text.mean.s1', 'text.mean.s2',
-      'imu.rtf-variance.r0.3.s1', 'imu.rtf-variance.r0.3.s2', 'imu.mean.s1', 'imu.mean.s2',
+      ...seeds('rgb.none'),
+      ...seeds('depth.rtf-variance.r0.3'), ...seeds('depth.mean'),
+      ...seeds('text.rtf-variance.r0.3'), ...seeds('text.mean'),
+      ...seeds('imu.rtf-variance.r0.3'), ...seeds('imu.mean'),
     ]);
+  });
+
+  it('--preset planted: RGB alone and the planted partners with rtf-variance; flags and the file win over it', () => {
+    const c = parseAblationConfig(withPreset('planted', { seeds: [1, 2, 3, 4, 5, 6] }));
+    expect(c.partners).toEqual(['rgb', 'informative', 'redundant', 'noise']);
+    expect(c.fusers).toEqual(['rtf-variance']);
+    expect(c.synthetic.planted).toEqual(['informative', 'redundant', 'noise']);
+    expect(c.seeds).toHaveLength(6);
+    expect(parseAblationConfig(withPreset('planted', { synthetic: { count: 60 } })).synthetic).toMatchObject({ count: 60, planted: ['informative', 'redundant', 'noise'] });
+    expect(() => withPreset('nope', {})).toThrow(/unknown preset "nope" \(expected one of planted\)/);
+    expect(() => parseAblationConfig({ partners: ['rgb', 'informative'] })).toThrow(/partners: informative is a planted partner of the synthetic world: use --preset planted/);
   });
 
   it.each([

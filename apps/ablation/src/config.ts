@@ -8,7 +8,15 @@ export const MAX_SYNTHETIC_COUNT = 5000;
 
 /** Partners RGB can be fused with; `rgb` alone is the unimodal baseline. */
 export const PARTNERS = ['rgb', 'depth', 'text', 'imu'] as const;
-export type Partner = (typeof PARTNERS)[number];
+/** A partner of the grid: one of PARTNERS, or a planted partner of the synthetic world. */
+export type Partner = (typeof PARTNERS)[number] | 'informative' | 'redundant' | 'noise';
+
+/**
+ * The synthetic world's planted partners (`--preset planted`): what each carries is known by
+ * construction, so the ablation can check that it recovers it.
+ */
+export const PLANTED_PARTNERS = ['informative', 'redundant', 'noise'] as const;
+export type PlantedPartner = (typeof PLANTED_PARTNERS)[number];
 
 /** Fusers by the ablation's names: the RTF with each channel score, and the baselines. */
 export const ABLATION_FUSERS = ['rtf-variance', 'rtf-svd-energy', 'rtf-bn-gamma', 'sa-fuser', 'hard-swap', 'concat', 'mean', 'late'] as const;
@@ -33,12 +41,16 @@ export const ablationConfigSchema = z
     dataset: oneOf(DATASETS).default('synthetic'),
     /** Folder of the dataset (futr layout root, darai-demo folder or R3D-demo clone). */
     data: z.string().min(1).optional(),
-    partners: z.array(oneOf(PARTNERS)).min(1).default(['rgb', 'depth', 'text', 'imu']),
+    // the planted partners are accepted too, but only with synthetic.planted (checked below)
+    partners: z
+      .array(z.string().refine((v) => (PARTNERS as readonly string[]).includes(v) || (PLANTED_PARTNERS as readonly string[]).includes(v), { message: `expected one of ${PARTNERS.join(', ')}` }) as unknown as z.ZodType<Partner>)
+      .min(1)
+      .default(['rgb', 'depth', 'text', 'imu']),
     fusers: z.array(oneOf(ABLATION_FUSERS)).min(1).default(['rtf-variance', 'mean']),
     /** Exchange ratios of the RTF and hard-swap (k = floor(ratio * C) channels per modality). */
     exchangeRatios: z.array(ratio).min(1).default([0.3]),
-    seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1).default([1, 2]),
-    epochs: z.number().int().positive().default(8),
+    seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1).default([1, 2, 3, 4, 5]),
+    epochs: z.number().int().positive().default(6),
     batchSize: z.number().int().positive().default(8),
     lr: z.number().positive().default(2e-3),
     weightDecay: z.number().min(0).default(5e-3),
@@ -48,12 +60,12 @@ export const ablationConfigSchema = z
     predictionRatios: z.array(z.number().gt(0).lte(1)).min(1).default([0.1, 0.2, 0.3, 0.5]),
     /** Observation ratios at which effective rank is measured (the paper's figure: 0.1 .. 0.9). */
     rankObservationRatios: z.array(ratio).min(1).default([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]),
-    /** Model width and shape (R3D defaults are 128 / 8 / 512; the default grid keeps C = 128). */
+    /** Model width and shape (R3D defaults are 128 / 8 / 512; the default grid uses C = 64 to train 5 seeds in a minute). */
     model: z
       .object({
-        hidden: z.number().int().positive().default(128),
-        heads: z.number().int().positive().default(8),
-        ffnDim: z.number().int().positive().default(256),
+        hidden: z.number().int().positive().default(64),
+        heads: z.number().int().positive().default(4),
+        ffnDim: z.number().int().positive().default(128),
         dropout: z.number().min(0).lt(1).default(0.1),
       })
       .strict()
@@ -65,6 +77,8 @@ export const ablationConfigSchema = z
         count: z.number().int().min(4).max(MAX_SYNTHETIC_COUNT, `at most ${MAX_SYNTHETIC_COUNT} (the synthetic videos are held in memory)`).default(40),
         /** Keep every n-th frame of the 15 fps videos. */
         sampleRate: z.number().int().positive().default(3),
+        /** Planted partners to add to the world (the `--preset planted` self-check): informative, redundant, noise. */
+        planted: z.array(oneOf(PLANTED_PARTNERS)).optional(),
       })
       .strict()
       .prefault({}),
@@ -81,7 +95,7 @@ export const ablationConfigSchema = z
     /** darai-demo: sequences averaged (the authors' demo averages 0..32 of the 34). */
     sequences: z.array(z.number().int().min(0).max(MAX_SEQUENCE_NUMBER)).min(1).max(MAX_LISTED_SEQUENCES).optional(),
     out: z.string().min(1).default('out/ablation'),
-    /** TensorFlow.js backend; unset = R3D_BACKEND, else wasm (the fastest for this model, see README). */
+    /** TensorFlow.js backend; unset = R3D_BACKEND, else native-blas where its addon loads, else wasm (see README). */
     backend: oneOf(BACKENDS).optional(),
     /** Run only shard i of n ("i/n", 1-based). */
     shard: z.string().regex(/^\d+\/\d+$/, 'expected "i/n", e.g. 1/4').optional(),
@@ -92,6 +106,41 @@ export const ablationConfigSchema = z
 
 export type AblationConfig = z.output<typeof ablationConfigSchema>;
 export type AblationConfigInput = z.input<typeof ablationConfigSchema>;
+
+/**
+ * Named starting points for a run (`--preset <name>`, under the configuration file and flags).
+ * `planted` is the app's self-check: RGB alone and the synthetic world's informative, redundant
+ * and noise partners with the RTF, where the right answer is known (see README).
+ */
+export const PRESETS: Record<string, AblationConfigInput> = {
+  planted: {
+    partners: ['rgb', 'informative', 'redundant', 'noise'],
+    fusers: ['rtf-variance'],
+    // long enough for the model to learn to read the informative partner; H averaged over three ratios
+    epochs: 20,
+    lr: 5e-3,
+    rankObservationRatios: [0.3, 0.6, 0.9],
+    synthetic: { planted: ['informative', 'redundant', 'noise'] },
+  },
+};
+
+/**
+ * Lays a configuration over a preset: the preset's fields, then `over`'s (the nested `model`,
+ * `synthetic` and `futr` objects are merged field by field). Throws an `AblationConfigError` for
+ * an unknown preset.
+ *
+ * @example
+ * withPreset('planted', { seeds: [1, 2, 3, 4, 5, 6] }).partners; // ['rgb', 'informative', 'redundant', 'noise']
+ */
+export function withPreset(name: string, over: Record<string, unknown>): Record<string, unknown> {
+  const preset = PRESETS[name] as Record<string, unknown> | undefined;
+  if (!preset) throw new AblationConfigError('preset', `unknown preset "${name}" (expected one of ${Object.keys(PRESETS).join(', ')})`);
+  const out: Record<string, unknown> = { ...preset, ...over };
+  for (const key of ['model', 'synthetic', 'futr']) {
+    if (preset[key] && over[key] && typeof over[key] === 'object') out[key] = { ...(preset[key] as object), ...(over[key] as object) };
+  }
+  return out;
+}
 
 /**
  * Validates a configuration (file contents merged with flags) and checks what can be checked
@@ -114,6 +163,10 @@ export function parseAblationConfig(input: unknown, source = 'config', options: 
   }
   const config = result.data;
   if (config.shard) shardOf(config.shard);
+  const planted = config.partners.filter((p) => (PLANTED_PARTNERS as readonly string[]).includes(p));
+  const have = config.dataset === 'synthetic' ? (config.synthetic.planted ?? []) : [];
+  const missing = planted.filter((p) => !(have as readonly string[]).includes(p));
+  if (missing.length) throw new AblationConfigError('partners', `${missing.join(', ')} ${missing.length === 1 ? 'is a planted partner' : 'are planted partners'} of the synthetic world: use --preset planted, or set synthetic.planted`);
   if (config.dataset !== 'synthetic') {
     if (!config.data) throw new AblationConfigError('data', `dataset ${config.dataset} needs --data <folder>`);
     // dataHere false: the folder is read elsewhere (a Kubernetes pod's volume), not on this machine

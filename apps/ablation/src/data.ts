@@ -35,8 +35,8 @@ export function subsampleSequence(seq: Sequence, rate: number): Sequence {
 export async function loadAblationData(config: AblationConfig, warn?: (message: string) => void): Promise<AblationData> {
   if (config.dataset === 'synthetic') {
     const { SyntheticDataset } = await import('@r3d-ts/datasets/synthetic');
-    const { seed, count, sampleRate } = config.synthetic;
-    const ds = new SyntheticDataset({ seed, count, splitFractions: [0.7, 0, 0.3] });
+    const { seed, count, sampleRate, planted } = config.synthetic;
+    const ds = new SyntheticDataset({ seed, count, splitFractions: [0.7, 0, 0.3], ...(planted ? { planted } : {}) });
     const gen = (split: 'train' | 'test') => ds.indices(split).map((i) => subsampleSequence(ds.generate(i), sampleRate));
     return {
       description: `synthetic (seed ${seed}, ${count} sequences, 1 frame in ${sampleRate} of 15 fps)`,

@@ -19,8 +19,9 @@ const RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9];
 // Made-up cell results with known structure: depth raises both ranks (high H), text raises RGB's
 // only (low H) but anticipates better, so the verdict must name both and say they disagree.
 function fakeResult(cell: Cell): CellResult {
-  const gains = { rgb: [0, 0], depth: [0.6, 1.2], text: [0.8, 0.1], imu: [0.3, 0.3] }[cell.partner];
-  const moc = { rgb: 0.2, depth: 0.25, text: 0.3, imu: 0.22 }[cell.partner] + 0.01 * cell.seed;
+  const partner = cell.partner as 'rgb' | 'depth' | 'text' | 'imu';
+  const gains = { rgb: [0, 0], depth: [0.6, 1.2], text: [0.8, 0.1], imu: [0.3, 0.3] }[partner];
+  const moc = { rgb: 0.2, depth: 0.25, text: 0.3, imu: 0.22 }[partner] + 0.01 * cell.seed;
   return {
     cell,
     meanMoc: moc,
@@ -61,12 +62,17 @@ describe('summary and verdict', () => {
     expect(rec.byBalance!.partner).toBe('depth');
     expect(rec.byMoc!.partner).toBe('text');
     expect(rec.agree).toBe(false);
-    expect(rec.text).toMatch(/\*\*depth\*\* keeps RGB from collapsing best.*\*\*text\*\* anticipates best.*disagree/);
+    // the leaders by mean are described as means, never claimed: the verdict decides what is significant
+    expect(rec.text).toMatch(/the highest mean balance H is depth's.*the highest mean MoC text's.*means only, see the comparisons/);
+    expect(rec.text).not.toMatch(/\*\*/);
   });
 
-  it('writes the tables (MoC mean ± std, gains and H) into report.md', () => {
+  it('writes the tables (MoC mean ± half the 95% interval, comparisons, gains and H) into report.md', () => {
     const md = readFileSync(join(out, 'report.md'), 'utf8');
-    expect(md).toContain('| depth + rtf-variance (0.3) | 2 | 26.5 ± 0.7 |');
+    // 2 seeds: 0.26 and 0.27, std 0.01 / sqrt 2; half-width t_{0.975, 1} std / sqrt 2 = 12.706204736174705 x 0.005 = 0.0635
+    expect(md).toContain('| depth + rtf-variance (0.3) | 2 | 26.5 ± 6.4 |');
+    // depth - rgb is +5 points at both seeds: a difference with no spread
+    expect(md).toContain('| depth + rtf-variance (0.3) | rgb alone | mean MoC (points) | 2 | +5.0 | [+5.0, +5.0] | paired-t | < 0.0001 | < 0.0001 | yes |');
     expect(md).toMatch(/\| text \+ rtf-variance \(0.3\) \| H \| /);
     expect(md).toContain('![Effective-rank gain vs observation, rtf-variance-r0.3](figures/erank-gain-rtf-variance-r0.3.png)');
   });
@@ -90,9 +96,31 @@ describe.skipIf(!chromium)('index.html in headless Chromium', () => {
     const dom = r.stdout;
     expect((dom.match(/<figure id="/g) ?? []).length).toBe(3);
     expect((dom.match(/<svg /g) ?? []).length).toBeGreaterThanOrEqual(3);
-    expect((dom.match(/<table>/g) ?? []).length).toBe(3);
+    // summary, comparisons, MoC, gains, timing (these cells carry no baselines: that section is a sentence)
+    expect((dom.match(/<table[ >]/g) ?? []).length).toBe(5);
     expect(dom).toContain('harmonic mean H');
     expect(dom).toContain('class="verdict"');
+  });
+
+  it('the comparison table is present and readable: a header, one row per comparison of results.json, every cell filled', () => {
+    const profile = join(tmp, 'profile-comparisons');
+    mkdirSync(profile);
+    const r = spawnSync(chromium!, [...flags(profile), '--dump-dom', url], { encoding: 'utf8', timeout: 90_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const table = /<table id="comparisons">([\s\S]*?)<\/table>/.exec(r.stdout)?.[1];
+    expect(table, 'no <table id="comparisons"> in the rendered page').toBeDefined();
+    const cells = (row: string, tag: string) => [...row.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((m) => m[1]!);
+    const head = cells(/<thead>([\s\S]*?)<\/thead>/.exec(table!)![1]!, 'th');
+    expect(head).toEqual(['a', 'b', 'metric', 'seeds', 'mean difference a - b', '95% CI', 'test', 'p', 'adjusted p', 'significant', 'detectable difference']);
+    const rows = [...table!.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => cells(m[1]!, 'td')).filter((c) => c.length > 0);
+    const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { comparisons: unknown[] };
+    expect(rows).toHaveLength(json.comparisons.length);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(row).toHaveLength(head.length);
+      expect(row.every((c) => c.trim() !== '')).toBe(true);
+    }
+    expect(rows).toContainEqual(['depth + rtf-variance (0.3)', 'rgb alone', 'mean MoC (points)', '2', '+5.0', '[+5.0, +5.0]', 'paired-t', '&lt; 0.0001', '&lt; 0.0001', 'yes', '0.0']);
   });
 
   it('the screenshot exists and is not blank', () => {

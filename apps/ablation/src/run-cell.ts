@@ -8,6 +8,7 @@ import { cellModalities, cellSequences, labelSpace, type AblationData } from './
 import type { Cell } from './grid.js';
 import { logCellResult } from './cell-board.js';
 import { buildCellModel } from './model.js';
+import type { BaselineResult } from './analysis/baselines.js';
 
 /** Effective ranks at one observation ratio, averaged over test videos (authors' variant). */
 export interface RankPoint {
@@ -40,6 +41,8 @@ export interface CellResult {
   backend: string;
   /** The grid fingerprint of the folder the cell was written to (`writeCell` sets it). */
   fingerprint?: string;
+  /** The majority-class and repeat-last baselines on the same test samples and protocol (`analysis/baselines.ts`); cells written before them lack it. */
+  baselines?: BaselineResult[];
 }
 
 export interface RunCellOptions {

@@ -1,4 +1,4 @@
-import { describeBackend, selectBackend } from '@r3d-ts/backend';
+import { defaultCandidates, describeBackend, selectBackend } from '@r3d-ts/backend';
 import { lockFolder } from '@r3d-ts/tensor-io/node';
 import { progressAllowed, signalExitCode, TrainingStoppedError } from '@r3d-ts/trainer';
 import cliProgress from 'cli-progress';
@@ -8,16 +8,19 @@ import { shardOf } from './config.js';
 import { analyseDemo, readDemoTokens, type DemoResult } from './darai-demo.js';
 import { loadAblationData, tooShort } from './data.js';
 import { shardCells } from './grid.js';
+import { dataBaselines } from './analysis/baselines.js';
 import { gridReport, type GridReport } from './analysis/grid-report.js';
 import { writeDemoReport, writeGridReport } from './report/write.js';
 import { FOLDER_LOCK_WAIT_MS, type GridFile, openForWriting, readCell, readCells, readGridFile, writeCell } from './store/result-folder.js';
 import { cellRunDir, runCell, type CellResult } from './run-cell.js';
 
 /**
- * Measured on the default grid (2 cores): the R3D model with the RTF trains 2.5x faster on wasm
- * than on native-blas, whose cpu-derived strided Slice dominates the cross-modal attention.
+ * With no `--backend` and no R3D_BACKEND: native-blas where its addon loads, else wasm (the
+ * default grid of 35 cells must train within a minute on 2 cores; see README). `--backend auto`
+ * is @r3d-ts/backend's full order, tfjs-node first.
  */
-export const DEFAULT_BACKEND = 'wasm';
+export const DEFAULT_BACKEND = 'native-blas, else wasm';
+const DEFAULT_CANDIDATES = defaultCandidates.filter((c) => c.name === 'native-blas' || c.name === 'wasm');
 
 export interface RunOptions {
   /** Where progress, logs and warnings go (default process.stderr). */
@@ -90,7 +93,8 @@ async function runGrid(config: AblationConfig, options: RunOptions, grid: GridFi
   const loadStart = performance.now();
   const data = todo.length > 0 ? await loadAblationData(config, (message) => log.write(`warning: ${message}\n`)) : undefined;
   const loadSeconds = (performance.now() - loadStart) / 1000;
-  const backend = await selectBackend({ backend: config.backend ?? process.env.R3D_BACKEND ?? DEFAULT_BACKEND });
+  const named = config.backend ?? process.env.R3D_BACKEND;
+  const backend = await selectBackend(named ? { backend: named } : { backend: 'auto', candidates: DEFAULT_CANDIDATES });
   log.write(`backend: ${describeBackend(backend)}\n`);
   log.write(`grid: ${mine.length} cells${config.shard ? ` (shard ${config.shard} of ${grid.cells.length})` : ''}, ${skipped.length} already done, ${todo.length} to run\n`);
 
@@ -101,6 +105,8 @@ async function runGrid(config: AblationConfig, options: RunOptions, grid: GridFi
       const short = tooShort(seqs, ratios);
       if (short.length > 0) log.write(`warning: ${short.length} of ${seqs.length} ${split} videos are too short for observation ratio ${short[0]!.ratio} and are left out where they give no sample: ${short.slice(0, 5).map((s) => `${s.id} (${s.frames} frames)`).join(', ')}${short.length > 5 ? ', ...' : ''}\n`);
     }
+    // scored once per run with the cells' own MoC; every cell carries them, so shards and merges keep them
+    const baselines = dataBaselines(config, data);
     const bars = progressAllowed({ flag: config.progress, stream: log as NodeJS.WriteStream })
       ? new cliProgress.MultiBar({ stream: log as NodeJS.WriteStream, clearOnComplete: false, hideCursor: true, format: ' {label} [{bar}] {value}/{total} {extra}', forceRedraw: true }, cliProgress.Presets.shades_classic)
       : null;
@@ -120,7 +126,7 @@ async function runGrid(config: AblationConfig, options: RunOptions, grid: GridFi
             cellBar?.update(e.globalStep, { extra: `epoch ${e.epoch + 1}/${config.epochs} loss ${e.loss.toFixed(3)}` });
           },
         });
-        writeCell(config.out, result);
+        writeCell(config.out, { ...result, baselines });
         // the checkpoints only serve a resume of this cell, which is finished now; its TensorBoard files stay
         removeCellCheckpoints(cellRunDir(config.out, cell));
         ran.push(cell.id);

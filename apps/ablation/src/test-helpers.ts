@@ -28,13 +28,17 @@ export function tinyConfig(out: string, extra: AblationConfigInput = {}): Ablati
   };
 }
 
-/** Runs the CLI from source (tsx) and returns its exit status and output. */
-export function runCli(args: string[], options: { cwd?: string; timeout?: number } = {}): SpawnSyncReturns<string> {
+/**
+ * Runs the CLI from source (tsx) and returns its exit status and output; on wasm unless
+ * `options.defaultBackend` leaves the app its own default (native-blas, else wasm).
+ */
+export function runCli(args: string[], options: { cwd?: string; timeout?: number; defaultBackend?: boolean } = {}): SpawnSyncReturns<string> {
+  const { R3D_BACKEND: _backend, ...env } = process.env;
   return spawnSync(process.execPath, ['--import', 'tsx', join(appDir, 'src', 'cli.ts'), ...args], {
     cwd: options.cwd ?? appDir,
     encoding: 'utf8',
     timeout: options.timeout ?? 120_000,
-    env: { ...process.env, R3D_BACKEND: 'wasm' },
+    env: options.defaultBackend ? env : { ...env, R3D_BACKEND: 'wasm' },
   });
 }
 

@@ -1,6 +1,6 @@
 import type { GroupSummary } from './summary.js';
 
-/** The verdict: which partner balances RGB best, which anticipates best, and whether they agree. */
+/** The descriptive leaders: which partner has the highest mean H, which the highest mean MoC, and whether they are the same (no significance: see `verdictOf`). */
 export interface Recommendation {
   fuser: string;
   byBalance: { partner: string; meanBalance: number } | null;
@@ -13,8 +13,9 @@ export interface Recommendation {
 /**
  * Picks, for the primary fuser (the first RTF fuser of the grid, else the first fuser), the
  * partner with the highest mean balance H over observation ratios and the one with the best mean
- * MoC over seeds, and says whether they agree. `text` is the verdict as one Markdown sentence
- * (partners in bold), the same in the report and in results.json.
+ * MoC over seeds, and says whether they agree. These are means, not claims: `text` describes them
+ * as such, and the grid report replaces it with the verdict of `verdictOf`, which names a partner
+ * only where a Holm-adjusted comparison is significant.
  *
  * @example
  * recommendPartner(summariseGroups(results), ['rtf-variance', 'mean']).byBalance?.partner; // 'depth'
@@ -42,13 +43,14 @@ export function recommendPartner(groups: readonly GroupSummary[], fusers: readon
   const agree = !!byB && !!byM && byB.partner === byM.partner;
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   let text: string;
-  if (!byB || !byM) text = `No partner of RGB was trained with ${fuser}: nothing to recommend.`;
+  if (!byB || !byM) text = `No partner of RGB was trained with ${fuser}: nothing to compare.`;
   else {
+    // descriptive only: which partner leads says nothing about significance (the verdict decides that)
     text =
-      `With ${fuser}, **${byB.partner}** keeps RGB from collapsing best (mean balance H ${byB.meanBalance.toFixed(3)} over observation ratios), ` +
-      `and **${byM.partner}** anticipates best (mean MoC ${pct(byM.meanMoc.mean)} +- ${pct(byM.meanMoc.std)}` +
+      `With ${fuser}, the highest mean balance H is ${byB.partner}'s (${byB.meanBalance.toFixed(3)} over observation ratios) ` +
+      `and the highest mean MoC ${byM.partner}'s (${pct(byM.meanMoc.mean)} +- ${pct(byM.meanMoc.std)}` +
       (rgb ? `; RGB alone ${pct(rgb.meanMoc.mean)}` : '') +
-      `). ${agree ? 'The two criteria agree.' : 'The two criteria disagree: a higher rank balance did not translate into better anticipation on this data.'}`;
+      `); means only, see the comparisons for what is significant.`;
   }
   return {
     fuser,

@@ -1,6 +1,7 @@
 import { harmonicBalance } from '@r3d-ts/rank-metrics';
 import { type Cell, groupOf } from '../grid.js';
 import type { CellResult } from '../run-cell.js';
+import { type Estimate, estimate } from './stats.js';
 
 // The statistics of a grid run: per (partner, fuser, ratio) group, MoC and effective-rank gains
 // over seeds, and the balance H of the mean gains.
@@ -20,6 +21,15 @@ export function meanStd(values: readonly number[]): { mean: number; std: number;
   return { mean, std, n };
 }
 
+/**
+ * How a group is named in tables and figures.
+ *
+ * @example
+ * groupLabel({ partner: 'depth', fuser: 'rtf-variance', exchangeRatio: 0.3 }); // 'depth + rtf-variance (0.3)'
+ */
+export const groupLabel = (g: Pick<GroupSummary, 'partner' | 'fuser' | 'exchangeRatio'>): string =>
+  g.partner === 'rgb' ? 'rgb alone' : `${g.partner} + ${g.fuser}${g.exchangeRatio != null ? ` (${g.exchangeRatio})` : ''}`;
+
 /** One (partner, fuser, ratio) group over its seeds. */
 export interface GroupSummary {
   group: string;
@@ -27,9 +37,12 @@ export interface GroupSummary {
   fuser: Cell['fuser'];
   exchangeRatio: number | null;
   seeds: number[];
-  meanMoc: { mean: number; std: number; n: number };
-  /** Per (obs, pred): MoC mean +- std over seeds. */
-  moc: Array<{ observationRatio: number; predictionRatio: number; mean: number; std: number }>;
+  /** Mean MoC over the (obs, pred) grid: mean, std and 95% t-interval over seeds. */
+  meanMoc: Estimate;
+  /** Per (obs, pred): MoC mean, std and 95% t-interval over seeds. */
+  moc: Array<{ observationRatio: number; predictionRatio: number } & Estimate>;
+  /** Balance H per seed (the mean over rank observation ratios of the seed's H), over seeds. */
+  H: Estimate;
   /** Per rank observation ratio: gains averaged over seeds and H of those means. */
   ranks: Array<{ observationRatio: number; gainRgb: number; gainPartner: number; balance: number; balanceStd: number }>;
   /** Mean over observation ratios of H (the partner's overall balance). */
@@ -39,9 +52,21 @@ export interface GroupSummary {
 }
 
 /**
- * Groups cell results by (partner, fuser, ratio) and summarises each over its seeds: MoC mean and
- * std per (obs, pred) and overall, effective-rank gains averaged per observation ratio, and H of
- * those mean gains (not the mean of per-seed H). Groups come in partner order rgb, depth, text, imu.
+ * A cell's balance H: the mean over its rank observation ratios of H (NaN without rank points;
+ * 0 for RGB alone, which has no partner).
+ *
+ * @example
+ * cellBalance(readCell('out/ablation', 'depth.rtf-variance.r0.3.s1')!); // e.g. 4.06
+ */
+export function cellBalance(result: Pick<CellResult, 'ranks'>): number {
+  return result.ranks.length ? result.ranks.reduce((a, p) => a + p.balance, 0) / result.ranks.length : Number.NaN;
+}
+
+/**
+ * Groups cell results by (partner, fuser, ratio) and summarises each over its seeds: MoC mean, std
+ * and 95% t-interval per (obs, pred) and overall, per-seed H with its interval, effective-rank
+ * gains averaged per observation ratio, and H of those mean gains (`ranks`, `meanBalance`: the
+ * figures' curves). Groups come in partner order rgb, depth, text, imu.
  *
  * @example
  * summariseGroups(readCells('out/ablation')).map((g) => [g.group, g.meanBalance]);
@@ -59,8 +84,7 @@ export function summariseGroups(results: readonly CellResult[]): GroupSummary[] 
     const c = rs[0]!.cell;
     const mocKeys = rs[0]!.moc.map((m) => [m.observationRatio, m.predictionRatio] as const);
     const moc = mocKeys.map(([o, p]) => {
-      const s = meanStd(rs.map((r) => r.moc.find((m) => m.observationRatio === o && m.predictionRatio === p)?.moc ?? Number.NaN));
-      return { observationRatio: o, predictionRatio: p, mean: s.mean, std: s.std };
+      return { observationRatio: o, predictionRatio: p, ...estimate(rs.map((r) => r.moc.find((m) => m.observationRatio === o && m.predictionRatio === p)?.moc ?? Number.NaN)) };
     });
     const ranks = rs[0]!.ranks.map((p0) => {
       const pts = rs.map((r) => r.ranks.find((p) => p.observationRatio === p0.observationRatio)!).filter(Boolean);
@@ -74,14 +98,15 @@ export function summariseGroups(results: readonly CellResult[]): GroupSummary[] 
       fuser: c.fuser,
       exchangeRatio: c.exchangeRatio,
       seeds: rs.map((r) => r.cell.seed),
-      meanMoc: meanStd(rs.map((r) => r.meanMoc)),
+      meanMoc: estimate(rs.map((r) => r.meanMoc)),
       moc,
+      H: estimate(rs.map(cellBalance)),
       ranks,
       meanBalance: ranks.length ? ranks.reduce((a, p) => a + p.balance, 0) / ranks.length : Number.NaN,
       afterTokens: rs[0]!.afterTokens,
       seconds: rs.reduce((a, r) => a + r.seconds, 0),
     });
   }
-  const partnerOrder = ['rgb', 'depth', 'text', 'imu'];
+  const partnerOrder = ['rgb', 'depth', 'text', 'imu', 'informative', 'redundant', 'noise'];
   return out.sort((a, b) => partnerOrder.indexOf(a.partner) - partnerOrder.indexOf(b.partner) || a.group.localeCompare(b.group));
 }

@@ -2,7 +2,8 @@ import type { GridReport } from '../analysis/grid-report.js';
 import type { DemoResult } from '../darai-demo.js';
 import { escapeXml, type Figure } from './figures.js';
 import { demoSetup, gridSetup } from './prose.js';
-import { demoTable, gainTable, mocTable, type Table, timingTable } from './tables.js';
+import { COMPARISONS_NOTE } from './markdown.js';
+import { baselineTable, comparisonTable, demoTable, gainTable, mocTable, summaryTable, type Table, timingTable } from './tables.js';
 
 /** One section of a page: a heading, then paragraphs, the highlighted verdict, a table and figures, each optional. */
 export interface HtmlSection {
@@ -10,12 +11,16 @@ export interface HtmlSection {
   paragraphs?: readonly string[];
   /** A paragraph set off as the page's conclusion (`class="verdict"`). */
   verdict?: string;
+  /** Bulleted lists, each under a lead-in line. */
+  lists?: ReadonlyArray<{ lead: string; items: readonly string[] }>;
   table?: Table;
+  /** The table's element id (e.g. `comparisons`), so tools and tests can find it. */
+  tableId?: string;
   figures?: readonly Figure[];
 }
 
-function htmlTable(t: Table): string {
-  return `<table>\n<thead><tr>${t.head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead>\n<tbody>\n${t.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeXml(c)}</td>`).join('')}</tr>`).join('\n')}\n</tbody>\n</table>`;
+function htmlTable(t: Table, id?: string): string {
+  return `<table${id ? ` id="${escapeXml(id)}"` : ''}>\n<thead><tr>${t.head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead>\n<tbody>\n${t.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeXml(c)}</td>`).join('')}</tr>`).join('\n')}\n</tbody>\n</table>`;
 }
 
 // the report's sentences are Markdown: only **bold** is used
@@ -28,7 +33,8 @@ function htmlSection(s: HtmlSection): string {
     `<section>\n<h2>${escapeXml(s.heading)}</h2>`,
     ...(s.paragraphs ?? []).map((p) => `<p>${mdInline(p)}</p>`),
     ...(s.verdict != null ? [`<p class="verdict">${mdInline(s.verdict)}</p>`] : []),
-    ...(s.table ? [htmlTable(s.table)] : []),
+    ...(s.lists ?? []).flatMap((l) => [`<p>${mdInline(l.lead)}</p>`, ...(l.items.length ? [`<ul>\n${l.items.map((i) => `<li>${mdInline(i)}</li>`).join('\n')}\n</ul>`] : [])]),
+    ...(s.table ? [htmlTable(s.table, s.tableId)] : []),
     ...(s.figures ?? []).map((f) => `<figure id="${escapeXml(f.name)}">\n${f.svg}\n<figcaption>${escapeXml(f.title)}</figcaption>\n</figure>`),
     '</section>',
   ].join('\n');
@@ -67,19 +73,34 @@ ${sections.map(htmlSection).join('\n')}
 }
 
 /**
- * `index.html` of a grid run: setup, the verdict (highlighted), the MoC table, gains and H with
- * the figures, and the wall time per cell.
+ * `index.html` of a grid run: setup, the verdict (highlighted, then its claims and caveats), the
+ * summary with intervals, gains and H with the figures, the baselines, the comparison table
+ * (`id="comparisons"`), MoC, and the wall time per cell.
  *
  * @example
  * writeFileAtomic(join(out, 'index.html'), gridPage(report, await gridFigures(report.groups)));
  */
 export function gridPage(report: GridReport, figures: readonly Figure[]): string {
+  const { verdict } = report;
   return htmlPage('R3D partner ablation', [
     { heading: 'Setup', paragraphs: gridSetup(report) },
-    { heading: 'Verdict', verdict: report.recommendation.text },
-    { heading: 'MoC (%), mean ± std over seeds', table: mocTable(report.groups) },
-    { heading: 'Effective-rank gains and balance H', table: gainTable(report.groups), figures },
-    { heading: 'Wall time per cell (s)', table: timingTable(report.results) },
+    {
+      heading: 'Verdict',
+      verdict: verdict.text,
+      lists: [
+        { lead: verdict.claims.length ? 'Claims (Holm-adjusted p < 0.05):' : 'No claim: no comparison is significant (Holm-adjusted p < 0.05).', items: verdict.claims },
+        { lead: 'Caveats:', items: verdict.caveats },
+      ],
+    },
+    { heading: 'Summary, 95% intervals over seeds', table: summaryTable(report.groups), tableId: 'summary' },
+    // the paper's figure right after the summary: it is what a reader looks for first
+    { heading: 'Effective-rank gains and balance H', table: gainTable(report.groups), tableId: 'gains', figures },
+    report.baselines.length
+      ? { heading: 'Baselines', table: baselineTable(report.baselines), tableId: 'baselines' }
+      : { heading: 'Baselines', paragraphs: ['The cells carry no baselines (made before they were recorded): rerun to score them.'] },
+    { heading: 'Paired comparisons', paragraphs: [COMPARISONS_NOTE], table: comparisonTable(report.comparisons, report.groups), tableId: 'comparisons' },
+    { heading: 'MoC (%), mean ± half the 95% interval over seeds', table: mocTable(report.groups), tableId: 'moc' },
+    { heading: 'Wall time per cell (s)', table: timingTable(report.results), tableId: 'timing' },
   ]);
 }
 

@@ -14,9 +14,28 @@ export function gridSetup(report: GridReport): string[] {
     `Dataset: ${report.dataDescription}. Backend: ${report.backend}.`,
     `Grid: partners ${config.partners.join(', ')}; fusers ${config.fusers.join(', ')}; exchange ratios ${config.exchangeRatios.join(', ')}; seeds ${config.seeds.join(', ')}; ${config.epochs} epochs, batch ${config.batchSize}, lr ${config.lr}, model C=${config.model.hidden}.`,
     `MoC protocol: ${[...new Set(report.results.map((r) => r.protocol ?? 'unrecorded (cells made before the released protocol)'))].join(', ') || 'none (no cell results)'}.`,
+    `What each partner is computed from: ${partnerSources(report).join('; ')}.`,
     `Effective rank: the authors' form (uncentred singular values), per test video, averaged; gain = erank(after fusion) - erank(before); H = harmonic mean of the two mean gains (0 when either is <= 0).`,
     ...(report.missing.length ? [`Incomplete: ${report.missing.length} of ${report.cells.length} cells have no result yet (${report.missing.slice(0, 6).join(', ')}${report.missing.length > 6 ? ', ...' : ''}).`] : []),
   ];
+}
+
+/** What each modality of the synthetic world is made from (the report's disclosure). */
+export const SYNTHETIC_SOURCES: Record<string, string> = {
+  rgb: 'rgb = a fixed seeded sparse random projection (256-d, ReLU) of 2 x 2-pooled ray-cast colour frames of the scene',
+  depth: 'depth = the z-buffer of the same render, min-max normalised per frame (24 x 32)',
+  text: 'text = hashed word n-grams of phrases made from the observed frames\u2019 ground-truth action labels and target objects (label information, not a sensor)',
+  imu: 'imu = the simulated wrist\u2019s acceleration (with gravity) and angular velocity in the sensor frame, with bias and noise',
+  informative: 'informative (planted) = one-hots of the next three actions, the seconds left in the current action and its phase, and a luminance thumbnail of the scene a second ahead, from the episode\u2019s future: information no frame shows yet',
+  redundant: 'redundant (planted) = RGB\u2019s own features again (the same camera through the same extractor): nothing RGB does not show',
+  noise: 'noise (planted) = N(0, 1) values independent of the world',
+};
+
+function partnerSources(report: GridReport): string[] {
+  const { config } = report;
+  const partners = ['rgb', ...config.partners.filter((p) => p !== 'rgb')];
+  if (config.dataset === 'synthetic') return [...partners.map((p) => SYNTHETIC_SOURCES[p] ?? p), 'RGB alone = the same model with a constant zero partner and the mean fuser'];
+  return [...partners.map((p) => `${p} = the ${p} features of ${config.data}`), 'RGB alone = the same model with a constant zero partner and the mean fuser'];
 }
 
 /**

@@ -28,14 +28,17 @@ export async function writeGridReport(out: string, report: GridReport): Promise<
   const figures = await gridFigures(report.groups);
   writeFigures(out, figures);
   writeFileAtomic(join(out, 'report.md'), gridMarkdown(report, figures));
-  writeFileAtomic(join(out, 'results.csv'), resultsCsv(report.results));
+  writeFileAtomic(join(out, 'results.csv'), resultsCsv(report));
   const json = {
     kind: 'grid',
     config: report.config,
     dataset: report.dataDescription,
     backend: report.backend,
+    verdict: report.verdict,
     recommendation: report.recommendation,
     groups: report.groups,
+    baselines: report.baselines,
+    comparisons: report.comparisons,
     cells: report.results,
     missing: report.missing,
   };

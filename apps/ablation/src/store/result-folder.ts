@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LOCK_FILE, lockFolder, type LockHolder, OutputFolderLockedError, readFolderLock, removeOrphanTemporaries, writeFileAtomic } from '@r3d-ts/tensor-io/node';
 import { z } from 'zod';
-import { ABLATION_FUSERS, ablationConfigSchema, PARTNERS, shardOf, type AblationConfig } from '../config.js';
+import { ABLATION_FUSERS, ablationConfigSchema, PARTNERS, PLANTED_PARTNERS, shardOf, type AblationConfig } from '../config.js';
 import { AblationResultError } from '../errors.js';
 import { type Cell, gridCells, groupOf } from '../grid.js';
 import type { CellResult } from '../run-cell.js';
@@ -333,19 +333,22 @@ const ratio = z.number().gt(0).lt(1);
 const cellSchema = z
   .object({
     id: z.string().min(1),
-    partner: z.enum(PARTNERS),
+    partner: z.enum([...PARTNERS, ...PLANTED_PARTNERS]),
     fuser: z.enum([...ABLATION_FUSERS, 'none']),
     exchangeRatio: ratio.nullable(),
     seed: z.number().int().min(0),
   })
   .strict();
 const erank = z.number().min(0);
-/** `cells/<id>.json`: what `runCell` returns, with the folder's fingerprint. */
+const mocCells = z.array(z.object({ observationRatio: ratio, predictionRatio: z.number().gt(0).lte(1), moc: mocValue, classes: z.number().int().min(0), frames: z.number().int().min(0) }).strict()).min(1);
+/** A baseline's MoC as `analysis/baselines.ts` scores it (its BASELINES, named here so the store loads no tf). */
+const baselineSchema = z.object({ name: z.enum(['majority-class', 'repeat-last']), description: z.string(), meanMoc: mocValue, moc: mocCells, protocol: z.enum(['released', 'corrected']) }).strict();
+/** `cells/<id>.json`: what `runCell` returns, with the folder's fingerprint (and the run's baselines). */
 const cellResultSchema = z
   .object({
     cell: cellSchema,
     meanMoc: mocValue,
-    moc: z.array(z.object({ observationRatio: ratio, predictionRatio: z.number().gt(0).lte(1), moc: mocValue, classes: z.number().int().min(0), frames: z.number().int().min(0) }).strict()).min(1),
+    moc: mocCells,
     protocol: z.enum(['released', 'corrected']).optional(),
     afterTokens: z.enum(['exchanged', 'block', 'fused', 'none']),
     ranks: z.array(
@@ -364,6 +367,7 @@ const cellResultSchema = z
     seconds: z.number().min(0),
     backend: z.string().min(1),
     fingerprint: z.string(),
+    baselines: z.array(baselineSchema).optional(),
   })
   .strict();
 const gridFileSchema = z

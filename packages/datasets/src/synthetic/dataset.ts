@@ -5,6 +5,7 @@ import { frameModality, type FrameModality, type Sequence } from '../sequence.js
 import { streamSequences } from '../stream.js';
 import { apply, mul, rotY, rotZ, transpose, type Vec3 } from './geometry.js';
 import { cameraRays, renderFrame, type Camera } from './render.js';
+import { informativeFeatures, INTENT_DIM, noiseFeatures, PLANTED_DIMS, type PlantedPartner } from './planted.js';
 import { framePrimitives, simulateEpisode, SYNTHETIC_ACTIONS, type Episode } from './world.js';
 
 /** Options of the synthetic dataset. */
@@ -28,6 +29,14 @@ export interface SyntheticOptions {
   splitFractions?: [number, number, number];
   /** Seed of the RGB feature projection, fixed across datasets so features stay comparable (default 20260). */
   featureSeed?: number;
+  /**
+   * Planted partners to add as modalities of those names (default none): `informative` (the
+   * next three actions, the time left in the current one and a thumbnail of the scene a second
+   * ahead: future information no frame shows yet), `redundant` (RGB's features again: the same
+   * camera through the same extractor) and `noise` (N(0, 1)). Each
+   * draws from its own stream: the other modalities are the same bytes with or without them.
+   */
+  planted?: readonly PlantedPartner[];
 }
 
 const CLASS_PHRASE: Record<string, string> = {
@@ -73,8 +82,8 @@ function phrase(action: string, target: string): string {
 export class SyntheticDataset {
   static readonly classNames: readonly string[] = SYNTHETIC_ACTIONS;
   readonly classNames: string[] = [...SYNTHETIC_ACTIONS];
-  readonly options: Required<Omit<SyntheticOptions, 'splitFractions'>> & { splitFractions: [number, number, number] };
-  private projection?: { offsets: Int32Array; columns: Int32Array; signs: Float32Array };
+  readonly options: Required<Omit<SyntheticOptions, 'splitFractions' | 'planted'>> & { splitFractions: [number, number, number]; planted: readonly PlantedPartner[] };
+  private readonly projections = new Map<string, { offsets: Int32Array; columns: Int32Array; signs: Float32Array }>();
   private readonly text: HashedNgramEncoder;
 
   constructor(options: SyntheticOptions = {}) {
@@ -89,6 +98,7 @@ export class SyntheticDataset {
       includeFrames: options.includeFrames ?? false,
       splitFractions: options.splitFractions ?? [0.7, 0.15, 0.15],
       featureSeed: options.featureSeed ?? 20260,
+      planted: [...new Set(options.planted ?? [])],
     };
     const { height, width, count, featureDim, textDim, fps } = this.options;
     if (!(Number.isSafeInteger(count) && count >= 0)) throw new RangeError(`SyntheticDataset: count must be a non-negative integer, got ${count}`);
@@ -136,11 +146,13 @@ export class SyntheticDataset {
    * probability 1/(2s) each, else 0, s = 12), stored per input as target columns and signs: it
    * preserves distances like a Gaussian projection at a twelfth of the cost.
    */
-  private featureProjection(): { offsets: Int32Array; columns: Int32Array; signs: Float32Array } {
-    if (!this.projection) {
-      const { height, width, featureDim } = this.options;
+  private featureProjection(seed = this.options.featureSeed, featureDim = this.options.featureDim): { offsets: Int32Array; columns: Int32Array; signs: Float32Array } {
+    const key = `${seed}:${featureDim}`;
+    let projection = this.projections.get(key);
+    if (!projection) {
+      const { height, width } = this.options;
       const inDim = (height / 2) * (width / 2) * 3;
-      const rng = new Rng(this.options.featureSeed);
+      const rng = new Rng(seed);
       const sparsity = 12;
       const k = Math.sqrt(sparsity / inDim);
       const offsets = new Int32Array(inDim + 1);
@@ -153,9 +165,10 @@ export class SyntheticDataset {
         }
         offsets[i + 1] = columns.length;
       }
-      this.projection = { offsets, columns: Int32Array.from(columns), signs: Float32Array.from(signs) };
+      projection = { offsets, columns: Int32Array.from(columns), signs: Float32Array.from(signs) };
+      this.projections.set(key, projection);
     }
-    return this.projection;
+    return projection;
   }
 
   /** Generates sequence `index` (deterministic for the dataset seed and the index). */
@@ -192,6 +205,12 @@ export class SyntheticDataset {
       imu: frameModality(T, 6, imu),
       text: frameModality(T, this.options.textDim, text),
     };
+    for (const kind of this.options.planted) {
+      if (kind === 'informative') modalities.informative = frameModality(T, INTENT_DIM + Math.floor(H / 4) * Math.floor(W / 4), informativeFeatures(ep.labels, rgbFrames, T, H, W, fps, seed, index));
+      // the same camera through the same extractor: exactly what RGB shows
+      else if (kind === 'redundant') modalities.redundant = frameModality(T, D, new Float32Array(rgb));
+      else modalities.noise = frameModality(T, PLANTED_DIMS.noise, noiseFeatures(T, seed, index));
+    }
     if (includeFrames) {
       modalities.rgbFrames = frameModality(T, H * W * 3, rgbFrames, [H, W, 3]);
       modalities.depthMetres = frameModality(T, H * W, depthMetres, [H, W]);
@@ -199,10 +218,14 @@ export class SyntheticDataset {
     return { id: `synthetic-${seed}-${String(index).padStart(4, '0')}`, frames: T, labels: Int32Array.from(ep.labels), modalities, meta: { seed, index, phrases } };
   }
 
-  /** The fixed feature extractor: 2x2 average pooling, centring, a seeded sparse random projection, ReLU. */
-  features(rgbFrames: Float32Array, T: number): Float32Array {
-    const { height: H, width: W, featureDim: D } = this.options;
-    const { offsets, columns, signs } = this.featureProjection();
+  /**
+   * The fixed feature extractor: 2x2 average pooling, centring, a seeded sparse random projection,
+   * ReLU. `projection` picks another seed and size (the planted `informative` partner's view ahead).
+   */
+  features(rgbFrames: Float32Array, T: number, projection: { seed?: number; dim?: number } = {}): Float32Array {
+    const { height: H, width: W } = this.options;
+    const D = projection.dim ?? this.options.featureDim;
+    const { offsets, columns, signs } = this.featureProjection(projection.seed ?? this.options.featureSeed, D);
     const h2 = H / 2, w2 = W / 2;
     const inDim = h2 * w2 * 3;
     const out = new Float32Array(T * D);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { SyntheticDataset } from './dataset.js';
+import { PLANTED_DIMS } from './planted.js';
 
 function digest(ds: SyntheticDataset, n: number): string {
   const h = createHash('sha256');
@@ -69,6 +70,60 @@ describe('SyntheticDataset', () => {
     expect(dz.move_toward!.length).toBeGreaterThan(2);
     expect(dz.move_away!.length).toBeGreaterThan(2);
     expect(mean(dz.move_toward!)).toBeLessThan(mean(dz.move_away!));
+  });
+});
+
+describe('planted partners', () => {
+  const plain = new SyntheticDataset({ seed: 3, count: 4 });
+  const planted = new SyntheticDataset({ seed: 3, count: 4, planted: ['informative', 'redundant', 'noise'] });
+
+  it('add modalities of their names and leave every other modality the same bytes', () => {
+    for (let i = 0; i < 4; i++) {
+      const a = plain.generate(i);
+      const b = planted.generate(i);
+      expect(Object.keys(b.modalities).sort()).toEqual(['depth', 'imu', 'informative', 'noise', 'redundant', 'rgb', 'text']);
+      for (const k of Object.keys(a.modalities)) expect(Buffer.from(b.modalities[k]!.data.buffer).equals(Buffer.from(a.modalities[k]!.data.buffer)), k).toBe(true);
+      expect(b.labels).toEqual(a.labels);
+      for (const k of ['informative', 'redundant', 'noise'] as const) {
+        expect(b.modalities[k]!.dim).toBe(PLANTED_DIMS[k]);
+        expect(b.modalities[k]!.data.length).toBe(b.frames * PLANTED_DIMS[k]);
+        expect(b.modalities[k]!.data.every(Number.isFinite)).toBe(true);
+      }
+    }
+  });
+
+  it('informative: the one-hot of the next action is the label of the next segment, and the time left counts down', () => {
+    const s = planted.generate(1);
+    const d = s.modalities.informative!.dim;
+    const x = s.modalities.informative!.data;
+    const K = planted.classNames.length;
+    let checked = 0;
+    for (let t = 0; t + 1 < s.frames; t++) {
+      let next = t + 1;
+      while (next < s.frames && s.labels[next] === s.labels[t]) next++;
+      if (next >= s.frames) break;
+      const row = x.subarray(t * d, (t + 1) * d);
+      const argmax = [...row.subarray(0, K)].reduce((best, v, k, a) => (v > a[best]! ? k : best), 0);
+      expect(argmax).toBe(s.labels[next]);
+      // N(0, 0.02²) noise on top: 5 standard deviations
+      expect(Math.abs(row[3 * K]! - (next - t) / 15)).toBeLessThan(0.1);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+
+  it('redundant is RGB again; noise is independent of the world', () => {
+    const a = planted.generate(0);
+    const again = new SyntheticDataset({ seed: 3, count: 4, planted: ['redundant', 'noise'] }).generate(0);
+    expect(a.modalities.redundant!.data).toEqual(a.modalities.rgb!.data);
+    expect(again.modalities.redundant!.data).toEqual(a.modalities.redundant!.data);
+    expect(again.modalities.noise!.data).toEqual(a.modalities.noise!.data);
+    const n = a.modalities.noise!.data;
+    const mean = n.reduce((p, v) => p + v, 0) / n.length;
+    const sd = Math.sqrt(n.reduce((p, v) => p + (v - mean) ** 2, 0) / n.length);
+    expect(Math.abs(mean)).toBeLessThan(0.1);
+    expect(sd).toBeGreaterThan(0.9);
+    expect(sd).toBeLessThan(1.1);
   });
 });
 
