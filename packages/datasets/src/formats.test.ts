@@ -103,6 +103,8 @@ describe('UTKinect', () => {
     expect(d).toMatchObject({ width: 4, height: 3 });
     expect([...d.data]).toEqual(vals);
     expect(() => parseDepthXml(depthXml('depthImg1', 4, 3, vals.slice(0, 11)))).toThrow(/12 numbers in <data>/);
+    // a header claiming 8192 x 8192 over a few numbers is refused before a 256 MB array is allocated
+    expect(() => parseDepthXml(depthXml('depthImg2', 8192, 8192, vals), 'huge.xml')).toThrow(/huge\.xml.*67108864 numbers in <data>.*fewer \(<data> holds \d+ characters\)/);
     const root = tempDir('utk');
     write(join(root, 'actionLabel.txt'), 's01_e01\nwalk: 9 10\nsitDown: 11 11');
     for (const n of [10, 9, 100, 11]) {

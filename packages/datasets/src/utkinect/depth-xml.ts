@@ -40,6 +40,9 @@ export function parseDepthXml(text: string, file = '<buffer>'): { width: number;
   const height = dim('height', 'rows');
   const raw = m.data;
   if (typeof raw !== 'string') return fail(`a single <data> element in <${name}> holding ${width * height} numbers`, raw == null ? 'none' : typeof raw);
+  // every number takes at least one character and one separator: a <data> too short to hold
+  // width x height of them is refused before the array is allocated (a tiny file cannot claim 256 MB)
+  if (raw.length < 2 * width * height - 1) return fail(`${width * height} numbers in <data> (width x height)`, `fewer (<data> holds ${raw.length} characters)`);
   const data = new Float32Array(width * height);
   const re = /\S+/g;
   let count = 0;
