@@ -110,8 +110,9 @@ describe('publishing', () => {
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
     // Install scripts are skipped: optional native bindings are irrelevant to resolution. A Node
-    // consumer has @types/node (the app's API mentions Node streams).
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', '@types/node@20.19.43', ...files.map((f) => join(tarballs, f))], { cwd: app, stdio: 'pipe' });
+    // consumer has @types/node (the app's API mentions Node streams), and one who imports
+    // @r3d-ts/rtf-fuser/layers adds that entry's optional peer, tfjs-layers.
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', '@types/node@20.19.43', '@tensorflow/tfjs-layers@4.22.0', ...files.map((f) => join(tarballs, f))], { cwd: app, stdio: 'pipe' });
 
     // Exactly one copy of tfjs-core: two copies mean two kernel registries ("backend not found").
     const cores = execFileSync('find', [join(app, 'node_modules'), '-path', '*@tensorflow/tfjs-core/package.json', '-not', '-path', '*/dist/*'], { encoding: 'utf8' }).trim().split('\n');
@@ -151,8 +152,11 @@ describe('publishing', () => {
     writeFileSync(join(app, 'types.cts'), names.map((n, i) => `import t${i} = require('${n}');\nexport type C${i} = typeof t${i};`).join('\n'));
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, skipLibCheck: false }, files: ['types.mts', 'types.cts'] }));
     const tsc = spawnSync(bin('tsc'), ['-p', app], { cwd: app, encoding: 'utf8' });
-    expect(`${tsc.stdout}${tsc.stderr}`).toBe('');
-    expect(tsc.status).toBe(0);
+    // Full lib checking, except the errors tfjs-layers' own declarations raise under `strict` (its
+    // .d.ts files are not strict-clean: theirs to fix, not ours); every error in our packages' or
+    // tfjs-core's declarations still fails. An error's continuation lines are indented.
+    const diagnostics = `${tsc.stdout}${tsc.stderr}`.split(/\n(?! )/).filter((d) => d.trim() !== '' && !d.startsWith('node_modules/@tensorflow/tfjs-layers/'));
+    expect(diagnostics.join('\n')).toBe('');
   });
 
   it('changeset version bumps a changed package and patches its dependents (dry run in a copy)', () => {
