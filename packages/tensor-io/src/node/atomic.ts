@@ -51,16 +51,29 @@ export function fsyncDir(dir: string): void {
 }
 
 // `.<name>.<pid>.<stamp>.tmp`, as writeFileAtomic names its temporary files
-const TEMP_NAME = /^\..+\.\d+\.[0-9a-z]+\.tmp$/;
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-z]+\.tmp$/;
+
+/** Whether a process with this pid runs on this host (EPERM: it runs, under another user). */
+export function isProcessRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /**
  * Removes the temporary files `writeFileAtomic` left in `dir` (not below it) when a process died
- * between writing and renaming one, and returns their names. Call it holding the folder's lock
- * (`lockFolder`): then no other writer can be in the middle of a write there. A lock being taken
+ * between writing and renaming one, and returns their names. A temporary file whose writer (the
+ * pid in its name) still runs is left alone: writers that share a folder (the shards of one
+ * ablation grid) write their own files without holding the folder's lock, so such a file may be
+ * a write in progress. Our own pid's files are orphans (writeFileAtomic is synchronous, so none of
+ * ours is in flight), left by an earlier process that had this pid. A lock being taken
  * (`.r3d-lock.*.tmp`) is left alone.
  *
  * @example
- * const lock = lockFolder(out); removeOrphanTemporaries(out); // .log.jsonl.4242.lx1k2abc.tmp is gone
+ * const lock = lockFolder(out); removeOrphanTemporaries(out); // .log.jsonl.4242.lx1k2abc.tmp is gone if pid 4242 is not running
  */
 export function removeOrphanTemporaries(dir: string): string[] {
   let names: string[];
@@ -69,7 +82,11 @@ export function removeOrphanTemporaries(dir: string): string[] {
   } catch {
     return [];
   }
-  const removed = names.filter((n) => TEMP_NAME.test(n) && !n.startsWith('.r3d-lock.'));
+  const removed = names.filter((n) => {
+    const pid = TEMP_NAME.exec(n)?.[1];
+    if (pid === undefined || n.startsWith('.r3d-lock.')) return false;
+    return Number(pid) === process.pid || !isProcessRunning(Number(pid));
+  });
   for (const n of removed) rmSync(join(dir, n), { force: true, recursive: true });
   return removed;
 }

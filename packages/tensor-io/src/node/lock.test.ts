@@ -160,11 +160,19 @@ try { lockFolder(${JSON.stringify(dir)}); console.log('got'); await new Promise(
 });
 
 describe('removeOrphanTemporaries', () => {
-  it("removes writeFileAtomic's leftovers and nothing else", () => {
+  it("removes writeFileAtomic's leftovers of dead writers (and our own pid's) and nothing else", () => {
     const dir = join(root, 'orphans');
     mkdirSync(dir);
-    for (const f of ['.log.jsonl.4242.lx1k2abc.tmp', '.grid.json.7.m0abc12.tmp', 'keep.json', '.hidden', `${LOCK_FILE}.4242.abcd.tmp`, 'x.tmp']) writeFileSync(join(dir, f), '');
-    expect(removeOrphanTemporaries(dir).sort()).toEqual(['.grid.json.7.m0abc12.tmp', '.log.jsonl.4242.lx1k2abc.tmp']);
-    expect(readdirSync(dir).sort()).toEqual(['.hidden', `${LOCK_FILE}.4242.abcd.tmp`, 'keep.json', 'x.tmp'].sort());
+    const dead = spawnSync('true').pid!; // exited: its temporary files are orphans
+    const live = spawn('sleep', ['30']); // a writer of the same folder still at work (another shard)
+    try {
+      const orphans = [`.log.jsonl.${dead}.lx1k2abc.tmp`, `.grid.json.${process.pid}.m0abc12.tmp`];
+      const kept = [`.cell.json.${live.pid!}.m0abc13.tmp`, 'keep.json', '.hidden', `${LOCK_FILE}.4242.abcd.tmp`, 'x.tmp'];
+      for (const f of [...orphans, ...kept]) writeFileSync(join(dir, f), '');
+      expect(removeOrphanTemporaries(dir).sort()).toEqual(orphans.sort());
+      expect(readdirSync(dir).sort()).toEqual(kept.sort());
+    } finally {
+      live.kill();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { fsyncDir } from './atomic.js';
+import { fsyncDir, isProcessRunning } from './atomic.js';
 
 /** The lock file inside a locked folder. */
 export const LOCK_FILE = '.r3d-lock';
@@ -235,18 +235,9 @@ function readHolder(path: string): LockHolder | 'gone' | 'unreadable' {
 function isStale(h: LockHolder): boolean {
   if (h.host !== hostname()) return false;
   if (h.pid === process.pid) return true; // not in `held`, so an earlier process with our pid
-  if (!isRunning(h.pid)) return true;
+  if (!isProcessRunning(h.pid)) return true;
   const start = processStartTime(h.pid);
   return h.processStart != null && start != null && start !== h.processStart;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
