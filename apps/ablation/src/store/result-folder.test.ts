@@ -5,10 +5,9 @@ import { LOCK_FILE, OutputFolderLockedError } from '@r3d-ts/tensor-io/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAblationConfig, type AblationConfigInput } from '../config.js';
 import { AblationResultError } from '../errors.js';
-import { gridCells, type Cell } from '../grid.js';
+import { gridCells } from '../grid.js';
 import { runAblation, writeReportFor } from '../run.js';
-import type { CellResult } from '../run-cell.js';
-import { tinyConfig } from '../test-helpers.js';
+import { fakeCellResult, tinyConfig } from '../test-helpers.js';
 import { mergeResultFolders } from './merge.js';
 import { cellPath, openForWriting, openResultFolder, readCells, writeCell } from './result-folder.js';
 
@@ -18,25 +17,12 @@ const tmp = mkdtempSync(join(tmpdir(), 'r3d-ablation-store-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
 
-function fakeResult(cell: Cell): CellResult {
-  return {
-    cell,
-    meanMoc: 0.25,
-    moc: [{ observationRatio: 0.2, predictionRatio: 0.5, moc: 0.25, classes: 5, frames: 40 }],
-    afterTokens: cell.partner === 'rgb' ? 'none' : 'exchanged',
-    ranks: [{ observationRatio: 0.5, samples: 4, erank: { rgbBefore: 3, rgbAfter: 3.5, partnerBefore: 2, partnerAfter: 2.5, fused: 4 }, gainRgb: 0.5, gainPartner: 0.5, balance: 0.5 }],
-    trainLoss: [2, 1.5],
-    seconds: 1.5,
-    backend: 'wasm',
-  };
-}
-
 /** A result folder of made-up cells (shard `shard` of 2 of a 4-cell grid). */
 function folder(name: string, shard: 1 | 2, over: AblationConfigInput = {}): string {
   const out = join(tmp, name);
   const config = parseAblationConfig({ out, partners: ['rgb', 'depth', 'text'], fusers: ['mean'], seeds: [1, 2], epochs: 2, ...over });
   openResultFolder(config);
-  gridCells(config).filter((_, i) => i % 2 === shard - 1).forEach((c) => writeCell(out, fakeResult(c)));
+  gridCells(config).filter((_, i) => i % 2 === shard - 1).forEach((c) => writeCell(out, fakeCellResult(c)));
   return out;
 }
 
@@ -94,7 +80,7 @@ describe('merge is strict', () => {
     const out = join(tmp, 'resume-damaged');
     const config = parseAblationConfig(tinyConfig(out, { partners: ['rgb', 'depth'] }));
     openResultFolder(config);
-    for (const c of gridCells(config)) writeCell(out, fakeResult(c));
+    for (const c of gridCells(config)) writeCell(out, fakeCellResult(c));
     const path = cellPath(out, gridCells(config)[1]!.id);
     writeFileSync(path, '{}');
     await expect(runAblation(config, { log: quiet })).rejects.toThrow(path);
