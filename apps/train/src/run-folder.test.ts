@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashTree } from '@r3d-ts/tooling/vitest/hash-tree';
 
 // `r3d train --resume` over a run folder someone edited, and a new run over a folder holding
 // only best/ (issue 14, classes 3 and 4): refused with exit 2 naming the file, nothing modified.
@@ -24,21 +24,6 @@ function r3d(args: string[]): Promise<{ code: number | null; stderr: string }> {
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
-}
-
-function hashTree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) {
-        out[`${relative(dir, p)}/`] = 'dir';
-        walk(p);
-      } else out[relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 beforeAll(async () => {

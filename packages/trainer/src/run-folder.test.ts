@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { selectBackend } from '@r3d-ts/backend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from './checkpoint.js';
@@ -10,6 +9,7 @@ import { CheckpointError } from './errors.js';
 import { train, type TrainOptions } from './loop.js';
 import { tinyData } from './test-support/synthetic.js';
 import { TinyModel } from './test-support/tiny-model.js';
+import { hashTree } from '@r3d-ts/tooling/vitest/hash-tree';
 
 // What a run folder holds is checked before a run touches it (issue 14, classes 3, 4, 7, 16):
 // every file a resume reads, a new run over someone else's checkpoints, orphan temporary folders.
@@ -19,22 +19,6 @@ const dims = { rgb: 16, depth: 16 };
 const config = parseTrainConfig({ epochs: 3, warmupEpochs: 1, batchSize: 4, rankMonitor: { enabled: false } });
 const root = mkdtempSync(join(tmpdir(), 'r3d-trainer-run-folder-'));
 const base = join(root, 'base');
-
-/** SHA-256 of every file under `dir`, by relative path (folders listed too, so a new empty one shows). */
-function hashTree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) {
-        out[`${relative(dir, p)}/`] = 'dir';
-        walk(p);
-      } else out[relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 function run(outDir: string, extra: Partial<TrainOptions> = {}): ReturnType<typeof train> {
   const model = new TinyModel(data.labels, dims, 8, 1);
