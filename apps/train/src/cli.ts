@@ -75,7 +75,6 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   assertWritableFolder(config.out); // a read-only or file-blocked output fails now, not after the first epoch
   const report = await selectBackend({ backend: config.backend });
   const run = await prepareRun(config, flags.config ?? 'config', { warn });
-  console.error(`${describeBackend(report)}\n${run.description}\nwriting ${config.out}/{last,best}/ and ${config.out}/log.jsonl`);
   const bar = progressAllowed({ flag: flags.progress })
     ? new SingleBar({ format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} | lr {lr} | {sps} samples/s', hideCursor: true, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000 })
     : undefined;
@@ -93,6 +92,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       overwrite: flags.overwrite ?? false,
       signal: stop.signal,
       modelConfig: run.modelConfig,
+      // announced only once the run folder passed its checks: a refusal stays one line
+      onStart: () => console.error(`${describeBackend(report)}\n${run.description}\nwriting ${config.out}/{last,best}/ and ${config.out}/log.jsonl`),
       onResume: (p) => console.error(`resuming at epoch ${p.epoch + 1}, step ${p.stepInEpoch} of it (global step ${p.globalStep})`),
       onStep: (e) => {
         if (flags.logSteps) console.log(JSON.stringify({ event: 'step', epoch: e.epoch + 1, step: e.step + 1, globalStep: e.globalStep, loss: e.loss }));

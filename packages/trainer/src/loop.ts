@@ -84,6 +84,11 @@ export interface TrainOptions {
   onStep?: (event: StepEvent) => void;
   onEpoch?: (record: EpochRecord) => void;
   onResume?: (progress: TrainingProgress) => void;
+  /**
+   * Called once every check of the run folder has passed and training is about to begin (before
+   * `onResume`): a CLI announces the run here, so a refused folder prints only its one error line.
+   */
+  onStart?: () => void;
 }
 
 export interface TrainResult {
@@ -157,6 +162,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     // every check passed: only now may the folder change
     plan.apply();
+    options.onStart?.();
     if (ckpt) options.onResume?.(progress);
     const callStarted = performance.now();
     const secondsBefore = progress.elapsedSeconds;
