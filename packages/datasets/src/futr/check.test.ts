@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { cpSync, rmSync, truncateSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeNpy } from '@r3d-ts/tensor-io';
+import { Rng } from '../random.js';
 import { tempDir, write } from '../test-fixtures.js';
 import { checkFutrDataset, type DatasetCheckReport } from './check.js';
 import { formatCheckReport } from './check-report.js';
@@ -204,6 +205,27 @@ describe('checkFutrDataset', () => {
     expect(report.exitCode).toBe(0);
     expect(report.modalities).toEqual([{ name: 'rgb', width: 8, videos: 5 }, { name: 'text', width: null, videos: 5 }]);
     expect(formatCheckReport(report)).toMatch(/text\s+from labels\s+5/);
+  });
+});
+
+describe('never throws on a bad file', () => {
+  it('300 seeded byte mutations of the mapping, ground truth, splits and .npy files each give a report', async () => {
+    const rng = new Rng(20);
+    const targets = ['mapping.txt', join('groundTruth', 'a.txt'), join('splits', 'train.split1.bundle'), join('features', 'b.npy'), join('features_depth', 'c.npy'), join('features_text', 'd.npy')];
+    const root = tempDir('futr-check-fuzz');
+    cpSync(VALID, root, { recursive: true });
+    for (let i = 0; i < 300; i++) {
+      const rel = targets[i % targets.length]!;
+      const bytes = new Uint8Array(readFileSync(join(VALID, rel)));
+      // flip a few bytes of the head (where headers and first lines are), or cut the file short
+      const mutated = rng.next() < 0.3 ? bytes.subarray(0, rng.int(0, bytes.length)) : bytes;
+      for (let k = rng.int(1, 4); k > 0; k--) if (mutated.length > 0) mutated[rng.int(0, Math.min(mutated.length, 140) - 1)] = rng.int(0, 255);
+      write(join(root, rel), mutated);
+      const report = await checkFutrDataset(root);
+      expect([0, 1, 2]).toContain(report.exitCode);
+      for (const p of report.problems) expect(p.file.startsWith(root), `${rel}: ${p.file}`).toBe(true);
+      write(join(root, rel), readFileSync(join(VALID, rel)));
+    }
   });
 });
 
