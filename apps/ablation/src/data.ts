@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { type FrameModality, type Sequence, SequenceChecker, sliceFrames, UNDEFINED_LABEL } from '@r3d-ts/datasets';
 import type { LabelSpace } from '@r3d-ts/trainer';
 import type { AblationConfig, Partner } from './config.js';
@@ -29,8 +31,10 @@ export function subsampleSequence(seq: Sequence, rate: number): Sequence {
 /**
  * Loads the sequences of the configured dataset: the embedded synthetic world (generated
  * in memory, deterministic for its seed) or a FUTR-layout folder (features, groundTruth, mapping,
- * splits). Without split files a FUTR folder is cut 70/30 in id order. `warn` gets the one line
- * that counts videos the FUTR reader truncated (default `process.emitWarning`).
+ * splits; the depth and imu partners read features_depth/ and features_imu/, the text partner
+ * features_text/ when it exists, else phrases of the labels). Without split files a FUTR folder
+ * is cut 70/30 in id order. `warn` gets the one line that counts videos the FUTR reader
+ * truncated (default `process.emitWarning`).
  */
 export async function loadAblationData(config: AblationConfig, warn?: (message: string) => void): Promise<AblationData> {
   if (config.dataset === 'synthetic') {
@@ -46,10 +50,16 @@ export async function loadAblationData(config: AblationConfig, warn?: (message: 
     };
   }
   if (config.dataset === 'futr') {
-    const { FutrDataset } = await import('@r3d-ts/datasets/futr');
+    const { FutrDataset, FUTR_FOLDERS } = await import('@r3d-ts/datasets/futr');
     const root = config.data!;
     const f = config.futr;
-    const modalities = ['rgb', ...config.partners.filter((p): p is 'depth' | 'text' => p === 'depth' || p === 'text')] as ('rgb' | 'depth' | 'text')[];
+    const modalities = ['rgb', ...config.partners.filter((p): p is 'depth' | 'text' | 'imu' => p === 'depth' || p === 'text' || p === 'imu')] as ('rgb' | 'depth' | 'text' | 'imu')[];
+    // a partner whose folder is missing fails here, before any video is read (text falls back to phrases of the labels)
+    for (const m of ['depth', 'imu'] as const) {
+      if (modalities.includes(m) && !existsSync(join(root, FUTR_FOLDERS[m]))) {
+        throw new AblationConfigError('partners', `the ${m} partner needs ${join(root, FUTR_FOLDERS[m])}/<video>.npy, and that folder does not exist (see the FUTR layout in @r3d-ts/datasets' README)`);
+      }
+    }
     const checker = new SequenceChecker(); // one for every split: widths must agree across them too
     const read = async (split?: string): Promise<{ names: string[]; seqs: Sequence[] }> => {
       const ds = new FutrDataset({ root, modalities, ...(f.mapping ? { mapping: f.mapping } : {}), ...(split ? { split } : {}), ...(f.level ? { level: f.level } : {}), ...(warn ? { warn } : {}), checker });
@@ -57,7 +67,6 @@ export async function loadAblationData(config: AblationConfig, warn?: (message: 
       for await (const s of ds.sequences()) seqs.push(subsampleSequence(s, f.sampleRate));
       return { names: ds.classNames, seqs };
     };
-    if (config.partners.includes('imu')) throw new AblationConfigError('partners', 'the futr layout has no imu modality (rgb, depth, text)');
     let train: Sequence[];
     let test: Sequence[];
     let names: string[];

@@ -192,6 +192,29 @@ describe('FUTR layout', () => {
     await expect(ds.load('v1')).rejects.toThrow(/v1\.txt:2: expected a label listed in the mapping/);
   });
 
+  it('reads IMU from features_imu/ and stored text embeddings from features_text/ instead of derived phrases', async () => {
+    const root = tempDir('futr-imu-text');
+    write(join(root, 'mapping.txt'), '0 Mixing\n1 Pouring\n');
+    write(join(root, 'groundTruth', 'v1.txt'), 'Mixing\nMixing\nPouring\n');
+    write(join(root, 'features', 'v1.npy'), encodeNpy({ shape: [3, 2], data: new Float32Array(6) }));
+    write(join(root, 'features_imu', 'v1.npy'), encodeNpy({ shape: [3, 6], data: Float32Array.from({ length: 18 }, (_, i) => i / 2) }));
+    const derived = await new FutrDataset({ root, modalities: ['rgb', 'imu', 'text'] }).load('v1');
+    expect(derived.modalities.imu!.dim).toBe(6);
+    expect([...derived.modalities.imu!.data]).toEqual(Array.from({ length: 18 }, (_, i) => i / 2));
+    expect(derived.modalities.text!.dim).toBe(128); // phrases from the labels, hashed
+    // a text embedding with one extra frame: used as stored, and trimmed like any feature file
+    write(join(root, 'features_text', 'v1.npy'), encodeNpy({ shape: [4, 3], data: Float32Array.from({ length: 12 }, (_, i) => i) }));
+    const warnings: string[] = [];
+    const ds = new FutrDataset({ root, modalities: ['rgb', 'imu', 'text'], warn: (m) => warnings.push(m) });
+    const seqs = [];
+    for await (const q of ds.sequences()) seqs.push(q);
+    const s = seqs[0];
+    expect(s!.modalities.text!.dim).toBe(3);
+    expect([...s!.modalities.text!.data]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(s!.meta!.truncatedFrom).toEqual({ labels: 3, rgb: 3, imu: 3, text: 4 });
+    expect(warnings.join()).toMatch(/1 of 1 videos truncated/);
+  });
+
   it('a broken feature .npy is a DatasetFormatError naming the file and byte, its cause the NpyFormatError', () => {
     const file = join(tempDir('futr-bad-npy'), 'v1.npy');
     write(file, encodeNpy({ shape: [3, 5], data: new Float32Array(15) }).subarray(0, 40));

@@ -2,8 +2,8 @@ export { TensorFormatError, NpyFormatError, SafetensorsFormatError, TorchFormatE
 export type { HostTensor } from './host-tensor.js';
 export { DEFAULT_MAX_BYTES } from './limits.js';
 export type { ReadOptions } from './limits.js';
-export { parseNpy, encodeNpy } from './npy.js';
-export type { NpyArray, NpyData, NpyDtype, NpyInput } from './npy.js';
+export { parseNpy, parseNpyHeader, encodeNpy } from './npy.js';
+export type { NpyArray, NpyData, NpyDtype, NpyHeader, NpyInput } from './npy.js';
 export { encodeSafetensors, decodeSafetensors } from './safetensors.js';
 export type { SafetensorsContent, SafetensorsDtype, SafetensorsEntry, SafetensorsInput } from './safetensors.js';
 export { decodeTorchCheckpoint, decodeTorchTensor } from './torch.js';

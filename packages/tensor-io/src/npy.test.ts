@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NpyFormatError, TensorFormatError } from './errors.js';
-import { readNpy, writeNpy } from './node/npy.js';
-import { encodeNpy, parseNpy } from './npy.js';
+import { readNpy, readNpyHeader, writeNpy } from './node/npy.js';
+import { encodeNpy, parseNpy, parseNpyHeader } from './npy.js';
 
 function header(dict: string, version = 1): Uint8Array {
   const pre = version === 1 ? 10 : 12;
@@ -80,5 +80,30 @@ describe('npy', () => {
     writeNpy(p, { shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) });
     expect(Array.from(readNpy(p).data as Float32Array)).toEqual([1, 2, 3, 4]);
     expect(readFileSync(p).subarray(1, 6).toString()).toBe('NUMPY');
+  });
+
+  it('reads only the header: shape and data extent of an array far larger than memory, from a sparse file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'npy-header-'));
+    const p = join(dir, 'huge.npy');
+    const head = header("{'descr': '<f4', 'fortran_order': False, 'shape': (2000000, 2048), }");
+    writeFileSync(p, head);
+    truncateSync(p, head.length + 2_000_000 * 2048 * 4); // 16 GB on paper, no blocks on disk
+    expect(readNpyHeader(p)).toEqual({ dtype: 'float32', shape: [2000000, 2048], dataOffset: head.length, dataBytes: 2_000_000 * 2048 * 4, fileBytes: head.length + 2_000_000 * 2048 * 4 });
+    // a truncated file still gives its header; the caller compares fileBytes with dataOffset + dataBytes
+    const cut = join(dir, 'cut.npy');
+    writeFileSync(cut, concat(header("{'descr': '<f8', 'fortran_order': False, 'shape': (3, 5), }", 2), new Uint8Array(8)));
+    expect(readNpyHeader(cut)).toMatchObject({ dtype: 'float64', shape: [3, 5], dataBytes: 120, fileBytes: 12 + 116 + 8 });
+  });
+
+  it('parses headers with the errors parseNpy gives', () => {
+    const bytes = encodeNpy({ shape: [2, 3], data: new Float32Array(6) });
+    expect(parseNpyHeader(bytes.subarray(0, bytes.length - 24))).toEqual({ dtype: 'float32', shape: [2, 3], dataOffset: bytes.length - 24, dataBytes: 24 });
+    expect(() => parseNpyHeader(new Uint8Array(20), 'x.npy')).toThrow(/x\.npy @byte 0: expected the magic/);
+    const dir = mkdtempSync(join(tmpdir(), 'npy-header-'));
+    const p = join(dir, 'big-endian.npy');
+    writeFileSync(p, header("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }"));
+    expect(() => readNpyHeader(p)).toThrow(/big-endian\.npy @byte 10: .*big-endian/);
+    writeFileSync(p, bytes.subarray(0, 30));
+    expect(() => readNpyHeader(p)).toThrow(NpyFormatError);
   });
 });

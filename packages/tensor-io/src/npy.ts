@@ -29,19 +29,27 @@ const BYTES: Record<NpyDtype, number> = {
 };
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
+/** What a `.npy` header says: element type, shape, and where the data starts and how long it is. */
+export interface NpyHeader {
+  dtype: NpyDtype;
+  shape: number[];
+  /** Byte offset of the first element (magic, version, length fields and header dict before it). */
+  dataOffset: number;
+  /** Bytes the shape and dtype need after `dataOffset`. */
+  dataBytes: number;
+}
+
 /**
- * Parses a `.npy` file image (format versions 1.0, 2.0 and 3.0). Big-endian and Fortran-order
- * arrays are rejected with an `NpyFormatError` naming the header field, since silently
- * reinterpreting them would give wrong numbers. The bytes the header's shape needs are checked
- * against the bytes present and against `options.maxBytes` (default 4 GiB) before the array is
- * allocated.
+ * Parses the header of a `.npy` file image (format versions 1.0, 2.0 and 3.0) without touching
+ * the data: `bytes` needs to hold only the magic string, the length fields and the header dict.
+ * It throws the same `NpyFormatError`s as `parseNpy` for a bad magic string, version, header or
+ * dtype; whether the data is all there is the caller's question (`dataOffset + dataBytes`
+ * against the file size). `readNpyHeader` of `./node` reads just these bytes from disk.
  *
  * @example
- * const { shape, data } = parseNpy(new Uint8Array(await (await fetch('video1.npy')).arrayBuffer()), 'video1.npy');
- * // shape [T, 2048], data Float32Array
+ * const { shape, dtype } = parseNpyHeader(firstBytes, 'video1.npy'); // [T, 2048], 'float32'
  */
-export function parseNpy(bytes: Uint8Array, file = '<buffer>', options?: ReadOptions): NpyArray {
-  const maxBytes = maxBytesOf(options);
+export function parseNpyHeader(bytes: Uint8Array, file = '<buffer>'): NpyHeader {
   const fail = (offset: number, expected: string, found?: string): never => {
     throw new NpyFormatError({ file, offset, expected, ...(found != null ? { found } : {}) });
   };
@@ -87,7 +95,26 @@ export function parseNpy(bytes: Uint8Array, file = '<buffer>', options?: ReadOpt
     shape.push(dim);
   }
   const count = shape.reduce((a, b) => a * b, 1);
-  const need = count * BYTES[dtype];
+  return { dtype, shape, dataOffset: dataStart, dataBytes: count * BYTES[dtype] };
+}
+
+/**
+ * Parses a `.npy` file image (format versions 1.0, 2.0 and 3.0). Big-endian and Fortran-order
+ * arrays are rejected with an `NpyFormatError` naming the header field, since silently
+ * reinterpreting them would give wrong numbers. The bytes the header's shape needs are checked
+ * against the bytes present and against `options.maxBytes` (default 4 GiB) before the array is
+ * allocated.
+ *
+ * @example
+ * const { shape, data } = parseNpy(new Uint8Array(await (await fetch('video1.npy')).arrayBuffer()), 'video1.npy');
+ * // shape [T, 2048], data Float32Array
+ */
+export function parseNpy(bytes: Uint8Array, file = '<buffer>', options?: ReadOptions): NpyArray {
+  const maxBytes = maxBytesOf(options);
+  const fail = (offset: number, expected: string, found?: string): never => {
+    throw new NpyFormatError({ file, offset, expected, ...(found != null ? { found } : {}) });
+  };
+  const { dtype, shape, dataOffset: dataStart, dataBytes: need } = parseNpyHeader(bytes, file);
   if (bytes.length - dataStart < need) {
     fail(dataStart, `${need} bytes of data for shape (${shape.join(', ')}) ${dtype}`, `${bytes.length - dataStart} bytes`);
   }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatasetFormatError } from '../errors.js';
 import type { FrameSize } from '../modalities/resize.js';
@@ -9,6 +10,12 @@ import { streamSequences } from '../stream.js';
 import { DropCounter, SequenceChecker } from '../validate.js';
 import { labelIndices, parseGroundTruth, parseMapping, parseSplit } from './layout.js';
 
+/** Modalities a FUTR-layout folder can hold (see `FUTR_FOLDERS`). */
+export type FutrModality = 'rgb' | 'depth' | 'imu' | 'text';
+
+/** Folder of each modality's `<video>.npy` files under the dataset root. */
+export const FUTR_FOLDERS: Readonly<Record<FutrModality, string>> = { rgb: 'features', depth: 'features_depth', imu: 'features_imu', text: 'features_text' };
+
 /** Options of the FUTR / action-segmentation layout reader. */
 export interface FutrOptions {
   root: string;
@@ -18,7 +25,12 @@ export interface FutrOptions {
   split?: string;
   /** Which label column to use from "<path>,<L2>,<L3>" lines (default 'l2'). */
   level?: 'l2' | 'l3';
-  modalities?: ('rgb' | 'depth' | 'text')[];
+  /**
+   * Modalities to read (default `['rgb']`): `rgb` from `features/`, `depth` from `features_depth/`,
+   * `imu` from `features_imu/`, `text` from `features_text/` when that folder exists, else
+   * phrases derived from the labels (`textTemplate`) encoded with `textEncoder`.
+   */
+  modalities?: FutrModality[];
   /** Depth frame size after the bilinear resize (default: the stored size). */
   depthSize?: FrameSize;
   textEncoder?: PhraseEncoder;
@@ -36,7 +48,10 @@ export interface FutrOptions {
 
 /**
  * The intermediate layout R3D trains on: `features/<video>.npy` (T, D), optional
- * `features_depth/<video>.npy`, `groundTruth/<video>.txt`, `mapping.txt`, `splits/*`. Streams
+ * `features_depth/<video>.npy` (T, H, W), `features_imu/<video>.npy` (T, C) (IMU resampled to
+ * the frame times) and `features_text/<video>.npy` (T, E) (per-frame text embeddings, used
+ * instead of phrases derived from the labels when the folder exists), `groundTruth/<video>.txt`,
+ * `mapping.txt`, `splits/*`. Streams
  * one sequence at a time, so memory stays bounded by one video whatever the dataset size.
  *
  * @example
@@ -45,6 +60,7 @@ export interface FutrOptions {
  */
 export class FutrDataset {
   private map?: { names: string[]; index: Map<string, number> };
+  private storedText?: boolean;
   private readonly checker: SequenceChecker;
   private readonly truncated: DropCounter;
 
@@ -55,6 +71,12 @@ export class FutrDataset {
 
   get classNames(): string[] {
     return this.mapping().names;
+  }
+
+  /** Whether per-frame text embeddings are stored (`features_text/`), rather than derived from the labels. */
+  hasStoredText(): boolean {
+    this.storedText ??= existsSync(join(this.options.root, FUTR_FOLDERS.text));
+    return this.storedText;
   }
 
   private mapping(): { names: string[]; index: Map<string, number> } {
@@ -82,12 +104,22 @@ export class FutrDataset {
     const mods = o.modalities ?? ['rgb'];
     const loaded: { key: string; frames: number; dim: number; data: Float32Array; shape?: number[]; file: string }[] = [];
     if (mods.includes('rgb')) {
-      const p = join(o.root, 'features', `${id}.npy`);
+      const p = join(o.root, FUTR_FOLDERS.rgb, `${id}.npy`);
       loaded.push({ key: 'rgb', file: p, ...readFeatureNpy(p) });
     }
     if (mods.includes('depth')) {
-      const p = join(o.root, 'features_depth', `${id}.npy`);
+      const p = join(o.root, FUTR_FOLDERS.depth, `${id}.npy`);
       loaded.push({ key: 'depth', file: p, ...readDepthNpy(p, o.depthSize) });
+    }
+    if (mods.includes('imu')) {
+      const p = join(o.root, FUTR_FOLDERS.imu, `${id}.npy`);
+      loaded.push({ key: 'imu', file: p, ...readFeatureNpy(p) });
+    }
+    // stored embeddings take part in the trimming below like any feature file; derived phrases follow the trimmed labels
+    const storedText = mods.includes('text') && this.hasStoredText();
+    if (storedText) {
+      const p = join(o.root, FUTR_FOLDERS.text, `${id}.npy`);
+      loaded.push({ key: 'text', file: p, ...readFeatureNpy(p) });
     }
     let T = labels.length;
     for (const m of loaded) {
@@ -105,7 +137,7 @@ export class FutrDataset {
       this.truncated.add(`${id} (${lengths})`, Math.max(labels.length, ...loaded.map((m) => m.frames)) - T);
     }
     if (labels.length !== T) labels = labels.slice(0, T);
-    if (mods.includes('text')) {
+    if (mods.includes('text') && !storedText) {
       const enc = await encodePhrases(phrasesFromLabels(labels, this.classNames, o.textTemplate), o.textEncoder ?? new HashedNgramEncoder({ dim: 128 }));
       modalities.text = frameModality(T, enc.dim, enc.data);
     }
