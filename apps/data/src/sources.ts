@@ -93,6 +93,7 @@ export async function* videoFrames(path: string, options: { fps: number; size: S
   const frameBytes = height * width * 3;
   const buf = new Uint8Array(frameBytes);
   let filled = 0;
+  let complete = false;
   try {
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
       let off = 0;
@@ -109,8 +110,10 @@ export async function* videoFrames(path: string, options: { fps: number; size: S
         }
       }
     }
+    complete = true;
   } finally {
-    if (child.exitCode == null) child.kill('SIGKILL'); // the consumer stopped early (an error downstream)
+    // the consumer stopped early (an error downstream): stop ffmpeg too
+    if (!complete && child.exitCode == null) child.kill('SIGKILL');
   }
   const { code, error } = await exited;
   if (error) throw new ImportError(`${path}: cannot run ffmpeg (${(error as NodeJS.ErrnoException).code ?? error.message}); pass --ffmpeg <path>`);
