@@ -37,7 +37,7 @@ describe('r3d-data import', () => {
     const labelsCsv = readFileSync(join(example, 'labels.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
     for (const row of labelsCsv) subjects.set(row[0]!, row[4]!);
     const splitOfSubject = new Map<string, string>();
-    for (const split of Object.values(SPLIT_FILES)) {
+    for (const split of Object.values(SPLIT_FILES).filter((s) => existsSync(join(out, 'splits', s)))) {
       const ds = new FutrDataset({ root: out, split, modalities: ['rgb', 'depth'], lengthMismatch: 'error' });
       for await (const seq of ds.sequences()) {
         loaded.push(seq.id);

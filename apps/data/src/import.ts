@@ -74,7 +74,7 @@ const SETTINGS_FILE = 'import.json';
  * segment labels: `features/<video>.npy` (T, D) RGB features from `extractor`,
  * `features_depth/<video>.npy` (T, H, W) min-max normalised depth, `features_imu/<video>.npy`
  * (T, C), `features_text/<video>.npy` (T, E), `groundTruth/<video>.txt` (one label per frame),
- * `mapping.txt` and `splits/{train,val,test}.split1.bundle`, plus `import.json` (the settings).
+ * `mapping.txt` and `splits/{train,val,test}.split1.bundle` (an empty split gets no file), plus `import.json` (the settings).
  *
  * It streams: one video at a time, its frames read one by one (ffmpeg over a pipe), so memory
  * is bounded by the longest video, not by their number. It resumes: each video's files are
@@ -218,7 +218,12 @@ export async function importDataset(options: ImportOptions): Promise<ImportSumma
     writeFileAtomic(join(o.out, 'mapping.txt'), classes.map((c, i) => `${i} ${c}\n`).join(''));
     const split = assignSplits(videos.map((v) => v.id), { ratios: o.splitRatios, seed: o.splitSeed, ...(groupOf ? { groupOf } : {}) });
     mkdirSync(join(o.out, 'splits'), { recursive: true });
-    for (const k of ['train', 'val', 'test'] as const) writeFileAtomic(join(o.out, 'splits', SPLIT_FILES[k]), split[k].map((id) => `${id}.txt\n`).join(''));
+    // an empty split gets no file (a loader or check would read an empty list as a mistake)
+    for (const k of ['train', 'val', 'test'] as const) {
+      const path = join(o.out, 'splits', SPLIT_FILES[k]);
+      if (split[k].length > 0) writeFileAtomic(path, split[k].map((id) => `${id}.txt\n`).join(''));
+      else rmSync(path, { force: true });
+    }
     return {
       out: o.out,
       extractor: o.extractor.description,
