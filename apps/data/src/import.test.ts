@@ -16,8 +16,11 @@ const example = join(tmp, 'example');
 const common = (out: string): string[] => ['import', '--videos', join(example, 'videos'), '--labels', join(example, 'labels.csv'), '--out', out, '--fps', '5', '--no-progress'];
 const modalities = ['--depth', join(example, 'depth'), '--depth-fps', '15', '--depth-size', '24x32', '--imu', join(example, 'imu'), '--text', join(example, 'narrations.csv'), '--text-dim', '32'];
 
-/** stderr without the two lines that say which extractor runs (printed before any error). */
-const errorLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('RGB features') && !l.includes('note: no --rgb-model'));
+/** The error lines of stderr: `r3d-data: ...` lines that are not a note or warning (progress lines precede them); no stack trace. */
+const errorLines = (stderr: string): string[] => {
+  expect(stderr).not.toMatch(/^\s+at /m);
+  return stderr.split('\n').filter((l) => l.startsWith('r3d-data: ') && !/^r3d-data: (note|warning): /.test(l));
+};
 
 beforeAll(() => {
   makeExample(example, { videos: 6, seed: 1 });
@@ -168,6 +171,15 @@ describe('r3d-data import: user errors exit 2 with one line naming the file', ()
   it('a missing split column and a missing label file', () => {
     oneLine(run(join(example, 'labels.csv'), ['--split-by', 'session']), /labels\.csv:1: --split-by session: no such column/);
     oneLine(run(join(tmp, 'nope.csv')), /nope\.csv: cannot read it \(ENOENT\)/);
+  });
+  it('a bad IMU row, found when its video comes', () => {
+    const imu = join(tmp, 'imu-bad');
+    cpSync(join(example, 'imu'), imu, { recursive: true });
+    const p = join(imu, 'clip-01.csv');
+    const rows = readFileSync(p, 'utf8').split('\n');
+    rows[4] = '0.2667,1,2,x,4,5,6';
+    writeFileSync(p, rows.join('\n'));
+    oneLine(run(join(example, 'labels.csv'), ['--imu', imu, '--out', join(tmp, 'err-imu')]), /imu-bad\/clip-01\.csv:5: expected a finite number in column "az", found "x"/);
   });
   it('a bad flag value', () => {
     oneLine(run(join(example, 'labels.csv'), ['--depth-size', '120by160']), /expected HEIGHTxWIDTH/);

@@ -63,6 +63,16 @@ describe('depth, IMU and text per frame', () => {
     }
   });
 
+  it('depth from UTKinect XML frames', () => {
+    const dir = join(tmp, 'depth-xml', 'v');
+    mkdirSync(dir, { recursive: true });
+    const xml = (values: number[]) => `<?xml version="1.0"?>\n<opencv_storage>\n<depthImg1 type_id="opencv-matrix"><rows>2</rows><cols>3</cols><dt>u</dt>\n<data>${values.join(' ')}</data></depthImg1>\n</opencv_storage>\n`;
+    writeFileSync(join(dir, 'depthImg190.xml'), xml([1000, 1100, 1200, 1300, 1400, 1500]));
+    writeFileSync(join(dir, 'depthImg191.xml'), xml([2000, 2000, 2000, 2000, 2000, 3000]));
+    const d = depthForFrames(dir, 2, { fps: 15, depthFps: 15, size: { height: 2, width: 3 } });
+    expect(Array.from(d)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1, 0, 0, 0, 0, 0, 1].map((v) => Math.fround(v)));
+  });
+
   it('IMU interpolated at the frame times, from the first timestamp or from zero, seconds or ms', () => {
     const p = join(tmp, 'imu.csv');
     writeFileSync(p, 'time,a,b\n100,0,10\n101,1,20\n102,2,30\n');
