@@ -90,6 +90,7 @@ describe('r3d-data import', () => {
     const out = join(tmp, 'model');
     const r = runData([...common(out), '--rgb-model', modelDir, '--rgb-normalise', '-1-1', '--backend', 'cpu', '--rgb-batch', '5']);
     expect(r.status, r.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['features', 'groundTruth', 'import.json', 'mapping.txt', 'splits']); // no empty modality folders
     expect(r.stdout).toContain('LayersModel');
     expect(r.stdout).not.toContain('BASELINE');
     // decode the video independently of the importer: ffmpeg, rgb24, the same fps and size

@@ -170,7 +170,9 @@ export async function importDataset(options: ImportOptions): Promise<ImportSumma
       rmSync(join(o.out, 'mapping.txt'), { force: true });
     }
     const dirs = { rgb: 'features', depth: 'features_depth', imu: 'features_imu', text: 'features_text', labels: 'groundTruth' } as const;
-    for (const d of Object.values(dirs)) {
+    // only the folders of the modalities imported: an empty one would read as files missing
+    const used = [dirs.labels, ...modalities.map((m) => dirs[m as 'rgb' | 'depth' | 'imu' | 'text'])];
+    for (const d of used) {
       mkdirSync(join(o.out, d), { recursive: true });
       removeOrphanTemporaries(join(o.out, d)); // left by a run killed inside a write
     }
