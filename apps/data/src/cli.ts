@@ -3,7 +3,7 @@ import { describeBackend, selectBackend } from '@r3d-ts/backend';
 import { packageVersion, progressAllowed, runCli, userFacingCommands } from '@r3d-ts/trainer';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
-import { checkDataset, formatCheck } from './check.js';
+import { checkFutrDataset, formatCheckReport } from '@r3d-ts/datasets/node';
 import { makeExample } from './example.js';
 import { baselineExtractor, modelExtractor, NORMALISATIONS, type FeatureExtractor, type Normalisation } from './extractors.js';
 import { importDataset, type ImportSummary } from './import.js';
@@ -24,6 +24,11 @@ const integer = (v: string): number => {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${v}"`);
   return n;
 };
+const positiveInteger = (v: string): number => {
+  const n = integer(v);
+  if (n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
+  return n;
+};
 const size = (v: string): Size => {
   const m = /^(\d+)x(\d+)$/.exec(v);
   if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InvalidArgumentError(`expected HEIGHTxWIDTH (e.g. 120x160), got "${v}"`);
@@ -38,6 +43,9 @@ const oneOf = <T extends string>(values: readonly T[]) => (v: string): T => {
   if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${values.join(', ')}, got "${v}"`);
   return v as T;
 };
+
+/** A command's verdict that is no error (check's 1 for warnings, 2 for errors): runCli sets 0 after a normal return, so it is applied after. */
+let resultCode = 0;
 
 interface ImportFlags {
   videos: string;
@@ -88,7 +96,7 @@ async function runImport(flags: ImportFlags): Promise<void> {
   if (flags.rgbModel) {
     const report = await selectBackend(flags.backend ? { backend: flags.backend } : {});
     console.error(describeBackend(report));
-    extractor = await modelExtractor({ model: flags.rgbModel, format: flags.rgbModelFormat, normalise: flags.rgbNormalise, batch: Math.max(1, flags.rgbBatch), ...(flags.rgbSize ? { size: flags.rgbSize } : {}), ...(flags.rgbOutput ? { output: flags.rgbOutput } : {}) });
+    extractor = await modelExtractor({ model: flags.rgbModel, format: flags.rgbModelFormat, normalise: flags.rgbNormalise, batch: flags.rgbBatch, ...(flags.rgbSize ? { size: flags.rgbSize } : {}), ...(flags.rgbOutput ? { output: flags.rgbOutput } : {}) });
   } else {
     extractor = baselineExtractor({ dim: flags.baselineDim, ...(flags.rgbSize ? { size: flags.rgbSize } : {}) });
   }
@@ -135,18 +143,35 @@ async function runImport(flags: ImportFlags): Promise<void> {
   if (flags.json) console.log(JSON.stringify({ event: 'import', ...summary }));
   else console.log(summaryLines(summary));
   if (flags.check) {
-    const report = await checkDataset(flags.out);
-    if (!flags.json) console.log(formatCheck(report));
+    const report = await checkFutrDataset(flags.out);
+    if (!flags.json) console.log(`\n${formatCheckReport(report)}`);
     // warnings are printed but do not fail the import; errors in what it wrote do (exit 2)
-    if (report.exitCode === 2) process.exitCode = 2;
+    if (report.exitCode === 2) resultCode = 2;
   }
 }
 
-async function runCheck(folder: string, flags: { json?: boolean }): Promise<void> {
-  const report = await checkDataset(folder);
-  console.log(flags.json ? JSON.stringify({ event: 'check', ...report }) : formatCheck(report));
-  process.exitCode = report.exitCode;
+interface CheckFlags {
+  json?: boolean;
+  frameTolerance?: number;
+  sampleRate?: number;
+  observationRatios?: number[];
 }
+
+async function runCheck(folder: string, flags: CheckFlags): Promise<void> {
+  const report = await checkFutrDataset(folder, {
+    ...(flags.frameTolerance != null ? { frameTolerance: flags.frameTolerance } : {}),
+    ...(flags.sampleRate != null ? { sampleRate: flags.sampleRate } : {}),
+    ...(flags.observationRatios ? { observationRatios: flags.observationRatios } : {}),
+  });
+  console.log(flags.json ? JSON.stringify({ event: 'check', ...report }) : formatCheckReport(report));
+  resultCode = report.exitCode;
+}
+
+const fractions = (v: string): number[] => {
+  const parts = v.split(',').map(Number);
+  if (parts.length === 0 || parts.some((p) => !(p > 0 && p <= 1))) throw new InvalidArgumentError(`expected a comma list of ratios in (0, 1], got "${v}"`);
+  return parts;
+};
 
 /** The `r3d-data` command line (exported for tests). */
 export function cli(): Command {
@@ -168,8 +193,8 @@ export function cli(): Command {
     .option('--rgb-size <HxW>', "frame size fed to the extractor (default: the model's input shape; baseline 24x32)", size)
     .option('--rgb-normalise <mode>', `pixel normalisation for the model: ${NORMALISATIONS.join(' | ')}`, oneOf(NORMALISATIONS), '0-1')
     .option('--rgb-output <name>', "layer (LayersModel) or node (GraphModel) whose output are the features (default: the model's output)")
-    .option('--rgb-batch <n>', 'frames per model call', integer, 16)
-    .option('--baseline-dim <n>', 'feature size of the baseline extractor', integer, 256)
+    .option('--rgb-batch <n>', 'frames per model call', positiveInteger, 16)
+    .option('--baseline-dim <n>', 'feature size of the baseline extractor', positiveInteger, 256)
     .option('--depth <folder>', 'depth per video: <video>/ with PNG, NPY or UTKinect XML frames, or <video>.npy (T, H, W)')
     .option('--depth-fps <n>', 'frame rate of the depth frames (default: --fps)', positive)
     .option('--depth-size <HxW>', 'depth frame size after the bilinear resize (the released R3D uses 120x160)', size, { height: 120, width: 160 })
@@ -178,7 +203,7 @@ export function cli(): Command {
     .option('--imu-align <a>', "start: the log's first time is the video's start; zero: times are relative to the video's start", oneOf(['start', 'zero'] as const), 'start')
     .option('--text <file>', 'narration CSV video,start,end,text (label units), encoded with the hashed n-gram encoder')
     .option('--text-npy <folder>', 'precomputed text embeddings per video: <video>.npy (T, E)')
-    .option('--text-dim <n>', 'size of the encoded text vectors', integer, 128)
+    .option('--text-dim <n>', 'size of the encoded text vectors', positiveInteger, 128)
     .option('--ffmpeg <path>', 'the ffmpeg to run (default: ffmpeg on PATH)')
     .option('--backend <name>', 'TensorFlow.js backend for --rgb-model (default: R3D_BACKEND, else auto)')
     .option('--overwrite', 'start over when the folder holds an import with other settings')
@@ -188,10 +213,13 @@ export function cli(): Command {
     .action((flags: ImportFlags) => runImport(flags));
   program
     .command('check')
-    .description('check a FUTR-layout dataset; exit 0 (clean), 1 (warnings) or 2 (errors)')
+    .description('check a FUTR-layout dataset (checkFutrDataset of @r3d-ts/datasets/node): splits, files, widths, frame counts, labels, classes, too-short videos, majority-class MoC; exit 0 (clean), 1 (warnings) or 2 (errors)')
     .argument('<folder>', 'the dataset root')
+    .option('--frame-tolerance <n>', 'frames by which a video\'s labels and modalities may differ before it is an error (default 1)', integer)
+    .option('--sample-rate <n>', 'count every n-th frame, as the ablation\'s futr.sampleRate (default 1)', positiveInteger)
+    .option('--observation-ratios <list>', 'observation ratios every video must give a sample at (default 0.2,0.3)', fractions)
     .option('--json', 'print the report as one JSON line')
-    .action((folder: string, flags: { json?: boolean }) => runCheck(folder, flags));
+    .action((folder: string, flags: CheckFlags) => runCheck(folder, flags));
   program
     .command('example')
     .description('write a tiny example to import: videos/ (ffmpeg), depth/ (16-bit PNG), imu/ (CSV), labels.csv, narrations.csv')
@@ -206,4 +234,4 @@ export function cli(): Command {
   return userFacingCommands(program);
 }
 
-await runCli('r3d-data', () => cli().parseAsync(process.argv));
+if ((await runCli('r3d-data', () => cli().parseAsync(process.argv))) === 0 && resultCode !== 0) process.exitCode = resultCode;

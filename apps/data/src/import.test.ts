@@ -33,7 +33,12 @@ describe('r3d-data import', () => {
     const r = runData([...common(out), ...modalities, '--split-by', 'subject']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('BASELINE');
-    expect(r.stdout).toContain('check: no problems');
+    expect(r.stdout).toMatch(/FUTR dataset .*: 6 videos/); // check's report follows the summary
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('no problems');
+    const check = runData(['check', out]);
+    expect(check.status, check.stdout).toBe(0);
+    expect(check.stdout).toMatch(/imu\s+6\s+6/);
+    expect(check.stdout).toMatch(/text\s+32\s+6/);
     expect(readFileSync(join(out, 'mapping.txt'), 'utf8').split('\n')[0]).toMatch(/^0 \S+$/);
     const loaded: string[] = [];
     const subjects = new Map<string, string>();
@@ -41,16 +46,14 @@ describe('r3d-data import', () => {
     for (const row of labelsCsv) subjects.set(row[0]!, row[4]!);
     const splitOfSubject = new Map<string, string>();
     for (const split of Object.values(SPLIT_FILES).filter((s) => existsSync(join(out, 'splits', s)))) {
-      const ds = new FutrDataset({ root: out, split, modalities: ['rgb', 'depth'], lengthMismatch: 'error' });
+      const ds = new FutrDataset({ root: out, split, modalities: ['rgb', 'depth', 'imu', 'text'], lengthMismatch: 'error' });
       for await (const seq of ds.sequences()) {
         loaded.push(seq.id);
         expect(seq.modalities.rgb!.dim).toBe(256);
         expect(seq.modalities.depth!.dim).toBe(24 * 32);
-        const imu = readNpy(join(out, 'features_imu', `${seq.id}.npy`));
-        const text = readNpy(join(out, 'features_text', `${seq.id}.npy`));
-        expect(imu.shape).toEqual([seq.frames, 6]);
-        expect(text.shape).toEqual([seq.frames, 32]);
-        expect(imu.dtype).toBe('float32');
+        expect(seq.modalities.imu!.dim).toBe(6);
+        expect(seq.modalities.text!.dim).toBe(32);
+        expect(readNpy(join(out, 'features_imu', `${seq.id}.npy`)).dtype).toBe('float32');
         // every frame of the example is annotated, so every label is a class
         expect(Array.from(seq.labels).every((l) => l >= 0)).toBe(true);
         const d = seq.modalities.depth!.data;
@@ -131,6 +134,24 @@ describe('r3d-data import', () => {
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toMatch(new RegExp(`imported ${6 - atKill} video\\(s\\), ${atKill} already done`));
     expect(hashTree(killed)).toEqual(hashTree(full));
+  });
+
+  it('check on a broken copy exits 2 naming the file; import exits 2 when its check finds errors', () => {
+    const out = join(tmp, 'broken');
+    expect(runData([...common(out), '--no-check']).status).toBe(0);
+    // this seed's 70/15/15 cut leaves two classes out of train: warnings, exit 1
+    const warned = runData(['check', out]);
+    expect(warned.status, warned.stdout).toBe(1);
+    expect(warned.stdout).toMatch(/warning .*mapping\.txt:\d+: class \d+ "\w+" has no frame in the train split/);
+    rmSync(join(out, 'features', 'clip-02.npy'));
+    const r = runData(['check', out]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toContain(join(out, 'features', 'clip-02.npy'));
+    expect(runData(['check', out, '--json']).stdout).toMatch(/^\{"event":"check",.*"exitCode":2\}\n$/);
+    // a rerun takes clip-02 as done (its ground truth is there) and its check reports the hole
+    const again = runData(common(out));
+    expect(again.status).toBe(2);
+    expect(again.stdout).toContain('clip-02.npy');
   });
 
   it('refuses a rerun with other settings unless --overwrite', () => {

@@ -7,8 +7,6 @@ export type { FeatureExtractor, BaselineOptions, ModelExtractorOptions, Normalis
 export { listRgbInputs, videoFrames, folderFrames, rgbFrames, assertFfmpeg, VIDEO_EXTENSIONS } from './sources.js';
 export type { RgbInput, Size } from './sources.js';
 export { depthForFrames, imuForFrames, textForFrames, textFromNpy } from './modalities.js';
-export { checkDataset, formatCheck } from './check.js';
-export type { CheckReport, CheckProblem } from './check.js';
 export { makeExample } from './example.js';
 export type { ExampleOptions } from './example.js';
 export { ImportError } from './errors.js';
