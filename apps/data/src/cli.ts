@@ -1,6 +1,7 @@
 #!/usr/bin/env node
+import { existsSync, statSync } from 'node:fs';
 import { describeBackend, selectBackend } from '@r3d-ts/backend';
-import { packageVersion, progressAllowed, runCli, userFacingCommands } from '@r3d-ts/trainer';
+import { packageVersion, progressAllowed, runCli, UsageError, userFacingCommands } from '@r3d-ts/trainer';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { checkFutrDataset, formatCheckReport } from '@r3d-ts/datasets/node';
@@ -91,7 +92,8 @@ function summaryLines(s: ImportSummary): string {
 }
 
 async function runImport(flags: ImportFlags): Promise<void> {
-  if (flags.text && flags.textNpy) throw new InvalidArgumentError('--text and --text-npy: give one of them');
+  if (flags.text && flags.textNpy) throw new UsageError('--text and --text-npy: give one of them', 'r3d-data import');
+  const textIsFolder = flags.text != null && existsSync(flags.text) && statSync(flags.text).isDirectory();
   let extractor: FeatureExtractor;
   if (flags.rgbModel) {
     const report = await selectBackend(flags.backend ? { backend: flags.backend } : {});
@@ -120,7 +122,7 @@ async function runImport(flags: ImportFlags): Promise<void> {
       ...(flags.splitBy ? { splitBy: flags.splitBy } : {}),
       ...(flags.depth ? { depth: { dir: flags.depth, size: flags.depthSize, ...(flags.depthFps ? { fps: flags.depthFps } : {}) } } : {}),
       ...(flags.imu ? { imu: { dir: flags.imu, timeScale: flags.imuTimeUnit === 'ms' ? 1000 : 1, align: flags.imuAlign } } : {}),
-      ...(flags.text || flags.textNpy ? { text: { ...(flags.text ? { csv: flags.text } : {}), ...(flags.textNpy ? { npy: flags.textNpy } : {}), dim: flags.textDim } } : {}),
+      ...(flags.text || flags.textNpy ? { text: { ...(flags.text ? (textIsFolder ? { phrases: flags.text } : { csv: flags.text }) : {}), ...(flags.textNpy ? { npy: flags.textNpy } : {}), dim: flags.textDim } } : {}),
       extractor,
       ...(flags.ffmpeg ? { ffmpeg: flags.ffmpeg } : {}),
       overwrite: flags.overwrite ?? false,
@@ -201,7 +203,7 @@ export function cli(): Command {
     .option('--imu <folder>', 'IMU (or any sensor) log per video: <video>.csv, a time column then channels')
     .option('--imu-time-unit <u>', 'unit of the IMU time column: s | ms', oneOf(['s', 'ms'] as const), 's')
     .option('--imu-align <a>', "start: the log's first time is the video's start; zero: times are relative to the video's start", oneOf(['start', 'zero'] as const), 'start')
-    .option('--text <file>', 'narration CSV video,start,end,text (label units), encoded with the hashed n-gram encoder')
+    .option('--text <file|folder>', 'narration CSV video,start,end,text (label units), or a folder of <video>.txt phrase files (one line per frame); encoded with the hashed n-gram encoder')
     .option('--text-npy <folder>', 'precomputed text embeddings per video: <video>.npy (T, E)')
     .option('--text-dim <n>', 'size of the encoded text vectors', positiveInteger, 128)
     .option('--ffmpeg <path>', 'the ffmpeg to run (default: ffmpeg on PATH)')

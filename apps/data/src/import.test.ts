@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FutrDataset } from '@r3d-ts/datasets/futr';
-import { readNpy } from '@r3d-ts/tensor-io/node';
+import { HashedNgramEncoder } from '@r3d-ts/datasets';
+import { readNpy, writeNpy } from '@r3d-ts/tensor-io/node';
 import { hashTree } from '@r3d-ts/tooling/vitest/hash-tree';
 import { makeExample } from './example.js';
 import { nodeFileHandler } from './extractors.js';
@@ -152,6 +153,37 @@ describe('r3d-data import', () => {
     const again = runData(common(out));
     expect(again.status).toBe(2);
     expect(again.stdout).toContain('clip-02.npy');
+  });
+
+  it('text from per-frame phrase files and from precomputed embeddings', () => {
+    const base = join(tmp, 'text-base');
+    expect(runData([...common(base), '--no-check']).status).toBe(0);
+    const phrases = join(tmp, 'phrases');
+    const npy = join(tmp, 'embeddings');
+    mkdirSync(phrases);
+    mkdirSync(npy);
+    const frames = new Map<string, number>();
+    for (const f of readdirSync(join(base, 'groundTruth'))) {
+      const labels = readFileSync(join(base, 'groundTruth', f), 'utf8').trim().split('\n');
+      const id = f.slice(0, -4);
+      frames.set(id, labels.length);
+      writeFileSync(join(phrases, `${id}.txt`), `${labels.map((l) => `someone doing ${l}`).join('\n')}\n`);
+      writeNpy(join(npy, `${id}.npy`), { shape: [labels.length, 3], data: Float32Array.from({ length: labels.length * 3 }, (_, i) => i / 7) });
+    }
+    const a = join(tmp, 'text-phrases');
+    expect(runData([...common(a), '--text', phrases, '--text-dim', '16', '--no-check']).status).toBe(0);
+    const encoder = new HashedNgramEncoder({ dim: 16 });
+    const labels01 = readFileSync(join(base, 'groundTruth', 'clip-01.txt'), 'utf8').trim().split('\n');
+    expect(readNpy(join(a, 'features_text', 'clip-01.npy')).data).toEqual(encoder.encode(labels01.map((l) => `someone doing ${l}`)));
+    const b = join(tmp, 'text-npy');
+    expect(runData([...common(b), '--text-npy', npy, '--no-check']).status).toBe(0);
+    expect(readNpy(join(b, 'features_text', 'clip-03.npy'))).toMatchObject({ shape: [frames.get('clip-03'), 3] });
+    expect(readFileSync(join(b, 'features_text', 'clip-03.npy'))).toEqual(readFileSync(join(npy, 'clip-03.npy')));
+    // a phrase file one line short: exit 2 naming it
+    writeFileSync(join(phrases, 'clip-02.txt'), `${'x\n'.repeat(frames.get('clip-02')! - 1)}`);
+    const short = runData([...common(join(tmp, 'text-short')), '--text', phrases]);
+    expect(short.status).toBe(2);
+    expect(errorLines(short.stderr)[0]).toMatch(/phrases\/clip-02\.txt:\d+: expected \d+ phrases \(one per frame\)/);
   });
 
   it('refuses a rerun with other settings unless --overwrite', () => {

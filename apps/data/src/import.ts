@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { encodePhrases, HashedNgramEncoder } from '@r3d-ts/datasets';
+import { readPhraseFile } from '@r3d-ts/datasets/node';
 import { encodeNpy } from '@r3d-ts/tensor-io';
 import { lockFolder, removeOrphanTemporaries, writeFileAtomic } from '@r3d-ts/tensor-io/node';
 import { assignSplits, classList, expandLabels, parseSegments, type Segment } from './annotations.js';
@@ -32,8 +34,11 @@ export interface ImportOptions {
   splitBy?: string;
   depth?: { dir: string; fps?: number; size: Size };
   imu?: { dir: string; timeScale?: number; align?: 'start' | 'zero' };
-  /** Narration segments (`video,start,end,text`) to encode, or a folder of precomputed `<video>.npy` embeddings. */
-  text?: { csv?: string; npy?: string; dim?: number };
+  /**
+   * Text: narration segments (`video,start,end,text`) or a folder of per-frame phrase files
+   * (`<video>.txt`, one line per frame), encoded; or a folder of precomputed `<video>.npy` embeddings.
+   */
+  text?: { csv?: string; phrases?: string; npy?: string; dim?: number };
   extractor: FeatureExtractor;
   ffmpeg?: string;
   /** Start over when the folder holds an import with other settings (its outputs are removed). */
@@ -139,10 +144,11 @@ export async function importDataset(options: ImportOptions): Promise<ImportSumma
     if (o.depth && !depthSource(o.depth.dir, v.id)) throw new ImportError(`${o.depth.dir}: no depth for video "${v.id}" (expected ${v.id}/ with frames or ${v.id}.npy)`);
     if (o.imu && !existsSync(join(o.imu.dir, `${v.id}.csv`))) throw new ImportError(`${o.imu.dir}: no IMU log for video "${v.id}" (expected ${v.id}.csv)`);
     if (o.text?.npy && !existsSync(join(o.text.npy, `${v.id}.npy`))) throw new ImportError(`${o.text.npy}: no text embeddings for video "${v.id}" (expected ${v.id}.npy)`);
+    if (o.text?.phrases && !existsSync(join(o.text.phrases, `${v.id}.txt`))) throw new ImportError(`${o.text.phrases}: no phrase file for video "${v.id}" (expected ${v.id}.txt, one phrase per frame)`);
   }
   if (videos.some((v) => v.kind === 'video')) assertFfmpeg(o.ffmpeg ?? 'ffmpeg');
 
-  const modalities = ['rgb', ...(o.depth ? ['depth'] : []), ...(o.imu ? ['imu'] : []), ...(o.text?.csv || o.text?.npy ? ['text'] : [])];
+  const modalities = ['rgb', ...(o.depth ? ['depth'] : []), ...(o.imu ? ['imu'] : []), ...(o.text?.csv || o.text?.phrases || o.text?.npy ? ['text'] : [])];
   // What makes two runs' files the same: a rerun with other settings must not mix them.
   const settings = {
     format: 'r3d-data-import',
@@ -156,7 +162,7 @@ export async function importDataset(options: ImportOptions): Promise<ImportSumma
     extractor: o.extractor.description,
     depth: o.depth ? { dir: resolve(o.depth.dir), fps: o.depth.fps ?? o.fps, size: o.depth.size } : null,
     imu: o.imu ? { dir: resolve(o.imu.dir), timeScale: o.imu.timeScale ?? 1, align: o.imu.align ?? 'start' } : null,
-    text: o.text?.csv ? { csv: resolve(o.text.csv), dim: o.text.dim ?? 128 } : o.text?.npy ? { npy: resolve(o.text.npy) } : null,
+    text: o.text?.csv ? { csv: resolve(o.text.csv), dim: o.text.dim ?? 128 } : o.text?.phrases ? { phrases: resolve(o.text.phrases), dim: o.text.dim ?? 128 } : o.text?.npy ? { npy: resolve(o.text.npy) } : null,
   };
   const settingsText = `${JSON.stringify(settings, null, 2)}\n`;
 
@@ -205,8 +211,13 @@ export async function importDataset(options: ImportOptions): Promise<ImportSumma
         const { channels, data } = imuForFrames(join(o.imu.dir, `${v.id}.csv`), T, { fps: o.fps, timeScale: o.imu.timeScale ?? 1, align: o.imu.align ?? 'start' });
         writeFileAtomic(join(o.out, dirs.imu, `${v.id}.npy`), encodeNpy({ shape: [T, channels], data }));
       }
-      if (o.text?.csv || o.text?.npy) {
-        const t = o.text.npy ? textFromNpy(join(o.text.npy, `${v.id}.npy`), T) : await textForFrames(narrations.get(v.id) ?? [], T, { unit: o.labelUnit, fps: o.fps, dim: o.text.dim ?? 128 });
+      if (o.text?.csv || o.text?.phrases || o.text?.npy) {
+        const dim = o.text.dim ?? 128;
+        const t = o.text.npy
+          ? textFromNpy(join(o.text.npy, `${v.id}.npy`), T)
+          : o.text.phrases
+            ? await encodePhrases(readPhraseFile(join(o.text.phrases, `${v.id}.txt`), T), new HashedNgramEncoder({ dim }))
+            : await textForFrames(narrations.get(v.id) ?? [], T, { unit: o.labelUnit, fps: o.fps, dim });
         writeFileAtomic(join(o.out, dirs.text, `${v.id}.npy`), encodeNpy({ shape: [T, t.dim], data: t.data }));
       }
       const labels = expandLabels(segments.get(v.id)!, T, { unit: o.labelUnit, fps: o.fps, gapLabel: o.gapLabel });
