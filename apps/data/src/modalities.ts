@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatasetFormatError, encodePhrases, HashedNgramEncoder, resampleToTimes, resizeBilinear, minMaxNormalise, type FrameSize } from '@r3d-ts/datasets';
 import { decodeDepthPng, readEmbeddingsNpy, readTimeSeriesCsv } from '@r3d-ts/datasets/node';
@@ -10,7 +10,13 @@ import { imageFiles } from './sources.js';
 
 const DEPTH_FRAME = /\.(png|npy|xml)$/i;
 
-/** Where a video's depth is: a folder of frames (PNG, NPY or UTKinect XML) or one (T, H, W) `.npy` volume. */
+/**
+ * Where a video's depth is under the `--depth` folder: `<id>/` holding frames (PNG, NPY or
+ * UTKinect XML), else `<id>.npy`, a (T, H, W) volume; undefined when neither exists.
+ *
+ * @example
+ * depthSource('depth', 'clip-01'); // 'depth/clip-01'
+ */
 export function depthSource(root: string, id: string): string | undefined {
   const folder = join(root, id);
   if (existsSync(folder) && statSync(folder).isDirectory()) return folder;
@@ -111,9 +117,4 @@ export async function textForFrames(narrations: readonly Segment[], frames: numb
 export function textFromNpy(path: string, frames: number): { dim: number; data: Float32Array } {
   const r = readEmbeddingsNpy(path, frames);
   return { dim: r.dim, data: r.data };
-}
-
-/** Ids with a `<id>.<ext>` file (or `<id>/` folder) in a folder, for the per-modality coverage check. */
-export function idsIn(dir: string): Set<string> {
-  return new Set(readdirSync(dir).map((n) => n.replace(/\.[^.]+$/, '')));
 }

@@ -136,7 +136,13 @@ export async function* folderFrames(dir: string, size: Size): AsyncGenerator<Flo
   }
 }
 
-/** Image files of a folder in numeric order of their last digit run (then by name). */
+/**
+ * Image files of a folder in numeric order of the last run of digits in their names (then by
+ * name), so `frame10.png` follows `frame9.png`.
+ *
+ * @example
+ * imageFiles('frames/clip-01'); // ['frame1.png', 'frame2.png', ..., 'frame10.png']
+ */
 export function imageFiles(dir: string, pattern = IMAGE): string[] {
   const key = (n: string): number => Number(/(\d+)(?!.*\d)/.exec(n)?.[1] ?? NaN);
   return readdirSync(dir).filter((f) => pattern.test(f)).sort((a, b) => {
@@ -146,7 +152,13 @@ export function imageFiles(dir: string, pattern = IMAGE): string[] {
   });
 }
 
-/** The frames of one RGB input (see `videoFrames` and `folderFrames`). */
+/**
+ * The frames of one RGB input, RGB in [0, 1] at `size`: a video through ffmpeg
+ * (`videoFrames`), a frame folder through the PNG/JPEG decoders (`folderFrames`).
+ *
+ * @example
+ * for await (const frame of rgbFrames(listRgbInputs('videos')[0]!, { fps: 15, size: { height: 24, width: 32 } })) use(frame);
+ */
 export function rgbFrames(input: RgbInput, options: { fps: number; size: Size; ffmpeg?: string }): AsyncGenerator<Float32Array> {
   return input.kind === 'video' ? videoFrames(input.path, options) : folderFrames(input.path, options.size);
 }
