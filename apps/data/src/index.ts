@@ -1,0 +1,12 @@
+export { importDataset, SPLIT_FILES } from './import.js';
+export type { ImportOptions, ImportSummary, ProgressEvent } from './import.js';
+export { parseSegments, expandLabels, classList, assignSplits } from './annotations.js';
+export type { Segment, SegmentTable, ExpandOptions, SplitOptions } from './annotations.js';
+export { baselineExtractor, modelExtractor, nodeFileHandler, normalisePixels, NORMALISATIONS } from './extractors.js';
+export type { FeatureExtractor, BaselineOptions, ModelExtractorOptions, Normalisation } from './extractors.js';
+export { listRgbInputs, videoFrames, folderFrames, rgbFrames, assertFfmpeg, VIDEO_EXTENSIONS } from './sources.js';
+export type { RgbInput, Size } from './sources.js';
+export { depthForFrames, imuForFrames, textForFrames, textFromNpy } from './modalities.js';
+export { makeExample } from './example.js';
+export type { ExampleOptions } from './example.js';
+export { ImportError } from './errors.js';
