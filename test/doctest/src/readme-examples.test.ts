@@ -34,6 +34,24 @@ for (const group of ['packages', 'apps']) {
     }
   }
 }
+// `pnpm <script> ...` runs a root script as a clone's reader would, from the scratch folder: the
+// scripts that build and then start an app (`turbo run build ... && node apps/<app>/dist/cli.mjs`)
+// start the app directly, since CI has built everything before the tests. Any other pnpm command
+// in a block that is not marked not-run fails the block.
+const rootScripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+const appScripts = Object.fromEntries(Object.entries(rootScripts).flatMap(([name, command]) => {
+  const m = /^turbo run build [^&]*&& node (\S+\.mjs)$/.exec(command);
+  return m ? [[name, join(root, m[1]!)]] : [];
+}));
+writeFileSync(join(scratch, 'pnpm-shim.mjs'), [
+  `const apps = ${JSON.stringify(appScripts)};`,
+  `const [name, ...args] = process.argv.slice(2);`,
+  `if (!(name in apps)) { console.error(\`doctest: pnpm \${name} is not a root script that starts an app (\${Object.keys(apps).join(', ')})\`); process.exit(127); }`,
+  `const { spawnSync } = await import('node:child_process');`,
+  `const r = spawnSync(process.execPath, [apps[name], ...args], { stdio: 'inherit' });`,
+  `process.exit(r.status ?? 1);`,
+].join('\n'));
+writeFileSync(join(shims, 'pnpm'), `#!/bin/sh\nexec "${process.execPath}" "${join(scratch, 'pnpm-shim.mjs')}" "$@"\n`, { mode: 0o755 });
 const tsx = import.meta.resolve('tsx');
 const TIMEOUT_MS = 150_000;
 
@@ -70,6 +88,7 @@ describe('README examples', () => {
   it('finds the examples of every README', () => {
     expect(readmes.length).toBeGreaterThanOrEqual(10);
     expect(blocks.length).toBeGreaterThan(20);
+    expect(Object.keys(appScripts)).toEqual(expect.arrayContaining(['ablation', 'data', 'r3d']));
     for (const b of blocks.filter((x) => x.notRun !== undefined)) expect(b.notRun, `${b.file}:${b.line} not-run needs a reason`).not.toBe('');
   });
 
