@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { baselineExtractor, modelExtractor, nodeFileHandler, normalisePixels } from './extractors.js';
+import { fileSystem } from '@r3d-ts/r3d-model/node';
+import { baselineExtractor, modelExtractor, normalisePixels } from './extractors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'r3d-data-extractors-'));
 beforeAll(async () => {
@@ -33,7 +34,7 @@ describe('feature extractors', () => {
       tfl.layers.flatten({ name: 'flat' }),
       tfl.layers.dense({ units: 3, name: 'head', kernelInitializer: tfl.initializers.glorotUniform({ seed: 4 }) }),
     ] });
-    await model.save(nodeFileHandler(join(tmp, 'layers')));
+    await model.save(fileSystem(join(tmp, 'layers')));
     const ex = await modelExtractor({ model: join(tmp, 'layers'), output: 'flat', normalise: 'imagenet' });
     expect(ex.size).toEqual({ height: 8, width: 10 });
     const x = frames(3, 8, 10);
@@ -75,7 +76,7 @@ describe('feature extractors', () => {
   it('a model without a fixed input size needs --rgb-size; a missing model is a user error', async () => {
     const tfl = await import('@tensorflow/tfjs-layers');
     const model = tfl.sequential({ layers: [tfl.layers.globalAveragePooling2d({ inputShape: [null, null, 3] } as never)] });
-    await model.save(nodeFileHandler(join(tmp, 'free')));
+    await model.save(fileSystem(join(tmp, 'free')));
     await expect(modelExtractor({ model: join(tmp, 'free') })).rejects.toThrow(/pass --rgb-size/);
     expect((await modelExtractor({ model: join(tmp, 'free'), size: { height: 5, width: 7 } })).size).toEqual({ height: 5, width: 7 });
     await expect(modelExtractor({ model: join(tmp, 'absent') })).rejects.toMatchObject({ userError: true });

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync, statSync } from 'no
 import { dirname, join } from 'node:path';
 import type * as tfc from '@tensorflow/tfjs-core';
 import { SyntheticDataset } from '@r3d-ts/datasets/synthetic';
+import { fileSystem } from '@r3d-ts/r3d-model/node';
 import { ImportError } from './errors.js';
 import type { Size } from './sources.js';
 
@@ -77,65 +78,6 @@ export function normalisePixels(data: Float32Array, mode: Normalisation): Float3
   return data;
 }
 
-/**
- * A `tf.io` handler that loads and saves a model folder on the local disk (`model.json` and its
- * weight files), for Node without tfjs-node: `loadLayersModel(nodeFileHandler('m/model.json'))`,
- * `model.save(nodeFileHandler('m'))`. Saving writes `model.json` and `weights.bin`.
- *
- * @example
- * await model.save(nodeFileHandler('out/tiny-cnn'));
- * const again = await tf.loadLayersModel(nodeFileHandler('out/tiny-cnn'));
- */
-export function nodeFileHandler(path: string): tfc.io.IOHandler {
-  const local = path.startsWith('file://') ? path.slice('file://'.length) : path;
-  const jsonPath = local.endsWith('.json') ? local : join(local, 'model.json');
-  return {
-    async load(): Promise<tfc.io.ModelArtifacts> {
-      if (!existsSync(jsonPath)) throw new ImportError(`${jsonPath}: no model.json (a TF.js LayersModel or GraphModel folder)`);
-      let json: tfc.io.ModelJSON;
-      try {
-        json = JSON.parse(readFileSync(jsonPath, 'utf8')) as tfc.io.ModelJSON;
-      } catch (e) {
-        throw new ImportError(`${jsonPath}: not a model.json (${(e as Error).message})`);
-      }
-      const specs: tfc.io.WeightsManifestEntry[] = [];
-      const parts: Uint8Array[] = [];
-      for (const group of json.weightsManifest ?? []) {
-        specs.push(...group.weights);
-        for (const p of group.paths) parts.push(readFileSync(join(dirname(jsonPath), p)));
-      }
-      const total = parts.reduce((n, p) => n + p.length, 0);
-      const weightData = new Uint8Array(total);
-      let off = 0;
-      for (const p of parts) {
-        weightData.set(p, off);
-        off += p.length;
-      }
-      const { weightsManifest: _m, ...rest } = json;
-      return { ...rest, weightSpecs: specs, weightData: weightData.buffer } as tfc.io.ModelArtifacts;
-    },
-    async save(artifacts: tfc.io.ModelArtifacts): Promise<tfc.io.SaveResult> {
-      const dir = local.endsWith('.json') ? dirname(local) : local;
-      mkdirSync(dir, { recursive: true });
-      const data = artifacts.weightData == null ? new Uint8Array(0) : new Uint8Array(Array.isArray(artifacts.weightData) ? concat(artifacts.weightData) : artifacts.weightData);
-      writeFileSync(join(dir, 'weights.bin'), data);
-      const { weightData: _w, weightSpecs, ...rest } = artifacts;
-      writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...rest, weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs ?? [] }] }));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: data.length } };
-    },
-  };
-}
-
-function concat(buffers: ArrayBuffer[]): ArrayBuffer {
-  const out = new Uint8Array(buffers.reduce((n, b) => n + b.byteLength, 0));
-  let off = 0;
-  for (const b of buffers) {
-    out.set(new Uint8Array(b), off);
-    off += b.byteLength;
-  }
-  return out.buffer;
-}
-
 /** Settings of a TF.js model extractor. */
 export interface ModelExtractorOptions {
   /** A model folder or `model.json` on disk, a `file://` path, or any `tf.io` URL (`http(s)://`, ...). */
@@ -171,7 +113,7 @@ export async function modelExtractor(options: ModelExtractorOptions): Promise<Fe
     const json = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as { format?: string }) : {};
     format = json.format === 'graph-model' ? 'graph' : 'layers';
   }
-  const source = isUrl ? options.model : nodeFileHandler(local);
+  const source = isUrl ? options.model : fileSystem(local);
   const normalise = options.normalise ?? '0-1';
   const batch = options.batch ?? 16;
   let run: (x: tfc.Tensor4D) => tfc.Tensor;

@@ -8,7 +8,7 @@ import { HashedNgramEncoder } from '@r3d-ts/datasets';
 import { readNpy, writeNpy } from '@r3d-ts/tensor-io/node';
 import { hashTree } from '@r3d-ts/tooling/vitest/hash-tree';
 import { makeExample } from './example.js';
-import { nodeFileHandler } from './extractors.js';
+import { fileSystem } from '@r3d-ts/r3d-model/node';
 import { SPLIT_FILES } from './import.js';
 import { runData, startData } from './test-helpers.js';
 
@@ -90,7 +90,7 @@ describe('r3d-data import', () => {
       ],
     });
     const modelDir = join(tmp, 'tiny-cnn');
-    await model.save(nodeFileHandler(modelDir));
+    await model.save(fileSystem(modelDir));
     const out = join(tmp, 'model');
     const r = runData([...common(out), '--rgb-model', modelDir, '--rgb-normalise', '-1-1', '--backend', 'cpu', '--rgb-batch', '5']);
     expect(r.status, r.stderr).toBe(0);

@@ -2,7 +2,7 @@ export { importDataset, SPLIT_FILES } from './import.js';
 export type { ImportOptions, ImportSummary, ProgressEvent } from './import.js';
 export { parseSegments, expandLabels, classList, assignSplits } from './annotations.js';
 export type { Segment, SegmentTable, ExpandOptions, SplitOptions } from './annotations.js';
-export { baselineExtractor, modelExtractor, nodeFileHandler, normalisePixels, NORMALISATIONS } from './extractors.js';
+export { baselineExtractor, modelExtractor, normalisePixels, NORMALISATIONS } from './extractors.js';
 export type { FeatureExtractor, BaselineOptions, ModelExtractorOptions, Normalisation } from './extractors.js';
 export { listRgbInputs, videoFrames, folderFrames, rgbFrames, assertFfmpeg, VIDEO_EXTENSIONS } from './sources.js';
 export type { RgbInput, Size } from './sources.js';
