@@ -27,6 +27,12 @@ describe('feature extractors', () => {
     expect(a.data.some((v) => v > 0)).toBe(true);
   });
 
+  it('a model.json that is not JSON: an ImportError naming the file, not a SyntaxError', async () => {
+    mkdirSync(join(tmp, 'broken'), { recursive: true });
+    writeFileSync(join(tmp, 'broken', 'model.json'), '{"format": ');
+    await expect(modelExtractor({ model: join(tmp, 'broken') })).rejects.toThrow(expect.objectContaining({ name: 'ImportError', message: expect.stringMatching(/broken\/model\.json: expected a TF\.js model\.json/) }));
+  });
+
   it('a LayersModel with --rgb-output: the named layer, size from the model, pixels normalised', async () => {
     const tfl = await import('@tensorflow/tfjs-layers');
     const model = tfl.sequential({ layers: [

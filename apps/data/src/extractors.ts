@@ -110,7 +110,12 @@ export async function modelExtractor(options: ModelExtractorOptions): Promise<Fe
   if (!isUrl && !existsSync(local)) throw new ImportError(`--rgb-model ${options.model}: no such file or folder`);
   if (format === 'auto' && !isUrl) {
     const jsonPath = statSync(local).isDirectory() ? join(local, 'model.json') : local;
-    const json = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as { format?: string }) : {};
+    let json: { format?: string } = {};
+    try {
+      if (existsSync(jsonPath)) json = JSON.parse(readFileSync(jsonPath, 'utf8')) as { format?: string };
+    } catch (e) {
+      throw new ImportError(`${jsonPath}: expected a TF.js model.json, found ${(e as Error).message}`);
+    }
     format = json.format === 'graph-model' ? 'graph' : 'layers';
   }
   const source = isUrl ? options.model : fileSystem(local);
