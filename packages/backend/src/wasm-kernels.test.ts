@@ -83,6 +83,29 @@ describe('wasm Transpose and Tile (registered by selectBackend) equal cpu exactl
     }
   }
 
+  it('Identity (tf.clone) shares the buffer: values survive the source, memory returns to the start', async () => {
+    await selectBackend({ backend: 'wasm' });
+    const before = tf.memory();
+    const x = tf.tidy(() => ramp([3, 4]));
+    const want = Array.from(x.dataSync());
+    const y = tf.clone(x);
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers + 1); // one buffer, two tensors
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual(want);
+    const z = tf.add(y, 1); // a kernel reading the shared buffer
+    expect(Array.from(z.dataSync())).toEqual(want.map((v) => Math.fround(v + 1)));
+    tf.dispose([y, z]);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    // a custom gradient saves its input through Identity
+    const f = tf.customGrad(((a: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([a]);
+      return { value: tf.square(a), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(tf.mul(dy as tf.Tensor, saved[0]!), 2)] };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
+    const [have, ref] = await both(() => tf.grad((a: tf.Tensor) => tf.sum(f(a) as tf.Tensor))(ramp([5, 7])));
+    expect(Array.from(have)).toEqual(Array.from(ref));
+  });
+
   it('broadcastTo (a Tile) and its gradient equal cpu', async () => {
     const f = () => {
       const x = ramp([4, 1, 3]);

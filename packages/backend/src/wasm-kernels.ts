@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 interface WasmBackendLike extends tf.KernelBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): tf.TypedArray;
+  incRef(dataId: tf.DataId): void;
 }
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
@@ -118,12 +119,26 @@ function tileKernel(original: KernelFunc): KernelFunc {
   };
 }
 
+// tfjs-backend-wasm's Identity copies the whole buffer; the engine runs it for every tensor a custom
+// gradient saves (the depth input of a training step: 61 MB) and every `tf.clone`. No wasm kernel
+// writes into an input, so the output can share the input's buffer under one more reference, as
+// Reshape does here and Identity does on the cpu backend.
+function identityKernel(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string') return original(args);
+    (args.backend as WasmBackendLike).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+}
+
 const replaced = new Set<string>();
 
 /**
  * Replaces tfjs-backend-wasm's `Transpose` (2-D and batched 2-D swaps, after size-1 axes are
  * dropped and neighbouring axes merged) and `Tile` kernels with cache-blocked copies on the wasm
- * heap: the same values, 5-50x faster at R3D's shapes. Other transposes keep tfjs's kernel.
+ * heap, the same values 5-50x faster at R3D's shapes (other transposes keep tfjs's kernel), and
+ * `Identity` with one that shares its input's buffer instead of copying it.
  * Idempotent; called by `selectBackend` when it loads the wasm backend.
  *
  * @example
@@ -134,6 +149,7 @@ export function registerWasmCopyKernels(): void {
   for (const [name, make] of [
     [tf.Transpose, transposeKernel],
     [tf.Tile, tileKernel],
+    [tf.Identity, identityKernel],
   ] as const) {
     if (replaced.has(name)) continue;
     const config = tf.getKernel(name, 'wasm');
