@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerWasmCopyKernels } from './wasm-kernels.js';
+import { startThreadedWasm, wasmThreadsRequested } from './wasm-threads.js';
 
 /**
  * One way to obtain a TensorFlow.js backend. `load` imports whatever registers the backend and
@@ -56,9 +58,28 @@ async function importNativeBlas(): Promise<void> {
 }
 
 /**
+ * tfjs's wasm backend with faster Transpose and Tile copies (`registerWasmCopyKernels`); in Node with `R3D_WASM_THREADS` > 1, started on its multi-threaded binary
+ * (see `startThreadedWasm`): the same results, products spread over that many threads.
+ */
+async function importWasm(): Promise<void> {
+  await importRegistering('@tensorflow/tfjs-backend-wasm', 'wasm');
+  registerWasmCopyKernels();
+  const threads = wasmThreadsRequested();
+  const inNode = typeof process !== 'undefined' && process.versions?.node != null;
+  // a wasm backend already started keeps its binary and thread count
+  if (threads > 1 && inNode && !tf.engine().registry.wasm) {
+    try {
+      await startThreadedWasm(threads);
+    } catch (err) {
+      throw new Error(`R3D_WASM_THREADS=${threads}: cannot start the multi-threaded wasm binary: ${message(err)}`);
+    }
+  }
+}
+
+/**
  * The default candidates, best first: the native TensorFlow binding on CUDA, then on CPU, then
  * OpenBLAS through `@r3d-ts/native-blas` (multi-threaded matmuls, needs its addon built), then
- * WebAssembly (SIMD, one thread in Node), then the pure-JavaScript reference backend.
+ * WebAssembly (SIMD; one thread in Node unless `R3D_WASM_THREADS` asks for more), then the pure-JavaScript reference backend.
  */
 export const defaultCandidates: readonly BackendCandidate[] = [
   {
@@ -83,7 +104,7 @@ export const defaultCandidates: readonly BackendCandidate[] = [
     name: 'wasm',
     backend: 'wasm',
     via: '@tensorflow/tfjs-backend-wasm',
-    load: () => importRegistering('@tensorflow/tfjs-backend-wasm', 'wasm'),
+    load: importWasm,
   },
   {
     name: 'cpu',

@@ -26,6 +26,19 @@ describe.each(testBackends())('linear on %s', (backend) => {
     tf.dispose([x, w, b, y, yRef, ...g1, ...g2]);
   });
 
+  it('a wide input (the depth frames) gets the weight gradient dy^T @ x bit for bit', () => {
+    // on wasm the product is taken as (x^T @ dy)^T for inputs of 2^20+ elements: same terms, same order
+    const x = tf.randomUniform([64, 20000], 0, 1, 'float32', 7) as tf.Tensor2D;
+    const w = tf.randomNormal([16, 20000], 0, 0.01, 'float32', 8) as tf.Tensor2D;
+    const b = tf.randomNormal([16], 0, 1, 'float32', 9) as tf.Tensor1D;
+    const r = tf.randomNormal([64, 16], 0, 1, 'float32', 10);
+    const [gw, gb] = tf.grads((ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(linear(x, ww as tf.Tensor2D, bb as tf.Tensor1D, { inputGrad: false }), r)))([w, b]);
+    const plain = tf.matMul(tf.transpose(r), x); // dy = r
+    expect(Array.from(gw!.dataSync())).toEqual(Array.from(plain.dataSync()));
+    expect(maxAbsDiff(gb!, tf.sum(r, 0))).toBe(0);
+    tf.dispose([x, w, b, r, gw!, gb!, plain]);
+  });
+
   it('without a bias, and with inputGrad: false the weight gradient is unchanged', () => {
     const x = tf.randomNormal([6, 5], 0, 1, 'float32', 4) as tf.Tensor2D;
     const w = tf.randomNormal([3, 5], 0, 1, 'float32', 5) as tf.Tensor2D;

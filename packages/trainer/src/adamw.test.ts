@@ -177,4 +177,12 @@ describe('AdamW fused kernel', () => {
     expect(fused.length).toBe(composed.length);
     fused.forEach((values, i) => expect(Buffer.from(values.buffer).equals(Buffer.from(composed[i]!.buffer)), `tensor ${i}`).toBe(true));
   });
+
+  it('gives the composed update bit for bit on wasm too (its JavaScript kernel against cpu composed)', async () => {
+    const composed = await run('cpu');
+    const fused = await run('wasm');
+    expect(tf.getKernel(R3DAdamW, 'wasm')).toBeDefined();
+    expect(fused.length).toBe(composed.length);
+    fused.forEach((values, i) => expect(Buffer.from(values.buffer).equals(Buffer.from(composed[i]!.buffer)), `tensor ${i}`).toBe(true));
+  });
 });

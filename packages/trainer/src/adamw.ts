@@ -1,8 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { R3DAdamW, type R3DAdamWAttrs, type R3DAdamWInputs } from '@r3d-ts/kernel-names';
+import { registerWasmAdamW } from './adamw-wasm.js';
 
-// The fused update a backend may register (@r3d-ts/native-blas does): 14 kernels become one.
-const hasFusedAdamW = (): boolean => tf.getKernel(R3DAdamW, tf.getBackend()) !== undefined;
+// The fused update a backend may register (@r3d-ts/native-blas does; ./adamw-wasm.ts for wasm): 14 kernels become one.
+const hasFusedAdamW = (): boolean => {
+  if (tf.getBackend() === 'wasm') registerWasmAdamW();
+  return tf.getKernel(R3DAdamW, tf.getBackend()) !== undefined;
+};
 
 /** Hyper-parameters of AdamW, with PyTorch's defaults for the ones the recipe does not set. */
 export interface AdamWOptions {
@@ -28,8 +32,9 @@ export interface AdamWState {
  * and L2 regularisation do), then m and v moving averages, bias correction, and
  * p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps). The learning rate is given per
  * step so a schedule can drive it. Parameters without a gradient are left untouched (no decay),
- * as torch skips them. On a backend with the fused `R3DAdamW` kernel (native-blas) each update is
- * one native pass with the same float32 operations, so the numbers are the same bit for bit.
+ * as torch skips them. On a backend with the fused `R3DAdamW` kernel (native-blas, and wasm through
+ * `registerWasmAdamW`) each update is one pass with the same float32 operations, so the numbers
+ * are the same bit for bit.
  *
  * @example
  * const opt = new AdamW({ weightDecay: 5e-3 });

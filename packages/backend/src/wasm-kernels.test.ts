@@ -1,0 +1,117 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from './select-backend.js';
+import { simplifyTranspose } from './wasm-kernels.js';
+
+/** The same op on cpu (reference) and on wasm (the replaced kernels), compared exactly. */
+async function both(make: () => tf.Tensor): Promise<[tf.TypedArray | number[], tf.TypedArray | number[]]> {
+  await selectBackend({ backend: 'cpu' });
+  const ref = tf.tidy(make);
+  const want = ref.dataSync().slice();
+  ref.dispose();
+  await selectBackend({ backend: 'wasm' });
+  const before = tf.memory().numTensors;
+  const got = tf.tidy(make);
+  const have = got.dataSync().slice();
+  expect(got.shape).toEqual(ref.shape);
+  got.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+  return [have, want];
+}
+
+const ramp = (shape: number[], dtype: 'float32' | 'int32' | 'bool' = 'float32'): tf.Tensor => {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const t = tf.range(0, n, 1, dtype === 'bool' ? 'int32' : dtype);
+  const v = dtype === 'bool' ? tf.greater(tf.mod(t, 3), 0) : dtype === 'float32' ? tf.add(tf.mul(t, 0.37), -5) : t;
+  return tf.reshape(v, shape);
+};
+
+describe('simplifyTranspose', () => {
+  it('drops size-1 axes and merges neighbours that stay neighbours', () => {
+    expect(simplifyTranspose([128, 19200], [1, 0])).toEqual({ shape: [128, 19200], perm: [1, 0] });
+    expect(simplifyTranspose([2, 3, 4, 5], [0, 1, 3, 2])).toEqual({ shape: [6, 4, 5], perm: [0, 2, 1] });
+    expect(simplifyTranspose([2, 3, 4, 5], [2, 3, 0, 1])).toEqual({ shape: [6, 20], perm: [1, 0] });
+    expect(simplifyTranspose([8, 1, 16], [1, 2, 0])).toEqual({ shape: [8, 16], perm: [1, 0] });
+    expect(simplifyTranspose([5, 1, 7], [0, 2, 1])).toEqual({ shape: [5, 7], perm: [0, 1] });
+    expect(simplifyTranspose([2, 3, 4], [2, 0, 1])).toEqual({ shape: [6, 4], perm: [1, 0] });
+    expect(simplifyTranspose([2, 3, 4], [1, 0, 2])).toEqual({ shape: [2, 3, 4], perm: [1, 0, 2] });
+  });
+});
+
+describe('wasm Transpose and Tile (registered by selectBackend) equal cpu exactly', () => {
+  beforeAll(async () => {
+    await selectBackend({ backend: 'wasm' });
+  });
+
+  const transposes: Array<[number[], number[]]> = [
+    [[37, 70], [1, 0]],
+    [[128, 300], [1, 0]],
+    [[3, 33, 65], [0, 2, 1]],
+    [[2, 3, 4, 5], [0, 1, 3, 2]],
+    [[2, 3, 4, 5], [2, 3, 0, 1]],
+    [[4, 1, 9, 6], [0, 3, 1, 2]],
+    [[2, 3, 4], [1, 0, 2]], // not a swap: tfjs's own kernel
+    [[2, 3, 4, 5], [3, 1, 0, 2]],
+    [[1, 1], [1, 0]],
+    [[0, 5], [1, 0]],
+  ];
+  for (const dtype of ['float32', 'int32', 'bool'] as const) {
+    for (const [shape, perm] of transposes) {
+      it(`transposes ${dtype} [${shape}] by [${perm}]`, async () => {
+        const [have, want] = await both(() => tf.transpose(ramp(shape, dtype), perm));
+        expect(Array.from(have)).toEqual(Array.from(want));
+      });
+    }
+  }
+
+  const tiles: Array<[number[], number[]]> = [
+    [[1600, 1], [1, 128]],
+    [[800, 2, 8, 1, 16], [1, 1, 1, 2, 1]],
+    [[800, 2, 8, 2, 1], [1, 1, 1, 1, 16]],
+    [[3, 5], [2, 3]],
+    [[2, 3, 4], [3, 1, 2]],
+    [[7], [5]],
+    [[2, 1, 3], [1, 4, 1]],
+    [[0, 3], [2, 2]],
+  ];
+  for (const dtype of ['float32', 'int32', 'bool'] as const) {
+    for (const [shape, reps] of tiles) {
+      it(`tiles ${dtype} [${shape}] by [${reps}]`, async () => {
+        const [have, want] = await both(() => tf.tile(ramp(shape, dtype), reps));
+        expect(Array.from(have)).toEqual(Array.from(want));
+      });
+    }
+  }
+
+  it('Identity (tf.clone) shares the buffer: values survive the source, memory returns to the start', async () => {
+    await selectBackend({ backend: 'wasm' });
+    const before = tf.memory();
+    const x = tf.tidy(() => ramp([3, 4]));
+    const want = Array.from(x.dataSync());
+    const y = tf.clone(x);
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers + 1); // one buffer, two tensors
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual(want);
+    const z = tf.add(y, 1); // a kernel reading the shared buffer
+    expect(Array.from(z.dataSync())).toEqual(want.map((v) => Math.fround(v + 1)));
+    tf.dispose([y, z]);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    // a custom gradient saves its input through Identity
+    const f = tf.customGrad(((a: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([a]);
+      return { value: tf.square(a), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(tf.mul(dy as tf.Tensor, saved[0]!), 2)] };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
+    const [have, ref] = await both(() => tf.grad((a: tf.Tensor) => tf.sum(f(a) as tf.Tensor))(ramp([5, 7])));
+    expect(Array.from(have)).toEqual(Array.from(ref));
+  });
+
+  it('broadcastTo (a Tile) and its gradient equal cpu', async () => {
+    const f = () => {
+      const x = ramp([4, 1, 3]);
+      return tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.broadcastTo(v, [4, 6, 3]), ramp([4, 6, 3]))))(x);
+    };
+    const [have, want] = await both(f);
+    expect(Array.from(have)).toEqual(Array.from(want));
+  });
+});

@@ -1,0 +1,161 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+// Two of tfjs-backend-wasm 4.22's copy kernels walk their output one element at a time through
+// generic index arithmetic: `Transpose` of a (128, 19200) weight takes 50-90 ms and `Tile`, which
+// every broadcast gradient and `broadcastTo` reaches, 50-90 ms for a few hundred thousand
+// elements (an R3D training step spent ~0.5 s in 31 Tile calls). Both only move values, so the
+// replacements below, cache-blocked copies on the wasm heap, give the same bits; shapes they do not
+// cover go to tfjs's own kernel.
+
+interface WasmBackendLike extends tf.KernelBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): tf.TypedArray;
+  incRef(dataId: tf.DataId): void;
+}
+
+type KernelFunc = tf.KernelConfig['kernelFunc'];
+
+/**
+ * The shape and permutation once size-1 axes are dropped and axes that stay neighbours in the
+ * same order are merged: a (B, M, N) -> (B, N, M) transpose of any rank comes out as [B, M, N],
+ * [0, 2, 1].
+ */
+export function simplifyTranspose(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+  const kept = perm.filter((a) => shape[a] !== 1);
+  // merge runs of consecutive input axes that stay consecutive in the output
+  const runs: number[][] = [];
+  for (const a of kept) {
+    const last = runs[runs.length - 1];
+    if (last && last[last.length - 1] === a - 1 && kept.indexOf(a - 1) === kept.indexOf(a) - 1) last.push(a);
+    else runs.push([a]);
+  }
+  const byInput = [...runs].sort((p, q) => p[0]! - q[0]!);
+  const newShape = byInput.map((r) => r.reduce((n, a) => n * shape[a]!, 1));
+  const newPerm = runs.map((r) => byInput.indexOf(r));
+  return { shape: newShape, perm: newPerm };
+}
+
+const BLOCK = 16;
+
+/** out (batch, n, m) = x (batch, m, n) transposed per batch, in BLOCK x BLOCK tiles. */
+function transposeBatched(x: tf.TypedArray, out: tf.TypedArray, batch: number, m: number, n: number): void {
+  for (let b = 0; b < batch; b++) {
+    const xb = b * m * n;
+    for (let i0 = 0; i0 < m; i0 += BLOCK) {
+      const i1 = Math.min(i0 + BLOCK, m);
+      for (let j0 = 0; j0 < n; j0 += BLOCK) {
+        const j1 = Math.min(j0 + BLOCK, n);
+        for (let i = i0; i < i1; i++) {
+          const row = xb + i * n;
+          for (let j = j0; j < j1; j++) out[xb + j * m + i] = x[row + j]!;
+        }
+      }
+    }
+  }
+}
+
+function transposeKernel(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const perm = (args.attrs as { perm: number[] }).perm;
+    const { shape, perm: p } = simplifyTranspose(x.shape, perm);
+    const swap2 = p.length === 2 && p[0] === 1;
+    const swapBatched = p.length === 3 && p[0] === 0 && p[1] === 2 && p[2] === 1;
+    if (x.dtype === 'string' || x.dtype === 'complex64' || !(swap2 || swapBatched)) return original(args);
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput(perm.map((a) => x.shape[a]!), x.dtype);
+    // views after makeOutput: growing the heap detaches earlier ones
+    const xs = backend.typedArrayFromHeap(x);
+    const os = backend.typedArrayFromHeap(out);
+    if (swap2) transposeBatched(xs, os, 1, shape[0]!, shape[1]!);
+    else transposeBatched(xs, os, shape[0]!, shape[1]!, shape[2]!);
+    return out;
+  };
+}
+
+/** Writes x tiled `reps` times into out, axis by axis: each axis's first copy is built, then repeated whole. */
+function tileInto(x: tf.TypedArray, out: tf.TypedArray, shape: readonly number[], reps: readonly number[]): void {
+  const rank = shape.length;
+  const xStride = new Array<number>(rank);
+  const oStride = new Array<number>(rank);
+  let xs = 1;
+  let os = 1;
+  for (let d = rank - 1; d >= 0; d--) {
+    xStride[d] = xs;
+    oStride[d] = os;
+    xs *= shape[d]!;
+    os *= shape[d]! * reps[d]!;
+  }
+  const fill = (d: number, xOff: number, oOff: number): void => {
+    const s = shape[d]!;
+    const r = reps[d]!;
+    if (d === rank - 1) {
+      if (s === 1) {
+        out.fill(x[xOff]! as never, oOff, oOff + r);
+        return;
+      }
+      for (let k = 0; k < r; k++) {
+        const base = oOff + k * s;
+        for (let j = 0; j < s; j++) out[base + j] = x[xOff + j]!;
+      }
+      return;
+    }
+    for (let i = 0; i < s; i++) fill(d + 1, xOff + i * xStride[d]!, oOff + i * oStride[d]!);
+    const block = s * oStride[d]!;
+    for (let k = 1; k < r; k++) out.copyWithin(oOff + k * block, oOff, oOff + block);
+  };
+  if (x.length > 0 && out.length > 0) fill(0, 0, 0);
+}
+
+function tileKernel(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const reps = (args.attrs as { reps: number[] }).reps;
+    if (x.dtype === 'string' || x.dtype === 'complex64' || reps.length !== x.shape.length) return original(args);
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput(x.shape.map((s, d) => s * reps[d]!), x.dtype);
+    tileInto(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), x.shape, reps);
+    return out;
+  };
+}
+
+// tfjs-backend-wasm's Identity copies the whole buffer; the engine runs it for every tensor a custom
+// gradient saves (the depth input of a training step: 61 MB) and every `tf.clone`. No wasm kernel
+// writes into an input, so the output can share the input's buffer under one more reference, as
+// Reshape does here and Identity does on the cpu backend.
+function identityKernel(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string') return original(args);
+    (args.backend as WasmBackendLike).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+}
+
+const replaced = new Set<string>();
+
+/**
+ * Replaces tfjs-backend-wasm's `Transpose` (2-D and batched 2-D swaps, after size-1 axes are
+ * dropped and neighbouring axes merged) and `Tile` kernels with cache-blocked copies on the wasm
+ * heap, the same values 5-50x faster at R3D's shapes (other transposes keep tfjs's kernel), and
+ * `Identity` with one that shares its input's buffer instead of copying it.
+ * Idempotent; called by `selectBackend` when it loads the wasm backend.
+ *
+ * @example
+ * await import('@tensorflow/tfjs-backend-wasm');
+ * registerWasmCopyKernels();
+ */
+export function registerWasmCopyKernels(): void {
+  for (const [name, make] of [
+    [tf.Transpose, transposeKernel],
+    [tf.Tile, tileKernel],
+    [tf.Identity, identityKernel],
+  ] as const) {
+    if (replaced.has(name)) continue;
+    const config = tf.getKernel(name, 'wasm');
+    if (!config) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ ...config, kernelFunc: make(config.kernelFunc) });
+    replaced.add(name);
+  }
+}

@@ -1,0 +1,54 @@
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { wasmThreadsRequested } from './wasm-threads.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+// Each run is its own process: a wasm backend keeps its binary and threads for the process's life.
+function run(threads: string | undefined): { threads: number; values: number[]; ms: number } {
+  const entry = pathToFileURL(join(here, 'index.ts')).href;
+  const script = `
+    import * as tf from '@tensorflow/tfjs-core';
+    const { selectBackend } = await import(${JSON.stringify(entry)});
+    await selectBackend({ backend: 'wasm' });
+    const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
+    const a = tf.randomNormal([300, 700], 0, 1, 'float32', 1);
+    const b = tf.randomNormal([700, 260], 0, 1, 'float32', 2);
+    const y = tf.tidy(() => tf.sum(tf.relu(tf.matMul(tf.add(a, 0.5), b)), 0));
+    console.log(JSON.stringify({ threads: getThreadsCount(), values: Array.from(y.dataSync()) }));
+  `;
+  const env = { ...process.env, R3D_WASM_THREADS: threads ?? '' };
+  // a file, not -e: the pthread workers inherit the parent's exec arguments, and `-e` is not one they can run
+  const file = join(dirname(here), `.wasm-threads-child-${process.pid}-${threads ?? 1}.mts`);
+  writeFileSync(file, script);
+  const started = performance.now();
+  let out: ReturnType<typeof spawnSync>;
+  try {
+    out = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: dirname(here), env, encoding: 'utf8', timeout: 120_000 });
+  } finally {
+    rmSync(file, { force: true });
+  }
+  if (out.status !== 0) throw new Error(`child exited ${out.status} ${out.signal ?? ''}: ${String(out.stderr).slice(-2000)}`);
+  return { ...(JSON.parse(String(out.stdout).trim().split('\n').pop()!) as { threads: number; values: number[] }), ms: performance.now() - started };
+}
+
+describe('wasm on its multi-threaded binary (R3D_WASM_THREADS)', () => {
+  it('reads the thread count from the environment', () => {
+    expect(wasmThreadsRequested({})).toBe(1);
+    expect(wasmThreadsRequested({ R3D_WASM_THREADS: '' })).toBe(1);
+    expect(wasmThreadsRequested({ R3D_WASM_THREADS: '2' })).toBe(2);
+    expect(() => wasmThreadsRequested({ R3D_WASM_THREADS: '0' })).toThrow(/whole number >= 1/);
+    expect(() => wasmThreadsRequested({ R3D_WASM_THREADS: 'two' })).toThrow(/whole number >= 1/);
+  });
+
+  it('runs 2 threads in Node with the same bits as 1 thread, and the process still exits by itself', () => {
+    const one = run(undefined);
+    const two = run('2');
+    expect(one.threads).toBe(1);
+    expect(two.threads).toBe(2);
+    expect(two.values).toEqual(one.values);
+  }, 300_000);
+});

@@ -1,0 +1,86 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+// @tensorflow/tfjs-backend-wasm 4.22 ships a multi-threaded binary (tfjs-backend-wasm-threaded-simd:
+// XNNPACK on a pthreadpool of Web Workers over a SharedArrayBuffer heap) but never picks it in Node
+// (its WASM_HAS_MULTITHREAD_SUPPORT flag answers false there, tfjs issue 3830). The Emscripten glue
+// itself runs in Node worker_threads; three things in tfjs's browser-minded start-up stand in the way,
+// and each is bridged here for the duration of `tf.setBackend('wasm')` only:
+// 1. the pthread worker script is handed over as a Blob URL, which a Node Worker cannot open: it is
+//    written to a file in the temp folder instead (URL.createObjectURL answers that path);
+// 2. each worker then loads the main script from a Blob it cannot read synchronously: the worker
+//    script is followed by a line that reads the same script from the package's wasm-out folder;
+// 3. the C side caps the pool at emscripten_num_logical_cores() / 2 (it assumes two hyper-threads a
+//    core), which is require('os').cpus().length in Node: os.cpus answers twice the threads asked.
+// The products are cut by output tiles, each summed whole by one thread, so results are the same
+// bits as on one thread (tested); only the time changes.
+
+/** The threads the wasm backend is to use in Node: `R3D_WASM_THREADS` (default 1, the single-threaded binary). */
+export function wasmThreadsRequested(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.R3D_WASM_THREADS;
+  if (raw == null || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`R3D_WASM_THREADS must be a whole number >= 1, got "${raw}"`);
+  return n;
+}
+
+interface EmscriptenWorker {
+  unref(): void;
+}
+interface WasmModuleInternals {
+  PThread?: { runningWorkers: EmscriptenWorker[]; unusedWorkers: EmscriptenWorker[] };
+}
+
+/**
+ * Starts tfjs's wasm backend on its multi-threaded binary with `threads` XNNPACK threads (Node only;
+ * call after importing `@tensorflow/tfjs-backend-wasm`, before anything else initialises 'wasm').
+ * Returns the thread count the backend reports. The pthread workers are unreferenced, so they never
+ * keep a finished process alive; they inherit the process's exec arguments, so a script run with
+ * `node -e` cannot start them (run a file).
+ *
+ * @example
+ * await import('@tensorflow/tfjs-backend-wasm');
+ * await startThreadedWasm(2); // 2
+ */
+export async function startThreadedWasm(threads: number): Promise<number> {
+  const [{ createRequire }, fs, os, path] = await Promise.all([import('node:module'), import('node:fs'), import('node:os'), import('node:path')]);
+  const require = createRequire(import.meta.url);
+  const wasmPkg = require('@tensorflow/tfjs-backend-wasm') as { setThreadsCount(n: number): void; getThreadsCount(): number; version_wasm: string };
+  const root = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  const mainScript = path.join(root, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js');
+  const { wasmWorkerContents } = require(path.join(root, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents: string };
+  // as tfjs does before making its Blob: the script's "\n" escapes must survive as escapes
+  const bridge = `;(function(){var fs=require('fs');var own=global.importScripts;global.importScripts=function(f){if(String(f).startsWith('blob:')){(0,eval)(fs.readFileSync(${JSON.stringify(mainScript)},'utf8'));return}own(f)}})();\n`;
+  const script = wasmWorkerContents.replace(/\n/g, '\\n') + bridge;
+  const workerFile = path.join(os.tmpdir(), `r3d-tfjs-wasm-${wasmPkg.version_wasm}-threaded-worker-${process.getuid?.() ?? 0}.cjs`);
+  let current: string | undefined;
+  try {
+    current = fs.readFileSync(workerFile, 'utf8');
+  } catch {
+    current = undefined;
+  }
+  if (current !== script) {
+    // another process may read it meanwhile: write aside, then rename over it
+    const aside = `${workerFile}.${process.pid}`;
+    fs.writeFileSync(aside, script);
+    fs.renameSync(aside, workerFile);
+  }
+
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  wasmPkg.setThreadsCount(threads);
+  const createObjectURL = URL.createObjectURL;
+  const cpus = os.default.cpus;
+  URL.createObjectURL = (obj: Blob) => (obj instanceof Blob && obj.type === 'application/javascript' ? workerFile : createObjectURL(obj));
+  os.default.cpus = () => {
+    const real = cpus();
+    return Array.from({ length: 2 * Math.max(threads, real.length) }, (_, i) => real[i % real.length]!);
+  };
+  try {
+    if (!(await tf.setBackend('wasm'))) throw new Error("setBackend('wasm') failed on the multi-threaded binary");
+  } finally {
+    URL.createObjectURL = createObjectURL;
+    os.default.cpus = cpus;
+  }
+  const pthread = (tf.backend() as unknown as { wasm: WasmModuleInternals }).wasm.PThread;
+  for (const w of [...(pthread?.runningWorkers ?? []), ...(pthread?.unusedWorkers ?? [])]) w.unref();
+  return wasmPkg.getThreadsCount();
+}
