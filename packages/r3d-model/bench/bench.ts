@@ -1,5 +1,5 @@
 /**
- * Bench of the R3D model: ms per training step (forward + loss + backward + Adam step) at B=8,
+ * Bench of the R3D model: ms per training step (forward + loss + backward + AdamW step) at B=8,
  * T=100, C=128, RGB 2048, depth 120x160, 20 classes, and ms per evaluation forward at B=1,
  * T=300, on every backend the selector knows (the native TensorFlow binding, native-blas, wasm,
  * cpu; an unavailable one says why), side by side with the same model in PyTorch (bench/peer.py
