@@ -1,5 +1,5 @@
 /**
- * Bench of the R3D model: ms per training step (forward + loss + backward + Adam step) at B=8,
+ * Bench of the R3D model: ms per training step (forward + loss + backward + AdamW step) at B=8,
  * T=100, C=128, RGB 2048, depth 120x160, 20 classes, and ms per evaluation forward at B=1,
  * T=300, on every backend the selector knows (the native TensorFlow binding, native-blas, wasm,
  * cpu; an unavailable one says why), side by side with the same model in PyTorch (bench/peer.py
@@ -9,16 +9,19 @@
  * shared and its speed drifts over seconds, and a drift then slows both sides alike instead of
  * whichever happened to run second. Each figure is the median of the timed runs after a warm-up,
  * with the range beside it. native-blas uses R3D_BLAS_THREADS threads (default: every core).
+ * Each backend also prints the FLOPs of the step's and the forward's matrix products and the
+ * achieved fraction of its GEMM peak measured right then, and the run prints the load average.
  *
  *   pnpm --filter @r3d-ts/r3d-model bench [-- --backends native-blas,wasm --steps 7 --evals 21 --peer-threads 1,2 --profile]
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { defaultCandidates, selectBackend } from '@r3d-ts/backend';
-import { ownKernels, r3dWorkload } from './workload.js';
+import { matmulFlops, measureGemmPeak, ownKernels, r3dWorkload } from './workload.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
@@ -123,6 +126,13 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
   }
   const train = summarise(ours.train);
   const evaluation = summarise(ours.eval);
+  // the compute bound: FLOPs of the step's products against the GEMM peak measured now (cpu: one
+  // profiled run of each would take as long as the bench, skip it)
+  const flops = name === 'cpu' ? undefined : {
+    train: matmulFlops(ownKernels((await tf.profile(step)).kernels)),
+    eval: matmulFlops(ownKernels((await tf.profile(evaluate)).kernels)),
+    peak: measureGemmPeak(),
+  };
   if (profile) {
     const info = await tf.profile(step);
     const byKernel = new Map<string, number>();
@@ -134,6 +144,10 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
   dispose();
   const threads = name === 'native-blas' ? `, R3D_BLAS_THREADS=${process.env.R3D_BLAS_THREADS ?? 'all cores'}` : '';
   console.log(`${name.padEnd(11)} train step ${fmt(train)}   eval forward ${fmt(evaluation)}   (B=8 T=100 / B=1 T=300, median of ${ours.train.length} / ${ours.eval.length}${threads})`);
+  if (flops) {
+    const rate = (f: number, t: Timing): string => `${(f / 1e9).toFixed(2)} GFLOP in products, ${(f / t.median / 1e6).toFixed(0)} GFLOP/s at the median = ${((100 * f) / t.median / 1e-3 / flops.peak).toFixed(0)}% of peak`;
+    console.log(`${name.padEnd(11)} train step ${rate(flops.train, train)}; eval forward ${rate(flops.eval, evaluation)} (GEMM peak measured now: ${(flops.peak / 1e9).toFixed(0)} GFLOP/s, 512^3 best of 10)`);
+  }
   for (const p of peers) {
     const t = theirs.get(p)!;
     const [pt, pe] = [summarise(t.train), summarise(t.eval)];
@@ -142,6 +156,8 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
   }
 }
 
+const [load1] = loadavg();
+console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${availableParallelism()} cores (other jobs slow both sides; the ratios compare one run's alternating halves)`);
 const peers: Peer[] = [];
 for (const threads of peerThreads) {
   const started = await Peer.start(threads);
@@ -156,3 +172,4 @@ try {
 } finally {
   for (const p of peers) p.close();
 }
+console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end (${load1!.toFixed(2)} at the start)`);

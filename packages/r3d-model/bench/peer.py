@@ -1,5 +1,5 @@
 """PyTorch peer of the r3d-model bench: the same R3D model (released wiring) and the same two
-measurements: ms per training step (forward + loss + backward + Adam step) at B=8, T=100, C=128,
+measurements: ms per training step (forward + loss + backward + AdamW step) at B=8, T=100, C=128,
 depth 120x160, 20 classes; ms per evaluation forward at B=1, T=300.
 Usage: /usr/bin/python3 peer.py --serve THREADS   one timed run per stdin line 'train' / 'eval',
 answered with one JSON line {"ms": ...} (bench.ts alternates these with its own runs)"""
@@ -105,7 +105,7 @@ def build(threads):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = R3D()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=5e-3)  # the trainer's optimiser
     B, T = 8, 100
     rgb, depth = torch.rand(B, T, D_RGB), torch.rand(B, T, H, W)
     labels = torch.randint(0, N, (B, T))

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '@r3d-ts/backend';
 import { getBlasThreads, nativeBlasStatus } from '@r3d-ts/native-blas';
-import { ownKernels, r3dWorkload } from './workload.js';
+import { matmulFlops, ownKernels, r3dWorkload } from './workload.js';
 
 const argv = process.argv.slice(2);
 const backends = (argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? 'native-blas').split(',');
@@ -56,7 +56,7 @@ async function report(label: string, f: () => void): Promise<void> {
       console.log(`  ${k.name.padEnd(24)} ${(k.kernelTimeMs as number).toFixed(1).padStart(8)} ms  in ${JSON.stringify(k.inputShapes)} out ${JSON.stringify(k.outputShapes)}`);
     }
   }
-  console.log(`${label}: ${wall.toFixed(0)} ms wall (median of ${steps}), ${total.toFixed(0)} ms in ${info.kernels.length} kernel calls`);
+  console.log(`${label}: ${wall.toFixed(0)} ms wall (median of ${steps}), ${total.toFixed(0)} ms in ${info.kernels.length} kernel calls, ${(matmulFlops(info.kernels) / 1e9).toFixed(2)} GFLOP in products`);
   for (const [k, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, top)) {
     console.log(`  ${k.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(0).padStart(3)}%  ${String(e.calls).padStart(5)} calls`);
   }

@@ -1,11 +1,13 @@
 /**
  * The R3D workload the benches time, on the current backend: a training step (forward + loss +
- * backward + Adam step) at B=8, T=100, C=128, RGB 2048, depth 120x160, 20 classes, and an
- * evaluation forward at B=1, T=300. Used by this package's bench (against PyTorch) and by its
- * kernel profile (`profile.ts`). The model's modules are imported directly: the package
- * index also loads the weight readers, which the step does not need.
+ * backward + the trainer's AdamW step, lr 1e-4, weight decay 5e-3 as released) at B=8, T=100,
+ * C=128, RGB 2048, depth 120x160, 20 classes, and an evaluation forward at B=1, T=300. Used by
+ * this package's bench (against PyTorch) and by its kernel profile (`profile.ts`). The model's
+ * modules are imported directly: the package index also loads the weight readers, which the step
+ * does not need.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { AdamW } from '@r3d-ts/optim';
 import { depthEncoder, rgbEncoder } from '../src/config.js';
 import { r3dLoss } from '../src/losses.js';
 import { createR3DModel } from '../src/r3d.js';
@@ -30,18 +32,21 @@ export function r3dWorkload(): R3DWorkload {
   const labels = Array.from({ length: B * T }, (_, i) => (i * 7) % N);
   const action = Array.from({ length: B * 8 }, (_, i) => (i * 3) % N);
   const duration = new Array(B * 8).fill(1 / 8);
-  const optimizer = tf.train.adam(1e-4);
+  // the trainer's optimiser (one fused R3DAdamW pass per weight on native-blas), not tf.train.adam:
+  // the bench times the update training runs
+  const optimizer = new AdamW({ weightDecay: 5e-3 });
   const vars = model.trainableVariables();
+  const byName = Object.fromEntries(vars.map((v) => [v.name, v]));
   const padIndex = model.config.padIndex;
   return {
     step() {
-      const cost = optimizer.minimize(
+      const { value, grads } = tf.variableGrads(
         () => r3dLoss(model.apply({ rgb, partner: depth }, { training: true }), { labels, action, duration }, { padIndex }).total,
-        true,
         vars,
-      )!;
-      cost.dataSync();
-      cost.dispose();
+      );
+      optimizer.applyGradients(grads, byName, 1e-4);
+      value.dataSync();
+      tf.dispose([value, ...Object.values(grads)]);
     },
     evaluate() {
       const out = model.apply({ rgb: rgb1, partner: depth1 });
@@ -62,4 +67,52 @@ export function r3dWorkload(): R3DWorkload {
  */
 export function ownKernels<K extends { name: string }>(kernels: K[]): K[] {
   return kernels.filter((k) => k.name !== 'unnamed scope' && !k.name.endsWith('__op'));
+}
+
+/**
+ * Floating-point operations of the matrix products among profiled kernels (2 m n k per product,
+ * `BatchMatMul` and `_FusedMatMul`), from their input and output shapes: the reduction length is
+ * the dimension of the first operand that is not the output's row count (transposed or not, the
+ * shapes say which). Element-wise work is left out: the products are the compute bound.
+ *
+ * @example
+ * const gflop = matmulFlops(ownKernels((await tf.profile(step)).kernels)) / 1e9;
+ */
+export function matmulFlops(kernels: { name: string; inputShapes: (number[] | null)[]; outputShapes: (number[] | null)[] }[]): number {
+  let flops = 0;
+  for (const k of kernels) {
+    if (k.name !== 'BatchMatMul' && k.name !== '_FusedMatMul') continue;
+    const a = k.inputShapes[0];
+    const out = k.outputShapes[0];
+    if (!a || !out || a.length < 2 || out.length < 2) continue;
+    const m = out[out.length - 2]!;
+    const [r, c] = [a[a.length - 2]!, a[a.length - 1]!];
+    const reduction = c !== m ? c : r;
+    flops += 2 * out.reduce((p, d) => p * d, 1) * reduction;
+  }
+  return flops;
+}
+
+/**
+ * The current backend's GEMM peak as this machine gives it now: the best of `runs` 512 x 512 x
+ * 512 products (the shape where @r3d-ts/native-blas's kernels run fastest), in FLOP/s. Measured
+ * beside the step, under the same load, so the step's achieved fraction compares like with like.
+ *
+ * @example
+ * console.log(`${(measureGemmPeak() / 1e9).toFixed(0)} GFLOP/s`);
+ */
+export function measureGemmPeak(runs = 10, n = 512): number {
+  const a = tf.randomUniform([n, n], -1, 1, 'float32', 5);
+  const b = tf.randomUniform([n, n], -1, 1, 'float32', 6);
+  let best = Infinity;
+  for (let i = 0; i <= runs; i++) {
+    const t0 = performance.now();
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    const ms = performance.now() - t0;
+    c.dispose();
+    if (i > 0) best = Math.min(best, ms); // the first run warms the kernels and the pool
+  }
+  tf.dispose([a, b]);
+  return (2 * n * n * n) / (best / 1e3);
 }

@@ -26,9 +26,10 @@ interface BlockWeights {
  * The cross-modal transformer of the fuser: pre-LayerNorm blocks (timm style, no qkv bias,
  * proj with bias, MLP 4C with exact GELU) over L tokens per frame, whose attention mask is -inf
  * on the diagonal so that each token attends only to the other modalities (with 2 tokens each
- * token's attention weight on the other is exactly 1), then a final LayerNorm. Attention is
- * computed for any L with element-wise products (L is tiny), and every projection is one 2-D
- * matmul on (N*L, C) rows, the wasm fast path. Weight names: `blocks.{i}.norm1.*`,
+ * token's attention weight on the other is exactly 1, so the values are swapped directly: see
+ * `mixTokens`), then a final LayerNorm. Attention for any other L is computed with element-wise
+ * products (L is tiny), and every projection is one 2-D matmul on (N*L, C) rows, the wasm fast
+ * path. Weight names: `blocks.{i}.norm1.*`,
  * `blocks.{i}.attn.qkv.weight`, `blocks.{i}.attn.proj.*`, `blocks.{i}.mlp.mlp.0.*`,
  * `blocks.{i}.mlp.mlp.2.*`, `blocks.{i}.norm2.*`, `norm.*`.
  */
@@ -84,19 +85,41 @@ export class CrossModalBlock {
 
   /** Multi-head attention over the L tokens of each of N frames, diagonal masked out. */
   private attention(h: tf.Tensor, b: BlockWeights, N: number, L: number): tf.Tensor {
-    const C = this.channels;
-    const H = this.heads;
-    const D = C / H;
     const qkv = linear(h, b.qkv as tf.Tensor2D); // (N*L, 3C): q | k | v, heads in blocks of D
-    const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.reshape(t, [N, L, H, D]));
-    // scores[n, i, h, j] = q[n, i, h] . k[n, j, h] / sqrt(D)
-    const kByHead = tf.reshape(tf.transpose(k!, [0, 2, 1, 3]), [N, 1, H, L, D]);
-    const scores = tf.mul(tf.sum(tf.mul(tf.reshape(q!, [N, L, H, 1, D]), kByHead), 4), 1 / Math.sqrt(D));
-    const maskValues = new Float32Array(L * L);
-    for (let i = 0; i < L; i++) maskValues[i * L + i] = -Infinity;
-    const weights = tf.softmax(tf.add(scores, tf.tensor3d(maskValues, [L, 1, L])), -1); // (N, L, H, L)
-    const vByHead = tf.reshape(tf.transpose(v!, [0, 2, 1, 3]), [N, 1, H, L, D]);
-    const mixed = tf.sum(tf.mul(tf.reshape(weights, [N, L, H, L, 1]), vByHead), 3); // (N, L, H, D)
-    return linear(tf.reshape(mixed, [N * L, C]), b.proj[0] as tf.Tensor2D, b.proj[1] as tf.Tensor1D);
+    return linear(mixTokens(qkv, N, L, this.heads), b.proj[0] as tf.Tensor2D, b.proj[1] as tf.Tensor1D);
   }
+}
+
+/**
+ * The attention of the cross-modal block between its projections: q | k | v rows (N*L, 3C) in,
+ * the heads' weighted values (N*L, C) out; each token attends to the other L - 1 tokens of its
+ * frame (the diagonal is masked with -inf). With two tokens (the released fuser) the softmax over
+ * [-inf, s] is exactly [0, 1] in float32 for any finite score s, so each token's output is the
+ * other token's value and q and k get a zero gradient: the two tokens' values are swapped
+ * directly (a slice, a split and a concat instead of ~40 kernels over (N, 2, H, 2, D) products
+ * forward and backward). For finite inputs every value and gradient equals the composed softmax
+ * attention's (`composed: true` forces that path, for tests); at most the sign of a zero differs.
+ *
+ * @example
+ * const mixed = mixTokens(qkv, frames, 2, 8); // (frames * 2, C)
+ */
+export function mixTokens(qkv: tf.Tensor, N: number, L: number, heads: number, options: { composed?: boolean } = {}): tf.Tensor {
+  const C = qkv.shape[1]! / 3;
+  if (L === 2 && !options.composed) {
+    const v = tf.reshape(tf.slice(qkv, [0, 2 * C], [N * L, C]), [N, L, C]);
+    const [first, second] = tf.split(v, 2, 1);
+    return tf.reshape(tf.concat([second!, first!], 1), [N * L, C]);
+  }
+  const H = heads;
+  const D = C / H;
+  const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.reshape(t, [N, L, H, D]));
+  // scores[n, i, h, j] = q[n, i, h] . k[n, j, h] / sqrt(D)
+  const kByHead = tf.reshape(tf.transpose(k!, [0, 2, 1, 3]), [N, 1, H, L, D]);
+  const scores = tf.mul(tf.sum(tf.mul(tf.reshape(q!, [N, L, H, 1, D]), kByHead), 4), 1 / Math.sqrt(D));
+  const maskValues = new Float32Array(L * L);
+  for (let i = 0; i < L; i++) maskValues[i * L + i] = -Infinity;
+  const weights = tf.softmax(tf.add(scores, tf.tensor3d(maskValues, [L, 1, L])), -1); // (N, L, H, L)
+  const vByHead = tf.reshape(tf.transpose(v!, [0, 2, 1, 3]), [N, 1, H, L, D]);
+  const mixed = tf.sum(tf.mul(tf.reshape(weights, [N, L, H, L, 1]), vByHead), 3); // (N, L, H, D)
+  return tf.reshape(mixed, [N * L, C]);
 }
