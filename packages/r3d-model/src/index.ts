@@ -1,4 +1,4 @@
-export { createR3DModel, R3DModel } from './r3d.js';
+export { createR3DModel, buildR3DModel, R3DModel } from './r3d.js';
 export { load, modelFromArtifacts } from './load.js';
 export type { LoadOptions } from './load.js';
 export { modelArtifacts, R3D_ARTIFACT_FORMAT, WEIGHTS_SHARD } from './artifacts.js';

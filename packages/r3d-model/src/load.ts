@@ -3,6 +3,8 @@ import type { R3DArtifactMetadata } from './artifacts.js';
 import type { R3DConfigInput } from './config.js';
 import { ModelConfigError, WeightImportError } from './errors.js';
 import { createR3DModel, type R3DModel } from './r3d.js';
+import { buildFuserLayer, type FuserLayersModule, importFuserLayers } from './fuser.js';
+import { resolveConfig } from './config.js';
 
 /** Options of `load`: `tf.io`'s own (fetch, weight URLs, progress) and a configuration. */
 export interface LoadOptions extends tf.io.LoadOptions {
@@ -21,6 +23,7 @@ export interface LoadOptions extends tf.io.LoadOptions {
  * one `R3DModel.save` writes: the configuration from `userDefinedMetadata.r3d` (or
  * `options.config`), then every weight by name, shapes checked. In Node, `load` from
  * `@r3d-ts/r3d-model/node` also reads folders, `file://` URLs and the authors' `.pt` files.
+ * The model's fuser is a `tf.layers.Layer` (`model.fuserLayer`, see `buildR3DModel`).
  *
  * @example
  * const model = await load('https://example.org/r3d-darai/model.json');
@@ -31,8 +34,8 @@ export async function load(source: string | tf.io.IOHandler, options: LoadOption
   const name = typeof source === 'string' ? source : '<IOHandler>';
   const handler = typeof source === 'string' ? loadHandlerFor(source, ioOptions) : source;
   if (handler == null || typeof handler.load !== 'function') throw new ModelConfigError('source', 'a URL or a tf.io IOHandler with a load method', typeof handler);
-  const artifacts = await handler.load();
-  return modelFromArtifacts(artifacts, { source: name, ...(config ? { config } : {}) });
+  const [artifacts, layers] = await Promise.all([handler.load(), importFuserLayers()]);
+  return fromArtifacts(artifacts, { source: name, ...(config ? { config } : {}) }, layers);
 }
 
 /**
@@ -48,6 +51,11 @@ export async function load(source: string | tf.io.IOHandler, options: LoadOption
  * const copy = modelFromArtifacts(saved!);
  */
 export function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, options: { config?: R3DConfigInput; source?: string } = {}): R3DModel {
+  return fromArtifacts(artifacts, options);
+}
+
+/** `modelFromArtifacts`, with the fuser built as a Layer when the Layers module is given. */
+function fromArtifacts(artifacts: tf.io.ModelArtifacts, options: { config?: R3DConfigInput; source?: string }, layers?: FuserLayersModule): R3DModel {
   const source = options.source ?? '<artifacts>';
   const meta = (artifacts.userDefinedMetadata as { r3d?: Partial<R3DArtifactMetadata> } | undefined)?.r3d;
   if (meta != null && meta.version !== 1) throw new WeightImportError({ file: source, expected: 'userDefinedMetadata.r3d of version 1', found: meta.version });
@@ -63,7 +71,7 @@ export function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, options: { c
     throw new WeightImportError({ file: source, expected: 'weight data that holds every tensor of its weightSpecs', found: cause instanceof Error ? cause.message : String(cause), cause });
   }
   try {
-    const model = createR3DModel(config);
+    const model = newModel(config, layers);
     try {
       model.setWeights(new Map(Object.entries(named)), { source });
     } catch (err) {
@@ -87,4 +95,11 @@ function loadHandlerFor(url: string, options: tf.io.LoadOptions): tf.io.IOHandle
     "an http(s):// URL, a URL a tf.io load router is registered for (indexeddb://, localstorage:// in a browser) or an IOHandler; in Node, load from '@r3d-ts/r3d-model/node' reads folders, file:// URLs and .pt files",
     url,
   );
+}
+
+/** A fresh model of this configuration; its fuser a Layer when the Layers module is given. */
+export function newModel(config: R3DConfigInput, layers?: FuserLayersModule): R3DModel {
+  if (!layers) return createR3DModel(config);
+  const resolved = resolveConfig(config);
+  return createR3DModel(resolved, { fuser: buildFuserLayer(layers, resolved.fuser, resolved.hidden, resolved.seed) });
 }

@@ -3,7 +3,7 @@ import { selectBackend } from '@r3d-ts/backend';
 import { testBackends } from '@r3d-ts/tooling/vitest/backends';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { depthEncoder, rgbEncoder } from './config.js';
-import { createR3DModel } from './r3d.js';
+import { buildR3DModel, createR3DModel, type R3DModel } from './r3d.js';
 
 // Every way a tensor's values reach JavaScript. R3D's forward pass calls none of them, so it never
 // waits for the device and can run asynchronously (decoding and the loss's targets are not part of it).
@@ -33,20 +33,23 @@ describe.each(testBackends())('no read-back in R3D\'s forward pass on %s', (back
     ['hard-swap', { name: 'hard-swap', options: { selection: 'variance', ratio: 0.25 } }],
     ['sa-fuser', { name: 'sa-fuser' }],
     ['late', { name: 'late' }],
-  ])('%s: evaluation, training with lengths, training with a mask tensor, and a gradient step', (_label, fuser) => {
-    const model = createR3DModel({ ...tiny, fuser, encoderLayers: 1 });
-    const rgb = tf.randomUniform([2, 7, 8], 0, 1, 'float32', 1);
-    const depth = tf.randomUniform([2, 7, 3, 4], 0, 1, 'float32', 2);
-    const mask = tf.tensor2d([[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0, 0]]);
-    const reads = readsDuring(() => {
-      tf.dispose(model.apply({ rgb, partner: depth }));
-      tf.dispose(model.apply({ rgb, partner: depth, lengths: [7, 5] }, { training: true, seed: 3 }));
-      tf.dispose(model.apply({ rgb, partner: depth, mask }, { training: true }));
-      const { value, grads } = tf.variableGrads(() => tf.sum(model.apply({ rgb, partner: depth, mask }, { training: true }).action) as tf.Scalar, model.trainableVariables());
-      tf.dispose([value, ...Object.values(grads)]);
-    });
-    expect(reads).toEqual([]);
-    tf.dispose([rgb, depth, mask]);
-    model.dispose();
+  ])('%s: evaluation, training with lengths, training with a mask tensor, and a gradient step (functional fuser and fuser Layer)', async (_label, fuser) => {
+    for (const model of [createR3DModel({ ...tiny, fuser, encoderLayers: 1 }), await buildR3DModel({ ...tiny, fuser, encoderLayers: 1 })]) expectNoReads(model);
   });
 });
+
+function expectNoReads(model: R3DModel): void {
+  const rgb = tf.randomUniform([2, 7, 8], 0, 1, 'float32', 1);
+  const depth = tf.randomUniform([2, 7, 3, 4], 0, 1, 'float32', 2);
+  const mask = tf.tensor2d([[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0, 0]]);
+  const reads = readsDuring(() => {
+    tf.dispose(model.apply({ rgb, partner: depth }));
+    tf.dispose(model.apply({ rgb, partner: depth, lengths: [7, 5] }, { training: true, seed: 3 }));
+    tf.dispose(model.apply({ rgb, partner: depth, mask }, { training: true }));
+    const { value, grads } = tf.variableGrads(() => tf.sum(model.apply({ rgb, partner: depth, mask }, { training: true }).action) as tf.Scalar, model.trainableVariables());
+    tf.dispose([value, ...Object.values(grads)]);
+  });
+  expect(reads).toEqual([]);
+  tf.dispose([rgb, depth, mask]);
+  model.dispose();
+}

@@ -8,7 +8,7 @@ import { sharedFixture } from '@r3d-ts/tooling/vitest/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { depthEncoder, rgbEncoder } from './config.js';
 import { r3dLoss } from './losses.js';
-import { createR3DModel, type R3DModel } from './r3d.js';
+import { buildR3DModel, createR3DModel, type R3DModel } from './r3d.js';
 import { fixedFuser, fixtureTensor, relativeError } from './test-helpers.js';
 
 const dir = sharedFixture('r3d-parity');
@@ -108,7 +108,11 @@ describe.skipIf(!dir).each(testBackends())('r3d-parity, decoder side on the fixt
   });
 });
 
-describe.skipIf(!dir).each(testBackends())('r3d-parity, full model with the rtf fuser (%s)', (backend) => {
+// The full model twice per backend: with the functional fuser (createR3DModel) and with the fuser
+// as a tf.layers Layer (buildR3DModel, what load() returns); both must match the authors' model.
+const builds = testBackends().flatMap((backend) => (['functional fuser', 'fuser Layer'] as const).map((build) => [backend, build] as const));
+
+describe.skipIf(!dir).each(builds)('r3d-parity, full model with the rtf fuser (%s, %s)', (backend, build) => {
   const fixture = dir!;
   const manifest = dir ? JSON.parse(readFileSync(join(fixture, 'manifest.json'), 'utf8')) : {};
   const lossRef = dir ? JSON.parse(readFileSync(join(fixture, 'loss.json'), 'utf8')) : {};
@@ -120,7 +124,7 @@ describe.skipIf(!dir).each(testBackends())('r3d-parity, full model with the rtf 
 
   beforeAll(async () => {
     await selectBackend({ backend });
-    model = createR3DModel({
+    const config = {
       numClasses: cfg.n_class,
       rgb: rgbEncoder(cfg.input_dim),
       partner: depthEncoder(cfg.H, cfg.W),
@@ -128,7 +132,9 @@ describe.skipIf(!dir).each(testBackends())('r3d-parity, full model with the rtf 
       noneIndex: cfg.none_idx,
       // parity runs have dropout off; the released fuser: bn-gamma selection, ratio 0.1
       fuser: { name: 'rtf', options: { selection: 'bn-gamma', ratio: cfg.ratio, dropout: 0 } },
-    });
+    };
+    model = build === 'fuser Layer' ? await buildR3DModel(config) : createR3DModel(config);
+    expect(model.fuserLayer != null).toBe(build === 'fuser Layer');
   });
   afterAll(() => {
     model?.dispose();

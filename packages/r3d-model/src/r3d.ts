@@ -5,7 +5,8 @@ import { encodeFrames } from './encoders.js';
 import { ModelConfigError, WeightImportError } from './errors.js';
 import { type Fuser, type FuserTokens, layerNorm, linear } from '@r3d-ts/rtf-fuser';
 import type { HostTensor } from '@r3d-ts/tensor-io';
-import { buildFuser, FUSER_PREFIX, fuserWeightShapes, isLateFusion } from './fuser.js';
+import type { FuserLayer } from '@r3d-ts/rtf-fuser/layers';
+import { buildFuser, buildFuserLayer, FUSER_PREFIX, fuserWeightShapes, importFuserLayers, isFuserLayer, isLateFusion } from './fuser.js';
 import { withDropoutSeed } from './layers.js';
 import { initialValue, modelParamSpecs } from './params.js';
 import { modelArtifacts } from './artifacts.js';
@@ -75,13 +76,21 @@ export interface WeightLoadReport {
  */
 export class R3DModel {
   readonly config: R3DConfig;
+  /** The functional fuser the forward pass runs; with a fuser Layer, the Layer's own (`fuserLayer.fuser`), on its weights. */
   readonly fuser: Fuser;
+  /**
+   * The fuser as a `tf.layers.Layer` (`@r3d-ts/rtf-fuser/layers`), when the model was built from
+   * one (`load`, `buildR3DModel`, or `createR3DModel` given a Layer): its weights are the model's
+   * fuser weights, so it can join a `tf.model` of your own.
+   */
+  readonly fuserLayer: FuserLayer | undefined;
   private readonly params = new Map<string, tf.Variable>();
   private disposed = false;
 
-  constructor(config: R3DConfig, fuser: Fuser) {
+  constructor(config: R3DConfig, fuser: Fuser | FuserLayer) {
     this.config = config;
-    this.fuser = fuser;
+    this.fuserLayer = isFuserLayer(fuser) ? fuser : undefined;
+    this.fuser = isFuserLayer(fuser) ? fuser.fuser : fuser;
     modelParamSpecs(config).forEach((spec, i) => {
       const init = tf.tidy(() => initialValue(spec, config.seed * 1009 + i));
       this.params.set(spec.name, tf.variable(init, true, `r3d/${spec.name}/${nextId++}`));
@@ -295,12 +304,14 @@ export class R3DModel {
     return { loaded, unused };
   }
 
-  /** Frees every variable of the model and its fuser. */
+  /** Frees every variable of the model and its fuser (a fuser Layer: one reference of it, as `Layer.dispose`). */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
+    // a Layer that also sits in a graph of yours keeps its weights until that graph lets go of it
+    if (this.fuserLayer && this.fuserLayer.dispose().refCountAfterDispose > 0) return;
     this.fuser.dispose();
   }
 }
@@ -320,14 +331,38 @@ function saveHandlerFor(url: string): tf.io.IOHandler {
 
 
 /**
- * Builds an R3D model from a (partial) configuration and a fuser instance.
+ * Builds an R3D model from a (partial) configuration, synchronously. Its fuser is the configured
+ * functional fuser of `@r3d-ts/rtf-fuser`, or `options.fuser`: a functional fuser, or a fuser
+ * Layer of `@r3d-ts/rtf-fuser/layers` (built here to the model's width when it is not yet). A
+ * Layer runs the same functional fuser on its own weights, so for the same configuration and seed
+ * both give the same weights and bit-identical outputs; `buildR3DModel` builds the Layer for you.
  *
  * @example
  * const model = createR3DModel({ numClasses: 20, partner: depthEncoder(120, 160), fuser: { name: 'rtf' } });
+ * const withLayer = createR3DModel({ numClasses: 20 }, { fuser: new RTFuserLayer({ ratio: 0.1, seed: 0 }) });
  */
-export function createR3DModel(config: R3DConfigInput, options: { fuser?: Fuser } = {}): R3DModel {
+export function createR3DModel(config: R3DConfigInput, options: { fuser?: Fuser | FuserLayer } = {}): R3DModel {
   const resolved = resolveConfig(config);
-  const fuser = options.fuser ?? buildFuser(resolved.fuser, resolved.hidden, resolved.seed);
-  if (fuser.channels !== resolved.hidden) throw new ModelConfigError('fuser.channels', `the model's hidden width ${resolved.hidden}`, fuser.channels);
+  const given = options.fuser;
+  if (isFuserLayer(given)) given.buildFor(resolved.hidden);
+  const fuser = given ?? buildFuser(resolved.fuser, resolved.hidden, resolved.seed);
+  const channels = isFuserLayer(fuser) ? fuser.fuser.channels : fuser.channels;
+  if (channels !== resolved.hidden) throw new ModelConfigError('fuser.channels', `the model's hidden width ${resolved.hidden}`, channels);
   return new R3DModel(resolved, fuser);
+}
+
+/**
+ * Builds an R3D model whose fuser is the configured fuser as a `tf.layers.Layer`
+ * (`model.fuserLayer`, from `@r3d-ts/rtf-fuser/layers`, imported on the first call: it needs
+ * `@tensorflow/tfjs-layers`, whose first import registers tfjs-core's gradients). Weights and
+ * outputs are those of `createR3DModel` for the same configuration, bit for bit.
+ *
+ * @example
+ * const model = await buildR3DModel({ numClasses: 20, partner: depthEncoder(120, 160) });
+ * model.fuserLayer; // an RTFuserLayer holding the fuser's weights
+ */
+export async function buildR3DModel(config: R3DConfigInput): Promise<R3DModel> {
+  const layers = await importFuserLayers();
+  const resolved = resolveConfig(config);
+  return createR3DModel(resolved, { fuser: buildFuserLayer(layers, resolved.fuser, resolved.hidden, resolved.seed) });
 }

@@ -20,7 +20,7 @@ describe('README', () => {
     rmSync(script, { force: true });
   });
 
-  it('its first ts example runs as written: save to file://./my-r3d, load, predict', () => {
+  it('its first ts example runs as written: save to file://./my-r3d, load (the fuser a Layer), predict', () => {
     const readme = readFileSync(join(pkg, 'README.md'), 'utf8');
     const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(block).toBeDefined();
@@ -33,9 +33,10 @@ describe('README', () => {
     expect(run.stderr.split('\n').filter((l) => /Error|at /.test(l))).toEqual([]);
     expect(run.status).toBe(0);
     const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toBe('r3d>RTFuser');
     expect(lines.at(-1)).toBe('45');
     // console.log(future.actions, future.durations): two arrays of numbers (Node may wrap the second)
-    expect(lines.slice(0, -1).join(' ')).toMatch(/^\[[\d,\s]*\] \[[\d.,e\s-]*\]$/);
+    expect(lines.slice(1, -1).join(' ')).toMatch(/^\[[\d,\s]*\] \[[\d.,e\s-]*\]$/);
     expect(readdirSync(join(cwd, 'my-r3d')).sort()).toEqual(['group1-shard1of1.bin', 'model.json']);
   });
 });

@@ -132,8 +132,9 @@ describe.skipIf(!chromium || !fixture)('libraries in headless Chromium (wasm, we
       expect(rank!.plain).toBeGreaterThan(2);
     });
 
-    it('an RTF forward and gradient step runs: finite, non-zero gradients move every variable', () => {
+    it('an RTF Layer in a tf.model: forward, finite non-zero gradients, and a model.fit step that moves every fuser weight', () => {
       const { rtf } = report();
+      expect(rtf!.className).toBe('r3d>RTFuser');
       expect(Number.isFinite(rtf!.loss)).toBe(true);
       expect(rtf!.variables).toBeGreaterThan(0);
       expect(rtf!.finiteGradients).toBe(true);
@@ -145,6 +146,7 @@ describe.skipIf(!chromium || !fixture)('libraries in headless Chromium (wasm, we
       const { r3d } = report();
       expect(r3d!.actionError).toBeLessThan(TOL);
       expect(r3d!.durationError).toBeLessThan(TOL);
+      expect(r3d!.fuserLayer).toBe('r3d>RTFuser'); // R3D's fuser is the Layer
       expect(r3d!.predictions).toHaveLength(2);
       for (const p of r3d!.predictions) {
         expect(p.frames).toBe(10);

@@ -5,7 +5,9 @@ import { type HostTensor, TensorFormatError } from '@r3d-ts/tensor-io';
 import { readNpyFolder, readSafetensors, readTorchCheckpoint, writeFileAtomic, writeSafetensors } from '@r3d-ts/tensor-io/node';
 import type { R3DConfig, R3DConfigInput } from '../config.js';
 import { WeightImportError } from '../errors.js';
-import { createR3DModel, type R3DModel, type WeightLoadReport } from '../r3d.js';
+import type { FuserLayersModule } from '../fuser.js';
+import { newModel } from '../load.js';
+import type { R3DModel, WeightLoadReport } from '../r3d.js';
 
 export const WEIGHTS_FILE = 'weights.safetensors';
 export const CONFIG_FILE = 'config.json';
@@ -39,6 +41,11 @@ export function saveR3DModel(model: R3DModel, dir: string): void {
  * const model = loadR3DModel('exports/r3d-darai');
  */
 export function loadR3DModel(dir: string): R3DModel {
+  return checkpointModel(dir);
+}
+
+/** `loadR3DModel`, with the fuser built as a Layer when the Layers module is given (`load` of `./node`). */
+export function checkpointModel(dir: string, layers?: FuserLayersModule): R3DModel {
   const configPath = join(dir, CONFIG_FILE);
   if (!existsSync(configPath)) throw new WeightImportError({ file: configPath, expected: `a ${CONFIG_FILE} beside ${WEIGHTS_FILE}`, found: 'none' });
   let config: R3DConfig;
@@ -47,7 +54,7 @@ export function loadR3DModel(dir: string): R3DModel {
   } catch (cause) {
     throw new WeightImportError({ file: configPath, expected: 'a JSON model configuration', cause });
   }
-  const model = createR3DModel(config as R3DConfigInput);
+  const model = newModel(config as R3DConfigInput, layers);
   try {
     model.setWeights(asWeightImport(() => readSafetensors(join(dir, WEIGHTS_FILE)).tensors), { source: join(dir, WEIGHTS_FILE) });
   } catch (err) {

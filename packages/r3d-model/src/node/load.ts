@@ -2,9 +2,10 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { WeightImportError } from '../errors.js';
-import { type LoadOptions, load as loadFromHandler } from '../load.js';
-import { createR3DModel, type R3DModel } from '../r3d.js';
-import { CONFIG_FILE, WEIGHTS_FILE, loadR3DModel, readWeights } from './checkpoint.js';
+import { importFuserLayers } from '../fuser.js';
+import { type LoadOptions, load as loadFromHandler, newModel } from '../load.js';
+import type { R3DModel } from '../r3d.js';
+import { CONFIG_FILE, WEIGHTS_FILE, checkpointModel, readWeights } from './checkpoint.js';
 import { MODEL_JSON, fileSystem, filePath } from './file-system.js';
 
 const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -15,7 +16,8 @@ const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
  * folder of `config.json` + `weights.safetensors` (`saveR3DModel`, the trainer's checkpoints);
  * and, with `options.config` (they carry no configuration), the authors' weights: a PyTorch
  * `.pt`/`.pth` file, a `.safetensors` file or a folder of `<name>.npy` (see `readWeights`).
- * URLs with another scheme and `tf.io` handlers go to the main entry's `load`.
+ * URLs with another scheme and `tf.io` handlers go to the main entry's `load`. Whatever the
+ * source, the model's fuser is a `tf.layers.Layer` (`model.fuserLayer`), as with `load`.
  *
  * @example
  * const mine = await load('file://./my-r3d');
@@ -27,7 +29,7 @@ export async function load(source: string | tf.io.IOHandler, options: LoadOption
   if (!existsSync(path)) throw new WeightImportError({ file: path, expected: 'an existing model folder, model.json or weights file', found: 'none' });
   const folder = statSync(path).isDirectory();
   if ((folder && existsSync(join(path, MODEL_JSON))) || (!folder && path.endsWith('.json'))) return loadFromHandler(fileSystem(path), options);
-  if (folder && !options.config && existsSync(join(path, CONFIG_FILE)) && existsSync(join(path, WEIGHTS_FILE))) return loadR3DModel(path);
+  if (folder && !options.config && existsSync(join(path, CONFIG_FILE)) && existsSync(join(path, WEIGHTS_FILE))) return checkpointModel(path, await importFuserLayers());
   if (!options.config) {
     throw new WeightImportError({
       file: path,
@@ -36,7 +38,7 @@ export async function load(source: string | tf.io.IOHandler, options: LoadOption
     });
   }
   const weights = readWeights(path);
-  const model = createR3DModel(options.config);
+  const model = newModel(options.config, await importFuserLayers());
   try {
     model.setWeights(weights, { source: path });
   } catch (err) {

@@ -186,3 +186,17 @@ describe('fuser Layer configuration', () => {
     expect(rebuilt.getConfig()).toEqual(config);
   });
 });
+
+describe('FuserLayer.buildFor', () => {
+  it('builds a Layer for code that runs its fuser directly: weights under the Layer name, dispose frees them, a second call changes nothing', () => {
+    const layer = new RTFuserLayer({ ratio: 0.25, heads: 2, seed: 3, name: 'standalone' }).buildFor(C);
+    expect(layer.built).toBe(true);
+    expect(layer.weights.map((w) => w.originalName)).toContain('standalone/alpha');
+    const names = layer.weights.map((w) => w.name);
+    expect(layer.buildFor(C).weights.map((w) => w.name)).toEqual(names);
+    const alpha = layer.fuser.namedTrainableVariables.get('alpha')!;
+    expect(layer.weights.some((w) => w.read() === alpha)).toBe(true);
+    expect(layer.dispose().numDisposedVariables).toBe(names.length);
+    expect(alpha.isDisposed).toBe(true);
+  });
+});

@@ -94,6 +94,20 @@ export abstract class FuserLayer extends tfl.layers.Layer {
     this.built = true;
   }
 
+  /**
+   * Builds the Layer for (B, T, `channels`) streams without a graph of your own, as applying it to
+   * two `tf.input`s does (weights named `<layer name>/<PyTorch name>`, `dispose()` allowed); a
+   * built Layer is left as it is. For code that runs the Layer's `fuser` directly (R3D does).
+   *
+   * @example
+   * const layer = new RTFuserLayer({ ratio: 0.1 }).buildFor(128);
+   * layer.fuser.apply(rgb, depth, { training: true, lengths: [24, 20] });
+   */
+  buildFor(channels: number): this {
+    if (!this.built) this.apply([tfl.input({ batchShape: [null, null, channels] }), tfl.input({ batchShape: [null, null, channels] })]);
+    return this;
+  }
+
   override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
     const [x] = streamShapes(inputShape);
     const tokens: Shape = [x[0]!, x[1]!, x[2]!];

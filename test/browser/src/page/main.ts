@@ -6,7 +6,8 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { featuresFromNpy, parseTimeSeriesCsv } from '@r3d-ts/datasets';
 import { load } from '@r3d-ts/r3d-model';
 import { effectiveRank } from '@r3d-ts/rank-metrics';
-import { createFuser } from '@r3d-ts/rtf-fuser';
+import { RTFuserLayer } from '@r3d-ts/rtf-fuser/layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { registerGradients } from '@r3d-ts/tfjs-gradients';
 import { parseNpy } from '@r3d-ts/tensor-io';
 import { fixedMatrix } from './fixed-matrix.js';
@@ -38,26 +39,37 @@ function relativeError(a: ArrayLike<number>, e: ArrayLike<number>): number {
   return diff / Math.max(scale, 1e-12);
 }
 
+/**
+ * The RTF fuser as a Layer in a Layers graph: [rgb, depth] -> RTFuserLayer -> Dense(1) per frame,
+ * its gradients (of the fuser's trainable weights, through `model.apply`) and one `model.fit` step.
+ */
 async function rtfStep(): Promise<NonNullable<BackendReport['rtf']>> {
-  const fuser = createFuser('rtf', { channels: 16, ratio: 0.25, seed: 1 });
-  const x = tf.randomNormal([2, 6, 16], 0, 1, 'float32', 1) as tf.Tensor3D;
-  const y = tf.randomNormal([2, 6, 16], 0, 1, 'float32', 2) as tf.Tensor3D;
-  const vars = fuser.trainableVariables;
+  const rgb = tfl.input({ shape: [6, 16] });
+  const depth = tfl.input({ shape: [6, 16] });
+  const layer = new RTFuserLayer({ ratio: 0.25, heads: 2, seed: 1, dropout: 0 });
+  const fused = layer.apply([rgb, depth]) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: [rgb, depth], outputs: tfl.layers.dense({ units: 1 }).apply(fused) as tfl.SymbolicTensor });
+  model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
+  const x = tf.randomNormal([2, 6, 16], 0, 1, 'float32', 1);
+  const y = tf.randomNormal([2, 6, 16], 0, 1, 'float32', 2);
+  const target = tf.randomNormal([2, 6, 1], 0, 1, 'float32', 3);
+  const vars = layer.trainableWeights.map((w) => w.read() as tf.Variable);
   const before = await Promise.all(vars.map((v) => v.data<'float32'>()));
-  const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(fuser.apply(x, y, { training: true, dropout: false }).fused)) as tf.Scalar, vars);
+  const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(target, model.apply([x, y], { training: true }) as tf.Tensor) as tf.Scalar, vars);
   const gradValues = await Promise.all(Object.values(grads).map((g) => g.data<'float32'>()));
-  tf.train.sgd(0.1).applyGradients(grads);
+  const history = await model.fit([x, y], target, { epochs: 1, batchSize: 2, verbose: 0 });
   const after = await Promise.all(vars.map((v) => v.data<'float32'>()));
   const changed = after.filter((a, i) => a.some((v, j) => v !== before[i]![j])).length;
   const report = {
-    loss: (await value.data())[0]!,
+    loss: history.history.loss![0] as number,
     variables: vars.length,
-    finiteGradients: gradValues.every((g) => g.every(Number.isFinite)),
+    finiteGradients: Number.isFinite((await value.data())[0]!) && gradValues.every((g) => g.every(Number.isFinite)),
     gradientL1: gradValues.reduce((s, g) => s + g.reduce((a, v) => a + Math.abs(v), 0), 0),
     changed,
+    className: layer.getClassName(),
   };
-  tf.dispose([x, y, value, ...Object.values(grads)]);
-  fuser.dispose();
+  tf.dispose([x, y, target, value, ...Object.values(grads)]);
+  model.dispose();
   return report;
 }
 
@@ -73,6 +85,7 @@ async function r3d(): Promise<NonNullable<BackendReport['r3d']>> {
     actionError: relativeError(action, await ref('out_action')),
     durationError: relativeError(duration, await ref('out_duration')),
     predictions: (await model.predict(inputs, { futureFrames: 10 })).map((p) => ({ actions: p.actions, durations: p.durations, frames: p.frames.length })),
+    fuserLayer: model.fuserLayer?.getClassName(),
   };
   tf.dispose([out, rgb, depth]);
   model.dispose();
