@@ -14,10 +14,13 @@ interface Manifest {
   exports?: Record<string, unknown>;
 }
 
-/** Every library package's module entry points (`@r3d-ts/x` and its subpaths such as `@r3d-ts/x/node`). */
+/**
+ * Every published package's module entry points (`@r3d-ts/x` and its subpaths such as
+ * `@r3d-ts/x/node`): the libraries, and the apps, whose main entries are libraries too.
+ */
 function libraryEntries(): string[] {
-  return readdirSync(join(root, 'packages')).flatMap((dir) => {
-    const manifest = JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) as Manifest;
+  return ['packages', 'apps'].flatMap((group) => readdirSync(join(root, group)).map((dir) => join(root, group, dir, 'package.json'))).flatMap((path) => {
+    const manifest = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
     if (manifest.private) return [];
     const subpaths = Object.entries(manifest.exports ?? {})
       .filter(([key, target]) => key !== '.' && typeof target === 'object' && target !== null)
