@@ -19,8 +19,8 @@ const composed: Op = (x, w, b, g, beta) => tf.relu(layerNorm(linear(x, w, b, { i
 // weight, bias, gamma and beta, for a small product and one large enough (10 MFLOP) to take
 // native-blas's own GEMM kernels.
 function run(op: Op): Result {
-  return tf.tidy(() => {
-    const out: Result = { values: [], grads: [] };
+  const out: Result = { values: [], grads: [] };
+  tf.tidy(() => {
     for (const [n, k, c, seed] of [[12, 40, 16, 1], [64, 2400, 32, 10]] as const) {
       const x = tf.randomUniform([n, k], -1, 1, 'float32', seed) as tf.Tensor2D;
       const w = tf.div(tf.randomUniform([c, k], -1, 1, 'float32', seed + 1), Math.sqrt(k)) as tf.Tensor2D;
@@ -34,8 +34,8 @@ function run(op: Op): Result {
       out.values.push(op(x, w, b, gamma, beta).dataSync() as Float32Array);
       out.grads.push(...grads.map((g) => g.dataSync() as Float32Array));
     }
-    return out;
   });
+  return out;
 }
 
 function worstRelative(a: Float32Array, b: Float32Array): number {
