@@ -55,3 +55,19 @@ export interface R3DAdamWAttrs {
   /** lr / (1 - beta1^t), the step scaled by the first moment's bias correction. */
   stepSize: number;
 }
+
+/**
+ * A linear layer followed by LayerNorm and ReLU, the R3D depth encoder's projection in one kernel:
+ * inputs x (N, K), weight (C, K) in PyTorch's (out, in) layout, bias, gamma, beta (C), all
+ * float32; attr epsilon. Two outputs: [h = x W^T + bias (N, C), relu(LayerNorm(h))]; h is what
+ * the backward pass needs (its closed-form LayerNorm gradient recomputes the statistics from it).
+ *
+ * @example
+ * const [h, y] = tf.engine().runKernel(R3DLinearNormRelu, { x, weight, bias, gamma, beta } satisfies R3DLinearNormReluInputs, { epsilon: 1e-5 } satisfies R3DLinearNormReluAttrs) as tf.Tensor[];
+ */
+export const R3DLinearNormRelu = 'R3DLinearNormRelu';
+export type R3DLinearNormReluInputs = Record<'x' | 'weight' | 'bias' | 'gamma' | 'beta', TensorInfo>;
+export interface R3DLinearNormReluAttrs {
+  /** The LayerNorm's epsilon, added to the variance before the square root. */
+  epsilon: number;
+}

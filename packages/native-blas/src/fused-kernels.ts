@@ -4,11 +4,14 @@ import {
   R3DAdamW,
   R3DGelu,
   R3DLayerNorm,
+  R3DLinearNormRelu,
   type R3DAdamWAttrs,
   type R3DAdamWInputs,
   type R3DGeluInputs,
   type R3DLayerNormAttrs,
   type R3DLayerNormInputs,
+  type R3DLinearNormReluAttrs,
+  type R3DLinearNormReluInputs,
 } from '@r3d-ts/kernel-names';
 import type { BlasAddon } from './addon.js';
 import { f32, outputArray } from './buffer-pool.js';
@@ -79,9 +82,44 @@ function adamwConfig(addon: BlasAddon, backendName: string): KernelConfig {
   return { kernelName: R3DAdamW, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
-/** U_GELU in the addon's unary op enum (src/addon/elementwise.c). */
+/**
+ * A linear layer, LayerNorm and ReLU (the R3D depth projection): inputs x (N, K), weight (C, K),
+ * bias, gamma, beta (C); attr epsilon; outputs [h = x W^T + bias, relu(LayerNorm(h))]. The same
+ * addon calls, in the same order, as `_FusedMatMul` with a row bias, `R3DLayerNorm` and `Relu`, so
+ * the same bits; one kernel dispatch instead of three, and no intermediate tensor in the engine.
+ */
+function linearNormReluConfig(addon: BlasAddon, backendName: string): KernelConfig {
+  const kernelFunc = (args: { inputs: R3DLinearNormReluInputs; backend: Backend; attrs: R3DLinearNormReluAttrs }): TensorInfo[] => {
+    const { x, weight, bias, gamma, beta } = args.inputs;
+    requireFloat32(R3DLinearNormRelu, { x, weight, bias, gamma, beta });
+    if (x.shape.length !== 2 || weight.shape.length !== 2 || x.shape[1] !== weight.shape[1]) {
+      throw new RangeError(`${R3DLinearNormRelu}: x [${x.shape}] must be (N, K) and weight [${weight.shape}] (C, K)`);
+    }
+    const [n, k] = x.shape as [number, number];
+    const c = weight.shape[0]!;
+    for (const [name, t] of Object.entries({ bias, gamma, beta })) {
+      if (util.sizeFromShape(t.shape) !== c || t.shape.length !== 1) throw new RangeError(`${R3DLinearNormRelu}: ${name} has shape [${t.shape}], expected [${c}]`);
+    }
+    const b = args.backend;
+    const h = outputArray(b, n * c);
+    const y = outputArray(b, n * c);
+    if (n * c > 0) {
+      // the row bias is written first and accumulated into by the GEMM (beta = 1), as _FusedMatMul does
+      const bv = f32(b, bias);
+      for (let r = 0; r < h.length; r += c) h.set(bv, r);
+      if (k > 0) addon.sgemm(f32(b, x), f32(b, weight), h, 1, 1, 1, n, c, k, false, true, 1, 1);
+      addon.layerNorm(h, f32(b, gamma), f32(b, beta), y, n, c, args.attrs.epsilon);
+      addon.unary(RELU_OP, y, y, 0);
+    }
+    return [b.makeTensorInfo([n, c], 'float32', h), b.makeTensorInfo([n, c], 'float32', y)];
+  };
+  return { kernelName: R3DLinearNormRelu, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+/** U_GELU and U_RELU in the addon's unary op enum (src/addon/elementwise.c). */
 const GELU_OP = 22;
+const RELU_OP = 11;
 
 export function fusedConfigs(addon: BlasAddon, backendName: string): KernelConfig[] {
-  return [layerNormConfig(addon, backendName), geluConfig(addon, backendName), adamwConfig(addon, backendName)];
+  return [layerNormConfig(addon, backendName), geluConfig(addon, backendName), adamwConfig(addon, backendName), linearNormReluConfig(addon, backendName)];
 }

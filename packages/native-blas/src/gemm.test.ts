@@ -39,6 +39,10 @@ const cases: Array<[number, number, number, boolean, boolean]> = [
   [131, 97, 1500, true, false], // A^T B (weight gradients), two reduction blocks
   [250, 67, 333, false, false], // A B
   [70, 90, 700, true, true], // A^T B^T: B transposed, outer kernel
+  // rows of B a multiple of 16 floats: the outer kernel's column tiles shift to B's cache lines
+  [131, 160, 800, true, false], // A^T B (the depth projection's weight gradient, smaller)
+  [100, 96, 900, false, false], // A B
+  [200, 16, 2000, true, false], // one 16-column strip: a cut first tile and a short second one
 ];
 
 describe.skipIf(!own)(own ? 'own AVX-512 GEMM' : 'own AVX-512 GEMM (skipped: this CPU has no AVX-512, or the addon is not built)', () => {

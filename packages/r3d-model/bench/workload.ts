@@ -71,7 +71,7 @@ export function ownKernels<K extends { name: string }>(kernels: K[]): K[] {
 
 /**
  * Floating-point operations of the matrix products among profiled kernels (2 m n k per product,
- * `BatchMatMul` and `_FusedMatMul`), from their input and output shapes: the reduction length is
+ * `BatchMatMul`, `_FusedMatMul` and the depth projection's `R3DLinearNormRelu`), from their input and output shapes: the reduction length is
  * the dimension of the first operand that is not the output's row count (transposed or not, the
  * shapes say which). Element-wise work is left out: the products are the compute bound.
  *
@@ -81,7 +81,7 @@ export function ownKernels<K extends { name: string }>(kernels: K[]): K[] {
 export function matmulFlops(kernels: { name: string; inputShapes: (number[] | null)[]; outputShapes: (number[] | null)[] }[]): number {
   let flops = 0;
   for (const k of kernels) {
-    if (k.name !== 'BatchMatMul' && k.name !== '_FusedMatMul') continue;
+    if (k.name !== 'BatchMatMul' && k.name !== '_FusedMatMul' && k.name !== 'R3DLinearNormRelu') continue;
     const a = k.inputShapes[0];
     const out = k.outputShapes[0];
     if (!a || !out || a.length < 2 || out.length < 2) continue;

@@ -1,7 +1,8 @@
-import { layerNorm, linear } from '@r3d-ts/rtf-fuser';
+import { linear } from '@r3d-ts/rtf-fuser';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EncoderConfig } from './config.js';
 import { ModelConfigError } from './errors.js';
+import { linearNormRelu } from './linear-norm-relu.js';
 
 /** Parameter lookup by PyTorch name. */
 export type ParamGetter = (name: string) => tf.Tensor;
@@ -23,7 +24,13 @@ export function encodeFrames(x: tf.Tensor, e: EncoderConfig, param: ParamGetter,
     throw new ModelConfigError(field, `a tensor of shape ${what}`, `[${x.shape.join(', ')}]`);
   }
   const flat = tf.reshape(x.dtype === 'float32' ? x : tf.cast(x, 'float32'), [b * t, e.inputDim]);
-  let h = linear(flat, param(`${e.linearName}.weight`) as tf.Tensor2D, param(`${e.linearName}.bias`) as tf.Tensor1D, { inputGrad: false });
-  if (e.layerNorm) h = layerNorm(h, param(`${e.layerNormName}.weight`) as tf.Tensor1D, param(`${e.layerNormName}.bias`) as tf.Tensor1D);
+  const w = param(`${e.linearName}.weight`) as tf.Tensor2D;
+  const bias = param(`${e.linearName}.bias`) as tf.Tensor1D;
+  if (e.layerNorm) {
+    // one fused kernel where the backend has it (native-blas: the depth projection, 61 MB of frames)
+    const y = linearNormRelu(flat as tf.Tensor2D, w, bias, param(`${e.layerNormName}.weight`) as tf.Tensor1D, param(`${e.layerNormName}.bias`) as tf.Tensor1D);
+    return tf.reshape(y, [b, t, -1]) as tf.Tensor3D;
+  }
+  const h = linear(flat, w, bias, { inputGrad: false });
   return tf.reshape(tf.relu(h), [b, t, -1]) as tf.Tensor3D;
 }

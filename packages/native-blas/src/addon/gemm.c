@@ -181,6 +181,7 @@ typedef struct {
   float *panels;       // outer kernel: panel_floats of packed A per task
   size_t panel_floats;
   int panel_rows;      // rows of A packed at a time
+  int col_pad;         // outer kernel: column tiles start at j = 32 t - col_pad (see r3d_sgemm)
 } gemm_job;
 
 static enum store_mode first_mode(float beta) { return beta == 0.0f ? STORE : beta == 1.0f ? ACCUMULATE : SCALE; }
@@ -189,7 +190,9 @@ AVX512 static void gemm_task(void *ctx, int task) {
   const gemm_job *g = (const gemm_job *)ctx;
   const int i0 = (task / g->col_tasks) * g->row_chunk, j0 = (task % g->col_tasks) * g->col_chunk;
   const int i1 = i0 + g->row_chunk < g->m ? i0 + g->row_chunk : g->m;
-  const int j1 = j0 + g->col_chunk < g->n ? j0 + g->col_chunk : g->n;
+  // the outer kernel's columns are counted from -col_pad (0 for the dot kernel)
+  const int nv = g->n + g->col_pad;
+  const int j1 = j0 + g->col_chunk < nv ? j0 + g->col_chunk : nv;
   if (g->dot) {
     for (int p0 = 0; p0 < g->k; p0 += DOT_KC) {
       const int kc = g->k - p0 < DOT_KC ? g->k - p0 : DOT_KC;
@@ -214,8 +217,10 @@ AVX512 static void gemm_task(void *ctx, int task) {
     for (int ib = i0; ib < i1; ib += mc) {
       const int ie = ib + mc < i1 ? ib + mc : i1;
       pack_panels(g->a, g->lda, g->trans_a, ib, ie, p0, kc, panels);
-      for (int j = j0; j < j1; j += OUT_N) {
-        const int nc = j1 - j < OUT_N ? j1 - j : OUT_N;
+      for (int u = j0; u < j1; u += OUT_N) {
+        const int j = (u > g->col_pad ? u : g->col_pad) - g->col_pad; // only the first tile is cut short
+        const int nc = (j1 - u < OUT_N ? j1 : u + OUT_N) - g->col_pad - j;
+        if (nc <= 0) continue;
         for (int i = ib; i < ie; i += OUT_M) {
           const int mr = ie - i < OUT_M ? ie - i : OUT_M;
           outer_tile(panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, bp + j, g->ldb, g->c + (size_t)i * g->ldc + j,
@@ -255,7 +260,20 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
     b = bt;
     ldb = n;
   }
-  gemm_job g = {dot, trans_a, m, n, k, a, b, (size_t)lda, (size_t)ldb, (size_t)ldc, c, beta, m, n, 1, NULL, 0, 0};
+  // The outer kernel reads two vectors of a row of B per step. Where B's rows are all 64-byte
+  // aligned alike (ldb a multiple of 16 floats) but B itself is not (a large Float32Array sits 16
+  // bytes into its page), the column tiles are shifted to start on cache lines: one narrow tile
+  // first, then every load within one line (measured: 8-10% less CPU time for the depth
+  // projection's weight gradient, 128 x 19200 x 800). Each element of C is still one FMA chain
+  // over the reduction, so the tiling does not change a bit.
+  int col_pad = 0;
+  if (!dot && ldb % 16 == 0 && ((uintptr_t)b & 3) == 0) {
+    const int to_line = (int)((64 - ((uintptr_t)b & 63)) & 63) / 4; // floats before the next line
+    col_pad = (16 - to_line) % 16;
+    if (col_pad >= n) col_pad = 0;
+  }
+  const int nv = n + col_pad;
+  gemm_job g = {dot, trans_a, m, n, k, a, b, (size_t)lda, (size_t)ldb, (size_t)ldc, c, beta, m, nv, 1, NULL, 0, 0, col_pad};
   const int threads = flops < PARALLEL_FLOPS ? 1 : r3d_pool_threads();
   int tasks = 1;
   if (threads > 1) {
@@ -267,10 +285,10 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
       const int tiles = ceil_div(m, tile_m);
       g.row_chunk = ceil_div(tiles, want < tiles ? want : tiles) * tile_m;
     } else {
-      const int tiles = ceil_div(n, tile_n);
+      const int tiles = ceil_div(nv, tile_n);
       g.col_chunk = ceil_div(tiles, want < tiles ? want : tiles) * tile_n;
     }
-    g.col_tasks = ceil_div(n, g.col_chunk);
+    g.col_tasks = ceil_div(nv, g.col_chunk);
     tasks = ceil_div(m, g.row_chunk) * g.col_tasks;
   }
   if (!dot) {
