@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signalExitCode, type StepEvent, TrainingStoppedError } from '@r3d-ts/trainer';
@@ -9,8 +9,9 @@ import type { CellResult } from './run-cell.js';
 
 // Cells are independent: each worker process trains one at a time, its kernels on one thread,
 // and the parent writes each result as it arrives. The model is small (C = 64), so a training
-// step is mostly the engine's per-kernel work, which one thread does: two one-thread processes
-// on two cores train about twice the cells of one two-thread process (measured: see README).
+// step is mostly the engine's per-kernel work, which one thread does: on idle cores two
+// one-thread processes can train twice the cells of one two-thread process, while on cores that
+// other jobs fill they only add a start-up each (measured: see README).
 
 /** Messages from the parent to a worker. */
 export type ToWorker =
@@ -27,14 +28,17 @@ export type FromWorker =
   | { type: 'error'; id: string | null; message: string };
 
 /**
- * How many worker processes a run uses: `workers` as configured, `auto` = one per core
- * (`os.availableParallelism()`), never more than the cells to train; 1 trains in this process.
+ * How many worker processes a run uses: `workers` as configured, or for `auto` one per idle core
+ * (cores less the 1-minute load average, rounded: 2 on a quiet 2-core machine, 1 on one that
+ * other jobs already fill, where a second process only adds its start-up; measured, see README),
+ * never more than the cells to train; 1 trains in this process.
  *
  * @example
- * workerCount('auto', 35); // 2 on a 2-core machine
+ * workerCount('auto', 35, 2, 0.2); // 2
+ * workerCount('auto', 35, 2, 6.5); // 1
  */
-export function workerCount(workers: AblationConfig['workers'], cells: number, cores = availableParallelism()): number {
-  const wanted = workers === 'auto' ? cores : workers;
+export function workerCount(workers: AblationConfig['workers'], cells: number, cores = availableParallelism(), load = loadavg()[0]!): number {
+  const wanted = workers === 'auto' ? Math.round(cores - load) : workers;
   return Math.max(1, Math.min(wanted, cells));
 }
 

@@ -122,7 +122,7 @@ export function buildProgram(): Command {
     program.command('run', { isDefault: true }).description('run the grid (or the darai-demo rank analysis) and write the report'),
   )
     .option('--shard <i/n>', 'run only shard i of n (1-based), or auto / auto/N: the shard a Slurm array task or Kubernetes Indexed Job pod is')
-    .option('--workers <n>', 'worker processes that train cells side by side: auto (default, one per core) or a count; 1 trains in this process')
+    .option('--workers <n>', 'worker processes that train cells side by side: auto (default, one per idle core) or a count; 1 trains in this process')
     .option('--no-progress', 'plain log lines instead of progress bars (there are none when stderr is not a terminal, under CI=true or NO_COLOR)')
     .option('--json', 'print the result as one JSON line on stdout')
     .option('--overwrite', 'remove the results the output folder holds (cells, checkpoints, report) and start over')

@@ -50,7 +50,7 @@ export const ablationConfigSchema = z
     /** Exchange ratios of the RTF and hard-swap (k = floor(ratio * C) channels per modality). */
     exchangeRatios: z.array(ratio).min(1).default([0.3]),
     seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1).default([1, 2, 3, 4, 5]),
-    epochs: z.number().int().positive().default(8),
+    epochs: z.number().int().positive().default(7),
     batchSize: z.number().int().positive().default(64),
     lr: z.number().positive().default(8e-3),
     weightDecay: z.number().min(0).default(5e-3),
@@ -80,8 +80,10 @@ export const ablationConfigSchema = z
     synthetic: z
       .object({
         seed: z.number().int().min(0).default(1),
-        /** Sequences over all splits (70% train, 30% test); held in memory (about 0.6 MB each at 15 fps), hence the bound. */
-        count: z.number().int().min(4).max(MAX_SYNTHETIC_COUNT, `at most ${MAX_SYNTHETIC_COUNT} (the synthetic videos are held in memory)`).default(300),
+        /** Sequences over all splits (`testFraction` of them test, the rest train); held in memory (about 0.6 MB each at 15 fps), hence the bound. */
+        count: z.number().int().min(4).max(MAX_SYNTHETIC_COUNT, `at most ${MAX_SYNTHETIC_COUNT} (the synthetic videos are held in memory)`).default(260),
+        /** Share of the sequences (the last ones) kept for testing. */
+        testFraction: ratio.default(0.2),
         /** Keep every n-th frame of the 15 fps videos. */
         sampleRate: z.number().int().positive().default(5),
         /** How the world chooses tasks: `by-object` (the object decides the task, so the future follows from what is seen) or `random`. */
@@ -119,7 +121,7 @@ export const ablationConfigSchema = z
     /** TensorFlow.js backend; unset = R3D_BACKEND, else native-blas where its addon loads, else wasm (see README). */
     backend: oneOf(BACKENDS).optional(),
     /**
-     * Worker processes that train cells side by side: `auto` (default) one per core, 1 trains in
+     * Worker processes that train cells side by side: `auto` (default) one per idle core (cores less the load average), 1 trains in
      * the run's own process. Results do not depend on it (each cell is seeded, its kernels are
      * bit-identical on any thread count).
      */
@@ -152,7 +154,7 @@ export const PRESETS: Record<string, AblationConfigInput> = {
     transitionWeight: 10,
     trainObservationRatios: [0.2, 0.3, 0.5],
     model: { dropout: 0.1 },
-    synthetic: { count: 40, sampleRate: 3, grammar: 'random', rgb: 'frame', standardiseRgb: false, planted: ['informative', 'redundant', 'noise'] },
+    synthetic: { count: 40, testFraction: 0.3, sampleRate: 3, grammar: 'random', rgb: 'frame', standardiseRgb: false, planted: ['informative', 'redundant', 'noise'] },
   },
 };
 

@@ -107,18 +107,22 @@ export function standardise(train: readonly Sequence[], test: readonly Sequence[
 }
 
 /**
- * Loads the sequences of the configured dataset: the embedded synthetic world (generated
- * in memory, deterministic for its seed) or a FUTR-layout folder (features, groundTruth, mapping,
- * splits; the depth and imu partners read features_depth/ and features_imu/, the text partner
- * features_text/ when it exists, else phrases of the labels). Without split files a FUTR folder
- * is cut 70/30 in id order. `warn` gets the one line that counts videos the FUTR reader
- * truncated (default `process.emitWarning`).
+ * Loads the sequences of the configured dataset: the embedded synthetic world (deterministic
+ * for its options; generated once, then read from the dataset cache, see `data-cache.ts`; RGB
+ * as clips and standardised as `synthetic.rgb` and `synthetic.standardiseRgb` say) or a
+ * FUTR-layout folder (features, groundTruth, mapping, splits; the depth and imu partners read
+ * features_depth/ and features_imu/, the text partner features_text/ when it exists, else
+ * phrases of the labels). Without split files a FUTR folder is cut 70/30 in id order. `warn`
+ * gets the one line that counts videos the FUTR reader truncated (default `process.emitWarning`).
+ *
+ * @example
+ * const data = await loadAblationData(parseAblationConfig({}));
  */
 export async function loadAblationData(config: AblationConfig, warn?: (message: string) => void): Promise<AblationData> {
   if (config.dataset === 'synthetic') {
     const { SyntheticDataset } = await import('@r3d-ts/datasets/synthetic');
-    const { seed, count, sampleRate, planted, grammar } = config.synthetic;
-    const options = { seed, count, grammar, splitFractions: [0.7, 0, 0.3] as [number, number, number], ...(planted ? { planted } : {}) };
+    const { seed, count, sampleRate, planted, grammar, testFraction } = config.synthetic;
+    const options = { seed, count, grammar, splitFractions: [1 - testFraction, 0, testFraction] as [number, number, number], ...(planted ? { planted } : {}) };
     // every cell, worker and later run with these options reads the same generated videos
     const key = cacheKey({ kind: 'ablation-synthetic', options, sampleRate, generator: generatorDigest('@r3d-ts/datasets/synthetic') });
     const { data } = await cachedData(key, () => {

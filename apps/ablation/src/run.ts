@@ -167,6 +167,9 @@ async function runGrid(config: AblationConfig, options: RunOptions, grid: GridFi
       }
     } finally {
       bars?.stop();
+      // workers finish in any order; the summary lists cells in grid order, as one process does
+      const order = new Map(todo.map((c, i) => [c.id, i]));
+      ran.sort((a, b) => order.get(a)! - order.get(b)!);
     }
     log.write(`trained ${ran.length} cells in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   }
