@@ -44,6 +44,7 @@ interface RunFlags {
   progress?: boolean;
   json?: boolean;
   overwrite?: boolean;
+  workers?: string;
 }
 
 /** Flags over the config file over the defaults. */
@@ -66,6 +67,7 @@ export function configFromFlags(flags: RunFlags, options: { dataHere?: boolean }
   set('shard', flags.shard);
   set('sequences', flags.sequences);
   set('progress', flags.progress);
+  if (flags.workers !== undefined) over.workers = flags.workers === 'auto' ? 'auto' : Number(flags.workers);
   if (flags.syntheticCount !== undefined) over.synthetic = { ...((over.synthetic as object) ?? {}), count: flags.syntheticCount };
   // --shard auto: the scheduler's environment names this task's shard
   if (typeof over.shard === 'string') over.shard = shardFlag(over.shard, process.env);
@@ -120,6 +122,7 @@ export function buildProgram(): Command {
     program.command('run', { isDefault: true }).description('run the grid (or the darai-demo rank analysis) and write the report'),
   )
     .option('--shard <i/n>', 'run only shard i of n (1-based), or auto / auto/N: the shard a Slurm array task or Kubernetes Indexed Job pod is')
+    .option('--workers <n>', 'worker processes that train cells side by side: auto (default, one per idle core) or a count; 1 trains in this process')
     .option('--no-progress', 'plain log lines instead of progress bars (there are none when stderr is not a terminal, under CI=true or NO_COLOR)')
     .option('--json', 'print the result as one JSON line on stdout')
     .option('--overwrite', 'remove the results the output folder holds (cells, checkpoints, report) and start over')

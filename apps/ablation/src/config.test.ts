@@ -34,6 +34,19 @@ describe('configuration', () => {
     expect(() => parseAblationConfig({ partners: ['rgb', 'informative'] })).toThrow(/partners: informative is a planted partner of the synthetic world: use --preset planted/);
   });
 
+  it('the default grid: the by-object world with a standardised RGB clip, trained to anticipate', () => {
+    const c = parseAblationConfig({});
+    expect(c.synthetic).toMatchObject({ count: 260, testFraction: 0.2, sampleRate: 5, grammar: 'by-object', rgb: 'clip', standardiseRgb: true });
+    expect({ epochs: c.epochs, batchSize: c.batchSize, lr: c.lr, transitionWeight: c.transitionWeight, dropout: c.model.dropout, workers: c.workers }).toEqual({ epochs: 7, batchSize: 64, lr: 8e-3, transitionWeight: 1, dropout: 0, workers: 'auto' });
+  });
+
+  it('--preset planted keeps the world and training it was tuned with, whatever the default grid uses', () => {
+    const c = parseAblationConfig(withPreset('planted', {}));
+    expect(c.synthetic).toMatchObject({ count: 40, testFraction: 0.3, sampleRate: 3, grammar: 'random', rgb: 'frame', standardiseRgb: false });
+    expect({ epochs: c.epochs, batchSize: c.batchSize, lr: c.lr, transitionWeight: c.transitionWeight, trainObservationRatios: c.trainObservationRatios, model: c.model })
+      .toEqual({ epochs: 20, batchSize: 8, lr: 5e-3, transitionWeight: 10, trainObservationRatios: [0.2, 0.3, 0.5], model: { hidden: 64, heads: 4, ffnDim: 128, dropout: 0.1, encoderLayers: 0 } });
+  });
+
   it.each([
     [{ partners: ['depth', 'audio'] }, /partners\[1\]: expected one of rgb, depth, text, imu \(got "audio"\)/],
     [{ exchangeRatios: [0.3, 1.2] }, /exchangeRatios\[1\]: must be inside \(0, 1\) \(got 1.2\)/],

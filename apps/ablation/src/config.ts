@@ -50,12 +50,17 @@ export const ablationConfigSchema = z
     /** Exchange ratios of the RTF and hard-swap (k = floor(ratio * C) channels per modality). */
     exchangeRatios: z.array(ratio).min(1).default([0.3]),
     seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1).default([1, 2, 3, 4, 5]),
-    epochs: z.number().int().positive().default(6),
-    batchSize: z.number().int().positive().default(8),
-    lr: z.number().positive().default(2e-3),
+    epochs: z.number().int().positive().default(7),
+    batchSize: z.number().int().positive().default(64),
+    lr: z.number().positive().default(8e-3),
     weightDecay: z.number().min(0).default(5e-3),
     warmupEpochs: z.number().min(0).default(1),
-    trainObservationRatios: z.array(ratio).min(1).default([0.2, 0.3, 0.5]),
+    /**
+     * Weight of the action loss for a sample whose next action differs from its last observed one
+     * (10 as released, which trains the queries toward the transition; 1 weighs every sample alike).
+     */
+    transitionWeight: z.number().positive().default(1),
+    trainObservationRatios: z.array(ratio).min(1).default([0.2, 0.3]),
     evalObservationRatios: z.array(ratio).min(1).default([0.2, 0.3]),
     predictionRatios: z.array(z.number().gt(0).lte(1)).min(1).default([0.1, 0.2, 0.3, 0.5]),
     /** Observation ratios at which effective rank is measured (the paper's figure: 0.1 .. 0.9). */
@@ -66,17 +71,35 @@ export const ablationConfigSchema = z
         hidden: z.number().int().positive().default(64),
         heads: z.number().int().positive().default(4),
         ffnDim: z.number().int().positive().default(128),
-        dropout: z.number().min(0).lt(1).default(0.1),
+        dropout: z.number().min(0).lt(1).default(0),
+        /** Transformer encoder layers over the fused tokens before the decoder (0 as released). */
+        encoderLayers: z.number().int().min(0).default(0),
       })
       .strict()
       .prefault({}),
     synthetic: z
       .object({
         seed: z.number().int().min(0).default(1),
-        /** Sequences over all splits (70% train, 30% test); held in memory (about 0.6 MB each at 15 fps), hence the bound. */
-        count: z.number().int().min(4).max(MAX_SYNTHETIC_COUNT, `at most ${MAX_SYNTHETIC_COUNT} (the synthetic videos are held in memory)`).default(40),
+        /** Sequences over all splits (`testFraction` of them test, the rest train); held in memory (about 0.6 MB each at 15 fps), hence the bound. */
+        count: z.number().int().min(4).max(MAX_SYNTHETIC_COUNT, `at most ${MAX_SYNTHETIC_COUNT} (the synthetic videos are held in memory)`).default(260),
+        /** Share of the sequences (the last ones) kept for testing. */
+        testFraction: ratio.default(0.2),
         /** Keep every n-th frame of the 15 fps videos. */
-        sampleRate: z.number().int().positive().default(3),
+        sampleRate: z.number().int().positive().default(5),
+        /** How the world chooses tasks: `by-object` (the object decides the task, so the future follows from what is seen) or `random`. */
+        grammar: z.enum(['random', 'by-object']).default('by-object'),
+        /**
+         * RGB features per kept frame: `clip` (default) appends their change since the previous
+         * kept frame, the motion a clip extractor such as I3D carries and a single frame lacks
+         * (every action of the world is a motion); `frame` is the single frame's features.
+         */
+        rgb: z.enum(['frame', 'clip']).default('clip'),
+        /**
+         * Standardise the RGB features per channel with the training videos' mean and standard
+         * deviation (default true): the RGB encoder has no normalisation (as released), and the
+         * raw features vary by about 0.03 between frames, too little to outweigh the positions.
+         */
+        standardiseRgb: z.boolean().default(true),
         /** Planted partners to add to the world (the `--preset planted` self-check): informative, redundant, noise. */
         planted: z.array(oneOf(PLANTED_PARTNERS)).optional(),
       })
@@ -97,6 +120,12 @@ export const ablationConfigSchema = z
     out: z.string().min(1).default('out/ablation'),
     /** TensorFlow.js backend; unset = R3D_BACKEND, else native-blas where its addon loads, else wasm (see README). */
     backend: oneOf(BACKENDS).optional(),
+    /**
+     * Worker processes that train cells side by side: `auto` (default) one per idle core (cores less the load average), 1 trains in
+     * the run's own process. Results do not depend on it (each cell is seeded, its kernels are
+     * bit-identical on any thread count).
+     */
+    workers: z.union([z.literal('auto'), z.number().int().positive()]).default('auto'),
     /** Run only shard i of n ("i/n", 1-based). */
     shard: z.string().regex(/^\d+\/\d+$/, 'expected "i/n", e.g. 1/4').optional(),
     /** Progress bars on stderr: only on a terminal, never under CI=true or NO_COLOR; false turns them off. */
@@ -120,7 +149,12 @@ export const PRESETS: Record<string, AblationConfigInput> = {
     epochs: 20,
     lr: 5e-3,
     rankObservationRatios: [0.3, 0.6, 0.9],
-    synthetic: { planted: ['informative', 'redundant', 'noise'] },
+    // the world and training of the self-check as it was tuned, whatever the default grid's
+    batchSize: 8,
+    transitionWeight: 10,
+    trainObservationRatios: [0.2, 0.3, 0.5],
+    model: { dropout: 0.1 },
+    synthetic: { count: 40, testFraction: 0.3, sampleRate: 3, grammar: 'random', rgb: 'frame', standardiseRgb: false, planted: ['informative', 'redundant', 'noise'] },
   },
 };
 

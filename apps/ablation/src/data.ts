@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type FrameModality, type Sequence, SequenceChecker, sliceFrames, UNDEFINED_LABEL } from '@r3d-ts/datasets';
 import type { LabelSpace } from '@r3d-ts/trainer';
 import type { AblationConfig, Partner } from './config.js';
+import { cachedData, cacheKey, generatorDigest } from './data-cache.js';
 import { AblationConfigError } from './errors.js';
 
 /** The sequences the grid trains and tests on, with their class names. */
@@ -29,25 +30,110 @@ export function subsampleSequence(seq: Sequence, rate: number): Sequence {
 }
 
 /**
- * Loads the sequences of the configured dataset: the embedded synthetic world (generated
- * in memory, deterministic for its seed) or a FUTR-layout folder (features, groundTruth, mapping,
- * splits; the depth and imu partners read features_depth/ and features_imu/, the text partner
- * features_text/ when it exists, else phrases of the labels). Without split files a FUTR folder
- * is cut 70/30 in id order. `warn` gets the one line that counts videos the FUTR reader
- * truncated (default `process.emitWarning`).
+ * One line on what a configuration's data is, for logs and reports: for the synthetic world its
+ * seed, size, frame rate and, when the object decides the task, that.
+ *
+ * @example
+ * describeData(parseAblationConfig({})); // 'synthetic (seed 1, ..., tasks decided by the object)'
+ */
+export function describeData(config: AblationConfig): string {
+  if (config.dataset === 'synthetic') {
+    const { seed, count, sampleRate, grammar } = config.synthetic;
+    const rgb = [config.synthetic.rgb === 'clip' ? 'RGB features with their change since the previous kept frame' : '', config.synthetic.standardiseRgb ? 'RGB standardised per channel on the training videos' : ''].filter(Boolean);
+    return `synthetic (seed ${seed}, ${count} sequences, 1 frame in ${sampleRate} of 15 fps${grammar === 'by-object' ? ', tasks decided by the object' : ''}${rgb.length ? `; ${rgb.join(', ')}` : ''})`;
+  }
+  return `${config.dataset} at ${config.data}`;
+}
+
+/**
+ * A sequence whose `rgb` rows are each frame's features followed by their change since the
+ * previous frame (zero on the first): twice as wide, the motion between kept frames made explicit.
+ *
+ * @example
+ * withMotion(seq).modalities.rgb!.dim; // 2 * seq.modalities.rgb!.dim
+ */
+export function withMotion(seq: Sequence): Sequence {
+  const m = seq.modalities.rgb;
+  if (!m) return seq;
+  const D = m.dim;
+  const out = new Float32Array(seq.frames * 2 * D);
+  for (let t = 0; t < seq.frames; t++) {
+    const prev = Math.max(0, t - 1);
+    for (let d = 0; d < D; d++) {
+      out[t * 2 * D + d] = m.data[t * D + d]!;
+      out[t * 2 * D + D + d] = m.data[t * D + d]! - m.data[prev * D + d]!;
+    }
+  }
+  return { ...seq, modalities: { ...seq.modalities, rgb: { dim: 2 * D, data: out } } };
+}
+
+/**
+ * Standardises modality `name` of every sequence per channel with the mean and standard
+ * deviation over all frames of `train` (a channel constant there is only centred), so the test
+ * videos are scaled by what training saw. Returns new sequences; the inputs are untouched.
+ *
+ * @example
+ * const [train, test] = standardise(data.train, data.test, 'rgb');
+ */
+export function standardise(train: readonly Sequence[], test: readonly Sequence[], name: string): [Sequence[], Sequence[]] {
+  const dim = train[0]?.modalities[name]?.dim ?? 0;
+  const sum = new Float64Array(dim);
+  const squares = new Float64Array(dim);
+  let frames = 0;
+  for (const seq of train) {
+    const m = seq.modalities[name]!;
+    for (let t = 0; t < seq.frames; t++) {
+      for (let d = 0; d < dim; d++) {
+        const v = m.data[t * dim + d]!;
+        sum[d] += v;
+        squares[d] += v * v;
+      }
+    }
+    frames += seq.frames;
+  }
+  const mean = sum.map((s) => s / Math.max(1, frames));
+  const scale = squares.map((q, d) => {
+    const variance = q / Math.max(1, frames) - mean[d]! ** 2;
+    return variance > 1e-12 ? 1 / Math.sqrt(variance) : 1;
+  });
+  const apply = (seq: Sequence): Sequence => {
+    const m = seq.modalities[name];
+    if (!m) return seq;
+    const data = new Float32Array(m.data.length);
+    for (let i = 0; i < data.length; i++) data[i] = (m.data[i]! - mean[i % dim]!) * scale[i % dim]!;
+    return { ...seq, modalities: { ...seq.modalities, [name]: { ...m, data } } };
+  };
+  return [train.map(apply), test.map(apply)];
+}
+
+/**
+ * Loads the sequences of the configured dataset: the embedded synthetic world (deterministic
+ * for its options; generated once, then read from the dataset cache, see `data-cache.ts`; RGB
+ * as clips and standardised as `synthetic.rgb` and `synthetic.standardiseRgb` say) or a
+ * FUTR-layout folder (features, groundTruth, mapping, splits; the depth and imu partners read
+ * features_depth/ and features_imu/, the text partner features_text/ when it exists, else
+ * phrases of the labels). Without split files a FUTR folder is cut 70/30 in id order. `warn`
+ * gets the one line that counts videos the FUTR reader truncated (default `process.emitWarning`).
+ *
+ * @example
+ * const data = await loadAblationData(parseAblationConfig({}));
  */
 export async function loadAblationData(config: AblationConfig, warn?: (message: string) => void): Promise<AblationData> {
   if (config.dataset === 'synthetic') {
     const { SyntheticDataset } = await import('@r3d-ts/datasets/synthetic');
-    const { seed, count, sampleRate, planted } = config.synthetic;
-    const ds = new SyntheticDataset({ seed, count, splitFractions: [0.7, 0, 0.3], ...(planted ? { planted } : {}) });
-    const gen = (split: 'train' | 'test') => ds.indices(split).map((i) => subsampleSequence(ds.generate(i), sampleRate));
-    return {
-      description: `synthetic (seed ${seed}, ${count} sequences, 1 frame in ${sampleRate} of 15 fps)`,
-      classNames: [...ds.classNames],
-      train: gen('train'),
-      test: gen('test'),
-    };
+    const { seed, count, sampleRate, planted, grammar, testFraction } = config.synthetic;
+    const options = { seed, count, grammar, splitFractions: [1 - testFraction, 0, testFraction] as [number, number, number], ...(planted ? { planted } : {}) };
+    // every cell, worker and later run with these options reads the same generated videos
+    const key = cacheKey({ kind: 'ablation-synthetic', options, sampleRate, generator: generatorDigest('@r3d-ts/datasets/synthetic') });
+    const { data } = await cachedData(key, () => {
+      const ds = new SyntheticDataset(options);
+      const gen = (split: 'train' | 'test') => ds.indices(split).map((i) => subsampleSequence(ds.generate(i), sampleRate));
+      return { facts: { classNames: [...ds.classNames] }, splits: { train: gen('train'), test: gen('test') } };
+    });
+    let [train, test] = [data.splits.train!, data.splits.test!];
+    if (config.synthetic.rgb === 'clip') [train, test] = [train.map(withMotion), test.map(withMotion)];
+    if (config.synthetic.standardiseRgb) [train, test] = standardise(train, test, 'rgb');
+    return { description: describeData(config), classNames: [...(data.facts.classNames as string[])], train, test };
   }
   if (config.dataset === 'futr') {
     const { FutrDataset, FUTR_FOLDERS } = await import('@r3d-ts/datasets/futr');

@@ -35,7 +35,7 @@ export interface InputDims {
  * one post-norm decoder layer on 8 queries, seeded by the cell's seed.
  */
 export function buildCellModel(cell: Cell, config: AblationConfig, labels: LabelSpace, dims: InputDims): R3DModel {
-  const { hidden, heads, ffnDim, dropout } = config.model;
+  const { hidden, heads, ffnDim, dropout, encoderLayers } = config.model;
   return createR3DModel({
     numClasses: labels.numClasses,
     noneIndex: labels.none,
@@ -44,6 +44,7 @@ export function buildCellModel(cell: Cell, config: AblationConfig, labels: Label
     heads,
     ffnDim,
     dropout,
+    encoderLayers,
     maxPositions: 512,
     rgb: rgbEncoder(dims.rgb),
     partner: vectorEncoder(dims.partner, cell.partner === 'rgb' ? 'none' : cell.partner),

@@ -74,7 +74,7 @@ export async function runCell(cell: Cell, config: AblationConfig, data: Ablation
   const dims = { rgb: trainSamples[0]!.modalities[keys.rgb]!.dim, partner: trainSamples[0]!.modalities[keys.partner]!.dim };
   const model = buildCellModel(cell, config, labels, dims);
   try {
-    const trainable = r3dTrainable(model, { rgb: keys.rgb, partner: keys.partner });
+    const trainable = r3dTrainable(model, { rgb: keys.rgb, partner: keys.partner, loss: { transitionWeight: config.transitionWeight } });
     const trainConfig = parseTrainConfig({
       seed: cell.seed,
       epochs: config.epochs,

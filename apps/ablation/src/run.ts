@@ -6,13 +6,14 @@ import { removeCellCheckpoints } from './cell-board.js';
 import type { AblationConfig } from './config.js';
 import { shardOf } from './config.js';
 import { analyseDemo, readDemoTokens, type DemoResult } from './darai-demo.js';
-import { loadAblationData, tooShort } from './data.js';
+import { describeData, loadAblationData, tooShort } from './data.js';
 import { shardCells } from './grid.js';
 import { dataBaselines } from './analysis/baselines.js';
 import { gridReport, type GridReport } from './analysis/grid-report.js';
 import { writeDemoReport, writeGridReport } from './report/write.js';
 import { FOLDER_LOCK_WAIT_MS, type GridFile, openForWriting, readCell, readCells, readGridFile, writeCell } from './store/result-folder.js';
 import { cellRunDir, runCell, type CellResult } from './run-cell.js';
+import { trainInWorkers, workerCount } from './cell-workers.js';
 
 /**
  * With no `--backend` and no R3D_BACKEND: native-blas where its addon loads, else wasm (the
@@ -112,30 +113,63 @@ async function runGrid(config: AblationConfig, options: RunOptions, grid: GridFi
       : null;
     const gridBar = bars?.create(mine.length, skipped.length, { label: 'grid    ', extra: '' });
     const started = performance.now();
+    const finished = (result: CellResult) => {
+      writeCell(config.out, { ...result, baselines });
+      // the checkpoints only serve a resume of this cell, which is finished now; its TensorBoard files stay
+      removeCellCheckpoints(cellRunDir(config.out, result.cell));
+      ran.push(result.cell.id);
+      gridBar?.increment(1, { extra: `${result.cell.id} ${result.seconds.toFixed(1)} s` });
+      if (!bars) log.write(`cell ${result.cell.id}: MoC ${(100 * result.meanMoc).toFixed(1)}%, ${result.seconds.toFixed(1)} s\n`);
+    };
+    const batch = options.maxNewCells != null ? todo.slice(0, options.maxNewCells) : todo;
+    const workers = workerCount(config.workers, batch.length);
+    if (workers > 1) log.write(`workers: ${workers} processes, one kernel thread each\n`);
     try {
-      for (const cell of todo) {
-        if (options.maxNewCells != null && ran.length >= options.maxNewCells) break;
-        stopIfAsked(options.signal, `before cell ${cell.id}; ${ran.length} cells trained in this run are saved`);
-        const cellBar = bars?.create(1, 0, { label: cell.id.padEnd(8).slice(0, 28), extra: '' });
-        const result: CellResult = await runCell(cell, config, data, {
-          runDir: cellRunDir(config.out, cell),
+      if (workers > 1) {
+        const cellBars = new Map<string, cliProgress.SingleBar>();
+        await trainInWorkers(batch, config, {
+          workers,
           backend: backend.name,
+          log,
+          runDir: (cell) => cellRunDir(config.out, cell),
           ...(options.signal ? { signal: options.signal } : {}),
-          onStep: (e, total) => {
-            cellBar?.setTotal(total);
-            cellBar?.update(e.globalStep, { extra: `epoch ${e.epoch + 1}/${config.epochs} loss ${e.loss.toFixed(3)}` });
+          onStart: (cell) => {
+            const bar = bars?.create(1, 0, { label: cell.id.padEnd(8).slice(0, 28), extra: '' });
+            if (bar) cellBars.set(cell.id, bar);
+          },
+          onStep: (cell, e, total) => {
+            const bar = cellBars.get(cell.id);
+            bar?.setTotal(total);
+            bar?.update(e.globalStep, { extra: `epoch ${e.epoch + 1}/${config.epochs} loss ${e.loss.toFixed(3)}` });
+          },
+          onResult: (result) => {
+            const bar = cellBars.get(result.cell.id);
+            if (bar) bars!.remove(bar);
+            finished(result);
           },
         });
-        writeCell(config.out, { ...result, baselines });
-        // the checkpoints only serve a resume of this cell, which is finished now; its TensorBoard files stay
-        removeCellCheckpoints(cellRunDir(config.out, cell));
-        ran.push(cell.id);
-        if (cellBar) bars!.remove(cellBar);
-        gridBar?.increment(1, { extra: `${cell.id} ${result.seconds.toFixed(1)} s` });
-        if (!bars) log.write(`cell ${cell.id}: MoC ${(100 * result.meanMoc).toFixed(1)}%, ${result.seconds.toFixed(1)} s\n`);
+      } else {
+        for (const cell of batch) {
+          stopIfAsked(options.signal, `before cell ${cell.id}; ${ran.length} cells trained in this run are saved`);
+          const cellBar = bars?.create(1, 0, { label: cell.id.padEnd(8).slice(0, 28), extra: '' });
+          const result: CellResult = await runCell(cell, config, data, {
+            runDir: cellRunDir(config.out, cell),
+            backend: backend.name,
+            ...(options.signal ? { signal: options.signal } : {}),
+            onStep: (e, total) => {
+              cellBar?.setTotal(total);
+              cellBar?.update(e.globalStep, { extra: `epoch ${e.epoch + 1}/${config.epochs} loss ${e.loss.toFixed(3)}` });
+            },
+          });
+          if (cellBar) bars!.remove(cellBar);
+          finished(result);
+        }
       }
     } finally {
       bars?.stop();
+      // workers finish in any order; the summary lists cells in grid order, as one process does
+      const order = new Map(todo.map((c, i) => [c.id, i]));
+      ran.sort((a, b) => order.get(a)! - order.get(b)!);
     }
     log.write(`trained ${ran.length} cells in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   }
@@ -171,9 +205,4 @@ async function writeReportLocked(out: string, context: { backend?: string }): Pr
   const report = gridReport(config, grid.cells, results, description, backends || context.backend || 'none');
   await writeGridReport(out, report);
   return report;
-}
-
-function describeData(config: AblationConfig): string {
-  if (config.dataset === 'synthetic') return `synthetic (seed ${config.synthetic.seed}, ${config.synthetic.count} sequences, 1 frame in ${config.synthetic.sampleRate} of 15 fps)`;
-  return `${config.dataset} at ${config.data}`;
 }

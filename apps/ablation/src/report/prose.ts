@@ -34,7 +34,11 @@ export const SYNTHETIC_SOURCES: Record<string, string> = {
 function partnerSources(report: GridReport): string[] {
   const { config } = report;
   const partners = ['rgb', ...config.partners.filter((p) => p !== 'rgb')];
-  if (config.dataset === 'synthetic') return [...partners.map((p) => SYNTHETIC_SOURCES[p] ?? p), 'RGB alone = the same model with a constant zero partner and the mean fuser'];
+  if (config.dataset === 'synthetic') {
+    // folders made before these options existed lack them: their RGB was the single frame, raw
+    const rgb = [SYNTHETIC_SOURCES.rgb!, ...(config.synthetic.rgb === 'clip' ? ['each kept frame\u2019s features followed by their change since the previous kept frame (appearance and motion, as a clip extractor gives)'] : []), ...(config.synthetic.standardiseRgb ? ['standardised per channel with the training videos\u2019 mean and standard deviation'] : [])].join(', ');
+    return [...partners.map((p) => (p === 'rgb' ? rgb : (SYNTHETIC_SOURCES[p] ?? p))), 'RGB alone = the same model with a constant zero partner and the mean fuser'];
+  }
   return [...partners.map((p) => `${p} = the ${p} features of ${config.data}`), 'RGB alone = the same model with a constant zero partner and the mean fuser'];
 }
 

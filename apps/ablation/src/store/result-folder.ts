@@ -28,7 +28,7 @@ import type { CellResult } from '../run-cell.js';
  * gridFingerprint(parseAblationConfig({ seeds: [1] })) === gridFingerprint(parseAblationConfig({ seeds: [2] })); // true
  */
 export function gridFingerprint(config: AblationConfig): string {
-  const { out: _o, backend: _b, shard: _s, progress: _p, partners: _pa, fusers: _f, exchangeRatios: _e, seeds: _se, ...rest } = config;
+  const { out: _o, backend: _b, shard: _s, progress: _p, workers: _w, partners: _pa, fusers: _f, exchangeRatios: _e, seeds: _se, ...rest } = config;
   return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
 }
 

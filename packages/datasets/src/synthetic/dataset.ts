@@ -6,7 +6,7 @@ import { streamSequences } from '../stream.js';
 import { apply, mul, rotY, rotZ, transpose, type Vec3 } from './geometry.js';
 import { cameraRays, renderFrame, type Camera } from './render.js';
 import { informativeFeatures, INTENT_DIM, noiseFeatures, PLANTED_DIMS, type PlantedPartner } from './planted.js';
-import { framePrimitives, simulateEpisode, SYNTHETIC_ACTIONS, type Episode } from './world.js';
+import { type ActionGrammar, framePrimitives, simulateEpisode, SYNTHETIC_ACTIONS, type Episode } from './world.js';
 
 /** Options of the synthetic dataset. */
 export interface SyntheticOptions {
@@ -37,6 +37,12 @@ export interface SyntheticOptions {
    * draws from its own stream: the other modalities are the same bytes with or without them.
    */
   planted?: readonly PlantedPartner[];
+  /**
+   * How tasks are chosen (default `random`, the bytes of every earlier version): `by-object`
+   * lets the object decide the task (ball slid, cup poured, block carried; see `ActionGrammar`),
+   * so the next actions follow from what the video shows.
+   */
+  grammar?: ActionGrammar;
 }
 
 const CLASS_PHRASE: Record<string, string> = {
@@ -99,8 +105,10 @@ export class SyntheticDataset {
       splitFractions: options.splitFractions ?? [0.7, 0.15, 0.15],
       featureSeed: options.featureSeed ?? 20260,
       planted: [...new Set(options.planted ?? [])],
+      grammar: options.grammar ?? 'random',
     };
-    const { height, width, count, featureDim, textDim, fps } = this.options;
+    const { height, width, count, featureDim, textDim, fps, grammar } = this.options;
+    if (grammar !== 'random' && grammar !== 'by-object') throw new RangeError(`SyntheticDataset: grammar must be 'random' or 'by-object', got ${String(grammar)}`);
     if (!(Number.isSafeInteger(count) && count >= 0)) throw new RangeError(`SyntheticDataset: count must be a non-negative integer, got ${count}`);
     for (const [name, v] of [['height', height], ['width', width], ['featureDim', featureDim], ['textDim', textDim]] as const) {
       if (!(Number.isSafeInteger(v) && v >= 1)) throw new RangeError(`SyntheticDataset: ${name} must be a positive integer, got ${v}`);
@@ -175,7 +183,7 @@ export class SyntheticDataset {
   generate(index: number): Sequence {
     const { seed, height: H, width: W, featureDim: D, fps, includeFrames } = this.options;
     const rng = new Rng(mixSeed(seed, index));
-    const ep = simulateEpisode(rng);
+    const ep = simulateEpisode(rng, { grammar: this.options.grammar });
     const T = ep.states.length;
     const cam: Camera = { position: [rng.uniform(-0.02, 0.02), 0.56 + rng.uniform(-0.02, 0.02), 0], pitch: 0.5 + rng.uniform(-0.04, 0.04), focal: W * 0.86, height: H, width: W };
     const rays = cameraRays(cam);

@@ -73,6 +73,47 @@ describe('SyntheticDataset', () => {
   });
 });
 
+describe('action grammar', () => {
+  it('random (the default) is the bytes it was before the option existed', () => {
+    // sha256 of the first 6 sequences of seed 7, as generated before `grammar` was added
+    const ds = new SyntheticDataset({ seed: 7, count: 6 });
+    expect(digest(ds, 6)).toBe('7a96c81161aab4e62614242ab54b9b3ccbadff576ab6931e20c711cb310e49f1');
+    expect(digest(new SyntheticDataset({ seed: 7, count: 6, grammar: 'random' }), 6)).toBe(digest(ds, 6));
+  });
+
+  it('by-object: the object decides the task, each object at most once', () => {
+    const ds = new SyntheticDataset({ seed: 4, count: 30, grammar: 'by-object' });
+    const name = (l: number) => ds.classNames[l]!;
+    let tasks = 0;
+    for (let i = 0; i < 30; i++) {
+      const s = ds.generate(i);
+      const phrases = s.meta!.phrases as string[];
+      // the actions of each task, by the object its phrases name
+      const byObject = new Map<string, string[]>();
+      let object = '';
+      for (let t = 0; t < s.frames; t++) {
+        const action = name(s.labels[t]!);
+        if (action === 'reach') object = /the (red ball|blue cup|green block)/.exec(phrases[t]!)![1]!;
+        if (action === 'idle' || action === 'retract') continue;
+        const seen = byObject.get(object) ?? [];
+        if (seen.at(-1) !== action) seen.push(action);
+        byObject.set(object, seen);
+      }
+      for (const [obj, actions] of byObject) {
+        tasks++;
+        if (obj === 'red ball') expect(actions).toSatisfy((a: string[]) => a.join() === 'reach,push' || a.join() === 'reach,pull');
+        if (obj === 'blue cup') expect(actions.join()).toBe('reach,grasp,lift,pour,place');
+        if (obj === 'green block') expect(actions).toSatisfy((a: string[]) => a.join() === 'reach,grasp,lift,move_toward,place' || a.join() === 'reach,grasp,lift,move_away,place');
+      }
+    }
+    expect(tasks).toBeGreaterThan(40);
+  });
+
+  it('rejects an unknown grammar', () => {
+    expect(() => new SyntheticDataset({ grammar: 'chaos' as never })).toThrow(/grammar must be 'random' or 'by-object', got chaos/);
+  });
+});
+
 describe('planted partners', () => {
   const plain = new SyntheticDataset({ seed: 3, count: 4 });
   const planted = new SyntheticDataset({ seed: 3, count: 4, planted: ['informative', 'redundant', 'noise'] });

@@ -55,13 +55,33 @@ function yawOf(hand: Vec3): number {
 }
 
 /**
+ * How an episode's tasks are chosen. `random` (the default): each task picks any object and
+ * draws its branches (slide or carry, move, pour) at random, so nothing observed tells which
+ * comes next. `by-object`: the object decides the task, as a person's habits would: the ball is
+ * slid (pushed away when it lies near the camera, pulled when far), the cup is lifted and poured,
+ * the block is lifted and carried toward the camera when far, away when near; each object is
+ * handled at most once, in random order. The next actions then follow from what the video shows.
+ */
+export type ActionGrammar = 'random' | 'by-object';
+
+/** The objects' kinds in `makeObjects` order, for the `by-object` grammar. */
+const BALL = 0;
+const CUP = 1;
+/** Depth (z, metres) that splits "near the camera" from "far" in the `by-object` grammar: the middle of the objects' range. */
+const NEAR_FAR_Z = 0.975;
+
+/**
  * Simulates an episode from a seeded script: an idle start, then one to three tasks drawn from
  * "pick, carry and place" (reach, grasp, lift, optionally move toward or away from the camera,
  * optionally pour, place, retract) and "slide" (reach, push or pull, retract). Motions are
  * smooth-step interpolations with random durations and amplitudes; a held object follows the
- * wrist rigidly (so pouring tilts it).
+ * wrist rigidly (so pouring tilts it). `grammar` picks how tasks are chosen (see `ActionGrammar`;
+ * the default `random` is the same bytes as before the option existed).
+ *
+ * @example
+ * simulateEpisode(new Rng(1), { grammar: 'by-object' }).labels; // [0, 0, ..., 1, 1, ...]
  */
-export function simulateEpisode(rng: Rng, options: { minTasks?: number; maxTasks?: number } = {}): Episode {
+export function simulateEpisode(rng: Rng, options: { minTasks?: number; maxTasks?: number; grammar?: ActionGrammar } = {}): Episode {
   const objects = makeObjects(rng);
   let state: WorldState = { hand: [REST[0] + rng.uniform(-0.03, 0.03), REST[1], REST[2]], yaw: 0, roll: 0, grip: 0, objects: objects.map((o) => ({ pos: o.pos, rot: o.rot })) };
   state.yaw = yawOf(state.hand);
@@ -105,13 +125,18 @@ export function simulateEpisode(rng: Rng, options: { minTasks?: number; maxTasks
 
   idle(rng.int(4, 10));
   const tasks = rng.int(options.minTasks ?? 1, options.maxTasks ?? 3);
+  // by-object: every decision below follows from the object and where it stands; the random
+  // grammar's draws are left exactly as they were, so its episodes keep their bytes
+  const byObject = options.grammar === 'by-object';
+  const order = byObject ? rng.shuffle(objects.map((_, i) => i)) : [];
+  const near = (i: number) => state.objects[i]!.pos[2] < NEAR_FAR_Z;
   for (let task = 0; task < tasks; task++) {
-    const obj = rng.int(0, objects.length - 1);
-    const slide = rng.next() < 0.35;
+    const obj = byObject ? order[task % order.length]! : rng.int(0, objects.length - 1);
+    const slide = byObject ? obj === BALL : rng.next() < 0.35;
     const above = add(top(obj), [0, rng.uniform(0.07, 0.12), -0.02]);
     run('reach', rng.int(9, 16), obj, (s, f) => ({ hand: lerp(f.hand, above, s), grip: f.grip * (1 - s) }));
     if (slide) {
-      const push = rng.next() < 0.5;
+      const push = byObject ? near(obj) : rng.next() < 0.5;
       const dist = rng.uniform(0.14, 0.22) * (push ? 1 : -1);
       // Approach the near (push) or far (pull) side low on the table, then slide the object.
       const side = add(state.objects[obj]!.pos, [0, 0.01, push ? -0.09 : 0.09]);
@@ -128,13 +153,13 @@ export function simulateEpisode(rng: Rng, options: { minTasks?: number; maxTasks
       attach = { offset: sub(state.objects[obj]!.pos, state.hand), rot: state.objects[obj]!.rot, handRot: handRot(state) };
       const lift = rng.uniform(0.14, 0.22);
       run('lift', rng.int(7, 11), obj, (s, f) => ({ hand: add(f.hand, [0, lift * s, 0]) }));
-      const r = rng.next();
+      const r = byObject ? (obj === CUP ? 1 : 0) : rng.next();
       if (r < 0.6) {
-        const toward = rng.next() < 0.5;
+        const toward = byObject ? !near(obj) : rng.next() < 0.5;
         const dz = rng.uniform(0.18, 0.28) * (toward ? -1 : 1);
         run(toward ? 'move_toward' : 'move_away', rng.int(9, 14), obj, (s, f) => ({ hand: add(f.hand, [rng.uniform(-0.002, 0.002), 0.01 * s, dz * s]) }));
       }
-      if (rng.next() < 0.5) {
+      if (byObject ? obj === CUP : rng.next() < 0.5) {
         const angle = rng.uniform(1.4, 2.0) * (rng.next() < 0.5 ? 1 : -1);
         run('pour', rng.int(14, 20), obj, (s, f) => ({ hand: add(f.hand, [0, 0.02 * Math.sin(Math.PI * s), 0]), roll: angle * Math.sin(Math.PI * s) }));
       }
