@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { workerCount } from './cell-workers.js';
+import { idleCores, workerCount } from './cell-workers.js';
 import { parseAblationConfig } from './config.js';
 import { runAblation } from './run.js';
 import { readCells } from './store/result-folder.js';
@@ -17,13 +17,26 @@ const numbers = (out: string) => readCells(out).map(({ seconds: _s, ...rest }) =
 
 describe('cells in worker processes', () => {
   it('auto is one worker per idle core, never more than the cells', () => {
-    expect(workerCount('auto', 35, 2, 0)).toBe(2);
-    expect(workerCount('auto', 35, 2, 0.4)).toBe(2);
-    expect(workerCount('auto', 35, 2, 1.2)).toBe(1);
-    expect(workerCount('auto', 35, 2, 7)).toBe(1);
-    expect(workerCount('auto', 1, 2, 0)).toBe(1);
-    expect(workerCount(3, 2, 2, 0)).toBe(2);
-    expect(workerCount(1, 35, 8, 0)).toBe(1);
+    expect(workerCount('auto', 35, 2)).toBe(2);
+    expect(workerCount('auto', 35, 1.6)).toBe(2);
+    expect(workerCount('auto', 35, 0.8)).toBe(1);
+    expect(workerCount('auto', 35, 0)).toBe(1);
+    expect(workerCount('auto', 1, 2)).toBe(1);
+    expect(workerCount(3, 2, 0)).toBe(2);
+    expect(workerCount(1, 35, 8)).toBe(1);
+  });
+
+  it('idle cores are measured now: a busy loop in this process takes about one core away', async () => {
+    const cores = availableParallelism();
+    const quietIdle = await idleCores(200);
+    expect(quietIdle).toBeGreaterThanOrEqual(0);
+    expect(quietIdle).toBeLessThanOrEqual(cores);
+    // a second process spinning for the whole sample
+    const spinner = spawn(process.execPath, ['-e', 'const end = Date.now() + 1500; while (Date.now() < end);'], { stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const busyIdle = await idleCores(400);
+    spinner.kill();
+    expect(busyIdle).toBeLessThanOrEqual(cores - 0.7);
   });
 
   it('two workers write the same cells as one process, number for number', async () => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signalExitCode, type StepEvent, TrainingStoppedError } from '@r3d-ts/trainer';
@@ -29,17 +29,37 @@ export type FromWorker =
 
 /**
  * How many worker processes a run uses: `workers` as configured, or for `auto` one per idle core
- * (cores less the 1-minute load average, rounded: 2 on a quiet 2-core machine, 1 on one that
+ * (`idleCores`, measured just before the cells start: 2 on a quiet 2-core machine, 1 on one that
  * other jobs already fill, where a second process only adds its start-up; measured, see README),
  * never more than the cells to train; 1 trains in this process.
  *
  * @example
- * workerCount('auto', 35, 2, 0.2); // 2
- * workerCount('auto', 35, 2, 6.5); // 1
+ * workerCount('auto', 35, 1.9); // 2
+ * workerCount('auto', 35, 0.3); // 1
  */
-export function workerCount(workers: AblationConfig['workers'], cells: number, cores = availableParallelism(), load = loadavg()[0]!): number {
-  const wanted = workers === 'auto' ? Math.round(cores - load) : workers;
+export function workerCount(workers: AblationConfig['workers'], cells: number, idle: number): number {
+  const wanted = workers === 'auto' ? Math.round(idle) : workers;
   return Math.max(1, Math.min(wanted, cells));
+}
+
+/**
+ * The cores no process is using now: the idle share of every core's time over `ms` milliseconds,
+ * summed. Not the load average, which trails by a minute: right after a build it still counts
+ * the compiler, and on a loaded machine it lags the other way.
+ *
+ * @example
+ * const idle = await idleCores(); // 1.96 on a quiet 2-core machine
+ */
+export async function idleCores(ms = 250): Promise<number> {
+  const sample = () => cpus().map((c) => ({ idle: c.times.idle, total: c.times.user + c.times.nice + c.times.sys + c.times.idle + c.times.irq }));
+  const before = sample();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = sample();
+  const idle = after.reduce((sum, c, i) => {
+    const total = c.total - (before[i]?.total ?? 0);
+    return sum + (total > 0 ? (c.idle - (before[i]?.idle ?? 0)) / total : 1);
+  }, 0);
+  return Math.min(idle, availableParallelism());
 }
 
 /** The worker script beside this module: the built `cell-worker.mjs`, or under a TypeScript loader the source. */

@@ -121,7 +121,7 @@ export const ablationConfigSchema = z
     /** TensorFlow.js backend; unset = R3D_BACKEND, else native-blas where its addon loads, else wasm (see README). */
     backend: oneOf(BACKENDS).optional(),
     /**
-     * Worker processes that train cells side by side: `auto` (default) one per idle core (cores less the load average), 1 trains in
+     * Worker processes that train cells side by side: `auto` (default) one per idle core (measured over 250 ms as the cells start), 1 trains in
      * the run's own process. Results do not depend on it (each cell is seeded, its kernels are
      * bit-identical on any thread count).
      */

@@ -13,7 +13,7 @@ import { gridReport, type GridReport } from './analysis/grid-report.js';
 import { writeDemoReport, writeGridReport } from './report/write.js';
 import { FOLDER_LOCK_WAIT_MS, type GridFile, openForWriting, readCell, readCells, readGridFile, writeCell } from './store/result-folder.js';
 import { cellRunDir, runCell, type CellResult } from './run-cell.js';
-import { trainInWorkers, workerCount } from './cell-workers.js';
+import { idleCores, trainInWorkers, workerCount } from './cell-workers.js';
 
 /**
  * With no `--backend` and no R3D_BACKEND: native-blas where its addon loads, else wasm (the
@@ -122,7 +122,7 @@ async function runGrid(config: AblationConfig, options: RunOptions, grid: GridFi
       if (!bars) log.write(`cell ${result.cell.id}: MoC ${(100 * result.meanMoc).toFixed(1)}%, ${result.seconds.toFixed(1)} s\n`);
     };
     const batch = options.maxNewCells != null ? todo.slice(0, options.maxNewCells) : todo;
-    const workers = workerCount(config.workers, batch.length);
+    const workers = workerCount(config.workers, batch.length, config.workers === 'auto' && batch.length > 1 ? await idleCores() : 1);
     if (workers > 1) log.write(`workers: ${workers} processes, one kernel thread each\n`);
     try {
       if (workers > 1) {
