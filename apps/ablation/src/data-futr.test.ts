@@ -77,6 +77,10 @@ describe('--dataset futr partners', () => {
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { cells: { meanMoc: number }[] };
     expect(results.cells).toHaveLength(4);
     for (const c of results.cells) expect(Number.isFinite(c.meanMoc)).toBe(true);
+    // the report names the file each partner came from, and what the text partner falls back to
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain(`imu = features_imu/<video>.npy of ${full}`);
+    expect(md).toContain('else phrases made from the ground-truth labels');
     // the trainer's evaluation of "always the majority class" on the test samples the cells are scored on (backend set by the run)
     const data = await loadAblationData(config);
     const labels = labelSpace(data.classNames.length);

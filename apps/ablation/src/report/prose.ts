@@ -39,6 +39,16 @@ function partnerSources(report: GridReport): string[] {
     const rgb = [SYNTHETIC_SOURCES.rgb!, ...(config.synthetic.rgb === 'clip' ? ['each kept frame\u2019s features followed by their change since the previous kept frame (appearance and motion, as a clip extractor gives)'] : []), ...(config.synthetic.standardiseRgb ? ['standardised per channel with the training videos\u2019 mean and standard deviation'] : [])].join(', ');
     return [...partners.map((p) => (p === 'rgb' ? rgb : (SYNTHETIC_SOURCES[p] ?? p))), 'RGB alone = the same model with a constant zero partner and the mean fuser'];
   }
+  if (config.dataset === 'futr') {
+    // the text partner falls back to phrases of the labels when the folder has no features_text/
+    const futr: Record<string, string> = {
+      rgb: `rgb = features/<video>.npy of ${config.data}`,
+      depth: `depth = features_depth/<video>.npy of ${config.data}`,
+      imu: `imu = features_imu/<video>.npy of ${config.data}`,
+      text: `text = features_text/<video>.npy of ${config.data} where that folder exists, else phrases made from the ground-truth labels (then label information, not an input a deployed model would have)`,
+    };
+    return [...partners.map((p) => futr[p] ?? p), 'RGB alone = the same model with a constant zero partner and the mean fuser'];
+  }
   return [...partners.map((p) => `${p} = the ${p} features of ${config.data}`), 'RGB alone = the same model with a constant zero partner and the mean fuser'];
 }
 
