@@ -97,6 +97,9 @@ export async function runCell(cell: Cell, config: AblationConfig, data: Ablation
       config: trainConfig,
       outDir: options.runDir,
       resume: true,
+      // the run holds <out>'s lock, so a live holder of this cell's folder can only be a worker of
+      // a killed run of the same grid, which exits at its next step once it sees its parent gone
+      lockWaitMs: 60_000,
       modelConfig: { cell },
       // the cell's folder is its TensorBoard run: `tensorboard --logdir <out>/runs` compares cells
       tensorboard: options.runDir,

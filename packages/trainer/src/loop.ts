@@ -67,6 +67,12 @@ export interface TrainOptions {
   /** Start a new run in a folder that holds checkpoints of another run, removing them (else refused). */
   overwrite?: boolean;
   /**
+   * How long to wait for a live process holding the run folder's lock to let go before refusing
+   * (default 0: refuse at once). For callers that know the holder is ending, such as the worker of
+   * a killed parent that is still finishing its step.
+   */
+  lockWaitMs?: number;
+  /**
    * Stop at the next step boundary once aborted: a `last` checkpoint is written and a
    * `TrainingStoppedError` thrown (`stopOnSignals` makes one from SIGINT/SIGTERM).
    */
@@ -147,7 +153,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const stepsPerEpoch = Math.ceil(n / config.batchSize);
   mkdirSync(outDir, { recursive: true });
   // one writer per run folder: a second run into it is refused while this one runs
-  const lock = lockFolder(outDir);
+  const lock = lockFolder(outDir, { waitMs: options.lockWaitMs ?? 0 });
   try {
     const plan = planRunFolder(outDir, { resume: options.resume ?? false, overwrite: options.overwrite ?? false, epochs: config.epochs, stepsPerEpoch });
     const ckpt = plan.checkpoint;
