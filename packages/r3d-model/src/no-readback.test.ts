@@ -1,23 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '@r3d-ts/backend';
 import { testBackends } from '@r3d-ts/tooling/vitest/backends';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { readsDuring as reads } from '@r3d-ts/tooling/vitest/readback';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { depthEncoder, rgbEncoder } from './config.js';
 import { buildR3DModel, createR3DModel, type R3DModel } from './r3d.js';
 
-// Every way a tensor's values reach JavaScript. R3D's forward pass calls none of them, so it never
-// waits for the device and can run asynchronously (decoding and the loss's targets are not part of it).
-const READS = ['dataSync', 'arraySync', 'data', 'array', 'bufferSync', 'buffer'] as const;
-
-function readsDuring(f: () => void): string[] {
-  const spies = READS.map((m) => [m, vi.spyOn(tf.Tensor.prototype, m)] as const);
-  try {
-    f();
-    return spies.flatMap(([m, spy]) => spy.mock.calls.map(() => m));
-  } finally {
-    for (const [, spy] of spies) spy.mockRestore();
-  }
-}
+// R3D's forward pass reads no tensor back: it never waits for the device.
+const readsDuring = (f: () => void): string[] => reads(tf.Tensor.prototype, f);
 
 const tiny = { numClasses: 5, hidden: 16, heads: 2, ffnDim: 32, numQueries: 4, maxPositions: 20, rgb: rgbEncoder(8), partner: depthEncoder(3, 4) };
 

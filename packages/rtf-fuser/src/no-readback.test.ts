@@ -2,25 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { selectBackend } from '@r3d-ts/backend';
 import { testBackends } from '@r3d-ts/tooling/vitest/backends';
+import { readsDuring as reads } from '@r3d-ts/tooling/vitest/readback';
 import type { FuserName, FuserOutput } from './fuser.js';
 import { createFuser } from './fusers/index.js';
 import { fuserLayer } from './layers/index.js';
 import { exchangeTokens } from './exchange.js';
 
-// Every way a tensor's values reach JavaScript: a forward pass that calls none of them never waits
-// for the device (no WebGL "GPU stall due to ReadPixels") and can run asynchronously.
-const READS = ['dataSync', 'arraySync', 'data', 'array', 'bufferSync', 'buffer'] as const;
-
-/** Runs f with every read-back method of tf.Tensor (and so tf.Variable) spied on; returns what was called. */
-function readsDuring(f: () => void): string[] {
-  const spies = READS.map((m) => [m, vi.spyOn(tf.Tensor.prototype, m)] as const);
-  try {
-    f();
-    return spies.flatMap(([m, spy]) => spy.mock.calls.map(() => m));
-  } finally {
-    for (const [, spy] of spies) spy.mockRestore();
-  }
-}
+// A fuser's forward pass reads no tensor back: it never waits for the device.
+const readsDuring = (f: () => void): string[] => reads(tf.Tensor.prototype, f);
 
 const [B, T, C] = [2, 6, 16];
 
