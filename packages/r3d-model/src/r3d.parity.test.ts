@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { depthEncoder, rgbEncoder } from './config.js';
 import { r3dLoss } from './losses.js';
 import { buildR3DModel, createR3DModel, type R3DModel } from './r3d.js';
-import { fixedFuser, fixtureTensor, relativeError } from './test-helpers.js';
+import { fixedFuser, fixtureTensor, parityConfig, relativeError } from './test-helpers.js';
 
 const dir = sharedFixture('r3d-parity');
 const TOL = 1e-4;
@@ -124,15 +124,8 @@ describe.skipIf(!dir).each(builds)('r3d-parity, full model with the rtf fuser (%
 
   beforeAll(async () => {
     await selectBackend({ backend });
-    const config = {
-      numClasses: cfg.n_class,
-      rgb: rgbEncoder(cfg.input_dim),
-      partner: depthEncoder(cfg.H, cfg.W),
-      padIndex: cfg.pad_idx,
-      noneIndex: cfg.none_idx,
-      // parity runs have dropout off; the released fuser: bn-gamma selection, ratio 0.1
-      fuser: { name: 'rtf', options: { selection: 'bn-gamma', ratio: cfg.ratio, dropout: 0 } },
-    };
+    // the released fuser (bn-gamma selection, ratio 0.1) with dropout off, as the parity runs had
+    const config = parityConfig(cfg);
     model = build === 'fuser Layer' ? await buildR3DModel(config) : createR3DModel(config);
     expect(model.fuserLayer != null).toBe(build === 'fuser Layer');
   });
