@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { loadCheckpoint } from '@r3d-ts/trainer';
 import { afterAll, describe, expect, it } from 'vitest';
+import { finish, spawnTrain } from './test-helpers.js';
 
-const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const root = mkdtempSync(join(tmpdir(), 'r3d-train-resume-'));
 const configPath = join(root, 'config.json');
 // 7 training videos x 3 ratios = 21 samples = 6 steps of 4 per epoch; a mid-epoch checkpoint every 4 steps
@@ -17,15 +16,7 @@ writeFileSync(configPath, JSON.stringify({
   rankMonitor: { enabled: false },
 }));
 
-function r3d(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(app, 'src', 'cli.ts'), 'train', '-c', configPath, '--no-progress', ...args], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function finish(child: ChildProcess): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
-}
+const r3d = (args: string[]): ChildProcess => spawnTrain(configPath, args);
 
 describe('resume after SIGKILL (r3d train in a child process, wasm)', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));

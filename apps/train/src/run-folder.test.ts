@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashTree } from '@r3d-ts/tooling/vitest/hash-tree';
+import { finish, spawnTrain } from './test-helpers.js';
 
 // `r3d train --resume` over a run folder someone edited, and a new run over a folder holding
 // only best/ (issue 14, classes 3 and 4): refused with exit 2 naming the file, nothing modified.
-const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const root = mkdtempSync(join(tmpdir(), 'r3d-train-run-folder-'));
 const configPath = join(root, 'config.json');
 writeFileSync(configPath, JSON.stringify({
@@ -19,12 +17,7 @@ writeFileSync(configPath, JSON.stringify({
 }));
 const base = join(root, 'base');
 
-function r3d(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(app, 'src', 'cli.ts'), 'train', '-c', configPath, '--no-progress', ...args], { cwd: app, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
-}
+const r3d = (args: string[]): Promise<{ code: number | null; stderr: string }> => finish(spawnTrain(configPath, args));
 
 beforeAll(async () => {
   // the first of two epochs: last/, best/, log.jsonl, tb/

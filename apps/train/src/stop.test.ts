@@ -1,15 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { loadCheckpoint } from '@r3d-ts/trainer';
 import { afterAll, describe, expect, it } from 'vitest';
+import { finish, spawnTrain } from './test-helpers.js';
 
 // SIGINT and SIGTERM (issue 14, class 17): `r3d train` stops at the next step boundary, writes
 // last/, releases its folder and exits 130 / 143; resuming from that checkpoint ends with the
 // weights of an uninterrupted run, bit for bit.
-const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const root = mkdtempSync(join(tmpdir(), 'r3d-train-stop-'));
 const configPath = join(root, 'config.json');
 // 7 training videos x 3 ratios = 21 samples = 6 steps of 4 per epoch
@@ -20,15 +19,7 @@ writeFileSync(configPath, JSON.stringify({
   rankMonitor: { enabled: false },
 }));
 
-function r3d(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(app, 'src', 'cli.ts'), 'train', '-c', configPath, '--no-progress', ...args], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function finish(child: ChildProcess): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
-}
+const r3d = (args: string[]): ChildProcess => spawnTrain(configPath, args);
 
 /** Sends `signal` once the run has printed the step `globalStep`. */
 function signalAt(child: ChildProcess, globalStep: number, signal: NodeJS.Signals): void {
