@@ -1,5 +1,5 @@
-import { readFileSync, writeFileSync, mkdirSync, existsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type * as tfc from '@tensorflow/tfjs-core';
 import { SyntheticDataset } from '@r3d-ts/datasets/synthetic';
 import { fileSystem } from '@r3d-ts/r3d-model/node';
