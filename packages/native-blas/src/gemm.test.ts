@@ -43,6 +43,10 @@ const cases: Array<[number, number, number, boolean, boolean]> = [
   [131, 160, 800, true, false], // A^T B (the depth projection's weight gradient, smaller)
   [100, 96, 900, false, false], // A B
   [200, 16, 2000, true, false], // one 16-column strip: a cut first tile and a short second one
+  // rows of B 4 KB or wider: B's columns are packed 64 at a time before the row tiles run over them
+  [40, 1100, 300, true, false], // A^T B, a last packed block of 12 columns
+  [30, 1040, 500, true, false], // the same with rows a multiple of 16 floats (shifted first block)
+  [50, 1030, 1200, false, false], // A B over two reduction blocks
 ];
 
 describe.skipIf(!own)(own ? 'own AVX-512 GEMM' : 'own AVX-512 GEMM (skipped: this CPU has no AVX-512, or the addon is not built)', () => {

@@ -182,7 +182,37 @@ typedef struct {
   size_t panel_floats;
   int panel_rows;      // rows of A packed at a time
   int col_pad;         // outer kernel: column tiles start at j = 32 t - col_pad (see r3d_sgemm)
+  bool pack_b;         // outer kernel: copy each block of B's columns into a contiguous scratch first
+  float *bpacks;       // PACK_B_N x kc_max floats per task
 } gemm_job;
+
+// Columns of B packed at a time (a multiple of OUT_N).
+#define PACK_B_N 64
+
+// The outer kernel over columns [j0, j1) of one reduction block, B read through a packed copy:
+// PACK_B_N columns x kc rows of B, contiguous, then every row tile of the panels over it. Why: a
+// row of B far wider than a page (the depth frames: 19200 floats) puts each reduction step on
+// another page and, with a row stride of 3 KB modulo 4 KB, on one of 4 L1 sets, so the unpacked
+// kernel rereads B from L2 with a TLB miss per row. The products are the same FMA chains, in the
+// same order, so packing does not change a bit.
+AVX512 static void outer_columns_packed(const gemm_job *g, const float *bp, const float *panels, int ib, int ie,
+                                        int j0, int j1, int kc, enum store_mode mode, float *pack) {
+  for (int u0 = j0; u0 < j1; u0 += PACK_B_N) {
+    const int jb = (u0 > g->col_pad ? u0 : g->col_pad) - g->col_pad;
+    const int je = (j1 - u0 < PACK_B_N ? j1 : u0 + PACK_B_N) - g->col_pad;
+    if (je <= jb) continue;
+    const int w = je - jb;
+    for (int p = 0; p < kc; p++) memcpy(pack + (size_t)p * PACK_B_N, bp + (size_t)p * g->ldb + jb, (size_t)w * sizeof(float));
+    for (int j = jb; j < je; j += OUT_N) {
+      const int nc = je - j < OUT_N ? je - j : OUT_N;
+      for (int i = ib; i < ie; i += OUT_M) {
+        const int mr = ie - i < OUT_M ? ie - i : OUT_M;
+        outer_tile(panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, pack + (j - jb), PACK_B_N,
+                   g->c + (size_t)i * g->ldc + j, g->ldc, kc, mr, nc, mode, g->beta);
+      }
+    }
+  }
+}
 
 static enum store_mode first_mode(float beta) { return beta == 0.0f ? STORE : beta == 1.0f ? ACCUMULATE : SCALE; }
 
@@ -217,6 +247,10 @@ AVX512 static void gemm_task(void *ctx, int task) {
     for (int ib = i0; ib < i1; ib += mc) {
       const int ie = ib + mc < i1 ? ib + mc : i1;
       pack_panels(g->a, g->lda, g->trans_a, ib, ie, p0, kc, panels);
+      if (g->pack_b) {
+        outer_columns_packed(g, bp, panels, ib, ie, j0, j1, kc, mode, g->bpacks + (size_t)task * PACK_B_N * OUT_KC);
+        continue;
+      }
       for (int u = j0; u < j1; u += OUT_N) {
         const int j = (u > g->col_pad ? u : g->col_pad) - g->col_pad; // only the first tile is cut short
         const int nc = (j1 - u < OUT_N ? j1 : u + OUT_N) - g->col_pad - j;
@@ -273,7 +307,8 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
     if (col_pad >= n) col_pad = 0;
   }
   const int nv = n + col_pad;
-  gemm_job g = {dot, trans_a, m, n, k, a, b, (size_t)lda, (size_t)ldb, (size_t)ldc, c, beta, m, nv, 1, NULL, 0, 0, col_pad};
+  gemm_job g = {dot, trans_a, m, n, k, a, b, (size_t)lda, (size_t)ldb, (size_t)ldc, c, beta, m, nv, 1, NULL, 0, 0, col_pad,
+                false, NULL};
   const int threads = flops < PARALLEL_FLOPS ? 1 : r3d_pool_threads();
   int tasks = 1;
   if (threads > 1) {
@@ -303,8 +338,14 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
       free(bt);
       return false; // BLAS then does it, with its own buffers
     }
+    g.pack_b = (size_t)ldb * sizeof(float) >= 4096 && rows > OUT_M;
+    if (g.pack_b) {
+      g.bpacks = (float *)aligned_alloc(64, (size_t)tasks * PACK_B_N * OUT_KC * sizeof(float)); // rows on cache lines
+      if (!g.bpacks) g.pack_b = false;
+    }
   }
   r3d_parallel_for(gemm_task, &g, tasks, threads);
+  free(g.bpacks);
   free(g.panels);
   free(bt);
   return true;
