@@ -1,9 +1,11 @@
-export { R3DAdamW, R3DGelu, R3DLayerNorm, R3DLinearNormRelu } from './kernel-names.js';
+export { R3DAdamW, R3DGelu, R3DGeluGrad, R3DLayerNorm, R3DLayerNormGrad, R3DLinearNormRelu } from './kernel-names.js';
 export type {
   R3DAdamWAttrs,
   R3DAdamWInputs,
+  R3DGeluGradInputs,
   R3DGeluInputs,
   R3DLayerNormAttrs,
+  R3DLayerNormGradInputs,
   R3DLayerNormInputs,
   R3DLinearNormReluAttrs,
   R3DLinearNormReluInputs,

@@ -26,6 +26,18 @@ export interface R3DLayerNormAttrs {
 }
 
 /**
+ * LayerNorm's backward pass in closed form, the statistics recomputed from the saved input: with
+ * xhat = (x - mean) * rstd and g = dy * gamma, dx = rstd * ((g - mean(g)) - xhat * mean(g * xhat)),
+ * dgamma = the sum of dy * xhat over every axis but the last, dbeta = the sum of dy. Inputs dy and
+ * x (..., C), gamma (C), all float32; attr epsilon; outputs [dx (shaped as x), dgamma (C), dbeta (C)].
+ *
+ * @example
+ * const [dx, dgamma, dbeta] = tf.engine().runKernel(R3DLayerNormGrad, { dy, x, gamma } satisfies R3DLayerNormGradInputs, { epsilon: 1e-5 } satisfies R3DLayerNormAttrs) as tf.Tensor[];
+ */
+export const R3DLayerNormGrad = 'R3DLayerNormGrad';
+export type R3DLayerNormGradInputs = Record<'dy' | 'x' | 'gamma', TensorInfo>;
+
+/**
  * The exact GELU of torch.nn.GELU(), 0.5 x (1 + erf(x / sqrt 2)): input x (float32), no attrs,
  * one output shaped as x.
  *
@@ -34,6 +46,16 @@ export interface R3DLayerNormAttrs {
  */
 export const R3DGelu = 'R3DGelu';
 export type R3DGeluInputs = Record<'x', TensorInfo>;
+
+/**
+ * GELU's backward pass, dy * (Phi(x) + x phi(x)) with the normal CDF Phi and density phi: inputs
+ * dy and x (float32, one shape), no attrs, one output shaped as x.
+ *
+ * @example
+ * const dx = tf.engine().runKernel(R3DGeluGrad, { dy, x } satisfies R3DGeluGradInputs) as tf.Tensor;
+ */
+export const R3DGeluGrad = 'R3DGeluGrad';
+export type R3DGeluGradInputs = Record<'dy' | 'x', TensorInfo>;
 
 /**
  * One AdamW update of a parameter in torch.optim.AdamW's order of float32 operations: inputs

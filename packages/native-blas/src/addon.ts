@@ -32,6 +32,8 @@ export interface BlasAddon {
   copy(x: Float32Array | Int32Array, out: Float32Array | Int32Array, dims: number[], stridesX: number[], stridesOut: number[], offX: number, offOut: number): void;
   /** LayerNorm over the rows of a rows x cols matrix (biased variance, as torch.nn.LayerNorm). */
   layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void;
+  /** LayerNorm's backward pass over a rows x cols matrix into dx (rows x cols), dgamma and dbeta (cols). */
+  layerNormGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, cols: number, eps: number): void;
   /**
    * One AdamW update into p1, m1, v1; constants = [keep, beta1, 1 - beta1, beta2, 1 - beta2,
    * bc2Sqrt, epsilon, stepSize] (see fused-kernels.ts).

@@ -5,7 +5,7 @@ import { aliasFreeCpuKernels, BufferPool, defaultPoolBytes, escapingKernel } fro
 import { NativeBlasUnavailableError } from './errors.js';
 import { elementwiseConfigs, unaryKernelNames } from './elementwise-kernels.js';
 import { movementConfigs } from './movement-kernels.js';
-import { R3DAdamW, R3DGelu, R3DLayerNorm, R3DLinearNormRelu } from '@r3d-ts/kernel-names';
+import { R3DAdamW, R3DGelu, R3DGeluGrad, R3DLayerNorm, R3DLayerNormGrad, R3DLinearNormRelu } from '@r3d-ts/kernel-names';
 import { fusedConfigs } from './fused-kernels.js';
 import { TransposeCache } from './transpose-cache.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './matmul-kernels.js';
@@ -57,7 +57,7 @@ export class NativeBlasBackend extends MathBackendCPU {
 export const nativeKernels = [
   'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum',
   'Transpose', 'Softmax', 'Sum', 'Mean', ...unaryKernelNames,
-  'Slice', 'SplitV', 'Unpack', 'StridedSlice', 'Concat', 'Pack', 'PadV2', 'Tile', R3DLayerNorm, R3DGelu, R3DAdamW, R3DLinearNormRelu,
+  'Slice', 'SplitV', 'Unpack', 'StridedSlice', 'Concat', 'Pack', 'PadV2', 'Tile', R3DLayerNorm, R3DLayerNormGrad, R3DGelu, R3DGeluGrad, R3DAdamW, R3DLinearNormRelu,
 ] as readonly string[];
 
 /**

@@ -3,12 +3,16 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import {
   R3DAdamW,
   R3DGelu,
+  R3DGeluGrad,
   R3DLayerNorm,
+  R3DLayerNormGrad,
   R3DLinearNormRelu,
   type R3DAdamWAttrs,
   type R3DAdamWInputs,
+  type R3DGeluGradInputs,
   type R3DGeluInputs,
   type R3DLayerNormAttrs,
+  type R3DLayerNormGradInputs,
   type R3DLayerNormInputs,
   type R3DLinearNormReluAttrs,
   type R3DLinearNormReluInputs,
@@ -43,6 +47,43 @@ function layerNormConfig(addon: BlasAddon, backendName: string): KernelConfig {
     return args.backend.makeTensorInfo(x.shape, 'float32', out);
   };
   return { kernelName: R3DLayerNorm, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+/**
+ * LayerNorm's backward pass: inputs dy and x (..., C), gamma (C); attr epsilon; outputs [dx,
+ * dgamma, dbeta]. The same float32 operations as the composed closed form on this backend's
+ * kernels (see src/addon/fused.c), so the same bits.
+ */
+function layerNormGradConfig(addon: BlasAddon, backendName: string): KernelConfig {
+  const kernelFunc = (args: { inputs: R3DLayerNormGradInputs; backend: Backend; attrs: R3DLayerNormAttrs }): TensorInfo[] => {
+    const { dy, x, gamma } = args.inputs;
+    requireFloat32(R3DLayerNormGrad, { dy, x, gamma });
+    const cols = x.shape[x.shape.length - 1] ?? 1;
+    if (!util.arraysEqual(dy.shape, x.shape)) throw new RangeError(`${R3DLayerNormGrad}: dy [${dy.shape}] must have the shape of x [${x.shape}]`);
+    if (util.sizeFromShape(gamma.shape) !== cols) throw new RangeError(`${R3DLayerNormGrad}: gamma [${gamma.shape}] must have ${cols} elements (the last axis of x [${x.shape}])`);
+    const b = args.backend;
+    const size = util.sizeFromShape(x.shape);
+    const dx = outputArray(b, size);
+    const dgamma = outputArray(b, cols);
+    const dbeta = outputArray(b, cols);
+    if (cols > 0) addon.layerNormGrad(f32(b, dy), f32(b, x), f32(b, gamma), dx, dgamma, dbeta, size / cols, cols, args.attrs.epsilon);
+    return [b.makeTensorInfo(x.shape, 'float32', dx), b.makeTensorInfo([cols], 'float32', dgamma), b.makeTensorInfo([cols], 'float32', dbeta)];
+  };
+  return { kernelName: R3DLayerNormGrad, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+/** GELU's backward pass: inputs dy and x (one shape); the composed gradient's float32 operations in one pass. */
+function geluGradConfig(addon: BlasAddon, backendName: string): KernelConfig {
+  const kernelFunc = (args: { inputs: R3DGeluGradInputs; backend: Backend }): TensorInfo => {
+    const { dy, x } = args.inputs;
+    requireFloat32(R3DGeluGrad, { dy, x });
+    if (!util.arraysEqual(dy.shape, x.shape)) throw new RangeError(`${R3DGeluGrad}: dy [${dy.shape}] must have the shape of x [${x.shape}]`);
+    const size = util.sizeFromShape(x.shape);
+    const out = outputArray(args.backend, size);
+    if (size > 0) addon.binary(GELU_GRAD_OP, f32(args.backend, dy), f32(args.backend, x), out, [size], [1], [1]);
+    return args.backend.makeTensorInfo(x.shape, 'float32', out);
+  };
+  return { kernelName: R3DGeluGrad, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
 /** The exact GELU of torch.nn.GELU(), 0.5 x (1 + erf(x / sqrt 2)): input x. */
@@ -119,7 +160,16 @@ function linearNormReluConfig(addon: BlasAddon, backendName: string): KernelConf
 /** U_GELU and U_RELU in the addon's unary op enum (src/addon/elementwise.c). */
 const GELU_OP = 22;
 const RELU_OP = 11;
+/** OP_GELU_GRAD in the addon's binary op enum (src/addon/elementwise.c). */
+const GELU_GRAD_OP = 7;
 
 export function fusedConfigs(addon: BlasAddon, backendName: string): KernelConfig[] {
-  return [layerNormConfig(addon, backendName), geluConfig(addon, backendName), adamwConfig(addon, backendName), linearNormReluConfig(addon, backendName)];
+  return [
+    layerNormConfig(addon, backendName),
+    layerNormGradConfig(addon, backendName),
+    geluConfig(addon, backendName),
+    geluGradConfig(addon, backendName),
+    adamwConfig(addon, backendName),
+    linearNormReluConfig(addon, backendName),
+  ];
 }

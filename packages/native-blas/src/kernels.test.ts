@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { R3DAdamW, R3DGelu, R3DLayerNorm, type R3DAdamWAttrs } from '@r3d-ts/kernel-names';
-import { NATIVE_BLAS, NativeBlasBackend, nativeBlasStatus, registerNativeBlasBackend } from './index.js';
+import { R3DAdamW, R3DGelu, R3DGeluGrad, R3DLayerNorm, R3DLayerNormGrad, type R3DAdamWAttrs } from '@r3d-ts/kernel-names';
+import { getBlasThreads, NATIVE_BLAS, NativeBlasBackend, nativeBlasStatus, registerNativeBlasBackend, setBlasThreads } from './index.js';
 
 // Under CI the addon must have built (CI installs libopenblas-dev): run and fail with the reason.
 const available = nativeBlasStatus().available || process.env.CI === 'true';
@@ -118,6 +118,59 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
     const adamAttrs = { keep: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, bc2Sqrt: 1, stepSize: 1e-3 } satisfies R3DAdamWAttrs;
     expect(() => tf.engine().runKernel(R3DAdamW, { param: x, m: x, v: x, grad: four }, adamAttrs)).toThrow(`${R3DAdamW}: grad has shape [4], param has [2,4]`);
     tf.dispose([x, three, four, ints]);
+  });
+
+  it('the LayerNorm and GELU gradient kernels equal the composed gradients bit for bit, on 1 and 2 threads', async () => {
+    await tf.setBackend(NATIVE_BLAS);
+    // the closed forms exactly as @r3d-ts/rtf-fuser composes them where a backend lacks the kernels
+    const composedLayerNormGrad = (dy: tf.Tensor, x: tf.Tensor, gamma: tf.Tensor): tf.Tensor[] => {
+      const mean = tf.mean(x, -1, true);
+      const centred = tf.sub(x, mean);
+      const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), 1e-5));
+      const xhat = tf.mul(centred, rstd);
+      const g = tf.mul(dy, gamma);
+      const dx = tf.mul(rstd, tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))));
+      const c = x.shape[x.rank - 1]!;
+      return [dx, tf.sum(tf.reshape(tf.mul(dy, xhat), [-1, c]), 0), tf.sum(tf.reshape(dy, [-1, c]), 0)];
+    };
+    const composedGeluGrad = (dy: tf.Tensor, x: tf.Tensor): tf.Tensor => {
+      const cdf = tf.mul(tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))), 0.5);
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+      return tf.mul(dy, tf.add(cdf, tf.mul(x, pdf)));
+    };
+    const bits = (ts: tf.Tensor[]) => ts.map((t) => ({ shape: t.shape, bytes: Buffer.from(t.dataSync().buffer).toString('base64') }));
+    const before = getBlasThreads();
+    const results: string[] = [];
+    try {
+      for (const threads of [1, 2]) {
+        setBlasThreads(threads);
+        // [rows, cols]: a training step's (1600 x 128, threaded), odd widths, a single row, a 3-D input
+        for (const shape of [[1600, 128], [37, 45], [1, 130], [3, 50, 129]]) {
+          const c = shape[shape.length - 1]!;
+          tf.tidy(() => {
+            const x = tf.add(tf.mul(rand(shape, 51), 3), 1);
+            const dy = rand(shape, 52);
+            const gamma = rand([c], 53);
+            const fused = tf.engine().runKernel(R3DLayerNormGrad, { dy, x, gamma }, { epsilon: 1e-5 }) as tf.Tensor[];
+            expect(fused.map((t) => t.shape)).toEqual([shape, [c], [c]]);
+            const want = bits(composedLayerNormGrad(dy, x, gamma));
+            expect(bits(fused), `LayerNorm gradient ${shape}, ${threads} thread(s)`).toEqual(want);
+            const xg = tf.mul(rand(shape, 54), 5);
+            const geluWant = bits([composedGeluGrad(dy, xg)]);
+            expect(bits([tf.engine().runKernel(R3DGeluGrad, { dy, x: xg }) as tf.Tensor]), `GELU gradient ${shape}, ${threads} thread(s)`).toEqual(geluWant);
+            results.push(JSON.stringify(want) + JSON.stringify(geluWant));
+          });
+        }
+      }
+    } finally {
+      setBlasThreads(before);
+    }
+    expect(results.slice(4)).toEqual(results.slice(0, 4)); // and the thread count changes nothing
+    const [x, three, ints] = [tf.ones([2, 4]), tf.ones([3]), tf.ones([2, 4], 'int32')];
+    expect(() => tf.engine().runKernel(R3DLayerNormGrad, { dy: x, x, gamma: three }, { epsilon: 1e-5 })).toThrow(/gamma \[3\] must have 4 elements/);
+    expect(() => tf.engine().runKernel(R3DLayerNormGrad, { dy: three, x, gamma: three }, { epsilon: 1e-5 })).toThrow(/dy \[3\] must have the shape of x \[2,4\]/);
+    expect(() => tf.engine().runKernel(R3DGeluGrad, { dy: ints, x })).toThrow(/input 'dy' must be float32, got int32/);
+    tf.dispose([x, three, ints]);
   });
 
   it('int32 and empty tensors take the cpu kernels and still agree', async () => {

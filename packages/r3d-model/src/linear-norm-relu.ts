@@ -1,4 +1,4 @@
-import { layerNorm, linear } from '@r3d-ts/rtf-fuser';
+import { layerNorm, layerNormGrad, linear } from '@r3d-ts/rtf-fuser';
 import { R3DLinearNormRelu, type R3DLinearNormReluAttrs, type R3DLinearNormReluInputs } from '@r3d-ts/kernel-names';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -8,7 +8,7 @@ type CustomGradFn = Parameters<typeof tf.customGrad>[0];
 
 // The backward pass is the composed path's, op for op (so the same bits where the forward is too):
 // ReLU's dy * step (step(y) = step(h'), y = relu(h')), LayerNorm's closed form from the saved h
-// (as @r3d-ts/rtf-fuser's fused layerNorm), then the linear layer's weight gradient dh^T @ x and
+// (@r3d-ts/rtf-fuser's layerNormGrad, one kernel on native-blas), then the linear layer's weight gradient dh^T @ x and
 // bias gradient. The input x is closed over, not passed, so it gets no gradient (raw data, the
 // depth frames: a gradient for it would cost a full (N, K) product), as rtf-fuser's inputLinear.
 function fused(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Tensor2D {
@@ -22,13 +22,8 @@ function fused(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, gamma: tf.Tensor1
     const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const [xs, hs, gSaved, ys] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D];
       const d = tf.mul(dy as tf.Tensor, tf.step(ys));
-      const mean = tf.mean(hs, -1, true);
-      const centred = tf.sub(hs, mean);
-      const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), LN_EPS));
-      const xhat = tf.mul(centred, rstd);
-      const g = tf.mul(d, gSaved);
-      const dh = tf.mul(rstd, tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true)))) as tf.Tensor2D;
-      return [tf.matMul(dh, xs, true, false), tf.sum(dh, 0), tf.sum(tf.mul(d, xhat), 0), tf.sum(d, 0)];
+      const [dh, dgamma, dbeta] = layerNormGrad(d, hs, gSaved, LN_EPS);
+      return [tf.matMul(dh as tf.Tensor2D, xs, true, false), tf.sum(dh, 0), dgamma, dbeta];
     };
     return { value: y, gradFunc };
   }) as unknown as CustomGradFn);

@@ -9,7 +9,7 @@ export type { ExchangeTokensOptions, ExchangeResult, ExchangeMode } from './exch
 export { selectChannels, scoreChannels, lowestChannelIndices, selectionMask, frameMask, lowestChannels, exchangedChannelCount, sampleChannelScores, frameValidity, CHANNEL_SELECTIONS } from './selection.js';
 export type { ChannelSelection, ChannelChoice, ScoreChannelsOptions, SelectChannelsOptions, FrameValidity } from './selection.js';
 export { CrossModalBlock } from './cross-modal-block.js';
-export { layerNorm, gelu } from './norm-activation.js';
+export { layerNorm, layerNormGrad, gelu } from './norm-activation.js';
 export { BatchNorm1d } from './batch-norm.js';
 export { linear } from './linear.js';
 export { tokenRanks } from './tokens.js';

@@ -127,6 +127,7 @@ napi_value r3d_js_transpose(napi_env env, napi_callback_info info);
 napi_value r3d_js_copy(napi_env env, napi_callback_info info);
 // fused.c
 napi_value r3d_js_layer_norm(napi_env env, napi_callback_info info);
+napi_value r3d_js_layer_norm_grad(napi_env env, napi_callback_info info);
 napi_value r3d_js_adamw(napi_env env, napi_callback_info info);
 
 #endif

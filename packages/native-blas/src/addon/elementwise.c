@@ -36,7 +36,19 @@ static inline float exp_approx(float x) {
 // ---- binary kernels --------------------------------------------------------------------------
 // Broadcasting Add, Sub, Multiply, RealDiv, SquaredDifference, Maximum, Minimum.
 
-enum { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3, OP_SQDIFF = 4, OP_MAX = 5, OP_MIN = 6 };
+enum { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3, OP_SQDIFF = 4, OP_MAX = 5, OP_MIN = 6, OP_GELU_GRAD = 7 };
+
+static inline float erf_as(float xf);
+
+// GELU's backward pass, dy * (cdf + x pdf) with cdf = (1 + erf(x * sqrt 1/2)) * 0.5 and
+// pdf = exp(x^2 * -0.5) * (1 / sqrt(2 pi)): each float32 operation of the composed tf ops of
+// @r3d-ts/rtf-fuser's gelu gradient (on this addon's Erf and Exp), in their order, so the same bits
+// in one pass instead of ten.
+static inline float gelu_grad(float dy, float x) {
+  const float cdf = (1.0f + erf_as(x * (float)0.70710678118654752)) * 0.5f;
+  const float pdf = exp_approx((x * x) * -0.5f) * (float)0.3989422804014327;
+  return dy * (cdf + x * pdf);
+}
 
 // Separate loops per op and per stride pattern so the compiler vectorises the contiguous cases.
 #define INNER(EXPR)                                                                     \
@@ -54,6 +66,7 @@ __attribute__((always_inline)) static inline void binary_inner(int op, const flo
     case OP_SQDIFF: INNER((x - y) * (x - y)) break;
     case OP_MAX: INNER((x != x || y != y) ? NAN : (x > y ? x : y)) break;
     case OP_MIN: INNER((x != x || y != y) ? NAN : (x < y ? x : y)) break;
+    case OP_GELU_GRAD: INNER(gelu_grad(x, y)) break;
   }
 }
 
@@ -104,7 +117,7 @@ napi_value r3d_js_binary(napi_env env, napi_callback_info info) {
   size_t la, lb, lo;
   int64_t dims[MAX_RANK], stA[MAX_RANK], stB[MAX_RANK];
   uint32_t rank, ra, rb;
-  if (argc != 7 || napi_get_value_int32(env, argv[0], &op) != napi_ok || op < OP_ADD || op > OP_MIN) {
+  if (argc != 7 || napi_get_value_int32(env, argv[0], &op) != napi_ok || op < OP_ADD || op > OP_GELU_GRAD) {
     napi_throw_type_error(env, "R3D_BLAS_ARG", "binary(op, a, b, out, dims, stridesA, stridesB)");
     return NULL;
   }

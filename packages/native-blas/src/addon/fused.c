@@ -1,6 +1,7 @@
 // Fused kernels (@r3d-ts/kernel-names): LayerNorm and AdamW, each one pass over memory instead
 // of 8-14 tf kernels. The third, GELU, is a unary op (U_GELU in elementwise.c).
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -64,6 +65,129 @@ napi_value r3d_js_layer_norm(napi_env env, napi_callback_info info) {
   const int tasks = r3d_element_tasks(rows * cols);
   layer_norm_job job = {x, g, b, o, rows, cols, (rows + tasks - 1) / tasks, (float)eps};
   r3d_parallel_for(layer_norm_task, &job, tasks, r3d_pool_threads());
+  return NULL;
+}
+
+// ---- LayerNorm's backward pass ----------------------------------------------------------------
+// The closed form @r3d-ts/rtf-fuser composes from tf ops, with xhat = (x - mean) * rstd and
+// g = dy * gamma: dx = rstd * ((g - mean(g)) - xhat * mean(g * xhat)), dgamma = sum over rows of
+// dy * xhat, dbeta = sum over rows of dy. Every float32 operation is the one the composed kernels
+// of this addon do, in their order (a mean is the double sum of sum_f64 rounded to float32, then
+// divided by the count in double and rounded again, as the Mean kernel; rsqrt in double, as
+// U_RSQRT; the column sums in double in row order, as the Sum kernel), so the result is the
+// composed gradient bit for bit: one kernel and three passes over memory instead of 17 kernels.
+
+static inline float mean_as_kernel(const float *x, int64_t n) {
+  return (float)((double)(float)sum_f64(x, n) / (double)n);
+}
+
+typedef struct {
+  const float *dy, *x, *gamma;
+  float *dx, *mean, *rstd, *scratch; // scratch: 2 x cols floats per task
+  int64_t rows, cols, rows_per_task;
+  float eps;
+} ln_grad_rows_job;
+
+VECTOR_CLONES static void ln_grad_rows_task(void *ctx, int t) {
+  const ln_grad_rows_job *job = (const ln_grad_rows_job *)ctx;
+  const int64_t r0 = (int64_t)t * job->rows_per_task;
+  const int64_t r1 = r0 + job->rows_per_task < job->rows ? r0 + job->rows_per_task : job->rows;
+  const int64_t n = job->cols;
+  float *g = job->scratch + (size_t)t * 2 * (size_t)n, *gx = g + n; // a row of g, and of g * xhat
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = job->x + r * n, *dy = job->dy + r * n;
+    float *dx = job->dx + r * n;
+    const float mean = mean_as_kernel(x, n);
+    for (int64_t j = 0; j < n; j++) { const float c = x[j] - mean; gx[j] = c * c; }
+    const float var = mean_as_kernel(gx, n);
+    const float rstd = (float)(1.0 / sqrt((double)(var + job->eps)));
+    for (int64_t j = 0; j < n; j++) {
+      g[j] = dy[j] * job->gamma[j];
+      gx[j] = g[j] * ((x[j] - mean) * rstd);
+    }
+    const float mg = mean_as_kernel(g, n), mgx = mean_as_kernel(gx, n);
+    for (int64_t j = 0; j < n; j++) {
+      const float xhat = (x[j] - mean) * rstd;
+      dx[j] = rstd * ((g[j] - mg) - xhat * mgx);
+    }
+    job->mean[r] = mean;
+    job->rstd[r] = rstd;
+  }
+}
+
+typedef struct {
+  const float *dy, *x, *mean, *rstd;
+  float *dgamma, *dbeta;
+  double *acc; // 2 x cols_per_task doubles per task
+  int64_t rows, cols, cols_per_task;
+} ln_grad_cols_job;
+
+// dgamma and dbeta for a block of columns: every column's sum runs over the rows in order, so the
+// thread count cannot change a bit.
+VECTOR_CLONES static void ln_grad_cols_task(void *ctx, int t) {
+  const ln_grad_cols_job *job = (const ln_grad_cols_job *)ctx;
+  const int64_t c0 = (int64_t)t * job->cols_per_task;
+  const int64_t c1 = c0 + job->cols_per_task < job->cols ? c0 + job->cols_per_task : job->cols;
+  const int64_t n = job->cols, w = c1 - c0;
+  double *ag = job->acc + (size_t)t * 2 * (size_t)job->cols_per_task, *ab = ag + w;
+  for (int64_t j = 0; j < w; j++) ag[j] = ab[j] = 0.0;
+  for (int64_t r = 0; r < job->rows; r++) {
+    const float *x = job->x + r * n + c0, *dy = job->dy + r * n + c0;
+    const float mean = job->mean[r], rstd = job->rstd[r];
+    for (int64_t j = 0; j < w; j++) {
+      ag[j] += dy[j] * ((x[j] - mean) * rstd);
+      ab[j] += dy[j];
+    }
+  }
+  for (int64_t j = 0; j < w; j++) {
+    job->dgamma[c0 + j] = (float)ag[j];
+    job->dbeta[c0 + j] = (float)ab[j];
+  }
+}
+
+// layerNormGrad(dy, x, gamma, dx, dgamma, dbeta, rows, cols, eps)
+napi_value r3d_js_layer_norm_grad(napi_env env, napi_callback_info info) {
+  GET_ARGS(env, info, 9);
+  float *dy, *x, *g, *dx, *dg, *db;
+  size_t ldy, lx, lg, ldx, ldg, ldb;
+  int64_t rows, cols;
+  double eps;
+  if (argc != 9 || !r3d_get_f32(env, argv[0], "dy", &dy, &ldy) || !r3d_get_f32(env, argv[1], "x", &x, &lx) ||
+      !r3d_get_f32(env, argv[2], "gamma", &g, &lg) || !r3d_get_f32(env, argv[3], "dx", &dx, &ldx) ||
+      !r3d_get_f32(env, argv[4], "dgamma", &dg, &ldg) || !r3d_get_f32(env, argv[5], "dbeta", &db, &ldb) ||
+      !r3d_get_i64(env, argv[6], "rows", &rows) || !r3d_get_i64(env, argv[7], "cols", &cols))
+    return NULL;
+  if (napi_get_value_double(env, argv[8], &eps) != napi_ok) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "layerNormGrad: eps must be a number");
+    return NULL;
+  }
+  const int64_t size = rows * cols;
+  if ((int64_t)ldy < size || (int64_t)lx < size || (int64_t)ldx < size || (int64_t)lg < cols || (int64_t)ldg < cols ||
+      (int64_t)ldb < cols) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "layerNormGrad: dy, x, dx shorter than rows x cols (gamma, dgamma, dbeta: cols)");
+    return NULL;
+  }
+  if (cols == 0) return NULL;
+  const int threads = r3d_pool_threads();
+  const int tasks = r3d_element_tasks(size);
+  // column blocks of a multiple of 16 (one vector), about two per thread
+  int64_t per = cols;
+  if (tasks > 1) per = ((cols + 2 * threads - 1) / (2 * threads) + 15) / 16 * 16;
+  const int col_tasks = (int)((cols + per - 1) / per);
+  float *stats = (float *)malloc(((size_t)rows * 2 + (size_t)tasks * 2 * (size_t)cols) * sizeof(float));
+  double *acc = (double *)malloc((size_t)col_tasks * 2 * (size_t)per * sizeof(double));
+  if (!stats || !acc) {
+    free(stats);
+    free(acc);
+    napi_throw_error(env, "R3D_BLAS_OOM", "layerNormGrad: out of memory");
+    return NULL;
+  }
+  ln_grad_rows_job rj = {dy, x, g, dx, stats, stats + rows, stats + 2 * rows, rows, cols, (rows + tasks - 1) / tasks, (float)eps};
+  if (rows > 0) r3d_parallel_for(ln_grad_rows_task, &rj, tasks, threads);
+  ln_grad_cols_job cj = {dy, x, stats, stats + rows, dg, db, acc, rows, cols, per};
+  r3d_parallel_for(ln_grad_cols_task, &cj, col_tasks, threads);
+  free(acc);
+  free(stats);
   return NULL;
 }
 

@@ -20,6 +20,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"copy", NULL, r3d_js_copy, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unary", NULL, r3d_js_unary, NULL, NULL, NULL, napi_enumerable, NULL},
       {"layerNorm", NULL, r3d_js_layer_norm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"layerNormGrad", NULL, r3d_js_layer_norm_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adamw", NULL, r3d_js_adamw, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
