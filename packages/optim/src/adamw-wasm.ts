@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { R3DAdamW, type R3DAdamWAttrs } from '@r3d-ts/kernel-names';
+import { adamWSimd } from './adamw-simd.js';
 
 // The composed AdamW update is 12-14 wasm kernels per parameter, each a pass over the weights with
-// its own output buffer. This kernel makes one pass in JavaScript over the wasm heap. Every
-// operation is rounded to float32 (Math.fround) in the composed order: a float32 sum, product,
-// quotient or square root computed in float64 and rounded once is the correctly rounded float32
-// result, which is what wasm's own float32 instructions return, so the bits equal the composed
-// path's (tested).
+// its own output buffer. This kernel makes one pass: a WebAssembly SIMD loop (./adamw-simd.ts) over
+// all but the last n % 4 weights, JavaScript for those (and for everything where WebAssembly has no
+// SIMD). Every operation is rounded to float32 (Math.fround) in the composed order: a float32 sum,
+// product, quotient or square root computed in float64 and rounded once is the correctly rounded
+// float32 result, which is what wasm's own float32 instructions return, so the bits equal the
+// composed path's (tested).
 
 interface WasmBackendLike extends tf.KernelBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -14,6 +16,24 @@ interface WasmBackendLike extends tf.KernelBackend {
 }
 
 const fr = Math.fround;
+
+function adamWLoop(
+  from: number,
+  p: Float32Array, mi: Float32Array, vi: Float32Array, g: Float32Array, p1: Float32Array, m1: Float32Array, v1: Float32Array,
+  decays: boolean, keep: number, b1: number, c1: number, b2: number, c2: number, bc2: number, eps: number, step: number,
+): void {
+  const n = p.length;
+  for (let i = from; i < n; i++) {
+    const gi = g[i]!;
+    const decayed = decays ? fr(p[i]! * keep) : p[i]!;
+    const mNew = fr(fr(mi[i]! * b1) + fr(gi * c1));
+    const vNew = fr(fr(vi[i]! * b2) + fr(fr(gi * gi) * c2));
+    const denom = fr(fr(fr(Math.sqrt(vNew)) / bc2) + eps);
+    p1[i] = fr(decayed - fr(fr(mNew / denom) * step));
+    m1[i] = mNew;
+    v1[i] = vNew;
+  }
+}
 
 function adamWKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
   const { param, m, v, grad } = args.inputs as Record<'param' | 'm' | 'v' | 'grad', tf.TensorInfo>;
@@ -33,17 +53,8 @@ function adamWKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const bc2 = fr(a.bc2Sqrt);
   const eps = fr(a.epsilon);
   const step = fr(a.stepSize);
-  const n = p!.length;
-  for (let i = 0; i < n; i++) {
-    const gi = g![i]!;
-    const decayed = decays ? fr(p![i]! * keep) : p![i]!;
-    const mNew = fr(fr(mi![i]! * b1) + fr(gi * c1));
-    const vNew = fr(fr(vi![i]! * b2) + fr(fr(gi * gi) * c2));
-    const denom = fr(fr(fr(Math.sqrt(vNew)) / bc2) + eps);
-    p1![i] = fr(decayed - fr(fr(mNew / denom) * step));
-    m1![i] = mNew;
-    v1![i] = vNew;
-  }
+  const done = adamWSimd(p!, mi!, vi!, g!, p1!, m1!, v1!, Float32Array.of(keep, b1, c1, b2, c2, bc2, eps, step));
+  adamWLoop(done, p!, mi!, vi!, g!, p1!, m1!, v1!, decays, keep, b1, c1, b2, c2, bc2, eps, step);
   return outs;
 }
 

@@ -178,7 +178,7 @@ describe('AdamW fused kernel', () => {
     fused.forEach((values, i) => expect(Buffer.from(values.buffer).equals(Buffer.from(composed[i]!.buffer)), `tensor ${i}`).toBe(true));
   });
 
-  it('gives the composed update bit for bit on wasm too (its JavaScript kernel against cpu composed)', async () => {
+  it('gives the composed update bit for bit on wasm too (its SIMD and JavaScript loops against cpu composed)', async () => {
     const composed = await run('cpu');
     const fused = await run('wasm');
     expect(tf.getKernel(R3DAdamW, 'wasm')).toBeDefined();

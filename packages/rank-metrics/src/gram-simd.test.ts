@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs build script without typings
-import { compileGramWat, gramModuleSource } from '../scripts/build-wasm.mjs';
+import { compileWat, wasmModuleSource } from '../../../scripts/wasm-module.mjs';
 import { useSimdGram } from './gram-simd.js';
 import { singularValues } from './index.js';
 
@@ -15,7 +15,8 @@ describe('the WebAssembly SIMD Gram kernel', () => {
 
   it('is the compiled gram.wat (the committed module never drifts from its source)', async () => {
     const committed = readFileSync(new URL('./gram-wasm.ts', import.meta.url), 'utf8');
-    expect(committed).toBe(gramModuleSource(await compileGramWat()));
+    const wat = new URL('./gram.wat', import.meta.url).pathname;
+    expect(committed).toBe(wasmModuleSource('gram.wat', 'GRAM_WASM_BASE64', await compileWat(wat, new URL('..', import.meta.url).pathname)));
   });
 
   it.each([

@@ -1,6 +1,6 @@
 (module
   ;; The Gram product of the spectrum path: f64x2 SIMD, 2 x 2 blocks of rows. Compiled by
-  ;; scripts/build-wasm.mjs (wabt) into src/gram-wasm.ts; n and len must be even (callers pad).
+  ;; scripts/wasm-module.mjs (wabt) into src/gram-wasm.ts; n and len must be even (callers pad).
   (memory (export "memory") 1)
   ;; gram(a, n, len, out): out[i*n+j] = dot(row i, row j) for j >= i; a row-major f64 n x len, len even
   (func (export "gram") (param $a i32) (param $n i32) (param $len i32) (param $out i32)
