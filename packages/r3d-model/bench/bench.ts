@@ -7,8 +7,8 @@
  *
  * The two sides alternate run by run (one TypeScript step, one PyTorch step, ...): the machine is
  * shared and its speed drifts over seconds, and a drift then slows both sides alike instead of
- * whichever happened to run second. Each figure is the median of the timed runs after a warm-up,
- * with the range beside it. native-blas uses R3D_BLAS_THREADS threads (default: every core).
+ * whichever happened to run second. Each figure is the median of the timed runs after two warm-up
+ * rounds (as the peer's), with the range beside it. native-blas uses R3D_BLAS_THREADS threads (default: every core).
  * Each backend also prints the FLOPs of the step's and the forward's matrix products and the
  * achieved fraction of its GEMM peak measured right then, and the run prints the load average.
  *
@@ -109,8 +109,11 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
     console.warn = warn;
   }
   const { step, evaluate, dispose } = r3dWorkload();
-  step(); // warm-up: kernels compiled, optimiser slots created
-  evaluate();
+  // warm-up, two rounds as the peer's: kernels compiled, optimiser slots created, buffer pool filled
+  for (let w = 0; w < 2; w++) {
+    step();
+    evaluate();
+  }
   // the cpu backend takes seconds a step: one round of each
   const rounds = name === 'cpu' ? 1 : steps;
   const evalsPerRound = name === 'cpu' ? 1 : Math.max(1, Math.round(evals / steps));
