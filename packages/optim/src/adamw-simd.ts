@@ -7,37 +7,15 @@
 // The loop is src/adamw.wat, compiled by scripts/wasm-module.mjs (wabt) into ./adamw-module.ts. It
 // works on its own memory: tfjs's wasm heap is not exported as a WebAssembly.Memory, so the inputs
 // are copied in and the outputs out (memcpy speed), and the update runs in place there.
-import { ADAMW_WASM_BASE64 } from './adamw-module.js';
-
-// The few WebAssembly globals used here, declared locally: the package compiles against ES2022
-// without the DOM library, and none of these types reach its public API.
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
-};
+import { wasmExports } from './adamw-module.js';
 
 interface AdamWModule {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
   adamw(p: number, m: number, v: number, g: number, bytes: number, constants: number): void;
 }
 
-let loaded: AdamWModule | null | undefined;
-
-function decodeBase64(text: string): Uint8Array {
-  if (typeof Buffer !== 'undefined') return Buffer.from(text, 'base64');
-  return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
-}
-
-/** The SIMD loop, or null where WebAssembly has no SIMD (then never tried again). */
-function simdLoop(): AdamWModule | null {
-  if (loaded !== undefined) return loaded;
-  try {
-    loaded = new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(ADAMW_WASM_BASE64))).exports as AdamWModule;
-  } catch {
-    loaded = null; // the JavaScript loop of adamw-wasm.ts serves
-  }
-  return loaded;
-}
+/** The SIMD loop, or null where WebAssembly has no SIMD (the JavaScript loop of adamw-wasm.ts serves). */
+const simdLoop = (): AdamWModule | null => wasmExports() as AdamWModule | null;
 
 /**
  * One AdamW update of the first `n - n % 4` weights with the SIMD loop, into p1, m1, v1; returns

@@ -1,35 +1,12 @@
-import { GRAM_WASM_BASE64 } from './gram-wasm.js';
-
-// The few WebAssembly globals used here, declared locally: the package compiles against ES2022
-// without the DOM library, and none of these types reach its public API.
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
-};
+import { wasmExports } from './gram-wasm.js';
 
 interface GramKernel {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
   gram(a: number, n: number, len: number, out: number): void;
 }
 
-let kernel: GramKernel | null | undefined;
-
-function decodeBase64(text: string): Uint8Array {
-  if (typeof Buffer !== 'undefined') return Buffer.from(text, 'base64');
-  return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
-}
-
-/** The f64x2 Gram kernel of gram.wat, or null where WebAssembly SIMD is unavailable. */
-function gramKernel(): GramKernel | null {
-  if (kernel !== undefined) return kernel;
-  try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(GRAM_WASM_BASE64)));
-    kernel = instance.exports as unknown as GramKernel;
-  } catch {
-    kernel = null; // no WebAssembly SIMD here: the JavaScript loops of spectrum.ts serve
-  }
-  return kernel;
-}
+/** The f64x2 Gram kernel of gram.wat, or null where WebAssembly SIMD is unavailable (the JavaScript loops of spectrum.ts serve). */
+const gramKernel = (): GramKernel | null => wasmExports() as GramKernel | null;
 
 let disabled = false;
 
