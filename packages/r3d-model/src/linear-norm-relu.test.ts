@@ -3,6 +3,7 @@ import { R3DLinearNormRelu } from '@r3d-ts/kernel-names';
 import { layerNorm, linear } from '@r3d-ts/rtf-fuser';
 import { selectBackend } from '@r3d-ts/backend';
 import { testBackends } from '@r3d-ts/tooling/vitest/backends';
+import { worstRelative } from '@r3d-ts/tooling/vitest/compare';
 import { describe, expect, it } from 'vitest';
 import { linearNormRelu } from './linear-norm-relu.js';
 
@@ -36,11 +37,6 @@ function run(op: Op): Result {
     }
   });
   return out;
-}
-
-function worstRelative(a: Float32Array, b: Float32Array): number {
-  const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
-  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!) / scale), 0);
 }
 
 describe('linearNormRelu (the depth projection)', () => {

@@ -3,6 +3,7 @@ import { R3DLayerNorm } from '@r3d-ts/kernel-names';
 import { describe, expect, it } from 'vitest';
 import { selectBackend } from '@r3d-ts/backend';
 import { testBackends } from '@r3d-ts/tooling/vitest/backends';
+import { worstRelative } from '@r3d-ts/tooling/vitest/compare';
 import { gelu, layerNorm } from './norm-activation.js';
 
 interface Result {
@@ -24,11 +25,6 @@ function run(): Result {
     const values = [layerNorm(x, gamma, beta), gelu(tf.mul(x, 2))];
     return { values: values.map((v) => v.dataSync() as Float32Array), grads: grads.map((g) => g.dataSync() as Float32Array) };
   });
-}
-
-function worstRelative(a: Float32Array, b: Float32Array): number {
-  const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
-  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!) / scale), 0);
 }
 
 describe('layerNorm and gelu', () => {
