@@ -74,7 +74,7 @@ describe('importing a library package changes nothing in the tfjs registries the
   const entries = libraryEntries();
 
   it('covers every library package', () => {
-    for (const name of ['@r3d-ts/rank-metrics', '@r3d-ts/rtf-fuser', '@r3d-ts/rtf-fuser/layers', '@r3d-ts/r3d-model', '@r3d-ts/tensor-io', '@r3d-ts/datasets', '@r3d-ts/trainer', '@r3d-ts/backend', '@r3d-ts/tfjs-gradients', '@r3d-ts/kernel-names', '@r3d-ts/optim', '@r3d-ts/tensorboard', '@r3d-ts/native-blas']) {
+    for (const name of ['@r3d-ts/rank-metrics', '@r3d-ts/rtf-fuser', '@r3d-ts/rtf-fuser/layers', '@r3d-ts/r3d-model', '@r3d-ts/tensor-io', '@r3d-ts/datasets', '@r3d-ts/trainer', '@r3d-ts/backend', '@r3d-ts/tfjs-gradients', '@r3d-ts/kernel-names', '@r3d-ts/optim', '@r3d-ts/tensorboard', '@r3d-ts/native-blas', '@r3d-ts/step-capture']) {
       expect(entries).toContain(name);
     }
   });

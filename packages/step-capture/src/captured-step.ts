@@ -1,0 +1,222 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { type Operand, type Recording, difference, record, releaseRecording } from './recording.js';
+
+/** What a `CapturedStep` did on its last call, and why it ran eagerly when it did. */
+export interface CaptureStatus {
+  mode: 'recording' | 'replay' | 'eager';
+  /** Why the step is not replayed (set in 'eager' mode). */
+  reason?: string;
+}
+
+interface Plan {
+  recording: Recording;
+  /** Slots to dispose after each call (their last use); the step's outputs are never freed. */
+  freeAfter: number[][];
+  kernels: [tf.KernelConfig, tf.KernelFunc][];
+}
+
+interface Entry {
+  first?: Recording;
+  plan?: Plan;
+  eager?: string;
+}
+
+/** Step shapes kept at a time (each holds the constants of its recording). */
+const MAX_SIGNATURES = 8;
+
+function signature(inputs: tf.Tensor[]): string {
+  return inputs.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(' ');
+}
+
+function buildPlan(recording: Recording): Plan {
+  const last = new Array<number>(recording.slots).fill(-1);
+  recording.calls.forEach((call, i) => {
+    for (const operand of call.inputs) if (operand?.source.kind === 'slot') last[operand.source.slot] = i;
+    for (const slot of call.outputs) if (last[slot] === -1) last[slot] = i; // never read: freed at once
+  });
+  // handed to the caller, or to an assigned variable
+  for (const o of [...recording.outputs, ...recording.assigns.map((a) => a.value)]) if (o.source.kind === 'slot') last[o.source.slot] = -2;
+  const freeAfter = recording.calls.map(() => [] as number[]);
+  last.forEach((i, slot) => {
+    if (i >= 0) freeAfter[i]!.push(slot);
+  });
+  const kernels = new Map<tf.KernelConfig, tf.KernelFunc>();
+  for (const call of recording.calls) kernels.set(call.config, call.kernelFunc);
+  return { recording, freeAfter, kernels: [...kernels] };
+}
+
+/**
+ * A training (or evaluation) step recorded once as the sequence of kernel calls it makes, then
+ * replayed by calling those kernels directly: none of the engine's per-op work (the gradient tape,
+ * tensor tracking, scopes, kernel lookup) nor the model's JavaScript runs again. Each replayed
+ * kernel gets the same inputs and attributes as in the eager step, so the outputs are the eager
+ * outputs bit for bit. Create it with `captureStep`.
+ */
+export class CapturedStep {
+  private readonly entries = new Map<string, Entry>();
+  private last: CaptureStatus = { mode: 'recording' };
+
+  constructor(private readonly fn: (inputs: tf.Tensor[]) => tf.Tensor[]) {}
+
+  /** What the last call did: recorded, replayed, or ran eagerly (with the reason). */
+  get status(): CaptureStatus {
+    return this.last;
+  }
+
+  /**
+   * Runs the step on `inputs`: eagerly while it records the first two calls of a new input
+   * signature (shapes and dtypes), then by replay once the two recordings agree. Returns new
+   * tensors the caller owns, exactly as the eager step would.
+   */
+  run(inputs: tf.Tensor[]): tf.Tensor[] {
+    const key = signature(inputs);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      if (this.entries.size >= MAX_SIGNATURES) return this.eager(inputs, `more than ${MAX_SIGNATURES} input shapes`);
+      entry = {};
+      this.entries.set(key, entry);
+    }
+    if (entry.eager !== undefined) return this.eager(inputs, entry.eager);
+    const engineState = tf.engine().state as unknown as { activeTape: unknown; profiling: boolean };
+    if (engineState.activeTape != null) return this.eager(inputs, 'called inside a gradient computation');
+    if (engineState.profiling) return this.eager(inputs, 'called inside tf.profile');
+    if (tf.env().getBool('DEBUG')) return this.eager(inputs, 'tf debug mode is on');
+    if (entry.plan) {
+      const stale = this.staleness(entry.plan);
+      if (stale === undefined) {
+        this.last = { mode: 'replay' };
+        return this.replay(entry.plan, inputs);
+      }
+      // a kernel or variable changed under the plan: record the step anew
+      releaseRecording(entry.plan.recording);
+      entry.plan = undefined;
+    }
+    const { outputs, recording } = record(this.fn, inputs);
+    this.last = { mode: 'recording' };
+    if (recording.failure !== undefined) {
+      releaseRecording(recording);
+      if (entry.first) releaseRecording(entry.first);
+      entry.first = undefined;
+      entry.eager = recording.failure;
+      this.last = { mode: 'eager', reason: recording.failure };
+    } else if (!entry.first) {
+      entry.first = recording;
+    } else {
+      const diff = difference(entry.first, recording);
+      releaseRecording(entry.first);
+      entry.first = undefined;
+      if (diff === undefined) entry.plan = buildPlan(recording);
+      else {
+        releaseRecording(recording);
+        entry.eager = diff;
+        this.last = { mode: 'eager', reason: diff };
+      }
+    }
+    return outputs;
+  }
+
+  /** Releases the constants the recordings hold. The step still runs (it records again). */
+  dispose(): void {
+    for (const entry of this.entries.values()) {
+      if (entry.first) releaseRecording(entry.first);
+      if (entry.plan) releaseRecording(entry.plan.recording);
+    }
+    this.entries.clear();
+  }
+
+  private eager(inputs: tf.Tensor[], reason: string): tf.Tensor[] {
+    this.last = { mode: 'eager', reason };
+    return this.fn(inputs);
+  }
+
+  /** Why the plan may no longer describe the eager step (undefined when it still does). */
+  private staleness(plan: Plan): string | undefined {
+    const { recording } = plan;
+    if (tf.backend() !== recording.backend) return 'the backend changed';
+    for (const [config, func] of plan.kernels) {
+      if (config.kernelFunc !== func || tf.getKernel(config.kernelName, recording.backendName) !== config) return `kernel ${config.kernelName} was re-registered`;
+    }
+    for (const call of recording.calls) {
+      for (const operand of call.inputs) {
+        if (operand?.source.kind !== 'variable') continue;
+        const v = operand.source.variable;
+        if (v.isDisposed || v.dtype !== operand.dtype || v.shape.join() !== operand.shape.join()) return `variable ${v.name} changed`;
+      }
+    }
+    return undefined;
+  }
+
+  private replay(plan: Plan, inputs: tf.Tensor[]): tf.Tensor[] {
+    const { recording, freeAfter } = plan;
+    const { backend } = recording;
+    const slots = new Array<TensorInfo | undefined>(recording.slots);
+    const resolve = (operand: Operand | null | undefined): TensorInfo | null | undefined => {
+      if (operand == null) return operand;
+      const s = operand.source;
+      const dataId =
+        s.kind === 'slot' ? slots[s.slot]!.dataId : s.kind === 'input' ? inputs[s.index]!.dataId : s.kind === 'variable' ? s.variable.dataId : s.dataId;
+      return { dataId, shape: operand.shape, dtype: operand.dtype };
+    };
+    try {
+      recording.calls.forEach((call, i) => {
+        const list = call.inputs.map(resolve);
+        let args: tf.NamedTensorInfoMap | TensorInfo[];
+        if (call.keys === null) args = list as TensorInfo[];
+        else {
+          const named: Record<string, TensorInfo | null | undefined> = {};
+          call.keys.forEach((k, j) => (named[k] = list[j]!));
+          args = named as tf.NamedTensorInfoMap;
+        }
+        const result = call.kernelFunc({ inputs: args as tf.NamedTensorInfoMap, backend, attrs: call.attrs });
+        const outs = Array.isArray(result) ? result : [result];
+        call.outputs.forEach((slot, j) => (slots[slot] = outs[j]));
+        for (const slot of freeAfter[i]!) {
+          backend.disposeData(slots[slot]!.dataId);
+          slots[slot] = undefined;
+        }
+      });
+    } catch (err) {
+      for (const info of slots) if (info) backend.disposeData(info.dataId);
+      throw err;
+    }
+    const engine = tf.engine();
+    const handed = new Set<number>();
+    const wrap = (o: Operand): tf.Tensor => {
+      const info = resolve(o)!;
+      // a slot's reference passes to its first tensor; any other gets a reference of its own
+      if (o.source.kind !== 'slot' || handed.has(o.source.slot)) backend.incRef(info.dataId);
+      else handed.add(o.source.slot);
+      return engine.makeTensorFromTensorInfo(info, backend);
+    };
+    const outputs = recording.outputs.map(wrap);
+    for (const { variable, value } of recording.assigns) {
+      const t = wrap(value);
+      variable.assign(t);
+      t.dispose();
+    }
+    return outputs;
+  }
+}
+
+/**
+ * Captures a step: `fn` maps input tensors to output tensors (a loss and its gradients, or a
+ * forward pass) and must be a pure function of its inputs and of the model's variables, as for a
+ * CUDA graph or `torch.compile`. Everything that changes from one step to the next must come in
+ * through `inputs`: the tensors `fn` closes over and the constants it makes from JavaScript
+ * numbers are taken as they were recorded. The first two calls with a new input signature run
+ * eagerly and are recorded; when the two recordings are the same program the later calls replay
+ * it. Anything a replay could not reproduce keeps the step eager, with the reason in `status`:
+ * values drawn in JavaScript that differ from step to step (tf.dropout's masks), a readback
+ * (dataSync) inside the step, a variable assigned or created inside it, kernels re-registered.
+ *
+ * @example
+ * const step = captureStep(([x, y]) => {
+ *   const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(y!, model(x!)) as tf.Scalar, [w]);
+ *   return [value, grads[w.name]!];
+ * });
+ * const [loss, dw] = step.run([xBatch, yBatch]); // eager twice, then replayed
+ */
+export function captureStep(fn: (inputs: tf.Tensor[]) => tf.Tensor[]): CapturedStep {
+  return new CapturedStep(fn);
+}

@@ -1,0 +1,1 @@
+export { captureStep, CapturedStep, type CaptureStatus } from './captured-step.js';
