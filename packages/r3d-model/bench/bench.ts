@@ -11,6 +11,9 @@
  * rounds (as the peer's), with the range beside it. native-blas uses R3D_BLAS_THREADS threads (default: every core).
  * Each backend also prints the FLOPs of the step's and the forward's matrix products and the
  * achieved fraction of its GEMM peak measured right then, and the run prints the load average.
+ * Step and forward run through captureStep (@r3d-ts/step-capture): the forward is replayed; the
+ * released step (dropout 0.1, masks drawn in JavaScript) stays eager, and a second line times the
+ * step at dropout 0, eager against captured.
  *
  *   pnpm --filter @r3d-ts/r3d-model bench [-- --backends native-blas,wasm --steps 7 --evals 21 --peer-threads 1,2 --profile]
  */
@@ -21,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { defaultCandidates, selectBackend } from '@r3d-ts/backend';
+import type { CaptureStatus } from '@r3d-ts/step-capture';
 import { matmulFlops, measureGemmPeak, ownKernels, r3dWorkload } from './workload.js';
 
 const args = process.argv.slice(2);
@@ -94,6 +98,28 @@ class Peer {
   }
 }
 
+/** The training step at dropout 0, eager and through captureStep, alternating run by run. */
+function timeCapturedWithoutDropout(rounds: number): { eager: Timing; captured: Timing; mode: string } {
+  const eager = r3dWorkload({ dropout: 0 });
+  const captured = r3dWorkload({ dropout: 0, capture: true });
+  try {
+    for (let w = 0; w < 3; w++) {
+      eager.step();
+      captured.step();
+    }
+    const times = { eager: [] as number[], captured: [] as number[] };
+    for (let r = 0; r < rounds; r++) {
+      times.eager.push(timeOnce(eager.step));
+      times.captured.push(timeOnce(captured.step));
+    }
+    const c = captured.captureStatus()!.step;
+    return { eager: summarise(times.eager), captured: summarise(times.captured), mode: c.mode === 'eager' ? `eager: ${c.reason}` : c.mode };
+  } finally {
+    eager.dispose();
+    captured.dispose();
+  }
+}
+
 const fmt = (t: Timing): string => `${t.median.toFixed(0).padStart(6)} ms (${t.min.toFixed(0)}-${t.max.toFixed(0)})`;
 
 async function benchBackend(name: string, peers: Peer[]): Promise<void> {
@@ -108,7 +134,9 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
   } finally {
     console.warn = warn;
   }
-  const { step, evaluate, dispose } = r3dWorkload();
+  // both through captureStep: the forward replays; the released step draws dropout masks in
+  // JavaScript, so it stays eager (the status line says why)
+  const { step, evaluate, dispose, captureStatus } = r3dWorkload({ capture: true });
   // warm-up, two rounds as the peer's: kernels compiled, optimiser slots created, buffer pool filled
   for (let w = 0; w < 2; w++) {
     step();
@@ -127,6 +155,7 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
       for (const p of peers) theirs.get(p)!.eval.push(await p.time('eval'));
     }
   }
+  const status = captureStatus()!; // before tf.profile below, which runs them eagerly
   const train = summarise(ours.train);
   const evaluation = summarise(ours.eval);
   // the compute bound: FLOPs of the step's products against the GEMM peak measured now (cpu: one
@@ -145,11 +174,17 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
     for (const [k, ms] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`  ${k.padEnd(22)} ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / total).toFixed(0).padStart(3)}%`);
   }
   dispose();
+  const mode = (c: CaptureStatus): string => (c.mode === 'eager' ? `eager (${c.reason})` : c.mode);
+  const dropout0 = name === 'cpu' ? undefined : timeCapturedWithoutDropout(rounds);
   const threads = name === 'native-blas' ? `, R3D_BLAS_THREADS=${process.env.R3D_BLAS_THREADS ?? 'all cores'}` : '';
   console.log(`${name.padEnd(11)} train step ${fmt(train)}   eval forward ${fmt(evaluation)}   (B=8 T=100 / B=1 T=300, median of ${ours.train.length} / ${ours.eval.length}${threads})`);
   if (flops) {
     const rate = (f: number, t: Timing): string => `${(f / 1e9).toFixed(2)} GFLOP in products, ${(f / t.median / 1e6).toFixed(0)} GFLOP/s at the median = ${((100 * f) / t.median / 1e-3 / flops.peak).toFixed(0)}% of peak`;
     console.log(`${name.padEnd(11)} train step ${rate(flops.train, train)}; eval forward ${rate(flops.eval, evaluation)} (GEMM peak measured now: ${(flops.peak / 1e9).toFixed(0)} GFLOP/s, 512^3 best of 10)`);
+  }
+  console.log(`${name.padEnd(11)} captureStep: train step ${mode(status.step)}; eval forward ${mode(status.evaluate)}`);
+  if (dropout0) {
+    console.log(`${name.padEnd(11)} train step at dropout 0 (not the released 0.1; a step with no JavaScript-drawn masks replays): eager ${fmt(dropout0.eager)}, captured ${fmt(dropout0.captured)} (${dropout0.mode}), alternating`);
   }
   for (const p of peers) {
     const t = theirs.get(p)!;

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { AdamW } from '@r3d-ts/optim';
+import { captureStep, type CaptureStatus } from '@r3d-ts/step-capture';
 import { depthEncoder, rgbEncoder } from '../src/config.js';
 import { r3dLoss } from '../src/losses.js';
 import { createR3DModel } from '../src/r3d.js';
@@ -17,14 +18,23 @@ export interface R3DWorkload {
   step(): void;
   /** One evaluation forward; reads the action logits back. */
   evaluate(): void;
+  /** What the captured step and forward did last (when `capture` is on). */
+  captureStatus(): { step: CaptureStatus; evaluate: CaptureStatus } | undefined;
   dispose(): void;
 }
 
-export function r3dWorkload(): R3DWorkload {
+export interface WorkloadOptions {
+  /** Run the step and the forward through `captureStep` (@r3d-ts/step-capture): recorded, then replayed. */
+  capture?: boolean;
+  /** Dropout rate of the model (default 0.1, as released). */
+  dropout?: number;
+}
+
+export function r3dWorkload(options: WorkloadOptions = {}): R3DWorkload {
   const N = 20;
   const B = 8;
   const T = 100;
-  const model = createR3DModel({ numClasses: N, rgb: rgbEncoder(2048), partner: depthEncoder(120, 160), fuser: { name: 'rtf' }, seed: 1 });
+  const model = createR3DModel({ numClasses: N, rgb: rgbEncoder(2048), partner: depthEncoder(120, 160), fuser: { name: 'rtf' }, seed: 1, ...(options.dropout !== undefined ? { dropout: options.dropout } : {}) });
   const rgb = tf.randomUniform([B, T, 2048], 0, 1, 'float32', 1);
   const depth = tf.randomUniform([B, T, 120, 160], 0, 1, 'float32', 2);
   const rgb1 = tf.randomUniform([1, 300, 2048], 0, 1, 'float32', 3);
@@ -38,24 +48,36 @@ export function r3dWorkload(): R3DWorkload {
   const vars = model.trainableVariables();
   const byName = Object.fromEntries(vars.map((v) => [v.name, v]));
   const padIndex = model.config.padIndex;
+  const gradients = ([x, partner]: tf.Tensor[]): tf.Tensor[] => {
+    const { value, grads } = tf.variableGrads(
+      () => r3dLoss(model.apply({ rgb: x!, partner: partner! }, { training: true }), { labels, action, duration }, { padIndex }).total,
+      vars,
+    );
+    return [value, ...vars.map((v) => grads[v.name]!)];
+  };
+  const forward = ([x, partner]: tf.Tensor[]): tf.Tensor[] => tf.tidy(() => [model.apply({ rgb: x!, partner: partner! }).action]);
+  const capturedGradients = options.capture ? captureStep(gradients) : undefined;
+  const capturedForward = options.capture ? captureStep(forward) : undefined;
   return {
     step() {
-      const { value, grads } = tf.variableGrads(
-        () => r3dLoss(model.apply({ rgb, partner: depth }, { training: true }), { labels, action, duration }, { padIndex }).total,
-        vars,
-      );
-      optimizer.applyGradients(grads, byName, 1e-4);
-      value.dataSync();
-      tf.dispose([value, ...Object.values(grads)]);
+      const [value, ...g] = capturedGradients ? capturedGradients.run([rgb, depth]) : gradients([rgb, depth]);
+      optimizer.applyGradients(Object.fromEntries(vars.map((v, i) => [v.name, g[i]!])), byName, 1e-4);
+      value!.dataSync();
+      tf.dispose([value!, ...g]);
     },
     evaluate() {
-      const out = model.apply({ rgb: rgb1, partner: depth1 });
-      out.action.dataSync();
-      tf.dispose(out);
+      const [action] = capturedForward ? capturedForward.run([rgb1, depth1]) : forward([rgb1, depth1]);
+      action!.dataSync();
+      tf.dispose(action!);
+    },
+    captureStatus() {
+      return capturedGradients && capturedForward ? { step: capturedGradients.status, evaluate: capturedForward.status } : undefined;
     },
     dispose() {
       tf.dispose([rgb, depth, rgb1, depth1]);
       optimizer.dispose();
+      capturedGradients?.dispose();
+      capturedForward?.dispose();
       model.dispose();
     },
   };
