@@ -14,6 +14,8 @@ interface Plan {
   /** Slots to dispose after each call (their last use); the step's outputs are never freed. */
   freeAfter: number[][];
   kernels: [tf.KernelConfig, tf.KernelFunc][];
+  /** Each variable the step reads, once, as recorded (checked before every replay). */
+  variables: [tf.Variable, Operand][];
 }
 
 interface Entry {
@@ -42,8 +44,12 @@ function buildPlan(recording: Recording): Plan {
     if (i >= 0) freeAfter[i]!.push(slot);
   });
   const kernels = new Map<tf.KernelConfig, tf.KernelFunc>();
-  for (const call of recording.calls) kernels.set(call.config, call.kernelFunc);
-  return { recording, freeAfter, kernels: [...kernels] };
+  const variables = new Map<tf.Variable, Operand>();
+  for (const call of recording.calls) {
+    kernels.set(call.config, call.kernelFunc);
+    for (const operand of call.inputs) if (operand?.source.kind === 'variable') variables.set(operand.source.variable, operand);
+  }
+  return { recording, freeAfter, kernels: [...kernels], variables: [...variables] };
 }
 
 /**
@@ -137,12 +143,8 @@ export class CapturedStep {
     for (const [config, func] of plan.kernels) {
       if (config.kernelFunc !== func || tf.getKernel(config.kernelName, recording.backendName) !== config) return `kernel ${config.kernelName} was re-registered`;
     }
-    for (const call of recording.calls) {
-      for (const operand of call.inputs) {
-        if (operand?.source.kind !== 'variable') continue;
-        const v = operand.source.variable;
-        if (v.isDisposed || v.dtype !== operand.dtype || v.shape.join() !== operand.shape.join()) return `variable ${v.name} changed`;
-      }
+    for (const [v, operand] of plan.variables) {
+      if (v.isDisposed || v.dtype !== operand.dtype || v.shape.join() !== operand.shape.join()) return `variable ${v.name} changed`;
     }
     return undefined;
   }

@@ -17,17 +17,15 @@ export interface Operand {
 }
 
 export interface RecordedCall {
-  kernelName: string;
-  /** The registered function itself, called directly on replay. */
-  kernelFunc: KernelFunc;
+  /** The registry entry (its kernelName), and the function it held, called directly on replay. */
   config: KernelConfig;
+  kernelFunc: KernelFunc;
   attrs: NamedAttrMap;
   /** Input names in call order, or null where the kernel takes an array (Concat, AddN, ...). */
   keys: string[] | null;
   inputs: (Operand | null | undefined)[];
-  /** Slots its outputs fill; `arrayResult` where the kernel returned an array. */
+  /** Slots its outputs fill. */
   outputs: number[];
-  arrayResult: boolean;
 }
 
 export interface Recording {
@@ -71,9 +69,11 @@ export function record(fn: (inputs: tf.Tensor[]) => tf.Tensor[], inputs: tf.Tens
     if (!inputIds.has(t.dataId)) inputIds.set(t.dataId, i);
   });
   const variablesBefore = new Map<tf.Variable, DataId>();
-  for (const v of Object.values(engine.registeredVariables)) variablesBefore.set(v, v.dataId);
   const variableIds = new Map<DataId, tf.Variable>();
-  for (const [v, id] of variablesBefore) variableIds.set(id, v);
+  for (const v of Object.values(engine.registeredVariables)) {
+    variablesBefore.set(v, v.dataId);
+    variableIds.set(v.dataId, v);
+  }
 
   const recording: Recording = { backend, backendName, calls: [], outputs: [], assigns: [], slots: 0, held: [] };
   const slotOf = new Map<DataId, number>();
@@ -130,7 +130,7 @@ export function record(fn: (inputs: tf.Tensor[]) => tf.Tensor[], inputs: tf.Tens
         slotOf.set(o.dataId, slot);
         return slot;
       });
-      recording.calls.push({ kernelName: config.kernelName, kernelFunc: original, config, attrs: args.attrs ?? {}, keys, inputs: operands, outputs, arrayResult: Array.isArray(result) });
+      recording.calls.push({ config, kernelFunc: original, attrs: args.attrs ?? {}, keys, inputs: operands, outputs });
       return result;
     }) as KernelFunc;
 
@@ -244,8 +244,8 @@ export function difference(a: Recording, b: Recording): string | undefined {
   for (let i = 0; i < a.calls.length; i++) {
     const x = a.calls[i]!;
     const y = b.calls[i]!;
-    const where = `kernel call ${i} (${y.kernelName})`;
-    if (x.kernelName !== y.kernelName || x.kernelFunc !== y.kernelFunc) return `${where} differs between the first two steps (${x.kernelName} before)`;
+    const where = `kernel call ${i} (${y.config.kernelName})`;
+    if (x.config !== y.config || x.kernelFunc !== y.kernelFunc) return `${where} differs between the first two steps (${x.config.kernelName} before)`;
     if (!sameAttr(x.attrs, y.attrs)) return `the attributes of ${where} differ between the first two steps (a number computed in JavaScript from something other than the inputs?)`;
     if (!sameAttr(x.keys, y.keys) || x.inputs.length !== y.inputs.length || !sameValues(x.outputs, y.outputs)) return `the operands of ${where} differ between the first two steps`;
     for (let j = 0; j < x.inputs.length; j++) {
