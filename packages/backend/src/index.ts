@@ -5,3 +5,4 @@ export { defaultCandidates } from './candidates.js';
 export type { BackendCandidate } from './candidates.js';
 export { BackendUnavailableError } from './errors.js';
 export { silenceNodeBanner } from './node-banner.js';
+export { registerDropoutKernel, dropoutMultiplier } from './dropout-kernel.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendCandidate, defaultCandidates } from './candidates.js';
 import { BackendUnavailableError } from './errors.js';
+import { registerDropoutKernel } from './dropout-kernel.js';
 import { registerGradients } from './gradients.js';
 import { silenceNodeBanner } from './node-banner.js';
 
@@ -38,6 +39,7 @@ async function activate(candidate: BackendCandidate): Promise<void> {
   }
   if (!ok) throw new Error(`setBackend('${candidate.backend}') failed to initialise`);
   await tf.ready();
+  registerDropoutKernel(candidate.backend);
   // the choice was made (and is reported by describeBackend): tfjs's "install our node backend" banner only misleads
   silenceNodeBanner();
 }

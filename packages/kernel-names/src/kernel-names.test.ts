@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { R3DAdamW, R3DGelu, R3DLayerNorm, R3DLinearNormRelu } from './index.js';
+import { R3DAdamW, R3DDropoutMultiplier, R3DGelu, R3DLayerNorm, R3DLinearNormRelu } from './index.js';
 
 describe('custom kernel names', () => {
-  const ours = [R3DLayerNorm, R3DGelu, R3DAdamW, R3DLinearNormRelu];
+  const ours = [R3DLayerNorm, R3DGelu, R3DAdamW, R3DLinearNormRelu, R3DDropoutMultiplier];
 
   it('are distinct', () => {
     expect(new Set(ours).size).toBe(ours.length);

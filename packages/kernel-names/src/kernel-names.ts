@@ -93,3 +93,25 @@ export interface R3DLinearNormReluAttrs {
   /** The LayerNorm's epsilon, added to the variance before the square root. */
   epsilon: number;
 }
+
+/**
+ * The multiplier `tf.dropout(x, rate, undefined, seed)` scales x by, floor(u + keep) / keep with
+ * keep = 1 - rate and u drawn as `tf.randomUniform(shape, 0, 1, 'float32', seed)` draws it
+ * (seedrandom's alea, seeded with the seed's decimal text), bit for bit. The seed comes in as a
+ * tensor so that a captured step (@r3d-ts/step-capture) can replay with a new seed every step:
+ * input seed, an int32 scalar holding the step seed's unsigned 32-bit pattern; attrs shape, rate
+ * and offset, where the mask's seed is `(seed >>> 0) + offset`; one float32 output of `shape`.
+ *
+ * @example
+ * const m = tf.engine().runKernel(R3DDropoutMultiplier, { seed: tf.scalar(7, 'int32') } satisfies R3DDropoutMultiplierInputs, { shape: [2, 3], rate: 0.1, offset: 0 } satisfies R3DDropoutMultiplierAttrs) as tf.Tensor;
+ */
+export const R3DDropoutMultiplier = 'R3DDropoutMultiplier';
+export type R3DDropoutMultiplierInputs = Record<'seed', TensorInfo>;
+export interface R3DDropoutMultiplierAttrs {
+  /** The mask's shape (x's shape: no noise shape broadcasting). */
+  shape: number[];
+  /** The dropout rate, in [0, 1). */
+  rate: number;
+  /** Added to the unsigned seed: the n-th mask of a step uses the step's seed plus n. */
+  offset: number;
+}

@@ -11,9 +11,9 @@
  * rounds (as the peer's), with the range beside it. native-blas uses R3D_BLAS_THREADS threads (default: every core).
  * Each backend also prints the FLOPs of the step's and the forward's matrix products and the
  * achieved fraction of its GEMM peak measured right then, and the run prints the load average.
- * Step and forward run through captureStep (@r3d-ts/step-capture): the forward is replayed; the
- * released step (dropout 0.1, masks drawn in JavaScript) stays eager, and a second line times the
- * step at dropout 0, eager against captured.
+ * Step and forward run through captureStep (@r3d-ts/step-capture) and are replayed: the step's
+ * dropout seed is an input tensor, so its masks (tf.dropout's, bit for bit) change every step. A
+ * second line times the same step eager against captured.
  *
  *   pnpm --filter @r3d-ts/r3d-model bench [-- --backends native-blas,wasm --steps 7 --evals 21 --peer-threads 1,2 --profile]
  */
@@ -98,10 +98,10 @@ class Peer {
   }
 }
 
-/** The training step at dropout 0, eager and through captureStep, alternating run by run. */
-function timeCapturedWithoutDropout(rounds: number): { eager: Timing; captured: Timing; mode: string } {
-  const eager = r3dWorkload({ dropout: 0 });
-  const captured = r3dWorkload({ dropout: 0, capture: true });
+/** The released training step eager and through captureStep, alternating run by run. */
+function timeEagerAgainstCaptured(rounds: number): { eager: Timing; captured: Timing; mode: string } {
+  const eager = r3dWorkload();
+  const captured = r3dWorkload({ capture: true });
   try {
     for (let w = 0; w < 3; w++) {
       eager.step();
@@ -134,8 +134,7 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
   } finally {
     console.warn = warn;
   }
-  // both through captureStep: the forward replays; the released step draws dropout masks in
-  // JavaScript, so it stays eager (the status line says why)
+  // both through captureStep, replayed from the third call (the status line says so, or why not)
   const { step, evaluate, dispose, captureStatus } = r3dWorkload({ capture: true });
   // warm-up, two rounds as the peer's: kernels compiled, optimiser slots created, buffer pool filled
   for (let w = 0; w < 2; w++) {
@@ -175,7 +174,7 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
   }
   dispose();
   const mode = (c: CaptureStatus): string => (c.mode === 'eager' ? `eager (${c.reason})` : c.mode);
-  const dropout0 = name === 'cpu' ? undefined : timeCapturedWithoutDropout(rounds);
+  const eagerStep = name === 'cpu' ? undefined : timeEagerAgainstCaptured(rounds);
   const threads = name === 'native-blas' ? `, R3D_BLAS_THREADS=${process.env.R3D_BLAS_THREADS ?? 'all cores'}` : '';
   console.log(`${name.padEnd(11)} train step ${fmt(train)}   eval forward ${fmt(evaluation)}   (B=8 T=100 / B=1 T=300, median of ${ours.train.length} / ${ours.eval.length}${threads})`);
   if (flops) {
@@ -183,8 +182,8 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
     console.log(`${name.padEnd(11)} train step ${rate(flops.train, train)}; eval forward ${rate(flops.eval, evaluation)} (GEMM peak measured now: ${(flops.peak / 1e9).toFixed(0)} GFLOP/s, 512^3 best of 10)`);
   }
   console.log(`${name.padEnd(11)} captureStep: train step ${mode(status.step)}; eval forward ${mode(status.evaluate)}`);
-  if (dropout0) {
-    console.log(`${name.padEnd(11)} train step at dropout 0 (not the released 0.1; a step with no JavaScript-drawn masks replays): eager ${fmt(dropout0.eager)}, captured ${fmt(dropout0.captured)} (${dropout0.mode}), alternating`);
+  if (eagerStep) {
+    console.log(`${name.padEnd(11)} train step without captureStep: eager ${fmt(eagerStep.eager)}, captured ${fmt(eagerStep.captured)} (${eagerStep.mode}), alternating`);
   }
   for (const p of peers) {
     const t = theirs.get(p)!;

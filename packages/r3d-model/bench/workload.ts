@@ -48,19 +48,24 @@ export function r3dWorkload(options: WorkloadOptions = {}): R3DWorkload {
   const vars = model.trainableVariables();
   const byName = Object.fromEntries(vars.map((v) => [v.name, v]));
   const padIndex = model.config.padIndex;
-  const gradients = ([x, partner]: tf.Tensor[]): tf.Tensor[] => {
+  // the step's dropout seed comes in as a tensor, as the trainer's does: new masks every step, and
+  // a captured step can replay them
+  const gradients = ([x, partner, seed]: tf.Tensor[]): tf.Tensor[] => {
     const { value, grads } = tf.variableGrads(
-      () => r3dLoss(model.apply({ rgb: x!, partner: partner! }, { training: true }), { labels, action, duration }, { padIndex }).total,
+      () => r3dLoss(model.apply({ rgb: x!, partner: partner! }, { training: true, seed: seed as tf.Scalar }), { labels, action, duration }, { padIndex }).total,
       vars,
     );
     return [value, ...vars.map((v) => grads[v.name]!)];
   };
   const forward = ([x, partner]: tf.Tensor[]): tf.Tensor[] => tf.tidy(() => [model.apply({ rgb: x!, partner: partner! }).action]);
+  let steps = 0;
   const capturedGradients = options.capture ? captureStep(gradients) : undefined;
   const capturedForward = options.capture ? captureStep(forward) : undefined;
   return {
     step() {
-      const [value, ...g] = capturedGradients ? capturedGradients.run([rgb, depth]) : gradients([rgb, depth]);
+      const seed = tf.scalar(steps++, 'int32');
+      const [value, ...g] = capturedGradients ? capturedGradients.run([rgb, depth, seed]) : gradients([rgb, depth, seed]);
+      seed.dispose();
       optimizer.applyGradients(Object.fromEntries(vars.map((v, i) => [v.name, g[i]!])), byName, 1e-4);
       value!.dataSync();
       tf.dispose([value!, ...g]);

@@ -1,20 +1,22 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { linear } from '@r3d-ts/rtf-fuser';
+import { type DropoutSeed, dropout as seededDropout, linear } from '@r3d-ts/rtf-fuser';
 
-let dropoutSeeds: (() => number) | undefined;
+let dropoutSeeds: (() => DropoutSeed) | undefined;
 
 /**
  * Runs `fn` with every dropout mask drawn from the seeds `seed`, `seed + 1`, ... in call order,
- * so a training step is reproducible bit for bit; with no seed, masks are unseeded.
+ * so a training step is reproducible bit for bit; with no seed, masks are unseeded. The seed may
+ * be an int32 scalar tensor holding an unsigned 32-bit seed's pattern: the same masks as that
+ * number, drawn without reading the seed back (a captured step then takes it as an input).
  *
  * @example
  * const out = withDropoutSeed(step * 1000, () => model.apply(inputs, { training: true }));
  */
-export function withDropoutSeed<T>(seed: number | undefined, fn: () => T): T {
+export function withDropoutSeed<T>(seed: number | tf.Tensor | undefined, fn: () => T): T {
   if (seed == null) return fn();
   const previous = dropoutSeeds;
-  let next = seed;
-  dropoutSeeds = () => next++;
+  let next = 0;
+  dropoutSeeds = typeof seed === 'number' ? () => seed + next++ : () => ({ base: seed, offset: next++ });
   try {
     return fn();
   } finally {
@@ -24,7 +26,7 @@ export function withDropoutSeed<T>(seed: number | undefined, fn: () => T): T {
 
 /** Inverted dropout when `rate > 0`; identity otherwise (evaluation, parity runs). */
 export function dropout(x: tf.Tensor, rate: number): tf.Tensor {
-  return rate > 0 ? tf.dropout(x, rate, undefined, dropoutSeeds?.()) : x;
+  return rate > 0 ? seededDropout(x, rate, dropoutSeeds?.()) : x;
 }
 
 /** Weights of one `nn.MultiheadAttention`, PyTorch layout (packed q, k, v rows). */

@@ -32,8 +32,12 @@ export interface ApplyOptions {
   dropout?: boolean;
   /** Mask padded frames as keys of the cross-attention; defaults to `training` (the released mode='train'). */
   keyPaddingMask?: boolean;
-  /** Seed of this pass's dropout masks (fuser and decoder), for reproducible training; unseeded when absent. */
-  seed?: number;
+  /**
+   * Seed of this pass's dropout masks (fuser and decoder), for reproducible training; unseeded
+   * when absent. An int32 scalar tensor holding an unsigned 32-bit seed's pattern draws the masks
+   * of that number without a readback, so a captured step can take the seed as an input.
+   */
+  seed?: number | tf.Scalar;
 }
 
 /** What one forward pass returns (dispose it, or call inside `tf.tidy`). */
@@ -160,7 +164,7 @@ export class R3DModel {
       const rgb = encodeFrames(inputs.rgb, cfg.rgb, param, 'inputs.rgb');
       const partner = encodeFrames(inputs.partner, cfg.partner, param, 'inputs.partner');
       const validity = inputs.mask ? { mask: inputs.mask } : inputs.lengths ? { lengths: inputs.lengths } : {};
-      const seed = options.seed != null ? { seed: options.seed + 104_729 } : {};
+      const seed = options.seed == null ? {} : { seed: typeof options.seed === 'number' ? options.seed + 104_729 : { base: options.seed, offset: 104_729 } };
       const fuserOut = this.fuser.apply(rgb, partner, { training, dropout: rate > 0, ...seed, ...validity });
       const fused = fuserOut.fused;
       // Late fusion stacks the streams along the batch: run the decoder on 2B items, then average.

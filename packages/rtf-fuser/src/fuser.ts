@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { DropoutSeed } from './dropout.js';
 import { FuserError, shapeText } from './errors.js';
 import type { FrameValidity } from './selection.js';
 import type { SetWeightsOptions, WeightSource } from './weights.js';
@@ -15,7 +16,7 @@ export interface FuserApplyOptions extends FrameValidity {
   /** Dropout on or off; defaults to `training` (parity runs use training statistics without dropout). */
   dropout?: boolean;
   /** Seed of this call's dropout mask, so a training step is reproducible; unseeded when absent. */
-  seed?: number;
+  seed?: DropoutSeed;
   /** Also return `pair`, the two streams right before they merge (default false; concat has none). */
   pair?: boolean;
 }

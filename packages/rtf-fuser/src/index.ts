@@ -12,6 +12,8 @@ export { CrossModalBlock } from './cross-modal-block.js';
 export { layerNorm, layerNormGrad, gelu } from './norm-activation.js';
 export { BatchNorm1d } from './batch-norm.js';
 export { linear } from './linear.js';
+export { dropout } from './dropout.js';
+export type { DropoutSeed } from './dropout.js';
 export { tokenRanks } from './tokens.js';
 export type { FuserTokens, TokenRanks, AfterTokens } from './tokens.js';
 export type { WeightData, WeightSource, SetWeightsOptions } from './weights.js';

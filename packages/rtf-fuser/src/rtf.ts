@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm1d } from './batch-norm.js';
 import { CrossModalBlock } from './cross-modal-block.js';
+import { dropout } from './dropout.js';
 import { FuserError } from './errors.js';
 import { type ExchangeMode, blendChannels } from './exchange.js';
 import { type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams, splitTokens } from './fuser.js';
@@ -147,7 +148,7 @@ export class RankEnhancingTokenFuser extends RegistryFuser {
       }
       if (this.block) {
         let tokens = tf.reshape(tf.stack([exchangedX, exchangedY], 2), [B * T, 2, C]) as tf.Tensor3D;
-        if ((options.dropout ?? training) && this.dropout > 0) tokens = tf.dropout(tokens, this.dropout, undefined, options.seed) as tf.Tensor3D;
+        if ((options.dropout ?? training) && this.dropout > 0) tokens = dropout(tokens, this.dropout, options.seed) as tf.Tensor3D;
         const { block, normed } = this.block.apply(tokens);
         out.block = tf.reshape(block, [B, T, 2, C]) as tf.Tensor4D;
         out.fused = tf.reshape(tf.mean(normed, 1), [B, T, C]) as tf.Tensor3D;

@@ -81,6 +81,22 @@ describe.each(testBackends())('captureStep on %s', (backend) => {
     model.dispose();
   });
 
+  it("leaves nothing in the engine's books from kernels that return engine tensors (cpu's Abs) or from its recordings", async () => {
+    await selectBackend({ backend });
+    const model = mlp(4);
+    // a constant made inside the step (held by the recordings) and an Abs (on cpu an engine tensor)
+    const step = captureStep(([a]) => tf.tidy(() => [tf.sum(tf.abs(tf.mul(tf.matMul(a!, model.vars[0]!), tf.scalar(-3))))]));
+    const [x, y] = batch(0);
+    const before = tf.memory();
+    for (let i = 0; i < 6; i++) tf.dispose(step.run([x]));
+    expect(step.status.mode).toBe('replay');
+    step.dispose();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
   it('stays eager, and says why, where a replay could not reproduce the step', async () => {
     await selectBackend({ backend });
     const model = mlp(5);

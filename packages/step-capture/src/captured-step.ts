@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { type Operand, type Recording, difference, record, releaseRecording } from './recording.js';
+import { type Operand, type Recording, difference, freeData, record, releaseRecording } from './recording.js';
 
 /** What a `CapturedStep` did on its last call, and why it ran eagerly when it did. */
 export interface CaptureStatus {
@@ -172,14 +172,23 @@ export class CapturedStep {
         }
         const result = call.kernelFunc({ inputs: args as tf.NamedTensorInfoMap, backend, attrs: call.attrs });
         const outs = Array.isArray(result) ? result : [result];
-        call.outputs.forEach((slot, j) => (slots[slot] = outs[j]));
+        call.outputs.forEach((slot, j) => {
+          const out = outs[j]!;
+          if (out instanceof tf.Tensor) {
+            // some kernels (tfjs-backend-cpu's Abs) return an engine tensor, which no scope will
+            // dispose here: keep its buffer as a plain slot and let the tensor go
+            backend.incRef(out.dataId);
+            out.dispose();
+            slots[slot] = { dataId: out.dataId, shape: out.shape, dtype: out.dtype };
+          } else slots[slot] = out;
+        });
         for (const slot of freeAfter[i]!) {
-          backend.disposeData(slots[slot]!.dataId);
+          freeData(backend, slots[slot]!.dataId);
           slots[slot] = undefined;
         }
       });
     } catch (err) {
-      for (const info of slots) if (info) backend.disposeData(info.dataId);
+      for (const info of slots) if (info) freeData(backend, info.dataId);
       throw err;
     }
     const engine = tf.engine();

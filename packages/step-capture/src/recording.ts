@@ -186,8 +186,17 @@ export function record(fn: (inputs: tf.Tensor[]) => tf.Tensor[], inputs: tf.Tens
 }
 
 /** Drops the references a recording holds. */
+/**
+ * Drops one reference to a buffer, and the engine's record of it when that was the last: a tensor
+ * the engine made (a constant the recording holds, a kernel's output that was an engine tensor)
+ * would otherwise stay in its bookkeeping, counted by tf.memory() though freed.
+ */
+export function freeData(backend: KernelBackend, id: DataId): void {
+  if (backend.disposeData(id)) tf.engine().removeDataId(id, backend);
+}
+
 export function releaseRecording(recording: Recording): void {
-  for (const id of recording.held) recording.backend.disposeData(id);
+  for (const id of recording.held) freeData(recording.backend, id);
   recording.held = [];
 }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CrossModalBlock } from '../cross-modal-block.js';
+import { dropout } from '../dropout.js';
 import { type FuserApplyOptions, type FuserName, type FuserOutput, checkStreams, splitTokens } from '../fuser.js';
 import { makeVariable } from '../weights.js';
 import { RegistryFuser } from './base.js';
@@ -48,7 +49,7 @@ export class SaFuser extends RegistryFuser {
     return tf.tidy(() => {
       const [mx, my] = tf.split(this.modalityToken, 2, 0).map((t) => tf.reshape(t, [C]));
       let tokens = tf.reshape(tf.stack([tf.add(x, mx!), tf.add(y, my!)], 2), [B * T, 2, C]) as tf.Tensor3D;
-      if ((options.dropout ?? options.training) && this.dropout > 0) tokens = tf.dropout(tokens, this.dropout, undefined, options.seed) as tf.Tensor3D;
+      if ((options.dropout ?? options.training) && this.dropout > 0) tokens = dropout(tokens, this.dropout, options.seed) as tf.Tensor3D;
       const { block, normed } = this.block.apply(tokens);
       return {
         fused: tf.reshape(tf.mean(normed, 1), [B, T, C]) as tf.Tensor3D,

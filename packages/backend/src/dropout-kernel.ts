@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { R3DDropoutMultiplier, type R3DDropoutMultiplierAttrs } from '@r3d-ts/kernel-names';
+import seedrandom from 'seedrandom';
+
+/**
+ * The multiplier `tf.dropout(x, rate, undefined, seed)` draws for an x of `size` elements, as
+ * float32 values bit for bit: u_i from seedrandom's alea seeded with `String(seed)` (what
+ * `tf.randomUniform(shape, 0, 1, 'float32', seed)` stores), then floor(u_i + keep) / keep with
+ * keep = 1 - rate, each operation rounded to float32 as tfjs's Add, Floor and RealDiv kernels
+ * round it.
+ *
+ * @example
+ * dropoutMultiplier(7, 4, 0.5); // Float32Array of 0s and 2s, the mask of tf.dropout(x, 0.5, undefined, 7)
+ */
+export function dropoutMultiplier(seed: number, size: number, rate: number): Float32Array {
+  const keep = Math.fround(1 - rate);
+  const random = seedrandom.alea(String(seed));
+  const out = new Float32Array(size);
+  // the Float32Array rounds the quotient, as RealDiv's output does
+  for (let i = 0; i < size; i++) out[i] = Math.floor(Math.fround(Math.fround(random()) + keep)) / keep;
+  return out;
+}
+
+interface HeapBackend extends tf.KernelBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): tf.TypedArray;
+}
+interface ValuesBackend extends tf.KernelBackend {
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo;
+}
+
+const dropoutMultiplierKernel: tf.KernelFunc = ({ inputs, backend: anyBackend, attrs }) => {
+  const backend = anyBackend as tf.KernelBackend;
+  const seed = inputs.seed as tf.TensorInfo;
+  const { shape, rate, offset } = attrs as unknown as R3DDropoutMultiplierAttrs;
+  if (seed.dtype !== 'int32' || seed.shape.length !== 0) {
+    throw new Error(`${R3DDropoutMultiplier}: seed must be an int32 scalar (the seed's unsigned 32-bit pattern), got ${seed.dtype} [${seed.shape.join(', ')}]`);
+  }
+  const bits = (backend.readSync(seed.dataId) as Int32Array)[0]!;
+  const values = dropoutMultiplier((bits >>> 0) + offset, tf.util.sizeFromShape(shape), rate);
+  const heap = backend as Partial<HeapBackend>;
+  if (typeof heap.makeOutput === 'function' && typeof heap.typedArrayFromHeap === 'function') {
+    const out = heap.makeOutput(shape, 'float32');
+    heap.typedArrayFromHeap(out).set(values);
+    return out;
+  }
+  return (backend as ValuesBackend).makeTensorInfo(shape, 'float32', values);
+};
+
+/**
+ * Registers `R3DDropoutMultiplier` (@r3d-ts/kernel-names) for a backend whose tensors live in
+ * JavaScript or on the wasm heap (cpu, native-blas, wasm); `selectBackend` does it for the backend
+ * it starts. The mask is drawn on the host as `tf.dropout` draws it, so the kernel is worth having
+ * only because its seed is a tensor: a captured step replays it with each step's seed. Returns
+ * whether the kernel is registered now.
+ *
+ * @example
+ * registerDropoutKernel('wasm');
+ */
+export function registerDropoutKernel(backendName: string): boolean {
+  if (tf.getKernel(R3DDropoutMultiplier, backendName)) return true;
+  if (!['cpu', 'native-blas', 'wasm'].includes(backendName)) return false;
+  tf.registerKernel({ kernelName: R3DDropoutMultiplier, backendName, kernelFunc: dropoutMultiplierKernel });
+  return true;
+}
