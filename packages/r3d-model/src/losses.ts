@@ -54,29 +54,42 @@ function maskedTargets(values: Float32Array, classes: number, ignored: Set<numbe
   return { index, keep };
 }
 
-function crossEntropySum(logits: tf.Tensor, index: Int32Array, weight: Float32Array, classes: number): tf.Scalar {
-  const flat = tf.reshape(logits, [-1, classes]);
-  const picked = tf.sum(tf.mul(tf.logSoftmax(flat), tf.oneHot(tf.tensor1d(index, 'int32'), classes)), 1);
-  return tf.neg(tf.sum(tf.mul(picked, tf.tensor1d(weight)))) as tf.Scalar;
+/**
+ * One batch's targets as the loss reads them, prepared on the host: class indices with padding and
+ * ignored classes replaced by 0, their 0/1 (or transition-weighted) weights, the duration mask and
+ * masked durations, and the three means' denominators. Every field is a tensor, so a captured step
+ * (@r3d-ts/step-capture) can take them as inputs.
+ */
+export interface PreparedTargets {
+  segIndex: tf.Tensor1D;
+  segWeight: tf.Tensor1D;
+  actIndex: tf.Tensor1D;
+  actWeight: tf.Tensor1D;
+  durMask: tf.Tensor2D;
+  durTarget: tf.Tensor2D;
+  segDenominator: tf.Scalar;
+  actDenominator: tf.Scalar;
+  durDenominator: tf.Scalar;
 }
 
+/** The fields of `PreparedTargets` in a fixed order, for passing them as a list of tensors. */
+export const PREPARED_TARGET_FIELDS = ['segIndex', 'segWeight', 'actIndex', 'actWeight', 'durMask', 'durTarget', 'segDenominator', 'actDenominator', 'durDenominator'] as const;
+
 /**
- * The released training loss, term by term: segmentation cross-entropy over all observed
- * frames, transition-weighted (x10) cross-entropy over the queries' actions, and the MSE between
- * the L1-normalised exp(durations) and the true shares over valid queries. Padding and ignored
- * classes count 0; with `denominator: 'all'` (released) they stay in the mean's denominator.
+ * The host half of `r3dLoss`: reads the targets (a tensor is read back), checks every class index,
+ * and builds the tensors `r3dLossFromTargets` reads, for outputs of shape (B, T, N) frames and
+ * (B, Q) queries. The caller disposes `targets`' tensors. Also returns each item's transition
+ * weight.
  *
  * @example
- * const loss = r3dLoss(out, { labels, action, duration }, { padIndex: 13 });
- * loss.total.print();
+ * const { targets } = prepareTargets({ labels, action, duration }, { batch: 2, frames: 7, queries: 4, classes: 6 }, { padIndex: 6 });
  */
-export function r3dLoss(
-  outputs: { action: tf.Tensor3D; duration: tf.Tensor2D; segmentation: tf.Tensor3D },
+export function prepareTargets(
   targets: R3DTargets,
+  shape: { batch: number; frames: number; queries: number; classes: number },
   options: LossOptions,
-): R3DLoss {
-  const [b, t, classes] = outputs.segmentation.shape;
-  const q = outputs.action.shape[1];
+): { targets: PreparedTargets; itemWeights: number[] } {
+  const { batch: b, frames: t, queries: q, classes } = shape;
   const pad = options.padIndex;
   const ignored = new Set([pad, ...(options.ignoreIndices ?? [47, -1])]);
   const byAll = (options.denominator ?? 'all') === 'all';
@@ -97,23 +110,80 @@ export function r3dLoss(
   const durMask = Float32Array.from(duration, (v) => (v !== pad ? 1 : 0));
   const durTarget = Float32Array.from(duration, (v, i) => v * durMask[i]!);
   const count = (w: Float32Array) => w.reduce((a, v) => a + v, 0);
-  const w = options.weights ?? {};
+  return {
+    targets: {
+      segIndex: tf.tensor1d(seg.index, 'int32'),
+      segWeight: tf.tensor1d(seg.keep),
+      actIndex: tf.tensor1d(act.index, 'int32'),
+      actWeight: tf.tensor1d(actWeight),
+      durMask: tf.tensor2d(durMask, [b, q]),
+      durTarget: tf.tensor2d(durTarget, [b, q]),
+      segDenominator: tf.scalar(byAll ? b * t : Math.max(count(seg.keep), 1)),
+      actDenominator: tf.scalar(byAll ? b * q : Math.max(count(act.keep), 1)),
+      durDenominator: tf.scalar(Math.max(count(durMask), 1)),
+    },
+    itemWeights,
+  };
+}
 
+function crossEntropySum(logits: tf.Tensor, index: tf.Tensor, weight: tf.Tensor, classes: number): tf.Scalar {
+  const flat = tf.reshape(logits, [-1, classes]);
+  const picked = tf.sum(tf.mul(tf.logSoftmax(flat), tf.oneHot(index, classes)), 1);
+  return tf.neg(tf.sum(tf.mul(picked, weight))) as tf.Scalar;
+}
+
+/**
+ * The tensor half of `r3dLoss`: the three terms and their weighted sum from prepared targets,
+ * reading no value back and making no tensor from JavaScript values that change between batches,
+ * so a captured step replays it. `weights` are the terms' weights (all 1 as released).
+ *
+ * @example
+ * const { targets } = prepareTargets(raw, { batch, frames, queries, classes }, { padIndex });
+ * const loss = r3dLossFromTargets(out, targets); tf.dispose(targets as unknown as tf.Tensor[]);
+ */
+export function r3dLossFromTargets(
+  outputs: { action: tf.Tensor3D; duration: tf.Tensor2D; segmentation: tf.Tensor3D },
+  targets: PreparedTargets,
+  weights: LossOptions['weights'] = {},
+): Omit<R3DLoss, 'itemWeights'> {
+  const classes = outputs.segmentation.shape[2];
   return tf.tidy(() => {
-    const segDen = byAll ? b * t : Math.max(count(seg.keep), 1);
-    const actDen = byAll ? b * q : Math.max(count(act.keep), 1);
-    const segmentation = tf.div(crossEntropySum(outputs.segmentation, seg.index, seg.keep, classes), segDen) as tf.Scalar;
-    const actionLoss = tf.div(crossEntropySum(outputs.action, act.index, actWeight, classes), actDen) as tf.Scalar;
-    const mask = tf.tensor2d(durMask, [b, q]);
-    const p = tf.mul(tf.exp(outputs.duration), mask);
+    const segmentation = tf.div(crossEntropySum(outputs.segmentation, targets.segIndex, targets.segWeight, classes), targets.segDenominator) as tf.Scalar;
+    const actionLoss = tf.div(crossEntropySum(outputs.action, targets.actIndex, targets.actWeight, classes), targets.actDenominator) as tf.Scalar;
+    const p = tf.mul(tf.exp(outputs.duration), targets.durMask);
     // F.normalize(p, p=1): divide by max(||p||_1, 1e-12)
     const normalised = tf.div(p, tf.maximum(tf.sum(tf.abs(p), 1, true), 1e-12));
-    const durationLoss = tf.div(tf.sum(tf.square(tf.sub(normalised, tf.tensor2d(durTarget, [b, q])))), Math.max(count(durMask), 1)) as tf.Scalar;
+    const durationLoss = tf.div(tf.sum(tf.square(tf.sub(normalised, targets.durTarget))), targets.durDenominator) as tf.Scalar;
     const total = tf.addN([
-      tf.mul(segmentation, w.segmentation ?? 1),
-      tf.mul(actionLoss, w.action ?? 1),
-      tf.mul(durationLoss, w.duration ?? 1),
+      tf.mul(segmentation, weights.segmentation ?? 1),
+      tf.mul(actionLoss, weights.action ?? 1),
+      tf.mul(durationLoss, weights.duration ?? 1),
     ]) as tf.Scalar;
-    return { segmentation, action: actionLoss, duration: durationLoss, total, itemWeights };
+    return { segmentation, action: actionLoss, duration: durationLoss, total };
   });
+}
+
+/**
+ * The released training loss, term by term: segmentation cross-entropy over all observed
+ * frames, transition-weighted (x10) cross-entropy over the queries' actions, and the MSE between
+ * the L1-normalised exp(durations) and the true shares over valid queries. Padding and ignored
+ * classes count 0; with `denominator: 'all'` (released) they stay in the mean's denominator.
+ * It is `prepareTargets` followed by `r3dLossFromTargets`.
+ *
+ * @example
+ * const loss = r3dLoss(out, { labels, action, duration }, { padIndex: 13 });
+ * loss.total.print();
+ */
+export function r3dLoss(
+  outputs: { action: tf.Tensor3D; duration: tf.Tensor2D; segmentation: tf.Tensor3D },
+  targets: R3DTargets,
+  options: LossOptions,
+): R3DLoss {
+  const [batch, frames, classes] = outputs.segmentation.shape;
+  const prepared = prepareTargets(targets, { batch, frames, queries: outputs.action.shape[1], classes }, options);
+  try {
+    return { ...r3dLossFromTargets(outputs, prepared.targets, options.weights), itemWeights: prepared.itemWeights };
+  } finally {
+    tf.dispose(Object.values(prepared.targets));
+  }
 }

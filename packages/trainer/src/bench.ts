@@ -5,8 +5,9 @@
 // Each trainer step (`train()` end to end: batch order, collation, forward, loss, backward, AdamW,
 // TensorBoard logging, the step callback) alternates with one bare step of the r3d-model bench
 // (`packages/r3d-model/bench/workload.ts`: the same shape and backend, inputs already on the
-// backend, tf.train.adam, nothing else): on a shared machine a drift in speed then slows both
-// alike, and the ratio of the medians is what the trainer adds to the step.
+// backend, the same AdamW, both steps through captureStep, nothing else): on a shared machine a
+// drift in speed then slows both alike, and the ratio of the medians is what the trainer adds to
+// the step.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,9 +40,9 @@ async function r3dModules(): Promise<R3DModules> {
   // a sibling package's bench file, outside both packages' builds: imported by path (tsx runs it)
   const at = (path: string): string => new URL(`../../r3d-model/${path}`, import.meta.url).href;
   try {
-    const workload = (await import(at('bench/workload.ts'))) as { r3dWorkload: () => BareStep };
+    const workload = (await import(at('bench/workload.ts'))) as { r3dWorkload: (options: { capture: boolean }) => BareStep };
     const model = (await import(at('src/r3d.ts'))) as { createR3DModel: typeof createR3DModel };
-    return { bare: workload.r3dWorkload(), create: model.createR3DModel };
+    return { bare: workload.r3dWorkload({ capture: true }), create: model.createR3DModel };
   } catch (err) {
     return { bare: `r3d-model bench workload unavailable (${(err as Error).message.split('\n')[0]})`, create: createR3DModel };
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type AnticipationSample, mixSeed, Rng } from '@r3d-ts/datasets';
 import { lockFolder } from '@r3d-ts/tensor-io/node';
+import { type CapturedStep, type CaptureStatus, captureStep } from '@r3d-ts/step-capture';
 import { registerGradients } from '@r3d-ts/tfjs-gradients';
 import { AdamW, clipByGlobalNorm } from './adamw.js';
 import { batchIndices, collate, disposeBatch } from './batching.js';
@@ -10,7 +11,7 @@ import { checkpointExists, checkWeightsMatch, digestOf, entriesToTensors, saveCh
 import { defaultWarmupEpochs, type TrainConfig } from './config.js';
 import { NonFiniteLossError, TrainingStoppedError } from './errors.js';
 import { type EvaluationReport, evaluateAnticipation } from './evaluate.js';
-import { type LabelSpace, namedVariables, type TrainableModel } from './model.js';
+import { type AnticipationBatch, type CapturableStep, type LabelSpace, namedVariables, type TrainableModel } from './model.js';
 import { monitorEffectiveRank } from './rank-monitor.js';
 import { planRunFolder } from './run-folder.js';
 import { learningRate } from './schedule.js';
@@ -29,6 +30,8 @@ export interface StepEvent {
   samplesPerSecond: number;
   /** Global gradient norm before clipping (only when clipping is on). */
   gradNorm?: number;
+  /** How `captureStep` ran this step (recording, replay, or eager with the reason); absent when the step was not captured. */
+  capture?: CaptureStatus;
 }
 
 /** One line of `log.jsonl`. */
@@ -85,6 +88,12 @@ export interface TrainOptions {
    * Run folders side by side compare in `tensorboard --logdir <their parent>`.
    */
   tensorboard?: string | false;
+  /**
+   * Run the training step through `captureStep` (@r3d-ts/step-capture) when the model offers
+   * `capturable` (`r3dTrainable` does): recorded at the first two steps of each batch shape, then
+   * replayed without the engine's per-op work, bit for bit the eager step (default true).
+   */
+  captureStep?: boolean;
   /** Stop after this many epochs of this call (the schedule still spans `config.epochs`). */
   stopAfterEpochs?: number;
   onStep?: (event: StepEvent) => void;
@@ -136,6 +145,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const byTfName = new Map(Object.entries(variables).map(([key, v]) => [v.name, key]));
   const varList = Object.values(variables);
   const optimizer = new AdamW({ weightDecay: config.weightDecay, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon });
+  const capturedStep = options.captureStep !== false && model.capturable ? capturedGradients(model.capturable, varList) : undefined;
   const storedConfig = { train: config, model: options.modelConfig ?? null, labels };
 
   let progress: TrainingProgress = {
@@ -215,15 +225,25 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           let lossValue: number;
           let gradNorm: number | undefined;
           let lossTerms: Record<string, number> | undefined;
+          let capture: CaptureStatus | undefined;
           try {
             // dropout masks from (run seed, global step) alone: a resumed run draws the same ones
             const seed = mixSeed(config.seed, progress.globalStep);
-            const { value, grads } = tf.variableGrads(() => {
-              const outputs = model.forward(batch, { training: true, seed });
-              const loss = model.loss(outputs, batch);
-              if (board && model.lossTerms) lossTerms = readScalars(model.lossTerms(outputs, batch));
-              return loss;
-            }, varList);
+            let value: tf.Scalar;
+            let grads: tf.NamedTensorMap;
+            if (capturedStep) {
+              const out = capturedStep.run(batch, seed);
+              ({ value, grads, capture } = out);
+              if (board) lossTerms = readScalars(out.terms);
+              tf.dispose(Object.values(out.terms));
+            } else {
+              ({ value, grads } = tf.variableGrads(() => {
+                const outputs = model.forward(batch, { training: true, seed });
+                const loss = model.loss(outputs, batch);
+                if (board && model.lossTerms) lossTerms = readScalars(model.lossTerms(outputs, batch));
+                return loss;
+              }, varList));
+            }
             lossValue = value.dataSync()[0];
             value.dispose();
             let named: Record<string, tf.Tensor> = {};
@@ -262,6 +282,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             lr,
             samplesPerSecond: samplesSeen / ((performance.now() - started) / 1000),
             ...(gradNorm !== undefined ? { gradNorm } : {}),
+            ...(capture ? { capture } : {}),
           };
           board?.step(stepEvent, lossTerms);
           options.onStep?.(stepEvent);
@@ -340,10 +361,56 @@ function stopReason(reason: unknown): string {
 }
 
 // one read for all terms; inside the gradient tape, so the caller's tidy frees the tensors
+/**
+ * The training step of a `CapturableStep` through `captureStep`: the batch's tensors, the model's
+ * prepared ones and the seed go in as inputs; the loss, the gradients (by variable name) and the
+ * loss terms come out. One captured step per set of modalities (their order is fixed per set).
+ */
+function capturedGradients(capturable: CapturableStep, varList: tf.Variable[]) {
+  const steps = new Map<string, { step: CapturedStep; terms: string[] }>();
+  return {
+    run(batch: AnticipationBatch, seed: number): { value: tf.Scalar; grads: tf.NamedTensorMap; terms: Record<string, tf.Scalar>; capture: CaptureStatus } {
+      const names = Object.keys(batch.modalities).sort();
+      const key = names.join('\u0000');
+      let entry = steps.get(key);
+      if (!entry) {
+        const created: { step: CapturedStep; terms: string[] } = {
+          terms: [],
+          step: captureStep(([seedTensor, mask, ...rest]) => {
+            const modalities = Object.fromEntries(names.map((n, i) => [n, rest[i]!]));
+            let terms: tf.Scalar[] = [];
+            const { value, grads } = tf.variableGrads(() => {
+              const loss = capturable.loss({ modalities, mask: mask as tf.Tensor2D, prepared: rest.slice(names.length), seed: seedTensor as tf.Scalar });
+              created.terms = Object.keys(loss.terms).sort();
+              terms = created.terms.map((n) => tf.keep(loss.terms[n]!));
+              return loss.total;
+            }, varList);
+            return [value, ...varList.map((v) => grads[v.name]!), ...terms];
+          }),
+        };
+        entry = created;
+        steps.set(key, entry);
+      }
+      const prepared = capturable.prepare(batch);
+      const seedTensor = tf.scalar(seed | 0, 'int32');
+      try {
+        const [value, ...rest] = entry.step.run([seedTensor, batch.mask, ...names.map((n) => batch.modalities[n]!), ...prepared]);
+        const grads = Object.fromEntries(varList.map((v, i) => [v.name, rest[i]!]));
+        const terms = Object.fromEntries(entry.terms.map((n, i) => [n, rest[varList.length + i]! as tf.Scalar]));
+        return { value: value as tf.Scalar, grads, terms, capture: entry.step.status };
+      } finally {
+        tf.dispose([seedTensor, ...prepared]);
+      }
+    },
+  };
+}
+
 function readScalars(terms: Record<string, tf.Scalar>): Record<string, number> {
   const names = Object.keys(terms);
   if (names.length === 0) return {};
-  const values = tf.stack(names.map((n) => terms[n]!)).dataSync();
+  const stacked = tf.stack(names.map((n) => terms[n]!));
+  const values = stacked.dataSync();
+  stacked.dispose();
   return Object.fromEntries(names.map((n, i) => [n, values[i]!]));
 }
 

@@ -73,6 +73,31 @@ export interface ForwardOptions {
  *   setWeights: (m) => w.assign(m.w),
  * };
  */
+/** What a capturable step reads: the batch's own tensors, the model's prepared ones and the step's seed. */
+export interface StepTensors {
+  /** The batch's modalities, (B, T, ...frame shape). */
+  modalities: Record<string, tf.Tensor>;
+  /** (B, T) float32: 1 on real frames, 0 on padding. */
+  mask: tf.Tensor2D;
+  /** What `prepare` returned for this batch, in its order. */
+  prepared: tf.Tensor[];
+  /** int32 scalar: the step's dropout seed as an unsigned 32-bit pattern (the number `ForwardOptions.seed` would be). */
+  seed: tf.Scalar;
+}
+
+/**
+ * A training step as a pure function of tensors, which the trainer runs through `captureStep`
+ * (@r3d-ts/step-capture): from the third step of a batch shape on, the recorded kernels are
+ * replayed without the engine's per-op work, bit for bit the eager step. Whatever changes from one
+ * batch to the next must come in through `StepTensors`.
+ */
+export interface CapturableStep {
+  /** The tensors the loss needs beyond the batch's own, made on the host (targets as masks and weights); the trainer disposes them. */
+  prepare(batch: AnticipationBatch): tf.Tensor[];
+  /** The training loss and its named terms (logged to TensorBoard), reading no value back. */
+  loss(step: StepTensors): { total: tf.Scalar; terms: Record<string, tf.Scalar> };
+}
+
 export interface TrainableModel {
   readonly trainableVariables: Record<string, tf.Variable> | readonly tf.Variable[];
   forward(batch: AnticipationBatch, options: ForwardOptions): AnticipationOutputs;
@@ -84,6 +109,11 @@ export interface TrainableModel {
    * call computed (tensors are freed by the trainer's scope).
    */
   lossTerms?(outputs: AnticipationOutputs, batch: AnticipationBatch): Record<string, tf.Scalar>;
+  /**
+   * Optional: the step as a pure function of tensors, for a captured step. The trainer uses it in
+   * place of `forward` + `loss` (+ `lossTerms`) in training when `captureStep` is on (the default).
+   */
+  capturable?: CapturableStep;
   /** Optional: values whose distribution TensorBoard shows each epoch (e.g. the fuser's alpha), by tag. */
   histograms?(): Record<string, ArrayLike<number>>;
   /** Every tensor of the model's state by name; the caller disposes the returned tensors. */

@@ -1,5 +1,5 @@
 import type { R3DModel } from '@r3d-ts/r3d-model';
-import { r3dLoss, type LossOptions, type R3DLoss } from '@r3d-ts/r3d-model';
+import { prepareTargets, PREPARED_TARGET_FIELDS, r3dLoss, r3dLossFromTargets, type LossOptions, type PreparedTargets, type R3DLoss } from '@r3d-ts/r3d-model';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AnticipationBatch, AnticipationOutputs, LabelSpace, TrainableModel } from './model.js';
 
@@ -48,11 +48,12 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
     return { rgb, partner, lengths: batch.lengths };
   };
 
+  const lossOptions: LossOptions = { ignoreIndices: ignore, ...options.loss, padIndex: cfg.padIndex };
   const lossOf = (outputs: AnticipationOutputs, batch: AnticipationBatch) =>
     r3dLoss(
       { action: outputs.actionLogits as tf.Tensor3D, duration: outputs.durations as tf.Tensor2D, segmentation: outputs.segLogits as tf.Tensor3D },
       { labels: batch.observedLabels, action: batch.targetActions, duration: batch.targetDurations },
-      { ignoreIndices: ignore, ...options.loss, padIndex: cfg.padIndex },
+      lossOptions,
     );
 
   // the trainer asks for the terms right after the loss of the same pass: no second computation
@@ -83,6 +84,24 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
       const l = cached && cached.batch === batch ? cached.loss : lossOf(outputs, batch);
       if (l !== cached?.loss) l.total.dispose();
       return { segmentation: l.segmentation, action: l.action, duration: l.duration };
+    },
+    capturable: {
+      prepare(batch) {
+        const [b, t] = batch.mask.shape;
+        const shape = { batch: b, frames: t, queries: batch.targetActions.shape[1], classes: cfg.numClasses };
+        const { targets } = prepareTargets({ labels: batch.observedLabels, action: batch.targetActions, duration: batch.targetDurations }, shape, lossOptions);
+        return PREPARED_TARGET_FIELDS.map((f) => targets[f]);
+      },
+      loss({ modalities, mask, prepared, seed }) {
+        const rgb = modalities[rgbKey];
+        const partner = modalities[partnerKey];
+        if (!rgb || !partner) throw new Error(`r3dTrainable: the batch has modalities [${Object.keys(modalities)}], the model reads "${rgbKey}" (rgb) and "${partnerKey}" (partner)`);
+        // the mask tensor, not the lengths: the same frames, and nothing made from JavaScript values
+        const out = model.apply({ rgb, partner, mask }, { training: true, keyPaddingMask: true, seed });
+        const targets = Object.fromEntries(PREPARED_TARGET_FIELDS.map((f, i) => [f, prepared[i]!])) as unknown as PreparedTargets;
+        const l = r3dLossFromTargets(out, targets, lossOptions.weights);
+        return { total: l.total, terms: { segmentation: l.segmentation, action: l.action, duration: l.duration } };
+      },
     },
     histograms(): Record<string, ArrayLike<number>> {
       return fuserHistograms(model.fuser, rgbKey, partnerKey);
