@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { selectBackend } from '@r3d-ts/backend';
 import { type AnticipationSample, Rng } from '@r3d-ts/datasets';
 import { createR3DModel, depthEncoder, rgbEncoder } from '@r3d-ts/r3d-model';
+import { R3DDropoutMultiplier } from '@r3d-ts/kernel-names';
 import { testBackends } from '@r3d-ts/tooling/vitest/backends';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -87,5 +88,24 @@ describe.each(testBackends())('the captured training step on %s', (backend) => {
     const captured = await run(true, data);
     expect(captured.events.map((e) => e.loss)).toEqual(eager.events.map((e) => e.loss));
     expect(captured.snapshot).toEqual(eager.snapshot);
+  });
+});
+
+describe('r3dTrainable.capturable', () => {
+  it('is offered only where dropout masks come from a kernel (elsewhere each mask would read its seed back)', async () => {
+    await selectBackend({ backend: 'cpu' });
+    const withDropout = r3dTrainable(createR3DModel({ numClasses: CLASSES + 1, rgb: rgbEncoder(8), partner: depthEncoder(3, 4), hidden: 16, heads: 2, ffnDim: 32, numQueries: Q, encoderLayers: 1, seed: 2 }));
+    const noDropout = r3dTrainable(createR3DModel({ numClasses: CLASSES + 1, rgb: rgbEncoder(8), partner: depthEncoder(3, 4), hidden: 16, heads: 2, ffnDim: 32, numQueries: Q, encoderLayers: 1, seed: 2, dropout: 0 }));
+    expect(withDropout.capturable).toBeDefined();
+    const kernel = tf.getKernel(R3DDropoutMultiplier, 'cpu')!;
+    tf.unregisterKernel(R3DDropoutMultiplier, 'cpu');
+    try {
+      expect(withDropout.capturable).toBeUndefined();
+      expect(noDropout.capturable).toBeDefined();
+    } finally {
+      tf.registerKernel(kernel);
+    }
+    withDropout.model.dispose();
+    noDropout.model.dispose();
   });
 });

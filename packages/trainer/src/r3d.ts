@@ -1,7 +1,8 @@
 import type { R3DModel } from '@r3d-ts/r3d-model';
 import { prepareTargets, PREPARED_TARGET_FIELDS, r3dLoss, r3dLossFromTargets, type LossOptions, type PreparedTargets, type R3DLoss } from '@r3d-ts/r3d-model';
+import { R3DDropoutMultiplier } from '@r3d-ts/kernel-names';
 import * as tf from '@tensorflow/tfjs-core';
-import type { AnticipationBatch, AnticipationOutputs, LabelSpace, TrainableModel } from './model.js';
+import type { AnticipationBatch, AnticipationOutputs, CapturableStep, LabelSpace, TrainableModel } from './model.js';
 
 export interface R3DTrainableOptions {
   /** Sample modality that feeds the RGB encoder (default `rgb`). */
@@ -59,6 +60,25 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
   // the trainer asks for the terms right after the loss of the same pass: no second computation
   const lastLoss = new WeakMap<AnticipationOutputs, { batch: AnticipationBatch; loss: R3DLoss }>();
 
+  const capturable: CapturableStep = {
+    prepare(batch) {
+      const [b, t] = batch.mask.shape;
+      const shape = { batch: b, frames: t, queries: batch.targetActions.shape[1], classes: cfg.numClasses };
+      const { targets } = prepareTargets({ labels: batch.observedLabels, action: batch.targetActions, duration: batch.targetDurations }, shape, lossOptions);
+      return PREPARED_TARGET_FIELDS.map((f) => targets[f]);
+    },
+    loss({ modalities, mask, prepared, seed }) {
+      const rgb = modalities[rgbKey];
+      const partner = modalities[partnerKey];
+      if (!rgb || !partner) throw new Error(`r3dTrainable: the batch has modalities [${Object.keys(modalities)}], the model reads "${rgbKey}" (rgb) and "${partnerKey}" (partner)`);
+      // the mask tensor, not the lengths: the same frames, and nothing made from JavaScript values
+      const out = model.apply({ rgb, partner, mask }, { training: true, keyPaddingMask: true, seed });
+      const targets = Object.fromEntries(PREPARED_TARGET_FIELDS.map((f, i) => [f, prepared[i]!])) as unknown as PreparedTargets;
+      const l = r3dLossFromTargets(out, targets, lossOptions.weights);
+      return { total: l.total, terms: { segmentation: l.segmentation, action: l.action, duration: l.duration } };
+    },
+  };
+
   return {
     model,
     labels,
@@ -85,23 +105,10 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
       if (l !== cached?.loss) l.total.dispose();
       return { segmentation: l.segmentation, action: l.action, duration: l.duration };
     },
-    capturable: {
-      prepare(batch) {
-        const [b, t] = batch.mask.shape;
-        const shape = { batch: b, frames: t, queries: batch.targetActions.shape[1], classes: cfg.numClasses };
-        const { targets } = prepareTargets({ labels: batch.observedLabels, action: batch.targetActions, duration: batch.targetDurations }, shape, lossOptions);
-        return PREPARED_TARGET_FIELDS.map((f) => targets[f]);
-      },
-      loss({ modalities, mask, prepared, seed }) {
-        const rgb = modalities[rgbKey];
-        const partner = modalities[partnerKey];
-        if (!rgb || !partner) throw new Error(`r3dTrainable: the batch has modalities [${Object.keys(modalities)}], the model reads "${rgbKey}" (rgb) and "${partnerKey}" (partner)`);
-        // the mask tensor, not the lengths: the same frames, and nothing made from JavaScript values
-        const out = model.apply({ rgb, partner, mask }, { training: true, keyPaddingMask: true, seed });
-        const targets = Object.fromEntries(PREPARED_TARGET_FIELDS.map((f, i) => [f, prepared[i]!])) as unknown as PreparedTargets;
-        const l = r3dLossFromTargets(out, targets, lossOptions.weights);
-        return { total: l.total, terms: { segmentation: l.segmentation, action: l.action, duration: l.duration } };
-      },
+    // offered only where the dropout masks come from a kernel: elsewhere (tfjs-node, webgl) every
+    // mask would read its seed back, and the plain eager step is the better one
+    get capturable(): CapturableStep | undefined {
+      return cfg.dropout === 0 || tf.getKernel(R3DDropoutMultiplier, tf.getBackend()) ? capturable : undefined;
     },
     histograms(): Record<string, ArrayLike<number>> {
       return fuserHistograms(model.fuser, rgbKey, partnerKey);
