@@ -40,20 +40,21 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
   const labels: LabelSpace = { numClasses: cfg.numClasses, none: cfg.noneIndex, pad: cfg.padIndex, ignore };
   const variables = Object.fromEntries(model.namedTrainableVariables());
 
-  const inputsOf = (batch: AnticipationBatch) => {
-    const rgb = batch.modalities[rgbKey];
-    const partner = batch.modalities[partnerKey];
+  const streamsOf = (modalities: Record<string, tf.Tensor>) => {
+    const rgb = modalities[rgbKey];
+    const partner = modalities[partnerKey];
     if (!rgb || !partner) {
-      throw new Error(`r3dTrainable: the batch has modalities [${Object.keys(batch.modalities)}], the model reads "${rgbKey}" (rgb) and "${partnerKey}" (partner)`);
+      throw new Error(`r3dTrainable: the batch has modalities [${Object.keys(modalities)}], the model reads "${rgbKey}" (rgb) and "${partnerKey}" (partner)`);
     }
-    return { rgb, partner, lengths: batch.lengths };
+    return { rgb, partner };
   };
+  const targetsOf = (batch: AnticipationBatch) => ({ labels: batch.observedLabels, action: batch.targetActions, duration: batch.targetDurations });
 
   const lossOptions: LossOptions = { ignoreIndices: ignore, ...options.loss, padIndex: cfg.padIndex };
   const lossOf = (outputs: AnticipationOutputs, batch: AnticipationBatch) =>
     r3dLoss(
       { action: outputs.actionLogits as tf.Tensor3D, duration: outputs.durations as tf.Tensor2D, segmentation: outputs.segLogits as tf.Tensor3D },
-      { labels: batch.observedLabels, action: batch.targetActions, duration: batch.targetDurations },
+      targetsOf(batch),
       lossOptions,
     );
 
@@ -64,15 +65,12 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
     prepare(batch) {
       const [b, t] = batch.mask.shape;
       const shape = { batch: b, frames: t, queries: batch.targetActions.shape[1], classes: cfg.numClasses };
-      const { targets } = prepareTargets({ labels: batch.observedLabels, action: batch.targetActions, duration: batch.targetDurations }, shape, lossOptions);
+      const { targets } = prepareTargets(targetsOf(batch), shape, lossOptions);
       return PREPARED_TARGET_FIELDS.map((f) => targets[f]);
     },
     loss({ modalities, mask, prepared, seed }) {
-      const rgb = modalities[rgbKey];
-      const partner = modalities[partnerKey];
-      if (!rgb || !partner) throw new Error(`r3dTrainable: the batch has modalities [${Object.keys(modalities)}], the model reads "${rgbKey}" (rgb) and "${partnerKey}" (partner)`);
       // the mask tensor, not the lengths: the same frames, and nothing made from JavaScript values
-      const out = model.apply({ rgb, partner, mask }, { training: true, keyPaddingMask: true, seed });
+      const out = model.apply({ ...streamsOf(modalities), mask }, { training: true, keyPaddingMask: true, seed });
       const targets = Object.fromEntries(PREPARED_TARGET_FIELDS.map((f, i) => [f, prepared[i]!])) as unknown as PreparedTargets;
       const l = r3dLossFromTargets(out, targets, lossOptions.weights);
       return { total: l.total, terms: { segmentation: l.segmentation, action: l.action, duration: l.duration } };
@@ -84,7 +82,7 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
     labels,
     trainableVariables: variables,
     forward(batch, { training, seed, returnTokens }): AnticipationOutputs {
-      const inputs = inputsOf(batch);
+      const inputs = { ...streamsOf(batch.modalities), lengths: batch.lengths };
       // padded frames are masked as keys in inference too: the released evaluation runs one video
       // at a time (no padding), which a padded batch only matches with the mask on
       const out = model.apply(inputs, { training, keyPaddingMask: true, ...(training && seed != null ? { seed } : {}) });
