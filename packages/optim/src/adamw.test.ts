@@ -152,6 +152,8 @@ describe('AdamW fused kernel', () => {
       w: tf.variable(tf.randomUniform([300, 70], -1, 1, 'float32', 1)),
       b: tf.variable(tf.randomUniform([70], -1, 1, 'float32', 2)),
       big: tf.variable(tf.randomUniform([600, 517], -1, 1, 'float32', 3)), // threaded past 2^18 elements
+      // past 2^20 elements native-blas writes with non-temporal stores, from a scalar head to a scalar tail
+      huge: tf.variable(tf.randomUniform([1024, 1100], -1, 1, 'float32', 4)),
     };
     const opt = new AdamW({ weightDecay: 5e-3, noDecay: (name) => name === 'b' });
     for (let step = 0; step < 5; step++) {
@@ -159,6 +161,7 @@ describe('AdamW fused kernel', () => {
         w: tf.randomNormal([300, 70], 0, 1, 'float32', 10 + step),
         b: tf.randomNormal([70], 0, 1e-3, 'float32', 20 + step),
         big: tf.randomNormal([600, 517], 0, 10, 'float32', 30 + step),
+        huge: tf.randomNormal([1024, 1100], 0, 1, 'float32', 40 + step),
       }));
       opt.applyGradients(grads, variables, 1e-3 * (step + 1));
       tf.dispose(Object.values(grads));
