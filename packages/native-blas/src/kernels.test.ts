@@ -85,6 +85,20 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
     });
   });
 
+  it('int32 sums over contiguous axes equal the cpu kernel exactly, wrapping past 2^31 as it does', async () => {
+    const sums = () => {
+      const x = tf.randomUniform([3, 4, 5, 6], -2e9, 2e9, 'int32', 41); // sums leave int32's range
+      const counts = tf.sum(tf.oneHot(tf.tensor2d([[0, 3], [3, 3]], [2, 2], 'int32'), 5), 1);
+      return [tf.sum(x), tf.sum(x, 1), tf.sum(x, [1, 2]), tf.sum(x, -1, true), tf.sum(x, 0), tf.sum(x, [0, 2]), counts];
+    };
+    await tf.setBackend('cpu');
+    const expected = tf.tidy(() => sums().map((t) => ({ dtype: t.dtype, shape: t.shape, data: Array.from(t.dataSync()) })));
+    await tf.setBackend(NATIVE_BLAS);
+    const actual = tf.tidy(() => sums().map((t) => ({ dtype: t.dtype, shape: t.shape, data: Array.from(t.dataSync()) })));
+    expect(actual).toEqual(expected);
+    expect(expected[6]!.data).toEqual([1, 0, 0, 1, 0, 0, 0, 0, 2, 0]);
+  });
+
   it('element-wise kernels split across threads (arrays past 2^18 elements, chunks cutting broadcast rows) match cpu', async () => {
     // 700 x 517 = 361,900 elements: six 65,536-element chunks, each starting mid-row.
     await agree(() => [

@@ -152,7 +152,7 @@ describe('AdamW fused kernel', () => {
       w: tf.variable(tf.randomUniform([300, 70], -1, 1, 'float32', 1)),
       b: tf.variable(tf.randomUniform([70], -1, 1, 'float32', 2)),
       big: tf.variable(tf.randomUniform([600, 517], -1, 1, 'float32', 3)), // threaded past 2^18 elements
-      // past 2^20 elements native-blas writes with non-temporal stores, from a scalar head to a scalar tail
+      // past 2^20 elements native-blas writes with non-temporal stores (and the last few with plain ones)
       huge: tf.variable(tf.randomUniform([1024, 1100], -1, 1, 'float32', 4)),
     };
     const opt = new AdamW({ weightDecay: 5e-3, noDecay: (name) => name === 'b' });
