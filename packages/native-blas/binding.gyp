@@ -11,7 +11,8 @@
         "src/addon/fused.c",
         "src/addon/threads.c",
         "src/addon/gemm.c",
-        "src/addon/pool.c"
+        "src/addon/pool.c",
+        "src/addon/scratch.c"
       ],
       "include_dirs": ["<!@(node scripts/blas-paths.mjs include)"],
       "libraries": ["<!@(node scripts/blas-paths.mjs libs)", "-lpthread"],

@@ -47,6 +47,26 @@ describe.each(testBackends())('R3DDropoutMultiplier on %s', (backend) => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('writes every element of a recycled output array (native-blas hands back a disposed mask\'s array)', async () => {
+    await selectBackend({ backend });
+    const shape = [64, 100]; // past native-blas's 4096-element floor for recycling
+    const arrays: unknown[] = [];
+    for (const seed of [5, 6, 7]) {
+      const base = tf.scalar(seed, 'int32');
+      const m = tf.engine().runKernel(R3DDropoutMultiplier, { seed: base }, { shape, rate: 0.5, offset: 0 } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      // the array itself, read without dataSync (which would keep it from being recycled)
+      const data = (tf.backend() as unknown as { data?: { get(id: object): { values?: unknown } } }).data;
+      arrays.push(data?.get(m.dataId)?.values);
+      const ref = tf.dropout(tf.ones(shape), 0.5, undefined, seed);
+      // native kernels only (a cpu fallback such as NotEqual would keep m's array from recycling);
+      // the previous mask's values are still in a recycled array: only a full overwrite gives 0
+      const wrong = tf.sum(tf.abs(tf.sub(m, ref)));
+      expect(wrong.dataSync()[0], `seed ${seed}`).toBe(0);
+      tf.dispose([base, ref, wrong, m]); // m last: its array is the next one handed out
+    }
+    if ('pool' in tf.backend()) expect(arrays[2]).toBe(arrays[1]);
+  });
+
   it('names what a bad seed should have been', async () => {
     await selectBackend({ backend });
     const seed = tf.scalar(1.5);

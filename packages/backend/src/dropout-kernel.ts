@@ -7,15 +7,14 @@ import seedrandom from 'seedrandom';
  * float32 values bit for bit: u_i from seedrandom's alea seeded with `String(seed)` (what
  * `tf.randomUniform(shape, 0, 1, 'float32', seed)` stores), then floor(u_i + keep) / keep with
  * keep = 1 - rate, each operation rounded to float32 as tfjs's Add, Floor and RealDiv kernels
- * round it.
+ * round it. The values are written into `out` (a new array unless given) and returned.
  *
  * @example
  * dropoutMultiplier(7, 4, 0.5); // Float32Array of 0s and 2s, the mask of tf.dropout(x, 0.5, undefined, 7)
  */
-export function dropoutMultiplier(seed: number, size: number, rate: number): Float32Array {
+export function dropoutMultiplier(seed: number, size: number, rate: number, out: Float32Array = new Float32Array(size)): Float32Array {
   const keep = Math.fround(1 - rate);
   const random = seedrandom.alea(String(seed));
-  const out = new Float32Array(size);
   // the Float32Array rounds the quotient, as RealDiv's output does
   for (let i = 0; i < size; i++) out[i] = Math.floor(Math.fround(Math.fround(random()) + keep)) / keep;
   return out;
@@ -27,6 +26,8 @@ interface HeapBackend extends tf.KernelBackend {
 }
 interface ValuesBackend extends tf.KernelBackend {
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo;
+  /** native-blas: an output array it recycles (a fresh one costs page faults every step). */
+  floatOutput?(length: number): Float32Array;
 }
 
 const dropoutMultiplierKernel: tf.KernelFunc = ({ inputs, backend: anyBackend, attrs }) => {
@@ -37,14 +38,16 @@ const dropoutMultiplierKernel: tf.KernelFunc = ({ inputs, backend: anyBackend, a
     throw new Error(`${R3DDropoutMultiplier}: seed must be an int32 scalar (the seed's unsigned 32-bit pattern), got ${seed.dtype} [${seed.shape.join(', ')}]`);
   }
   const bits = (backend.readSync(seed.dataId) as Int32Array)[0]!;
-  const values = dropoutMultiplier((bits >>> 0) + offset, tf.util.sizeFromShape(shape), rate);
+  const size = tf.util.sizeFromShape(shape);
   const heap = backend as Partial<HeapBackend>;
   if (typeof heap.makeOutput === 'function' && typeof heap.typedArrayFromHeap === 'function') {
     const out = heap.makeOutput(shape, 'float32');
-    heap.typedArrayFromHeap(out).set(values);
+    heap.typedArrayFromHeap(out).set(dropoutMultiplier((bits >>> 0) + offset, size, rate));
     return out;
   }
-  return (backend as ValuesBackend).makeTensorInfo(shape, 'float32', values);
+  const values = backend as ValuesBackend;
+  const out = typeof values.floatOutput === 'function' ? values.floatOutput(size) : new Float32Array(size);
+  return values.makeTensorInfo(shape, 'float32', dropoutMultiplier((bits >>> 0) + offset, size, rate, out));
 };
 
 /**

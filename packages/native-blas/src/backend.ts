@@ -3,7 +3,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type BlasAddon } from './addon.js';
 import { aliasFreeCpuKernels, BufferPool, defaultPoolBytes, escapingKernel } from './buffer-pool.js';
 import { NativeBlasUnavailableError } from './errors.js';
-import { elementwiseConfigs, unaryKernelNames } from './elementwise-kernels.js';
+import { elementwiseConfigs, fillKernelNames, unaryKernelNames } from './elementwise-kernels.js';
 import { movementConfigs } from './movement-kernels.js';
 import { R3DAdamW, R3DGelu, R3DGeluGrad, R3DLayerNorm, R3DLayerNormGrad, R3DLinearNormRelu } from '@r3d-ts/kernel-names';
 import { fusedConfigs } from './fused-kernels.js';
@@ -27,6 +27,18 @@ export class NativeBlasBackend extends MathBackendCPU {
     super();
     this.pool = new BufferPool(poolBytes);
     this.transposes = new TransposeCache(this);
+  }
+
+  /**
+   * A float32 array of `length` for a kernel's output, recycled from a disposed tensor when one
+   * fits (contents arbitrary: write every element). Kernels registered from outside this package
+   * (the dropout mask's) use it so that their outputs are recycled too.
+   *
+   * @example
+   * const out = backend.floatOutput(n); out.fill(0); return backend.makeTensorInfo([n], 'float32', out);
+   */
+  floatOutput(length: number): Float32Array {
+    return this.pool.take(length);
   }
 
   // What readSync returns is the array itself (dataSync, bufferSync, read go through here): the
@@ -56,7 +68,7 @@ export class NativeBlasBackend extends MathBackendCPU {
 /** Kernels replaced by native code; every other kernel is the cpu backend's. */
 export const nativeKernels = [
   'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum',
-  'Transpose', 'Softmax', 'Sum', 'Mean', ...unaryKernelNames,
+  'Transpose', 'Softmax', 'Sum', 'Mean', ...unaryKernelNames, ...fillKernelNames,
   'Slice', 'SplitV', 'Unpack', 'StridedSlice', 'Concat', 'Pack', 'PadV2', 'Tile', R3DLayerNorm, R3DLayerNormGrad, R3DGelu, R3DGeluGrad, R3DAdamW, R3DLinearNormRelu,
 ] as readonly string[];
 

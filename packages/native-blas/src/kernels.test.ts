@@ -187,6 +187,13 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
     tf.dispose([x, three, ints]);
   });
 
+  it('fill, zerosLike and onesLike match cpu (float32 natively, int32 and bool through cpu)', async () => {
+    await agree(() => [
+      tf.fill([70, 90], 2.5), tf.fill([3], -1e-40), tf.zerosLike(rand([64, 100], 90)), tf.onesLike(rand([5, 7], 91)),
+      tf.fill([70, 90], 3, 'int32'), tf.zerosLike(tf.range(0, 5000, 1, 'int32')), tf.onesLike(tf.tensor1d([true, false], 'bool')),
+    ]);
+  });
+
   it('int32 and empty tensors take the cpu kernels and still agree', async () => {
     await agree(() => [
       tf.matMul(tf.tensor2d([[1, 2], [3, 4]], undefined, 'int32'), tf.tensor2d([[5], [6]], undefined, 'int32')),
@@ -313,6 +320,22 @@ describe.skipIf(!available)('native-blas recycles kernel outputs safely', () => 
     expect(tf.memory().numTensors).toBe(before.tensors);
     expect(pool().stats().hits).toBeGreaterThanOrEqual(before.hits + 5 * 3);
     x.dispose();
+  });
+
+  it('fills recycled arrays completely (Fill, ZerosLike, OnesLike)', () => {
+    for (const make of [() => tf.zerosLike(tf.ones([64, 100])), () => tf.onesLike(tf.zeros([64, 100])), () => tf.fill([64, 100], 7)]) {
+      tf.tidy(() => {
+        tf.mul(tf.ones([64, 100]), 5); // leaves a recycled 6400-element array of 5s
+      });
+      const hits = pool().stats().hits;
+      const value = tf.tidy(() => {
+        const t = make();
+        return [tf.min(t).dataSync()[0], tf.max(t).dataSync()[0]];
+      });
+      expect(pool().stats().hits).toBeGreaterThan(hits);
+      expect(value[0]).toBe(value[1]);
+      expect([0, 1, 7]).toContain(value[0]);
+    }
   });
 
   it('never recycles an array that dataSync handed out', () => {

@@ -12,6 +12,7 @@
 //   A * B^T with a short reduction and A^T * B^T after transposing B into a scratch copy.
 #include "gemm.h"
 #include "pool.h"
+#include "scratch.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -287,7 +288,7 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
   float *bt = NULL;
   if (trans_b && !dot) {
     // B^T into a k x n scratch (32 x 32 blocks keep both sides in cache): then A * B or A^T * B
-    bt = (float *)malloc((size_t)k * (size_t)n * sizeof(float));
+    bt = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_TRANSPOSE, (size_t)k * (size_t)n * sizeof(float));
     if (!bt) return false;
     for (int j0 = 0; j0 < n; j0 += 32)
       for (int p0 = 0; p0 < k; p0 += 32)
@@ -335,21 +336,21 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
     g.panel_rows = ceil_div(OUT_PANEL_FLOATS / kc_max, OUT_M) * OUT_M;
     const int rows = g.row_chunk < g.panel_rows ? g.row_chunk : g.panel_rows;
     g.panel_floats = (size_t)ceil_div(rows, OUT_M) * OUT_M * (size_t)kc_max;
-    g.panels = (float *)malloc((size_t)tasks * g.panel_floats * sizeof(float));
+    g.panels = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_PANELS, (size_t)tasks * g.panel_floats * sizeof(float));
     if (!g.panels) {
-      free(bt);
+      if (bt) r3d_scratch_release(R3D_SCRATCH_GEMM_TRANSPOSE);
       return false; // BLAS then does it, with its own buffers
     }
     g.pack_b = ldb > PACK_B_N && rows > OUT_M; // B read by two or more row tiles, not already a block
     if (g.pack_b) {
-      g.bpacks = (float *)aligned_alloc(64, (size_t)tasks * PACK_B_N * OUT_KC * sizeof(float)); // rows on cache lines
+      g.bpacks = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_B_PACKS, (size_t)tasks * PACK_B_N * OUT_KC * sizeof(float)); // rows on cache lines
       if (!g.bpacks) g.pack_b = false;
     }
   }
   r3d_parallel_for(gemm_task, &g, tasks, threads);
-  free(g.bpacks);
-  free(g.panels);
-  free(bt);
+  if (g.pack_b) r3d_scratch_release(R3D_SCRATCH_GEMM_B_PACKS);
+  if (g.panels) r3d_scratch_release(R3D_SCRATCH_GEMM_PANELS);
+  if (bt) r3d_scratch_release(R3D_SCRATCH_GEMM_TRANSPOSE);
   return true;
 }
 
