@@ -47,6 +47,9 @@ describe('wasm Transpose and Tile (registered by selectBackend) equal cpu exactl
     [[37, 70], [1, 0]],
     [[128, 300], [1, 0]],
     [[3, 33, 65], [0, 2, 1]],
+    // eight rows at a time over 256-column blocks: full groups, a row tail, a column tail, per batch
+    [[2, 17, 600], [0, 2, 1]],
+    [[600, 9], [1, 0]],
     [[2, 3, 4, 5], [0, 1, 3, 2]],
     [[2, 3, 4, 5], [2, 3, 0, 1]],
     [[4, 1, 9, 6], [0, 3, 1, 2]],
