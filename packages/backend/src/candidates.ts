@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmCopyKernels } from './wasm-kernels.js';
-import { startThreadedWasm, wasmThreadsRequested } from './wasm-threads.js';
+import { defaultWasmThreads, nodeHost, startThreadedWasm, wasmThreadsRequested } from './wasm-threads.js';
 
 /**
  * One way to obtain a TensorFlow.js backend. `load` imports whatever registers the backend and
@@ -58,28 +58,34 @@ async function importNativeBlas(): Promise<void> {
 }
 
 /**
- * tfjs's wasm backend with faster Transpose and Tile copies (`registerWasmCopyKernels`); in Node with `R3D_WASM_THREADS` > 1, started on its multi-threaded binary
- * (see `startThreadedWasm`): the same results, products spread over that many threads.
+ * tfjs's wasm backend with faster Transpose and Tile copies (`registerWasmCopyKernels`); in Node
+ * started on its multi-threaded binary (see `startThreadedWasm`) with `R3D_WASM_THREADS` threads,
+ * else `defaultWasmThreads` (the cores, at most 4; one under `node -e`): the same results, products
+ * spread over the threads. `R3D_WASM_THREADS=1` keeps the single-threaded binary.
  */
 async function importWasm(): Promise<void> {
   await importRegistering('@tensorflow/tfjs-backend-wasm', 'wasm');
   registerWasmCopyKernels();
-  const threads = wasmThreadsRequested();
+  const requested = wasmThreadsRequested();
   const inNode = typeof process !== 'undefined' && process.versions?.node != null;
   // a wasm backend already started keeps its binary and thread count
-  if (threads > 1 && inNode && !tf.engine().registry.wasm) {
-    try {
-      await startThreadedWasm(threads);
-    } catch (err) {
-      throw new Error(`R3D_WASM_THREADS=${threads}: cannot start the multi-threaded wasm binary: ${message(err)}`);
-    }
+  if (!inNode || tf.engine().registry.wasm) return;
+  const threads = requested ?? defaultWasmThreads(await nodeHost());
+  if (threads <= 1) return;
+  try {
+    await startThreadedWasm(threads);
+  } catch (err) {
+    if (requested !== undefined) throw new Error(`R3D_WASM_THREADS=${threads}: cannot start the multi-threaded wasm binary: ${message(err)}`);
+    // the default only: the single-threaded binary still serves, as tfjs falls back in a browser
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    console.warn(`wasm: running on one thread, the multi-threaded binary did not start (${message(err)}); R3D_WASM_THREADS=1 skips the attempt`);
   }
 }
 
 /**
  * The default candidates, best first: the native TensorFlow binding on CUDA, then on CPU, then
  * OpenBLAS through `@r3d-ts/native-blas` (multi-threaded matmuls, needs its addon built), then
- * WebAssembly (SIMD; one thread in Node unless `R3D_WASM_THREADS` asks for more), then the pure-JavaScript reference backend.
+ * WebAssembly (SIMD; in Node on up to 4 threads, `R3D_WASM_THREADS` to choose), then the pure-JavaScript reference backend.
  */
 export const defaultCandidates: readonly BackendCandidate[] = [
   {

@@ -3,12 +3,12 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { wasmThreadsRequested } from './wasm-threads.js';
+import { DEFAULT_WASM_THREADS_CAP, defaultWasmThreads, wasmThreadsRequested } from './wasm-threads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 // Each run is its own process: a wasm backend keeps its binary and threads for the process's life.
-function run(threads: string | undefined): { threads: number; values: number[]; ms: number } {
+function run(threads: string | undefined, how: 'file' | 'eval' = 'file'): { threads: number; values: number[]; ms: number } {
   const entry = pathToFileURL(join(here, 'index.ts')).href;
   const script = `
     import * as tf from '@tensorflow/tfjs-core';
@@ -21,15 +21,20 @@ function run(threads: string | undefined): { threads: number; values: number[]; 
     console.log(JSON.stringify({ threads: getThreadsCount(), values: Array.from(y.dataSync()) }));
   `;
   const env = { ...process.env, R3D_WASM_THREADS: threads ?? '' };
-  // a file, not -e: the pthread workers inherit the parent's exec arguments, and `-e` is not one they can run
-  const file = join(dirname(here), `.wasm-threads-child-${process.pid}-${threads ?? 1}.mts`);
-  writeFileSync(file, script);
   const started = performance.now();
   let out: ReturnType<typeof spawnSync>;
-  try {
-    out = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: dirname(here), env, encoding: 'utf8', timeout: 120_000 });
-  } finally {
-    rmSync(file, { force: true });
+  if (how === 'eval') {
+    // `node -e`: the default must fall back to one thread (its workers could not start)
+    out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: dirname(here), env, encoding: 'utf8', timeout: 120_000 });
+  } else {
+    // a file, not -e: the pthread workers inherit the parent's exec arguments, and `-e` is not one they can run
+    const file = join(dirname(here), `.wasm-threads-child-${process.pid}-${threads ?? 'default'}.mts`);
+    writeFileSync(file, script);
+    try {
+      out = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: dirname(here), env, encoding: 'utf8', timeout: 120_000 });
+    } finally {
+      rmSync(file, { force: true });
+    }
   }
   if (out.status !== 0) throw new Error(`child exited ${out.status} ${out.signal ?? ''}: ${String(out.stderr).slice(-2000)}`);
   return { ...(JSON.parse(String(out.stdout).trim().split('\n').pop()!) as { threads: number; values: number[] }), ms: performance.now() - started };
@@ -37,18 +42,35 @@ function run(threads: string | undefined): { threads: number; values: number[]; 
 
 describe('wasm on its multi-threaded binary (R3D_WASM_THREADS)', () => {
   it('reads the thread count from the environment', () => {
-    expect(wasmThreadsRequested({})).toBe(1);
-    expect(wasmThreadsRequested({ R3D_WASM_THREADS: '' })).toBe(1);
+    expect(wasmThreadsRequested({})).toBeUndefined();
+    expect(wasmThreadsRequested({ R3D_WASM_THREADS: '' })).toBeUndefined();
     expect(wasmThreadsRequested({ R3D_WASM_THREADS: '2' })).toBe(2);
     expect(() => wasmThreadsRequested({ R3D_WASM_THREADS: '0' })).toThrow(/whole number >= 1/);
     expect(() => wasmThreadsRequested({ R3D_WASM_THREADS: 'two' })).toThrow(/whole number >= 1/);
   });
 
-  it('runs 2 threads in Node with the same bits as 1 thread, and the process still exits by itself', () => {
-    const one = run(undefined);
+  it('defaults to the cores, at most 4, and to one thread where pthread workers cannot start', () => {
+    const script = { execArgv: [], mainScript: '/app/train.js' };
+    expect(defaultWasmThreads({ ...script, cores: 2 })).toBe(2);
+    expect(defaultWasmThreads({ ...script, cores: 64 })).toBe(DEFAULT_WASM_THREADS_CAP);
+    expect(defaultWasmThreads({ ...script, cores: 1 })).toBe(1);
+    expect(defaultWasmThreads({ ...script, cores: 8, execArgv: ['--import', 'tsx'] })).toBe(4);
+    for (const flag of ['-e', '--eval', '-p', '--print', '--eval=1', '-pe']) {
+      expect(defaultWasmThreads({ ...script, cores: 8, execArgv: [flag, 'code'] }), flag).toBe(1);
+    }
+    expect(defaultWasmThreads({ cores: 8, execArgv: [], mainScript: undefined })).toBe(1);
+  });
+
+  it('runs 2 threads in Node with the same bits as 1 thread, by default where it can, and the process still exits by itself', async () => {
+    const { availableParallelism } = await import('node:os');
+    const one = run('1');
     const two = run('2');
+    const auto = run(undefined);
+    const evaluated = run(undefined, 'eval');
     expect(one.threads).toBe(1);
     expect(two.threads).toBe(2);
-    expect(two.values).toEqual(one.values);
+    expect(auto.threads).toBe(Math.min(DEFAULT_WASM_THREADS_CAP, availableParallelism()));
+    expect(evaluated.threads).toBe(1);
+    for (const r of [two, auto, evaluated]) expect(r.values).toEqual(one.values);
   }, 300_000);
 });
