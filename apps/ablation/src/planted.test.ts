@@ -17,6 +17,8 @@ describe('--preset planted recovers the planted truth', () => {
   let comparisons: Comparison[] = [];
   let groups: Array<{ group: string; H: { mean: number; ci95: [number, number] } }> = [];
   let verdict: Verdict = { claims: [], caveats: [], text: '' };
+  // on a failure, what the run trained: the backend and every cell's mean MoC
+  let trained = '';
   let run: ReturnType<typeof runCli>;
   let seconds = 0;
   beforeAll(() => {
@@ -24,7 +26,11 @@ describe('--preset planted recovers the planted truth', () => {
     // the app's default backend (native-blas where it loads), as a user runs it
     run = runCli(['run', '--preset', 'planted', '--out', out, '--no-progress'], { timeout: 200_000, defaultBackend: true });
     seconds = (Date.now() - started) / 1000;
-    if (run.status === 0) ({ comparisons, groups, verdict } = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { comparisons: Comparison[]; groups: typeof groups; verdict: Verdict });
+    if (run.status === 0) {
+      const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { comparisons: Comparison[]; groups: typeof groups; verdict: Verdict; backend: string; cells: Array<{ cell: { id: string }; meanMoc: number; backend?: string }> };
+      ({ comparisons, groups, verdict } = results);
+      trained = `backend ${results.backend}; ${results.cells.map((c) => `${c.cell.id} ${c.meanMoc.toFixed(4)}${c.backend && c.backend !== results.backend ? ` (${c.backend})` : ''}`).join(', ')}; ${run.stderr.split('\n').filter((l) => /worker|warn|backend/i.test(l)).join(' / ')}`;
+    }
   }, 210_000);
   const find = (a: string, b: string, metric: Comparison['metric']) => comparisons.find((c) => c.a === a && c.b === b && c.metric === metric);
   const [informative, redundant, noise, rgb] = ['informative.rtf-variance.r0.3', 'redundant.rtf-variance.r0.3', 'noise.rtf-variance.r0.3', 'rgb.none'];
@@ -37,7 +43,7 @@ describe('--preset planted recovers the planted truth', () => {
   it('the informative partner beats RGB alone significantly (Holm-adjusted p < 0.05)', () => {
     const c = find(informative, rgb, 'meanMoc')!;
     expect(c.meanDiff).toBeGreaterThan(0);
-    expect(c.pAdjusted).toBeLessThan(0.05);
+    expect(c.pAdjusted, trained).toBeLessThan(0.05);
     expect(verdict.claims.some((s) => s.startsWith('**informative** + rtf-variance (0.3) anticipates better than RGB alone'))).toBe(true);
   });
 

@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs script without typings
 import { failureReason } from '../scripts/build-addon.mjs';
-import { defaultThreadCount, loadAddon } from './addon.js';
+import { defaultThreadCount, loadAddon, openBlasCoreType } from './addon.js';
 import { getBlasThreads, nativeBlasStatus, setBlasThreads } from './index.js';
 import { poisonedBuild } from './testing/poisoned-build.js';
 
@@ -24,6 +26,27 @@ describe('thread count', () => {
     } finally {
       setBlasThreads(before);
     }
+  });
+});
+
+describe('OpenBLAS kernel family', () => {
+  it('is OPENBLAS_CORETYPE when set, else Haswell on x86-64, else OpenBLAS own choice', () => {
+    expect(openBlasCoreType({}, 'x64')).toBe('Haswell');
+    expect(openBlasCoreType({ OPENBLAS_CORETYPE: 'Zen' }, 'x64')).toBe('Zen');
+    expect(openBlasCoreType({}, 'arm64')).toBeUndefined();
+  });
+
+  it.skipIf(!nativeBlasStatus().available || process.arch !== 'x64')('is what the loaded OpenBLAS runs: Haswell where the variable is unset, the user\'s value where set', () => {
+    // a fresh process each: OpenBLAS reads the variable once, when the addon loads it
+    const config = (coreType: string | undefined): string => {
+      const { OPENBLAS_CORETYPE: _unset, ...env } = process.env;
+      const entry = fileURLToPath(new URL('./addon.ts', import.meta.url));
+      const script = `import { loadAddon } from ${JSON.stringify(entry)}; const s = loadAddon(); console.log(s.ok ? s.addon.config() : s.reason);`;
+      const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: coreType ? { ...env, OPENBLAS_CORETYPE: coreType } : env, encoding: 'utf8', timeout: 60_000 });
+      return out.stdout + out.stderr;
+    };
+    expect(config(undefined)).toMatch(/\(core Haswell\)/);
+    expect(config('Sandybridge')).toMatch(/\(core Sandybridge\)/);
   });
 });
 

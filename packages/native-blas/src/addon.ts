@@ -117,8 +117,27 @@ export function ownGemmWanted(env: Record<string, string | undefined> = process.
 }
 
 /**
+ * OpenBLAS's kernel family for the products it runs (those under our kernels' 8 MFLOP floor, or
+ * all of them without AVX-512): `OPENBLAS_CORETYPE` when set, else Haswell's AVX2 kernels, which
+ * every x86-64 CPU with AVX2 runs. Why pin it: a DYNAMIC_ARCH OpenBLAS otherwise picks its kernels
+ * by CPU model, and different kernels round differently, so the same seeded training gave
+ * different numbers on an Intel Xeon and an AMD EPYC (the ablation's planted self-check moved from
+ * adjusted p 0.02 to 0.27 with OpenBLAS's own choice on the EPYC, Cooperlake). Elsewhere (not
+ * x86-64) OpenBLAS chooses.
+ *
+ * @example
+ * openBlasCoreType({}, 'x64'); // 'Haswell'
+ */
+export function openBlasCoreType(env: Record<string, string | undefined> = process.env, arch: string = process.arch): string | undefined {
+  if (env.OPENBLAS_CORETYPE) return env.OPENBLAS_CORETYPE;
+  return arch === 'x64' ? 'Haswell' : undefined;
+}
+
+/**
  * Loads the addon once per process (a native module cannot be unloaded) and applies the default
  * thread count. Never throws: a missing or broken addon comes back as `{ ok: false, reason }`.
+ * OpenBLAS reads `OPENBLAS_CORETYPE` when it loads with the addon: where it is unset, it is set to
+ * `openBlasCoreType()` first (in this process's environment, so child processes inherit it).
  */
 export function loadAddon(env: Record<string, string | undefined> = process.env): AddonStatus {
   const dir = addonDir(env);
@@ -128,6 +147,8 @@ export function loadAddon(env: Record<string, string | undefined> = process.env)
   if (!existsSync(path)) return { ok: false, reason: buildFailure(dir) };
   let addon: BlasAddon;
   try {
+    const coreType = openBlasCoreType(env);
+    if (coreType && !process.env.OPENBLAS_CORETYPE) process.env.OPENBLAS_CORETYPE = coreType;
     addon = require(path) as BlasAddon;
   } catch (err) {
     return { ok: false, reason: `addon failed to load: ${firstLine(err)}` };
