@@ -59,9 +59,8 @@ async function importNativeBlas(): Promise<void> {
 
 /**
  * tfjs's wasm backend with faster Transpose and Tile copies (`registerWasmCopyKernels`); in Node
- * started on its multi-threaded binary (see `startThreadedWasm`) with `R3D_WASM_THREADS` threads,
- * else `defaultWasmThreads` (the cores, at most 4; one under `node -e`): the same results, products
- * spread over the threads. `R3D_WASM_THREADS=1` keeps the single-threaded binary.
+ * with `R3D_WASM_THREADS` > 1 (or `auto`, see `defaultWasmThreads`) started on its multi-threaded
+ * binary (see `startThreadedWasm`): the same results, products spread over the threads.
  */
 async function importWasm(): Promise<void> {
   await importRegistering('@tensorflow/tfjs-backend-wasm', 'wasm');
@@ -70,22 +69,22 @@ async function importWasm(): Promise<void> {
   const inNode = typeof process !== 'undefined' && process.versions?.node != null;
   // a wasm backend already started keeps its binary and thread count
   if (!inNode || tf.engine().registry.wasm) return;
-  const threads = requested ?? defaultWasmThreads(await nodeHost());
+  const threads = requested === 'auto' ? defaultWasmThreads(await nodeHost()) : requested;
   if (threads <= 1) return;
   try {
     await startThreadedWasm(threads);
   } catch (err) {
-    if (requested !== undefined) throw new Error(`R3D_WASM_THREADS=${threads}: cannot start the multi-threaded wasm binary: ${message(err)}`);
-    // the default only: the single-threaded binary still serves, as tfjs falls back in a browser
+    if (requested !== 'auto') throw new Error(`R3D_WASM_THREADS=${threads}: cannot start the multi-threaded wasm binary: ${message(err)}`);
+    // auto only: the single-threaded binary still serves, as tfjs falls back in a browser
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    console.warn(`wasm: running on one thread, the multi-threaded binary did not start (${message(err)}); R3D_WASM_THREADS=1 skips the attempt`);
+    console.warn(`wasm: running on one thread, the multi-threaded binary did not start (${message(err)})`);
   }
 }
 
 /**
  * The default candidates, best first: the native TensorFlow binding on CUDA, then on CPU, then
  * OpenBLAS through `@r3d-ts/native-blas` (multi-threaded matmuls, needs its addon built), then
- * WebAssembly (SIMD; in Node on up to 4 threads, `R3D_WASM_THREADS` to choose), then the pure-JavaScript reference backend.
+ * WebAssembly (SIMD; one thread in Node unless `R3D_WASM_THREADS` asks for more or `auto`), then the pure-JavaScript reference backend.
  */
 export const defaultCandidates: readonly BackendCandidate[] = [
   {

@@ -42,14 +42,15 @@ function run(threads: string | undefined, how: 'file' | 'eval' = 'file'): { thre
 
 describe('wasm on its multi-threaded binary (R3D_WASM_THREADS)', () => {
   it('reads the thread count from the environment', () => {
-    expect(wasmThreadsRequested({})).toBeUndefined();
-    expect(wasmThreadsRequested({ R3D_WASM_THREADS: '' })).toBeUndefined();
+    expect(wasmThreadsRequested({})).toBe(1);
+    expect(wasmThreadsRequested({ R3D_WASM_THREADS: '' })).toBe(1);
+    expect(wasmThreadsRequested({ R3D_WASM_THREADS: 'auto' })).toBe('auto');
     expect(wasmThreadsRequested({ R3D_WASM_THREADS: '2' })).toBe(2);
     expect(() => wasmThreadsRequested({ R3D_WASM_THREADS: '0' })).toThrow(/whole number >= 1/);
     expect(() => wasmThreadsRequested({ R3D_WASM_THREADS: 'two' })).toThrow(/whole number >= 1/);
   });
 
-  it('defaults to the cores, at most 4, and to one thread where pthread workers cannot start', () => {
+  it('auto: the cores, at most 4, and one thread where pthread workers cannot start', () => {
     const script = { execArgv: [], mainScript: '/app/train.js' };
     expect(defaultWasmThreads({ ...script, cores: 2 })).toBe(2);
     expect(defaultWasmThreads({ ...script, cores: 64 })).toBe(DEFAULT_WASM_THREADS_CAP);
@@ -61,12 +62,12 @@ describe('wasm on its multi-threaded binary (R3D_WASM_THREADS)', () => {
     expect(defaultWasmThreads({ cores: 8, execArgv: [], mainScript: undefined })).toBe(1);
   });
 
-  it('runs 2 threads in Node with the same bits as 1 thread, by default where it can, and the process still exits by itself', async () => {
+  it('runs 2 threads in Node with the same bits as 1 thread, auto where it can, and the process still exits by itself', async () => {
     const { availableParallelism } = await import('node:os');
-    const one = run('1');
+    const one = run(undefined);
     const two = run('2');
-    const auto = run(undefined);
-    const evaluated = run(undefined, 'eval');
+    const auto = run('auto');
+    const evaluated = run('auto', 'eval');
     expect(one.threads).toBe(1);
     expect(two.threads).toBe(2);
     expect(auto.threads).toBe(Math.min(DEFAULT_WASM_THREADS_CAP, availableParallelism()));
