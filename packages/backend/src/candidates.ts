@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmCopyKernels } from './wasm-kernels.js';
-import { defaultWasmThreads, nodeHost, startThreadedWasm, wasmThreadsRequested } from './wasm-threads.js';
+import { autoWasmThreads, nodeHost, startThreadedWasm, wasmThreadsRequested } from './wasm-threads.js';
 
 /**
  * One way to obtain a TensorFlow.js backend. `load` imports whatever registers the backend and
@@ -59,7 +59,7 @@ async function importNativeBlas(): Promise<void> {
 
 /**
  * tfjs's wasm backend with faster Transpose and Tile copies (`registerWasmCopyKernels`); in Node
- * with `R3D_WASM_THREADS` > 1 (or `auto`, see `defaultWasmThreads`) started on its multi-threaded
+ * with `R3D_WASM_THREADS` > 1 (or `auto`, see `autoWasmThreads`) started on its multi-threaded
  * binary (see `startThreadedWasm`): the same results, products spread over the threads.
  */
 async function importWasm(): Promise<void> {
@@ -69,7 +69,7 @@ async function importWasm(): Promise<void> {
   const inNode = typeof process !== 'undefined' && process.versions?.node != null;
   // a wasm backend already started keeps its binary and thread count
   if (!inNode || tf.engine().registry.wasm) return;
-  const threads = requested === 'auto' ? defaultWasmThreads(await nodeHost()) : requested;
+  const threads = requested === 'auto' ? autoWasmThreads(await nodeHost()) : requested;
   if (threads <= 1) return;
   try {
     await startThreadedWasm(threads);

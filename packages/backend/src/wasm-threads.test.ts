@@ -3,7 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_WASM_THREADS_CAP, defaultWasmThreads, wasmThreadsRequested } from './wasm-threads.js';
+import { AUTO_WASM_THREADS_CAP, autoWasmThreads, wasmThreadsRequested } from './wasm-threads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -52,14 +52,14 @@ describe('wasm on its multi-threaded binary (R3D_WASM_THREADS)', () => {
 
   it('auto: the cores, at most 4, and one thread where pthread workers cannot start', () => {
     const script = { execArgv: [], mainScript: '/app/train.js' };
-    expect(defaultWasmThreads({ ...script, cores: 2 })).toBe(2);
-    expect(defaultWasmThreads({ ...script, cores: 64 })).toBe(DEFAULT_WASM_THREADS_CAP);
-    expect(defaultWasmThreads({ ...script, cores: 1 })).toBe(1);
-    expect(defaultWasmThreads({ ...script, cores: 8, execArgv: ['--import', 'tsx'] })).toBe(4);
+    expect(autoWasmThreads({ ...script, cores: 2 })).toBe(2);
+    expect(autoWasmThreads({ ...script, cores: 64 })).toBe(AUTO_WASM_THREADS_CAP);
+    expect(autoWasmThreads({ ...script, cores: 1 })).toBe(1);
+    expect(autoWasmThreads({ ...script, cores: 8, execArgv: ['--import', 'tsx'] })).toBe(4);
     for (const flag of ['-e', '--eval', '-p', '--print', '--eval=1', '-pe']) {
-      expect(defaultWasmThreads({ ...script, cores: 8, execArgv: [flag, 'code'] }), flag).toBe(1);
+      expect(autoWasmThreads({ ...script, cores: 8, execArgv: [flag, 'code'] }), flag).toBe(1);
     }
-    expect(defaultWasmThreads({ cores: 8, execArgv: [], mainScript: undefined })).toBe(1);
+    expect(autoWasmThreads({ cores: 8, execArgv: [], mainScript: undefined })).toBe(1);
   });
 
   it('runs 2 threads in Node with the same bits as 1 thread, auto where it can, and the process still exits by itself', async () => {
@@ -70,7 +70,7 @@ describe('wasm on its multi-threaded binary (R3D_WASM_THREADS)', () => {
     const evaluated = run('auto', 'eval');
     expect(one.threads).toBe(1);
     expect(two.threads).toBe(2);
-    expect(auto.threads).toBe(Math.min(DEFAULT_WASM_THREADS_CAP, availableParallelism()));
+    expect(auto.threads).toBe(Math.min(AUTO_WASM_THREADS_CAP, availableParallelism()));
     expect(evaluated.threads).toBe(1);
     for (const r of [two, auto, evaluated]) expect(r.values).toEqual(one.values);
   }, 300_000);

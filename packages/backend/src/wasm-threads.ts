@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * The wasm thread count `R3D_WASM_THREADS` asks for: 1 when it is unset (the single-threaded
- * binary), `'auto'` for `defaultWasmThreads`, else the number.
+ * binary), `'auto'` for `autoWasmThreads`, else the number.
  *
  * @example
  * wasmThreadsRequested({ R3D_WASM_THREADS: '2' }); // 2
@@ -40,12 +40,12 @@ export interface WasmHost {
   mainScript: string | undefined;
 }
 
-/** At most this many threads by default: the R3D step's products gain little past four. */
-export const DEFAULT_WASM_THREADS_CAP = 4;
+/** At most this many threads for `auto`: the R3D step's products gain little past four. */
+export const AUTO_WASM_THREADS_CAP = 4;
 
 /**
  * The thread count of `R3D_WASM_THREADS=auto` in Node: the cores, at most
- * `DEFAULT_WASM_THREADS_CAP`, except where the pthread workers cannot start: they inherit the
+ * `AUTO_WASM_THREADS_CAP`, except where the pthread workers cannot start: they inherit the
  * process's exec arguments, so under `node -e` / `-p` they would run the evaluated code instead of
  * their own, and without a main script (REPL, stdin) they have none to load. There the
  * single-threaded binary runs. On the 2-core VM this was measured on, the R3D training step took
@@ -53,12 +53,12 @@ export const DEFAULT_WASM_THREADS_CAP = 4;
  * 0.35 s more per process, which is why it is not the default.
  *
  * @example
- * defaultWasmThreads({ cores: 8, execArgv: [], mainScript: '/app/train.js' }); // 4
+ * autoWasmThreads({ cores: 8, execArgv: [], mainScript: '/app/train.js' }); // 4
  */
-export function defaultWasmThreads(host: WasmHost): number {
+export function autoWasmThreads(host: WasmHost): number {
   const evaluates = host.execArgv.some((a) => /^(-e|--eval|-p|--print|-pe|-ep)(=|$)/.test(a));
   if (evaluates || !host.mainScript) return 1;
-  return Math.max(1, Math.min(DEFAULT_WASM_THREADS_CAP, Math.floor(host.cores)));
+  return Math.max(1, Math.min(AUTO_WASM_THREADS_CAP, Math.floor(host.cores)));
 }
 
 /** This Node process as a `WasmHost`. */
