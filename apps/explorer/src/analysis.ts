@@ -60,6 +60,27 @@ export function breathe(isCurrent: () => boolean = () => true): Promise<void> {
 }
 
 /**
+ * Waits until the page has had a chance to paint what was just rendered: the next animation frame
+ * and one task after it, or 100 ms where frames do not come (a background tab). Work that holds
+ * the main thread (the RTF exchange reads WebGL back synchronously) starts after it, so a finished
+ * table is on screen, and readable by a test, before the next stage begins.
+ *
+ * @example
+ * renderTable();
+ * await painted(() => run === latestRun);
+ */
+export function painted(isCurrent: () => boolean = () => true): Promise<void> {
+  if (typeof requestAnimationFrame !== 'function') return breathe(isCurrent);
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 100);
+    requestAnimationFrame(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  }).then(() => breathe(isCurrent));
+}
+
+/**
  * The samples each group's row averages. With `authorsRange` (their demo), the sequences of
  * 0..32 the set holds, as the ablation's `analyseDemo` takes them, in the same order; a ratio that
  * lacks one of them is an error naming it (no sequence is left out without a word). Otherwise

@@ -1,5 +1,5 @@
 import { singularValues, type EffectiveRankVariant } from '@r3d-ts/rank-metrics';
-import { breathe, gainTable, rankOf, Superseded, type Progress, type TableRow } from './analysis.js';
+import { breathe, gainTable, painted, rankOf, Superseded, type Progress, type TableRow } from './analysis.js';
 import { type BackendName, BACKENDS, chooseBackend } from './backend.js';
 import { COLOURS, gainFigure, spectrumFigure, type SpectrumSeries } from './charts.js';
 import { droppedFiles, inputFile } from './dropped-files.js';
@@ -232,6 +232,9 @@ async function analyse(): Promise<void> {
         body.dataset.analysisMs = String(Math.round(performance.now() - t0));
         $('gain-table').dataset.files = `${set.name}|${state.variant}`;
         renderTable();
+        // The table is the answer; the RTF panel's exchange that follows blocks the main thread
+        // for a second per ratio under WebGL, so let the table reach the screen first.
+        await painted(isCurrent);
       }
     } catch (err) {
       if (!(err instanceof Superseded)) message(oneLine(err));
