@@ -10,7 +10,7 @@ import { gridCells } from './grid.js';
 import { readCells } from './store/result-folder.js';
 import { runAblation, type RunSummary } from './run.js';
 import type { CellResult } from './run-cell.js';
-import { appDir, runCli, tinyConfig } from './test-helpers.js';
+import { appDir, cliPath, runCli, tinyConfig } from './test-helpers.js';
 
 // End-to-end on a tiny grid (rgb alone, depth and text with rtf-variance; 1 epoch, C = 32), on
 // the wasm backend only: this suite checks the app's bookkeeping (shards, merge, resume), while
@@ -144,7 +144,7 @@ describe('a tiny grid, end to end', () => {
     const cfg = join(tmp, 'tiny-kill.json');
     const { out: _out, ...rest } = tinyConfig('unused');
     writeFileSync(cfg, JSON.stringify(rest));
-    const child = spawn(process.execPath, ['--import', 'tsx', join(appDir, 'src', 'cli.ts'), '--config', cfg, '--out', out], { cwd: appDir, stdio: 'ignore' });
+    const child = spawn(process.execPath, [cliPath(), '--config', cfg, '--out', out], { cwd: appDir, stdio: 'ignore' });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline && !(existsSync(join(out, 'cells')) && readdirSync(join(out, 'cells')).some((f) => f.endsWith('.json')))) {

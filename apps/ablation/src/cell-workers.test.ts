@@ -7,7 +7,7 @@ import { idleCores, workerCount } from './cell-workers.js';
 import { parseAblationConfig } from './config.js';
 import { runAblation } from './run.js';
 import { readCells } from './store/result-folder.js';
-import { appDir, tinyConfig } from './test-helpers.js';
+import { appDir, cliPath, tinyConfig } from './test-helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'r3d-ablation-workers-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -54,7 +54,7 @@ describe('cells in worker processes', () => {
     const config = join(tmp, 'stopped.json');
     writeFileSync(config, JSON.stringify({ ...tinyConfig(out, { partners: ['depth'], fusers: ['mean'], seeds: [1, 2], epochs: 4, batchSize: 4 }), workers: 2 }));
     const start = () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(appDir, 'src', 'cli.ts'), 'run', '--config', config], { cwd: appDir, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [cliPath(), 'run', '--config', config], { cwd: appDir, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr!.on('data', (d) => (stderr += d));
       return { child, done: new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stderr }))) };

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { appDir } from './test-helpers.js';
+import { appDir, cliPath } from './test-helpers.js';
 
 // Two `r3d-ablation run` into one --out at once (issue 14, class 1): 20 seeded trials, with the
 // same settings, different settings, or two shards of one grid, and a seeded head start. Every
@@ -28,7 +28,7 @@ function configFile(epochs: number): string {
 interface Outcome { code: number | null; stderr: string; epochs: number }
 
 function ablation(config: string, out: string, epochs: number, shard?: string): Promise<Outcome> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(appDir, 'src', 'cli.ts'), 'run', '--config', config, '--out', out, ...(shard ? ['--shard', shard] : [])], {
+  const child = spawn(process.execPath, [cliPath(), 'run', '--config', config, '--out', out, ...(shard ? ['--shard', shard] : [])], {
     cwd: appDir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, R3D_BACKEND: 'wasm' },
   });
   let stderr = '';

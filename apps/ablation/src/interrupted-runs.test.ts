@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseAblationConfig } from './config.js';
 import { runAblation } from './run.js';
 import { readCells } from './store/result-folder.js';
-import { appDir } from './test-helpers.js';
+import { appDir, cliPath } from './test-helpers.js';
 
 // A cell interrupted in its second epoch (SIGKILL, SIGINT, SIGTERM) and resumed by a rerun
 // (issue 14, classes 7 and 17): the rerun's cell covers every epoch, and a signal stops the run
@@ -25,7 +25,7 @@ writeFileSync(configPath, JSON.stringify(settings));
 const cellDir = (out: string) => join(out, 'runs', 'depth.mean.s1');
 
 function start(out: string): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(appDir, 'src', 'cli.ts'), 'run', '--config', configPath, '--out', out], {
+  const child = spawn(process.execPath, [cliPath(), 'run', '--config', configPath, '--out', out], {
     cwd: appDir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, R3D_BACKEND: 'wasm' },
   });
   let stderr = '';

@@ -2,6 +2,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { builtEntry } from '@r3d-ts/tooling/vitest/built-entry';
 import type { AblationConfigInput } from './config.js';
 import type { Cell } from './grid.js';
 import type { CellResult } from './run-cell.js';
@@ -28,13 +29,18 @@ export function tinyConfig(out: string, extra: AblationConfigInput = {}): Ablati
   };
 }
 
+/** The built `r3d-ablation` (rebuilt first when the sources are newer): tests spawn it as users run it. */
+export function cliPath(): string {
+  return builtEntry(appDir);
+}
+
 /**
- * Runs the CLI from source (tsx) and returns its exit status and output; on wasm unless
+ * Runs the built CLI (`cliPath`) and returns its exit status and output; on wasm unless
  * `options.defaultBackend` leaves the app its own default (native-blas, else wasm).
  */
 export function runCli(args: string[], options: { cwd?: string; timeout?: number; defaultBackend?: boolean } = {}): SpawnSyncReturns<string> {
   const { R3D_BACKEND: _backend, ...env } = process.env;
-  return spawnSync(process.execPath, ['--import', 'tsx', join(appDir, 'src', 'cli.ts'), ...args], {
+  return spawnSync(process.execPath, [cliPath(), ...args], {
     cwd: options.cwd ?? appDir,
     encoding: 'utf8',
     timeout: options.timeout ?? 120_000,

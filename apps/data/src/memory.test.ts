@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeExample } from './example.js';
-import { app } from './test-helpers.js';
+import { app, cliPath } from './test-helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'r3d-data-memory-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -23,7 +23,7 @@ describe('r3d-data import memory', () => {
     }
     writeFileSync(join(tmp, 'labels.csv'), `${rows.join('\n')}\n`);
     const out = join(tmp, 'out');
-    const r = spawnSync('/usr/bin/time', ['-v', process.execPath, '--import', 'tsx', join(app, 'src', 'cli.ts'), 'import', '--videos', videos, '--labels', join(tmp, 'labels.csv'), '--out', out, '--fps', '5', '--no-progress'], { cwd: app, encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 600_000 });
+    const r = spawnSync('/usr/bin/time', ['-v', process.execPath, cliPath(), 'import', '--videos', videos, '--labels', join(tmp, 'labels.csv'), '--out', out, '--fps', '5', '--no-progress'], { cwd: app, encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 600_000 });
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     expect(readdirSync(join(out, 'groundTruth'))).toHaveLength(200);
     const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, parseTrainConfig } from '@r3d-ts/trainer';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadRunConfig, parseRunConfig } from './config.js';
+import { cliPath } from './test-helpers.js';
 
 const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = mkdtempSync(join(tmpdir(), 'r3d-train-config-'));
@@ -70,7 +71,7 @@ describe('r3d train with a bad data section', () => {
   it('exits 2 before any work, naming the field and what was expected', () => {
     const file = join(tmp, 'bad.json');
     writeFileSync(file, JSON.stringify({ data: { kind: 'futr', trainSplit: 'a', partner: 'imu' } }));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(app, 'src', 'cli.ts'), 'train', '-c', file, '--no-progress'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [cliPath(), 'train', '-c', file, '--no-progress'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`r3d: ${file}: invalid training configuration:`);
     expect(r.stderr).toContain('data.root: expected the folder of the FUTR layout');

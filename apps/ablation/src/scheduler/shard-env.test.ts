@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAblationConfig } from '../config.js';
 import { AblationConfigError } from '../errors.js';
 import { gridCells, shardCells } from '../grid.js';
-import { appDir } from '../test-helpers.js';
+import { appDir, cliPath } from '../test-helpers.js';
 import { resolveAutoShard, shardFlag } from './shard-env.js';
 
 /** The environment Slurm gives task `id` of an array of `ids` (sorted). */
@@ -88,7 +88,7 @@ describe('--shard auto: the task index to shard mapping', () => {
   it('the CLI: run --shard auto outside a scheduler stops with one line and exit code 2', () => {
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of Object.keys(env)) if (k.startsWith('SLURM_') || k === 'JOB_COMPLETION_INDEX') delete env[k];
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(appDir, 'src', 'cli.ts'), 'run', '--shard', 'auto', '--out', join(appDir, '.tmp', 'never')], { cwd: appDir, encoding: 'utf8', env, timeout: 60_000 });
+    const r = spawnSync(process.execPath, [cliPath(), 'run', '--shard', 'auto', '--out', join(appDir, '.tmp', 'never')], { cwd: appDir, encoding: 'utf8', env, timeout: 60_000 });
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual(['r3d-ablation: shard: --shard auto: neither SLURM_ARRAY_TASK_ID (a Slurm job array) nor JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) is set; outside a scheduler give --shard i/n']);
   });

@@ -1,0 +1,73 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+/** The newest modification time among a package's build inputs (src/ less its tests and test helpers, and its configs). */
+function newestInput(packageDir: string): number {
+  let newest = 0;
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!/\.test\.tsx?$|^test-helpers\.ts$/.test(e.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  walk(join(packageDir, 'src'));
+  for (const f of ['tsup.config.ts', 'package.json']) {
+    const p = join(packageDir, f);
+    if (existsSync(p)) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function isFresh(out: string, packageDir: string): boolean {
+  return existsSync(out) && statSync(out).mtimeMs >= newestInput(packageDir);
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * The package's built entry `dist/<entry>.mjs`, rebuilt first (its own `tsup`) when a source file,
+ * `tsup.config.ts` or `package.json` is newer. Tests spawn the CLI this way rather than through a
+ * TypeScript loader: a loader costs every process about 0.4 s and a second of CPU with its workers,
+ * and the built file is what users run. One test process builds at a time (a lock folder); the
+ * others wait and reuse its build.
+ *
+ * @example
+ * spawnSync(process.execPath, [builtEntry(appDir), '--help']);
+ */
+export function builtEntry(packageDir: string, entry = 'cli'): string {
+  const out = join(packageDir, 'dist', `${entry}.mjs`);
+  if (isFresh(out, packageDir)) return out;
+  const lock = join(packageDir, 'node_modules', '.built-entry.lock');
+  for (let waited = 0; ; waited += 200) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // a build that died holding the lock (killed test run) does not block the next for long
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
+      if (waited > 600_000) throw new Error(`builtEntry: ${lock} held for over 10 minutes`);
+      sleep(200);
+    }
+  }
+  try {
+    if (isFresh(out, packageDir)) return out;
+    const pkg = createRequire(join(packageDir, 'package.json')).resolve('tsup/package.json');
+    const bin = (JSON.parse(readFileSync(pkg, 'utf8')) as { bin: Record<string, string> }).bin.tsup!;
+    console.log(`[builtEntry] ${out} is missing or older than its sources: running tsup in ${packageDir}`);
+    const r = spawnSync(process.execPath, [join(pkg, '..', bin)], { cwd: packageDir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`tsup failed in ${packageDir}:\n${r.stdout}\n${r.stderr}`);
+    if (!existsSync(out)) throw new Error(`tsup in ${packageDir} did not write ${out}`);
+    // an unchanged output may keep its old time: mark it as built from the current sources
+    const now = new Date();
+    utimesSync(out, now, now);
+    return out;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
