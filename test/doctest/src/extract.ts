@@ -4,7 +4,7 @@ export interface ExampleBlock {
   file: string;
   /** 1-based line of the opening fence. */
   line: number;
-  /** `ts` (TypeScript or JavaScript, run with tsx) or `sh` (run with bash). */
+  /** `ts` (TypeScript or JavaScript, types stripped by esbuild, run with node) or `sh` (run with bash). */
   kind: 'ts' | 'sh';
   /** The info string's first word as written (`ts`, `js`, `sh`, `bash`, ...). */
   lang: string;
