@@ -8,7 +8,7 @@ import { assignSplits, classList, expandLabels, parseSegments, type Segment } fr
 import { ImportError } from './errors.js';
 import type { FeatureExtractor } from './extractors.js';
 import { depthForFrames, depthSource, imuForFrames, textForFrames, textFromNpy } from './modalities.js';
-import { assertFfmpeg, listRgbInputs, rgbFrames, type RgbInput, type Size } from './sources.js';
+import { assertFfmpeg, type FrameSource, listRgbInputs, openRgbFrames, type RgbInput, type Size } from './sources.js';
 
 /** The split files `import` writes under `splits/` (the FUTR convention the loaders' examples use). */
 export const SPLIT_FILES = { train: 'train.split1.bundle', val: 'val.split1.bundle', test: 'test.split1.bundle' } as const;
@@ -191,41 +191,52 @@ export async function importDataset(options: ImportOptions): Promise<ImportSumma
     o.onProgress?.({ kind: 'start', videos: videos.length, resumed });
     let frames = 0;
     let imported = 0;
-    for (const [index, v] of videos.entries()) {
-      if (finished(v.id)) {
-        o.onProgress?.({ kind: 'done', index, id: v.id, frames: 0, skipped: true });
-        continue;
+    const decode = { fps: o.fps, size: o.extractor.size, ...(o.ffmpeg ? { ffmpeg: o.ffmpeg } : {}) };
+    // The next video's decoder starts while this one is extracted and written: ffmpeg's start-up
+    // (about 0.2 s of dynamic linking) is most of a short video's cost.
+    let ahead: { input: RgbInput; source: FrameSource } | undefined;
+    try {
+      for (const [index, v] of videos.entries()) {
+        if (finished(v.id)) {
+          o.onProgress?.({ kind: 'done', index, id: v.id, frames: 0, skipped: true });
+          continue;
+        }
+        o.onProgress?.({ kind: 'video', index, id: v.id });
+        const source = ahead?.input === v ? ahead.source : openRgbFrames(v, decode);
+        const next = videos.slice(index + 1).find((w) => !finished(w.id));
+        ahead = next ? { input: next, source: openRgbFrames(next, decode) } : undefined;
+        const rgb = await extractVideo(source, o.extractor, (n) => o.onProgress?.({ kind: 'frames', id: v.id, frames: n }));
+        const T = rgb.frames;
+        if (T === 0) throw new ImportError(`${v.path}: no frames decoded at ${o.fps} fps`);
+        // the ground truth goes last: its presence marks the video finished
+        writeFileAtomic(join(o.out, dirs.rgb, `${v.id}.npy`), encodeNpy({ shape: [T, rgb.dim], data: rgb.data }));
+        if (o.depth) {
+          const size = o.depth.size;
+          const data = depthForFrames(depthSource(o.depth.dir, v.id)!, T, { fps: o.fps, depthFps: o.depth.fps ?? o.fps, size });
+          writeFileAtomic(join(o.out, dirs.depth, `${v.id}.npy`), encodeNpy({ shape: [T, size.height, size.width], data }));
+        }
+        if (o.imu) {
+          const { channels, data } = imuForFrames(join(o.imu.dir, `${v.id}.csv`), T, { fps: o.fps, timeScale: o.imu.timeScale ?? 1, align: o.imu.align ?? 'start' });
+          writeFileAtomic(join(o.out, dirs.imu, `${v.id}.npy`), encodeNpy({ shape: [T, channels], data }));
+        }
+        if (o.text?.csv || o.text?.phrases || o.text?.npy) {
+          const dim = o.text.dim ?? 128;
+          const t = o.text.npy
+            ? textFromNpy(join(o.text.npy, `${v.id}.npy`), T)
+            : o.text.phrases
+              ? await encodePhrases(readPhraseFile(join(o.text.phrases, `${v.id}.txt`), T), new HashedNgramEncoder({ dim }))
+              : await textForFrames(narrations.get(v.id) ?? [], T, { unit: o.labelUnit, fps: o.fps, dim });
+          writeFileAtomic(join(o.out, dirs.text, `${v.id}.npy`), encodeNpy({ shape: [T, t.dim], data: t.data }));
+        }
+        const labels = expandLabels(segments.get(v.id)!, T, { unit: o.labelUnit, fps: o.fps, gapLabel: o.gapLabel });
+        for (const l of labels) if (l !== 'UNDEFINED' && !labelIndex.has(l)) throw new Error(`internal: label ${l} missing from the class list`);
+        writeFileAtomic(join(o.out, dirs.labels, `${v.id}.txt`), `${labels.join('\n')}\n`);
+        frames += T;
+        imported++;
+        o.onProgress?.({ kind: 'done', index, id: v.id, frames: T, skipped: false });
       }
-      o.onProgress?.({ kind: 'video', index, id: v.id });
-      const rgb = await extractVideo(v, o.extractor, o.fps, o.ffmpeg, (n) => o.onProgress?.({ kind: 'frames', id: v.id, frames: n }));
-      const T = rgb.frames;
-      if (T === 0) throw new ImportError(`${v.path}: no frames decoded at ${o.fps} fps`);
-      // the ground truth goes last: its presence marks the video finished
-      writeFileAtomic(join(o.out, dirs.rgb, `${v.id}.npy`), encodeNpy({ shape: [T, rgb.dim], data: rgb.data }));
-      if (o.depth) {
-        const size = o.depth.size;
-        const data = depthForFrames(depthSource(o.depth.dir, v.id)!, T, { fps: o.fps, depthFps: o.depth.fps ?? o.fps, size });
-        writeFileAtomic(join(o.out, dirs.depth, `${v.id}.npy`), encodeNpy({ shape: [T, size.height, size.width], data }));
-      }
-      if (o.imu) {
-        const { channels, data } = imuForFrames(join(o.imu.dir, `${v.id}.csv`), T, { fps: o.fps, timeScale: o.imu.timeScale ?? 1, align: o.imu.align ?? 'start' });
-        writeFileAtomic(join(o.out, dirs.imu, `${v.id}.npy`), encodeNpy({ shape: [T, channels], data }));
-      }
-      if (o.text?.csv || o.text?.phrases || o.text?.npy) {
-        const dim = o.text.dim ?? 128;
-        const t = o.text.npy
-          ? textFromNpy(join(o.text.npy, `${v.id}.npy`), T)
-          : o.text.phrases
-            ? await encodePhrases(readPhraseFile(join(o.text.phrases, `${v.id}.txt`), T), new HashedNgramEncoder({ dim }))
-            : await textForFrames(narrations.get(v.id) ?? [], T, { unit: o.labelUnit, fps: o.fps, dim });
-        writeFileAtomic(join(o.out, dirs.text, `${v.id}.npy`), encodeNpy({ shape: [T, t.dim], data: t.data }));
-      }
-      const labels = expandLabels(segments.get(v.id)!, T, { unit: o.labelUnit, fps: o.fps, gapLabel: o.gapLabel });
-      for (const l of labels) if (l !== 'UNDEFINED' && !labelIndex.has(l)) throw new Error(`internal: label ${l} missing from the class list`);
-      writeFileAtomic(join(o.out, dirs.labels, `${v.id}.txt`), `${labels.join('\n')}\n`);
-      frames += T;
-      imported++;
-      o.onProgress?.({ kind: 'done', index, id: v.id, frames: T, skipped: false });
+    } finally {
+      ahead?.source.cancel();
     }
 
     writeFileAtomic(join(o.out, 'mapping.txt'), classes.map((c, i) => `${i} ${c}\n`).join(''));
@@ -256,7 +267,7 @@ export async function importDataset(options: ImportOptions): Promise<ImportSumma
 }
 
 /** Runs the extractor over a video's frames in batches; only a batch of frames is held at once. */
-async function extractVideo(input: RgbInput, extractor: FeatureExtractor, fps: number, ffmpeg: string | undefined, onFrames: (n: number) => void): Promise<{ frames: number; dim: number; data: Float32Array }> {
+async function extractVideo(source: FrameSource, extractor: FeatureExtractor, onFrames: (n: number) => void): Promise<{ frames: number; dim: number; data: Float32Array }> {
   const { height, width } = extractor.size;
   const frameLen = height * width * 3;
   const batch = new Float32Array(extractor.batch * frameLen);
@@ -273,7 +284,7 @@ async function extractVideo(input: RgbInput, extractor: FeatureExtractor, fps: n
     count = 0;
     onFrames(frames);
   };
-  for await (const frame of rgbFrames(input, { fps, size: extractor.size, ...(ffmpeg ? { ffmpeg } : {}) })) {
+  for await (const frame of source.frames) {
     batch.set(frame, count * frameLen);
     count++;
     if (count === extractor.batch) await flush();

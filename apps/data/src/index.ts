@@ -4,7 +4,7 @@ export { parseSegments, expandLabels, classList, assignSplits } from './annotati
 export type { Segment, SegmentTable, ExpandOptions, SplitOptions } from './annotations.js';
 export { baselineExtractor, modelExtractor, normalisePixels, NORMALISATIONS } from './extractors.js';
 export type { FeatureExtractor, BaselineOptions, ModelExtractorOptions, Normalisation } from './extractors.js';
-export { listRgbInputs, videoFrames, folderFrames, rgbFrames, assertFfmpeg, VIDEO_EXTENSIONS } from './sources.js';
+export { listRgbInputs, videoFrames, folderFrames, rgbFrames, openRgbFrames, type FrameSource, assertFfmpeg, VIDEO_EXTENSIONS } from './sources.js';
 export type { RgbInput, Size } from './sources.js';
 export { depthForFrames, imuForFrames, textForFrames, textFromNpy } from './modalities.js';
 export { makeExample } from './example.js';

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { minMaxNormalise, resizeBilinear } from '@r3d-ts/datasets';
 import { writeNpy } from '@r3d-ts/tensor-io/node';
 import { depthForFrames, imuForFrames, textForFrames } from './modalities.js';
-import { folderFrames, listRgbInputs, videoFrames } from './sources.js';
+import { folderFrames, listRgbInputs, openRgbFrames, videoFrames } from './sources.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'r3d-data-modalities-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -41,6 +41,15 @@ describe('RGB sources', () => {
       expect(fromFolder[t]).toEqual(fromVideo[t]);
       expect(Array.from(fromVideo[t]!.subarray(0, 6), (v) => Math.round(v * 255))).toEqual(Array.from(raw.subarray(t * H * W * 3, t * H * W * 3 + 6)));
     }
+
+    // opened ahead (as import opens the next video): ffmpeg finishes before anyone reads, and every
+    // frame is still there; a source that is never read is cancelled without leaving ffmpeg behind
+    const ahead = openRgbFrames({ id: 'a', kind: 'video', path: join(videos, 'a.mkv') }, { fps: 10, size: { height: H, width: W } });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await collect(ahead.frames)).toEqual(fromVideo);
+    const unread = openRgbFrames({ id: 'a', kind: 'video', path: join(videos, 'a.mkv') }, { fps: 10, size: { height: H, width: W } });
+    unread.cancel();
+    unread.cancel();
   });
 });
 

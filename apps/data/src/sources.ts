@@ -78,9 +78,24 @@ export function assertFfmpeg(ffmpeg: string): void {
  * for await (const frame of videoFrames('clip.mp4', { fps: 15, size: { height: 224, width: 224 } })) extract(frame);
  */
 export async function* videoFrames(path: string, options: { fps: number; size: Size; ffmpeg?: string }): AsyncGenerator<Float32Array> {
+  yield* openVideo(path, options).frames;
+}
+
+/** Frames whose source may already be running (a video's ffmpeg), and a way to stop it unread. */
+export interface FrameSource {
+  frames: AsyncGenerator<Float32Array>;
+  /** Stops the source if its frames will not be read (kills a started ffmpeg); idempotent. */
+  cancel(): void;
+}
+
+/** Starts ffmpeg on a video now: its start-up (a fifth of a second of linking) overlaps other work. */
+function openVideo(path: string, options: { fps: number; size: Size; ffmpeg?: string }): FrameSource {
   const { height, width } = options.size;
   const args = ['-hide_banner', '-nostdin', '-v', 'error', '-i', path, '-an', '-sn', '-vf', `fps=${options.fps},scale=${width}:${height}:flags=bilinear`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'];
   const child = spawn(options.ffmpeg ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A listener from the start: Node resumes (and so drops) an exited child's unread stdout unless
+  // something listens. Unread, the stream holds its high-water mark and ffmpeg waits on the pipe.
+  child.stdout.on('readable', () => {});
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => {
@@ -90,35 +105,41 @@ export async function* videoFrames(path: string, options: { fps: number; size: S
     child.on('error', (error) => resolve({ code: null, error }));
     child.on('close', (code) => resolve({ code }));
   });
-  const frameBytes = height * width * 3;
-  const buf = new Uint8Array(frameBytes);
-  let filled = 0;
-  let complete = false;
-  try {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      let off = 0;
-      while (off < chunk.length) {
-        const n = Math.min(frameBytes - filled, chunk.length - off);
-        buf.set(chunk.subarray(off, off + n), filled);
-        filled += n;
-        off += n;
-        if (filled === frameBytes) {
-          const frame = new Float32Array(frameBytes);
-          for (let i = 0; i < frameBytes; i++) frame[i] = buf[i]! / 255;
-          filled = 0;
-          yield frame;
+  const cancel = (): void => {
+    if (child.exitCode == null && child.signalCode == null) child.kill('SIGKILL');
+  };
+  async function* frames(): AsyncGenerator<Float32Array> {
+    const frameBytes = height * width * 3;
+    const buf = new Uint8Array(frameBytes);
+    let filled = 0;
+    let complete = false;
+    try {
+      for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+        let off = 0;
+        while (off < chunk.length) {
+          const n = Math.min(frameBytes - filled, chunk.length - off);
+          buf.set(chunk.subarray(off, off + n), filled);
+          filled += n;
+          off += n;
+          if (filled === frameBytes) {
+            const frame = new Float32Array(frameBytes);
+            for (let i = 0; i < frameBytes; i++) frame[i] = buf[i]! / 255;
+            filled = 0;
+            yield frame;
+          }
         }
       }
+      complete = true;
+    } finally {
+      // the consumer stopped early (an error downstream): stop ffmpeg too
+      if (!complete) cancel();
     }
-    complete = true;
-  } finally {
-    // the consumer stopped early (an error downstream): stop ffmpeg too
-    if (!complete && child.exitCode == null) child.kill('SIGKILL');
+    const { code, error } = await exited;
+    if (error) throw new ImportError(`${path}: cannot run ffmpeg (${(error as NodeJS.ErrnoException).code ?? error.message}); pass --ffmpeg <path>`);
+    if (code !== 0) throw new ImportError(`${path}: ffmpeg could not decode it (exit ${code}): ${stderr.trim().split('\n').pop() ?? ''}`);
+    if (filled !== 0) throw new ImportError(`${path}: ffmpeg ended inside a frame (${filled} of ${frameBytes} bytes)`);
   }
-  const { code, error } = await exited;
-  if (error) throw new ImportError(`${path}: cannot run ffmpeg (${(error as NodeJS.ErrnoException).code ?? error.message}); pass --ffmpeg <path>`);
-  if (code !== 0) throw new ImportError(`${path}: ffmpeg could not decode it (exit ${code}): ${stderr.trim().split('\n').pop() ?? ''}`);
-  if (filled !== 0) throw new ImportError(`${path}: ffmpeg ended inside a frame (${filled} of ${frameBytes} bytes)`);
+  return { frames: frames(), cancel };
 }
 
 /**
@@ -161,4 +182,18 @@ export function imageFiles(dir: string, pattern = IMAGE): string[] {
  */
 export function rgbFrames(input: RgbInput, options: { fps: number; size: Size; ffmpeg?: string }): AsyncGenerator<Float32Array> {
   return input.kind === 'video' ? videoFrames(input.path, options) : folderFrames(input.path, options.size);
+}
+
+/**
+ * `rgbFrames`, started now: a video's ffmpeg begins decoding at once (into its pipe's buffer, so
+ * nothing piles up), a frame folder is read as its frames are asked for. `import` opens the next
+ * video while it extracts the current one, so ffmpeg's start-up is off the critical path; a source
+ * that will not be read must be `cancel`led.
+ *
+ * @example
+ * const next = openRgbFrames(inputs[1]!, { fps: 15, size: { height: 24, width: 32 } });
+ * for await (const frame of next.frames) use(frame);
+ */
+export function openRgbFrames(input: RgbInput, options: { fps: number; size: Size; ffmpeg?: string }): FrameSource {
+  return input.kind === 'video' ? openVideo(input.path, options) : { frames: folderFrames(input.path, options.size), cancel: () => {} };
 }
