@@ -1,4 +1,17 @@
 import { defineConfig } from 'vitest/config';
 import { preset } from '@r3d-ts/tooling/vitest';
 
-export default defineConfig(preset());
+// Two groups, one after the other: every file but the planted self-check two at a time, then the
+// self-check alone. It trains as a user's run does, with `--workers auto` counting idle cores, and
+// beside another test file it would find one and take three times as long.
+const PLANTED = 'src/planted.test.ts';
+const base = preset().test!;
+
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { ...base, name: 'ablation', exclude: [PLANTED, '**/node_modules/**'], sequence: { groupOrder: 0 } } },
+      { test: { ...base, name: 'planted', include: [PLANTED], maxWorkers: 1, sequence: { groupOrder: 1 } } },
+    ],
+  },
+});

@@ -1,7 +1,12 @@
+import { availableParallelism } from 'node:os';
+
 /**
  * Shared vitest settings: tests live beside the code as `src/**\/*.test.ts`, run in forked
  * processes (TensorFlow.js keeps global backend state per process), with generous timeouts for
- * numeric suites on a 2-core CI machine.
+ * numeric suites on a 2-core CI machine, and at least two test files at a time: vitest's default
+ * (cores - 1) runs one file at a time on two cores, while most files spend much of their time on a
+ * single thread or waiting for a child process (28-32% off rtf-fuser, r3d-model and trainer). A
+ * package whose tests time themselves or measure idle cores sets `maxWorkers: 1`.
  *
  * @example
  * // packages/foo/vitest.config.ts
@@ -17,6 +22,7 @@ export function preset(overrides = {}) {
     test: {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       pool: 'forks',
+      maxWorkers: Math.max(2, availableParallelism() - 1),
       testTimeout: 120_000,
       hookTimeout: 120_000,
       ...overrides,
