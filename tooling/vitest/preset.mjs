@@ -6,7 +6,8 @@ import { availableParallelism } from 'node:os';
  * numeric suites on a 2-core CI machine, and at least two test files at a time: vitest's default
  * (cores - 1) runs one file at a time on two cores, while most files spend much of their time on a
  * single thread or waiting for a child process (28-32% off rtf-fuser, r3d-model and trainer). A
- * package whose tests time themselves or measure idle cores sets `maxWorkers: 1`.
+ * package whose tests time themselves or count idle cores runs them alone (`fileParallelism:
+ * false`, or a project of its own with `maxWorkers: 1` as the ablation's planted self-check).
  *
  * @example
  * // packages/foo/vitest.config.ts
