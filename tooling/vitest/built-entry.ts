@@ -1,24 +1,30 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
-/** The newest modification time among a package's build inputs (src/ less its tests and test helpers, and its configs). */
-function newestInput(packageDir: string): number {
+/**
+ * The newest modification time among files, or the files under folders, that exist (0 when none
+ * does), leaving out tests and test helpers: they are not part of any build.
+ *
+ * @example
+ * newestModification([join(dir, 'src'), join(dir, 'package.json')]) > statSync(join(dir, 'dist', 'cli.mjs')).mtimeMs; // stale
+ */
+export function newestModification(paths: readonly string[]): number {
   let newest = 0;
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (!/\.test\.tsx?$|^test-helpers\.ts$/.test(e.name)) newest = Math.max(newest, statSync(p).mtimeMs);
-    }
+  const visit = (p: string): void => {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st) return;
+    if (st.isDirectory()) for (const name of readdirSync(p)) visit(join(p, name));
+    else if (!/\.test\.tsx?$|^test-helpers\.ts$/.test(basename(p))) newest = Math.max(newest, st.mtimeMs);
   };
-  walk(join(packageDir, 'src'));
-  for (const f of ['tsup.config.ts', 'package.json']) {
-    const p = join(packageDir, f);
-    if (existsSync(p)) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
+  for (const p of paths) visit(p);
   return newest;
+}
+
+/** The newest modification time among a package's build inputs: src/ and its configs. */
+function newestInput(packageDir: string): number {
+  return newestModification(['src', 'tsup.config.ts', 'package.json'].map((f) => join(packageDir, f)));
 }
 
 function isFresh(out: string, packageDir: string): boolean {
@@ -50,7 +56,8 @@ export function builtEntry(packageDir: string, entry = 'cli'): string {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       // a build that died holding the lock (killed test run) does not block the next for long
-      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
       if (waited > 600_000) throw new Error(`builtEntry: ${lock} held for over 10 minutes`);
       sleep(200);
     }

@@ -3,7 +3,7 @@
 // their table, runs the RTF panel as rtf-fuser + rank-metrics predict in Node, reads dropped .pt
 // files, names a corrupt file in one line, and never requests anything outside its origin.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { analyseDemo, readDemoTokens } from '@r3d-ts/ablation';
 import { type DenseMatrix, effectiveRank, meanRankGain, pairRanks, type RankGainRow } from '@r3d-ts/rank-metrics';
 import { exchangeTokens } from '@r3d-ts/rtf-fuser';
 import { encodeNpy, encodeTorchSave } from '@r3d-ts/tensor-io';
+import { newestModification } from '@r3d-ts/tooling/vitest/built-entry';
 import { sharedFixture } from '@r3d-ts/tooling/vitest/fixtures';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
@@ -39,10 +40,9 @@ function readmeTable(readme: string): Map<number, [number, number, number]> {
 
 /** Builds dist/ when it is missing or older than the app's sources or its packages' builds. */
 function ensureBuilt(): void {
-  const newest = (p: string): number => (statSync(p).isDirectory() ? Math.max(0, ...readdirSync(p).map((f) => newest(join(p, f)))) : statSync(p).mtimeMs);
   const inputs = [join(app, 'index.html'), join(app, 'vite.config.ts'), join(app, 'src'), ...['rank-metrics', 'rtf-fuser', 'tensor-io', 'datasets'].map((p) => join(app, '..', '..', 'packages', p, 'dist'))];
   const built = join(app, 'dist', 'index.html');
-  if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...inputs.filter(existsSync).map(newest))) return;
+  if (existsSync(built) && statSync(built).mtimeMs >= newestModification(inputs)) return;
   console.log('[explorer test] dist/ is missing or older than its sources: running vite build');
   const r = spawnSync(process.execPath, [viteBin(), 'build'], { cwd: app, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`vite build failed:\n${r.stdout}\n${r.stderr}`);
