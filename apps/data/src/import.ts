@@ -8,7 +8,7 @@ import { assignSplits, classList, expandLabels, parseSegments, type Segment } fr
 import { ImportError } from './errors.js';
 import type { FeatureExtractor } from './extractors.js';
 import { depthForFrames, depthSource, imuForFrames, textForFrames, textFromNpy } from './modalities.js';
-import { assertFfmpeg, type FrameSource, listRgbInputs, openRgbFrames, type RgbInput, type Size } from './sources.js';
+import { assertFfmpeg, type FrameSource, listRgbInputs, openRgbFrames, type Size } from './sources.js';
 
 /** The split files `import` writes under `splits/` (the FUTR convention the loaders' examples use). */
 export const SPLIT_FILES = { train: 'train.split1.bundle', val: 'val.split1.bundle', test: 'test.split1.bundle' } as const;
@@ -187,24 +187,27 @@ export async function importDataset(options: ImportOptions): Promise<ImportSumma
 
     const labelIndex = new Set(classes);
     const finished = (id: string): boolean => existsSync(join(o.out, dirs.labels, `${id}.txt`));
-    const resumed = videos.filter((v) => finished(v.id)).length;
+    // what is left to import, in order: a video's ground truth marks it finished
+    const pending = videos.filter((v) => !finished(v.id));
+    const resumed = videos.length - pending.length;
     o.onProgress?.({ kind: 'start', videos: videos.length, resumed });
     let frames = 0;
     let imported = 0;
     const decode = { fps: o.fps, size: o.extractor.size, ...(o.ffmpeg ? { ffmpeg: o.ffmpeg } : {}) };
     // The next video's decoder starts while this one is extracted and written: ffmpeg's start-up
     // (about 0.2 s of dynamic linking) is most of a short video's cost.
-    let ahead: { input: RgbInput; source: FrameSource } | undefined;
+    let ahead: FrameSource | undefined; // the decoder of pending[nextPending], once opened
+    let nextPending = 0;
     try {
       for (const [index, v] of videos.entries()) {
-        if (finished(v.id)) {
+        if (v !== pending[nextPending]) {
           o.onProgress?.({ kind: 'done', index, id: v.id, frames: 0, skipped: true });
           continue;
         }
         o.onProgress?.({ kind: 'video', index, id: v.id });
-        const source = ahead?.input === v ? ahead.source : openRgbFrames(v, decode);
-        const next = videos.slice(index + 1).find((w) => !finished(w.id));
-        ahead = next ? { input: next, source: openRgbFrames(next, decode) } : undefined;
+        const source = ahead ?? openRgbFrames(v, decode);
+        const next = pending[++nextPending];
+        ahead = next ? openRgbFrames(next, decode) : undefined;
         const rgb = await extractVideo(source, o.extractor, (n) => o.onProgress?.({ kind: 'frames', id: v.id, frames: n }));
         const T = rgb.frames;
         if (T === 0) throw new ImportError(`${v.path}: no frames decoded at ${o.fps} fps`);
@@ -236,7 +239,7 @@ export async function importDataset(options: ImportOptions): Promise<ImportSumma
         o.onProgress?.({ kind: 'done', index, id: v.id, frames: T, skipped: false });
       }
     } finally {
-      ahead?.source.cancel();
+      ahead?.cancel();
     }
 
     writeFileAtomic(join(o.out, 'mapping.txt'), classes.map((c, i) => `${i} ${c}\n`).join(''));
