@@ -37,12 +37,14 @@ const cases: Array<[number, number, number, boolean, boolean]> = [
   [30, 70, 3072, false, true], // the same over three full reduction blocks
   [301, 129, 2049, false, true], // dot kernel over three reduction blocks
   [300, 77, 200, false, true], // short reduction: B transposed, outer kernel
+  [64, 512, 128, false, true], // the same, B (512 x 128, a feed-forward weight) transposed 16 rows at a time
   [131, 97, 1500, true, false], // A^T B (weight gradients), two reduction blocks
   [250, 67, 333, false, false], // A B
   [70, 90, 700, true, true], // A^T B^T: B transposed, outer kernel
   // rows of B a multiple of 16 floats: the outer kernel's column tiles shift to B's cache lines
   [131, 160, 800, true, false], // A^T B (the depth projection's weight gradient, smaller)
   [100, 96, 900, false, false], // A B
+  [100, 128, 512, false, false], // A B, 128 columns: shifting them would add a fifth column tile, so no shift
   [200, 16, 2000, true, false], // one 16-column strip: a cut first tile and a short second one
   // rows of B 4 KB or wider: B's columns are packed 64 at a time before the row tiles run over them
   [40, 1100, 300, true, false], // A^T B, a last packed block of 12 columns
