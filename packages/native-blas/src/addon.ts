@@ -9,13 +9,16 @@ import { NativeBlasUnavailableError } from './errors.js';
 export interface BlasAddon {
   /**
    * For bi in [0, batch): C[bi] = alpha * op(A[bi % batchA]) * op(B[bi % batchB]) + beta * C[bi],
-   * row-major; A[i] is m x k (k x m when transA), B[i] is k x n (n x k when transB).
+   * row-major; A[i] is m x k (k x m when transA), B[i] is k x n (n x k when transB). With a `bias`
+   * (n floats; alpha 1, beta 0) every row of C[bi] gets it added: the same bits as C prefilled
+   * with the bias and beta 1, one pass over C less.
    */
   sgemm(
     a: Float32Array, b: Float32Array, c: Float32Array,
     batch: number, batchA: number, batchB: number,
     m: number, n: number, k: number,
     transA: boolean, transB: boolean, alpha: number, beta: number,
+    bias?: Float32Array | null,
   ): void;
   /** out (dense over dims) = a op b, reading a and b at their strides (0 where broadcast). */
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, dims: number[], stridesA: number[], stridesB: number[]): void;

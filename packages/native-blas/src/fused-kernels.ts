@@ -145,10 +145,8 @@ function linearNormReluConfig(addon: BlasAddon, backendName: string): KernelConf
     const h = outputArray(b, n * c);
     const y = outputArray(b, n * c);
     if (n * c > 0) {
-      // the row bias is written first and accumulated into by the GEMM (beta = 1), as _FusedMatMul does
-      const bv = f32(b, bias);
-      for (let r = 0; r < h.length; r += c) h.set(bv, r);
-      if (k > 0) addon.sgemm(f32(b, x), f32(b, weight), h, 1, 1, 1, n, c, k, false, true, 1, 1);
+      // the GEMM adds the row bias as it stores its sums, as for _FusedMatMul
+      addon.sgemm(f32(b, x), f32(b, weight), h, 1, 1, 1, n, c, k, false, true, 1, 0, f32(b, bias));
       addon.layerNorm(h, f32(b, gamma), f32(b, beta), y, n, c, args.attrs.epsilon);
       addon.unary(RELU_OP, y, y, 0);
     }

@@ -119,6 +119,49 @@ describe.skipIf(!own)(own ? 'own AVX-512 GEMM' : 'own AVX-512 GEMM (skipped: thi
     }
   });
 
+  it('adds a row bias as it stores: the same bits as a C prefilled with the bias and beta 1, in our kernels and in BLAS', () => {
+    const before = addon!.ownGemm();
+    try {
+      for (const [m, n, k, ta, tb] of [...cases, [50, 30, 40, false, true] as const]) {
+        const a = randomArray(m * k, 7);
+        const b = randomArray(k * n, 8);
+        const bias = randomArray(n, 9);
+        for (const ownKernels of [true, false]) {
+          addon!.setOwnGemm(ownKernels);
+          const prefilled = new Float32Array(m * n);
+          for (let r = 0; r < m * n; r += n) prefilled.set(bias, r);
+          addon!.sgemm(a, b, prefilled, 1, 1, 1, m, n, k, ta, tb, 1, 1);
+          const stored = new Float32Array(m * n).fill(Number.NaN); // every element must be written
+          addon!.sgemm(a, b, stored, 1, 1, 1, m, n, k, ta, tb, 1, 0, bias);
+          expect(Buffer.from(stored.buffer).equals(Buffer.from(prefilled.buffer)), `${m}x${n}x${k} own ${ownKernels}`).toBe(true);
+        }
+      }
+      // a batch against one weight, and an empty reduction (the bias alone)
+      addon!.setOwnGemm(true);
+      const [batch, m, n, k] = [3, 40, 50, 1100];
+      const a = randomArray(batch * m * k, 10);
+      const w = randomArray(n * k, 11);
+      const bias = randomArray(n, 12);
+      const prefilled = new Float32Array(batch * m * n);
+      for (let r = 0; r < prefilled.length; r += n) prefilled.set(bias, r);
+      addon!.sgemm(a, w, prefilled, batch, batch, 1, m, n, k, false, true, 1, 1);
+      const stored = new Float32Array(batch * m * n);
+      addon!.sgemm(a, w, stored, batch, batch, 1, m, n, k, false, true, 1, 0, bias);
+      expect(Buffer.from(stored.buffer).equals(Buffer.from(prefilled.buffer))).toBe(true);
+      const empty = new Float32Array(2 * n);
+      addon!.sgemm(new Float32Array(0), new Float32Array(0), empty, 1, 1, 1, 2, n, 0, false, true, 1, 0, bias);
+      expect([...empty.subarray(n)]).toEqual([...bias]);
+    } finally {
+      addon!.setOwnGemm(before);
+    }
+  });
+
+  it('names a bias of the wrong length, or one with beta other than 0', () => {
+    const [a, b, c] = [new Float32Array(6), new Float32Array(6), new Float32Array(4)];
+    expect(() => addon!.sgemm(a, b, c, 1, 1, 1, 2, 2, 3, false, true, 1, 0, new Float32Array(3))).toThrow(/bias must have n elements/);
+    expect(() => addon!.sgemm(a, b, c, 1, 1, 1, 2, 2, 3, false, true, 1, 1, new Float32Array(2))).toThrow(/beta 0/);
+  });
+
   it('follows the batch broadcasting rule (one weight for every batch item)', () => {
     const [batch, m, n, k] = [3, 40, 50, 1100];
     const a = randomArray(batch * m * k, 5);

@@ -49,14 +49,13 @@ function plan(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boo
   return { outShape: [...outer, m, n], batch: Math.max(batchA, batchB), batchA, batchB, m, n, k: innerA };
 }
 
-/** C = op(A) op(B) (+ C when accumulate) into `out`, folding a shared right operand into one GEMM. */
-function gemm(addon: BlasAddon, p: MatMulPlan, av: Float32Array, bv: Float32Array, out: Float32Array, tA: boolean, tB: boolean, accumulate: boolean): void {
-  const beta = accumulate ? 1 : 0;
+/** C = op(A) op(B) (+ a row bias) into `out`, folding a shared right operand into one GEMM. */
+function gemm(addon: BlasAddon, p: MatMulPlan, av: Float32Array, bv: Float32Array, out: Float32Array, tA: boolean, tB: boolean, bias: Float32Array | null): void {
   if (p.batchB === 1 && p.batchA === p.batch && !tA) {
     // (B, M, K) x (K, N): the batch is just more rows of one big, faster GEMM.
-    addon.sgemm(av, bv, out, 1, 1, 1, p.batch * p.m, p.n, p.k, false, tB, 1, beta);
+    addon.sgemm(av, bv, out, 1, 1, 1, p.batch * p.m, p.n, p.k, false, tB, 1, 0, bias);
   } else {
-    addon.sgemm(av, bv, out, p.batch, p.batchA, p.batchB, p.m, p.n, p.k, tA, tB, 1, beta);
+    addon.sgemm(av, bv, out, p.batch, p.batchA, p.batchB, p.m, p.n, p.k, tA, tB, 1, 0, bias);
   }
 }
 
@@ -69,7 +68,7 @@ export function batchMatMulConfig(addon: BlasAddon, backendName: string): Kernel
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return cpu(args as never) as TensorInfo;
     const p = plan(a, b, attrs.transposeA, attrs.transposeB);
     const out = outputArray(backend, p.batch * p.m * p.n);
-    gemm(addon, p, f32(backend, a), f32(backend, b), out, attrs.transposeA, attrs.transposeB, false);
+    gemm(addon, p, f32(backend, a), f32(backend, b), out, attrs.transposeA, attrs.transposeB, null);
     return backend.makeTensorInfo(p.outShape, 'float32', out);
   };
   return { kernelName: BatchMatMul, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
@@ -96,15 +95,11 @@ export function fusedMatMulConfig(addon: BlasAddon, backendName: string): Kernel
     }
     const p = plan(a, b, transposeA, transposeB);
     const total = p.batch * p.m * p.n;
-    // A bias that broadcasts along rows (shape [N], [1, N], ...) is written first and accumulated
-    // into by the GEMM (beta = 1); any other bias shape goes through the Add kernel.
+    // A bias that broadcasts along rows (shape [N], [1, N], ...) is added by the GEMM as it stores
+    // its sums; any other bias shape goes through the Add kernel.
     const rowBias = bias !== undefined && util.sizeFromShape(bias.shape) === p.n && bias.shape[bias.shape.length - 1] === p.n && bias.shape.length <= p.outShape.length;
     let out: Float32Array = outputArray(backend, total);
-    if (rowBias) {
-      const bv = f32(backend, bias!);
-      for (let r = 0; r < total; r += p.n) out.set(bv, r);
-    }
-    gemm(addon, p, f32(backend, a), f32(backend, b), out, transposeA, transposeB, rowBias);
+    gemm(addon, p, f32(backend, a), f32(backend, b), out, transposeA, transposeB, rowBias ? f32(backend, bias!) : null);
     let result = backend.makeTensorInfo(p.outShape, 'float32', out);
     const kernel = (name: string, kInputs: Record<string, TensorInfo>, kAttrs: object = {}): TensorInfo => {
       const next = getKernel(name, backendName)!.kernelFunc({ inputs: kInputs, backend, attrs: kAttrs as never }) as TensorInfo;

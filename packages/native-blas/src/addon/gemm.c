@@ -42,7 +42,9 @@ bool r3d_gemm_supported(void) {
 #define DOT_N 4
 #define DOT_KC 1024
 
-enum store_mode { STORE, ACCUMULATE, SCALE }; // C = s, C += s, C = beta * C + s
+// C = s, C += s, C = beta * C + s, C = bias[j] + s (the first reduction block of a product with a
+// row bias: the same sum as a C prefilled with the bias and accumulated into, one pass less over C)
+enum store_mode { STORE, ACCUMULATE, SCALE, BIAS };
 
 // Loads of A run 64-byte aligned (a load that straddles two cache lines costs ~13% here, and
 // Float32Arrays are only 16-byte aligned): the reduction starts s lanes early, masked, so element
@@ -50,7 +52,7 @@ enum store_mode { STORE, ACCUMULATE, SCALE }; // C = s, C += s, C = beta * C + s
 // horizontal sum. Every lane adds the same products in the same order as with s = 0, so the result
 // does not depend on where the arrays happen to lie in memory.
 AVX512 static void dot_tile(const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc, int kc,
-                            int mr, int nr, enum store_mode mode, float beta) {
+                            int mr, int nr, enum store_mode mode, float beta, const float *bias) {
   const float *ar[DOT_M], *br[DOT_N];
   for (int i = 0; i < DOT_M; i++) ar[i] = a + (size_t)(i < mr ? i : mr - 1) * lda; // edge rows repeat
   for (int j = 0; j < DOT_N; j++) br[j] = b + (size_t)(j < nr ? j : nr - 1) * ldb;
@@ -91,7 +93,7 @@ AVX512 static void dot_tile(const float *a, size_t lda, const float *b, size_t l
       const __m512 v = s > 0 ? _mm512_permutexvar_ps(rotate, acc[i][j]) : acc[i][j];
       const float sum = _mm512_reduce_add_ps(v);
       float *out = c + (size_t)i * ldc + j;
-      *out = mode == STORE ? sum : mode == ACCUMULATE ? *out + sum : beta * *out + sum;
+      *out = mode == STORE ? sum : mode == ACCUMULATE ? *out + sum : mode == BIAS ? bias[j] + sum : beta * *out + sum;
     }
   }
 }
@@ -108,7 +110,7 @@ AVX512 static void dot_tile(const float *a, size_t lda, const float *b, size_t l
 // the edge) and rows of B. `full` (a compile-time constant after inlining) drops the masks.
 __attribute__((always_inline)) AVX512 static inline void outer_tile_generic(
     const float *panel, const float *b, size_t ldb, float *c, size_t ldc, int kc, int mr, int nc, enum store_mode mode,
-    float beta, const bool full) {
+    float beta, const float *bias, const bool full) {
   const __mmask16 m0 = full || nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1u);
   const __mmask16 m1 = full || nc >= 32 ? (__mmask16)0xFFFF : nc > 16 ? (__mmask16)((1u << (nc - 16)) - 1u) : 0;
   __m512 c0[OUT_M], c1[OUT_M];
@@ -132,7 +134,10 @@ __attribute__((always_inline)) AVX512 static inline void outer_tile_generic(
     if (r >= mr) break;
     float *row = c + (size_t)r * ldc;
     __m512 v0 = c0[r], v1 = c1[r];
-    if (mode != STORE) {
+    if (mode == BIAS) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, bias));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, bias + 16));
+    } else if (mode != STORE) {
       const __m512 old0 = _mm512_maskz_loadu_ps(m0, row), old1 = _mm512_maskz_loadu_ps(m1, row + 16);
       if (mode == ACCUMULATE) {
         v0 = _mm512_add_ps(v0, old0);
@@ -148,9 +153,9 @@ __attribute__((always_inline)) AVX512 static inline void outer_tile_generic(
 }
 
 AVX512 static void outer_tile(const float *panel, const float *b, size_t ldb, float *c, size_t ldc, int kc, int mr,
-                              int nc, enum store_mode mode, float beta) {
-  if (nc == OUT_N) outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, true);
-  else outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, false);
+                              int nc, enum store_mode mode, float beta, const float *bias) {
+  if (nc == OUT_N) outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, true);
+  else outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, false);
 }
 
 // Packs rows [i0, i1) x reduction [p0, p0 + kc) of op(A) into 12-row panels, zero-padded. Why:
@@ -209,6 +214,7 @@ typedef struct {
   size_t lda, ldb, ldc;
   float *c;
   float beta;
+  const float *bias;   // NULL, or n floats added to every row (beta is then 0)
   int row_chunk, col_chunk, col_tasks;
   float *panels;       // outer kernel: panel_floats of packed A per task
   size_t panel_floats;
@@ -217,6 +223,12 @@ typedef struct {
   bool pack_b;         // outer kernel: copy each block of B's columns into a contiguous scratch first
   float *bpacks;       // PACK_B_N x kc_max floats per task
 } gemm_job;
+
+static const float *bias_at(const gemm_job *g, int j) { return g->bias ? g->bias + j : NULL; }
+
+static enum store_mode first_mode(const gemm_job *g) {
+  return g->bias ? BIAS : g->beta == 0.0f ? STORE : g->beta == 1.0f ? ACCUMULATE : SCALE;
+}
 
 // Columns of B packed at a time (a multiple of OUT_N).
 #define PACK_B_N 64
@@ -242,13 +254,11 @@ AVX512 static void outer_columns_packed(const gemm_job *g, const float *bp, cons
       for (int i = ib; i < ie; i += OUT_M) {
         const int mr = ie - i < OUT_M ? ie - i : OUT_M;
         outer_tile(panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, pack + (j - jb), PACK_B_N,
-                   g->c + (size_t)i * g->ldc + j, g->ldc, kc, mr, nc, mode, g->beta);
+                   g->c + (size_t)i * g->ldc + j, g->ldc, kc, mr, nc, mode, g->beta, bias_at(g, j));
       }
     }
   }
 }
-
-static enum store_mode first_mode(float beta) { return beta == 0.0f ? STORE : beta == 1.0f ? ACCUMULATE : SCALE; }
 
 AVX512 static void gemm_task(void *ctx, int task) {
   const gemm_job *g = (const gemm_job *)ctx;
@@ -260,13 +270,13 @@ AVX512 static void gemm_task(void *ctx, int task) {
   if (g->dot) {
     for (int p0 = 0; p0 < g->k; p0 += DOT_KC) {
       const int kc = g->k - p0 < DOT_KC ? g->k - p0 : DOT_KC;
-      const enum store_mode mode = p0 == 0 ? first_mode(g->beta) : ACCUMULATE;
+      const enum store_mode mode = p0 == 0 ? first_mode(g) : ACCUMULATE;
       for (int i = i0; i < i1; i += DOT_M) {
         const int mr = i1 - i < DOT_M ? i1 - i : DOT_M;
         for (int j = j0; j < j1; j += DOT_N) {
           const int nr = j1 - j < DOT_N ? j1 - j : DOT_N;
           dot_tile(g->a + (size_t)i * g->lda + p0, g->lda, g->b + (size_t)j * g->ldb + p0, g->ldb,
-                   g->c + (size_t)i * g->ldc + j, g->ldc, kc, mr, nr, mode, g->beta);
+                   g->c + (size_t)i * g->ldc + j, g->ldc, kc, mr, nr, mode, g->beta, bias_at(g, j));
         }
       }
     }
@@ -276,7 +286,7 @@ AVX512 static void gemm_task(void *ctx, int task) {
   float *panels = g->panels + (size_t)task * g->panel_floats;
   for (int p0 = 0; p0 < g->k; p0 += OUT_KC) {
     const int kc = g->k - p0 < OUT_KC ? g->k - p0 : OUT_KC;
-    const enum store_mode mode = p0 == 0 ? first_mode(g->beta) : ACCUMULATE;
+    const enum store_mode mode = p0 == 0 ? first_mode(g) : ACCUMULATE;
     const float *bp = g->b + (size_t)p0 * g->ldb;
     for (int ib = i0; ib < i1; ib += mc) {
       const int ie = ib + mc < i1 ? ib + mc : i1;
@@ -292,7 +302,7 @@ AVX512 static void gemm_task(void *ctx, int task) {
         for (int i = ib; i < ie; i += OUT_M) {
           const int mr = ie - i < OUT_M ? ie - i : OUT_M;
           outer_tile(panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, bp + j, g->ldb, g->c + (size_t)i * g->ldc + j,
-                     g->ldc, kc, mr, nc, mode, g->beta);
+                     g->ldc, kc, mr, nc, mode, g->beta, bias_at(g, j));
         }
       }
     }
@@ -334,7 +344,7 @@ AVX512 static void transpose_b(const float *b, size_t ldb, int n, int k, float *
 #define DOT_MIN_K 256
 
 bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-               float beta, float *c, int ldc) {
+               float beta, float *c, int ldc, const float *bias) {
   if (m <= 0 || n <= 0 || k <= 0 || !r3d_gemm_supported()) return false;
   const double flops = 2.0 * m * n * (double)k;
   // A * B^T: the dot kernel, except for a short reduction in a large product (see DOT_MIN_K).
@@ -365,7 +375,7 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
     if (col_pad >= n || (extra_tile && n < 32 * OUT_N)) col_pad = 0;
   }
   const int nv = n + col_pad;
-  gemm_job g = {dot, trans_a, m, n, k, a, b, (size_t)lda, (size_t)ldb, (size_t)ldc, c, beta, m, nv, 1, NULL, 0, 0, col_pad,
+  gemm_job g = {dot, trans_a, m, n, k, a, b, (size_t)lda, (size_t)ldb, (size_t)ldc, c, beta, bias, m, nv, 1, NULL, 0, 0, col_pad,
                 false, NULL};
   const int threads = flops < PARALLEL_FLOPS ? 1 : r3d_pool_threads();
   int tasks = 1;
@@ -413,9 +423,9 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
 
 bool r3d_gemm_supported(void) { return false; }
 bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-               float beta, float *c, int ldc) {
+               float beta, float *c, int ldc, const float *bias) {
   (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)a, (void)lda, (void)b, (void)ldb, (void)beta,
-      (void)c, (void)ldc;
+      (void)c, (void)ldc, (void)bias;
   return false;
 }
 

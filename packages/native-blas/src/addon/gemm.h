@@ -14,9 +14,12 @@
 bool r3d_gemm_supported(void);
 
 // Row-major C = op(A) * op(B) + beta * C for one matrix: op(A) is m x k, op(B) is k x n; lda, ldb,
-// ldc are row strides. Returns false, touching nothing, for a case it does not handle (no
-// AVX-512, a product too small to gain); the caller then uses BLAS.
+// ldc are row strides. With a row bias (n floats, beta 0), C = op(A) * op(B) + bias: the bias is
+// added where the first reduction block's sums are stored, the same float32 additions as a C
+// prefilled with the bias and beta 1, without that extra pass over C. Returns false, touching
+// nothing, for a case it does not handle (no AVX-512, a product too small to gain); the caller
+// then uses BLAS.
 bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-               float beta, float *c, int ldc);
+               float beta, float *c, int ldc, const float *bias);
 
 #endif

@@ -1,5 +1,6 @@
 // Matrix products: our AVX-512 kernels (gemm.c) where they apply, a CBLAS (OpenBLAS) for the rest.
 #include <stdio.h>
+#include <string.h>
 
 #include "common.h"
 #include <cblas.h>
@@ -10,14 +11,21 @@
 // Whether products go to our kernels first (gemm.c); set from JS (R3D_NATIVE_GEMM).
 static bool own_gemm = false;
 
-// sgemm(a, b, c, batch, batchA, batchB, m, n, k, transA, transB, alpha, beta)
+// Writes the row bias (n floats) into every row of an m x n matrix: what BLAS then accumulates into.
+static void fill_rows(float *c, const float *bias, int64_t rows, int64_t n) {
+  for (int64_t i = 0; i < rows; i++) memcpy(c + i * n, bias, (size_t)n * sizeof(float));
+}
+
+// sgemm(a, b, c, batch, batchA, batchB, m, n, k, transA, transB, alpha, beta[, bias])
 // For bi in [0, batch): C[bi] = alpha * op(A[bi % batchA]) * op(B[bi % batchB]) + beta * C[bi],
 // row-major, A[i] is m x k (k x m when transA), B[i] is k x n (n x k when transB), C[i] is m x n.
-// The modulo is TensorFlow.js's batch broadcasting rule for BatchMatMul.
+// The modulo is TensorFlow.js's batch broadcasting rule for BatchMatMul. With a bias (n floats;
+// alpha 1 and beta 0 only), C[bi] = op(A) * op(B) + bias on every row: the same float32 sums as
+// C prefilled with the bias and beta 1, which is what BLAS gets.
 napi_value r3d_js_sgemm(napi_env env, napi_callback_info info) {
-  GET_ARGS(env, info, 13);
-  if (argc != 13) {
-    napi_throw_type_error(env, "R3D_BLAS_ARG", "sgemm expects 13 arguments");
+  GET_ARGS(env, info, 14);
+  if (argc != 13 && argc != 14) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "sgemm expects 13 or 14 arguments");
     return NULL;
   }
   float *a, *b, *c;
@@ -38,6 +46,17 @@ napi_value r3d_js_sgemm(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "R3D_BLAS_ARG", "transA/transB must be booleans, alpha/beta numbers");
     return NULL;
   }
+  float *bias = NULL;
+  size_t lbias = 0;
+  napi_valuetype bias_type = napi_undefined;
+  if (argc == 14) CHECK(env, napi_typeof(env, argv[13], &bias_type));
+  if (bias_type != napi_undefined && bias_type != napi_null) {
+    if (!r3d_get_f32(env, argv[13], "bias", &bias, &lbias)) return NULL;
+    if ((int64_t)lbias != n || alpha != 1.0 || beta != 0.0) {
+      napi_throw_range_error(env, "R3D_BLAS_ARG", "a bias must have n elements, with alpha 1 and beta 0");
+      return NULL;
+    }
+  }
   if (batch_a < 1 || batch_b < 1 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) {
     napi_throw_range_error(env, "R3D_BLAS_ARG", "batchA/batchB must be >= 1 and m, n, k fit in 32 bits");
     return NULL;
@@ -54,7 +73,8 @@ napi_value r3d_js_sgemm(napi_env env, napi_callback_info info) {
   if (batch == 0 || m == 0 || n == 0) return NULL;
   if (k == 0) {
     // BLAS leaves C scaled by beta when k == 0; keep that explicit (and cheap).
-    for (int64_t i = 0; i < batch * sc; i++) c[i] = beta == 0.0 ? 0.0f : (float)(beta * c[i]);
+    if (bias) fill_rows(c, bias, batch * m, n);
+    else for (int64_t i = 0; i < batch * sc; i++) c[i] = beta == 0.0 ? 0.0f : (float)(beta * c[i]);
     return NULL;
   }
   const int lda = ta ? (int)m : (int)k, ldb = tb ? (int)k : (int)n;
@@ -65,7 +85,7 @@ napi_value r3d_js_sgemm(napi_env env, napi_callback_info info) {
     for (; first_blas < batch; first_blas++) {
       const int64_t bi = first_blas;
       if (!r3d_sgemm(ta, tb, (int)m, (int)n, (int)k, a + (bi % batch_a) * sa, lda, b + (bi % batch_b) * sb, ldb,
-                     (float)beta, c + bi * sc, (int)n))
+                     (float)beta, c + bi * sc, (int)n, bias))
         break;
     }
     if (first_blas == batch) return NULL;
@@ -75,6 +95,10 @@ napi_value r3d_js_sgemm(napi_env env, napi_callback_info info) {
   const int threads = openblas_get_num_threads();
   const bool narrow = threads > 1 && 2.0 * (double)m * (double)n * (double)k < SMALL_GEMM_FLOPS;
   if (narrow) openblas_set_num_threads(1);
+  if (bias) {
+    fill_rows(c + first_blas * sc, bias, (batch - first_blas) * m, n);
+    beta = 1.0;
+  }
   for (int64_t bi = first_blas; bi < batch; bi++) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
                 (int)k, (float)alpha, a + (bi % batch_a) * sa, lda, b + (bi % batch_b) * sb, ldb, (float)beta,
