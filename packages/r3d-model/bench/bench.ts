@@ -15,7 +15,7 @@
  * dropout seed is an input tensor, so its masks (tf.dropout's, bit for bit) change every step. A
  * second line times the same step eager against captured.
  *
- *   pnpm --filter @r3d-ts/r3d-model bench [-- --backends native-blas,wasm --steps 7 --evals 21 --peer-threads 1,2 --profile]
+ *   pnpm --filter @r3d-ts/r3d-model bench [-- --backends native-blas,wasm --steps 15 --evals 45 --peer-threads 1,2 --profile]
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -35,8 +35,8 @@ const arg = (name: string, fallback: string): string => {
 // 'tensorflow' covers both the GPU and the CPU binding.
 const allBackends = [...new Set(defaultCandidates.map((c) => c.backend))];
 const backends = arg('backends', allBackends.join(',')).split(',');
-const steps = Number(arg('steps', '7'));
-const evals = Number(arg('evals', '21'));
+const steps = Number(arg('steps', '15'));
+const evals = Number(arg('evals', '45'));
 const peerThreads = arg('peer-threads', '1,2').split(',').map(Number);
 const profile = args.includes('--profile');
 
