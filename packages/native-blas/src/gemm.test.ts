@@ -36,6 +36,7 @@ const cases: Array<[number, number, number, boolean, boolean]> = [
   [61, 43, 1600, false, true], // dot kernel, rows a multiple of 16 floats: loads realigned
   [30, 70, 3072, false, true], // the same over three full reduction blocks
   [301, 129, 2049, false, true], // dot kernel over three reduction blocks
+  [150, 130, 4100, false, true], // dot kernel, a 2 MB B for few rows: one row chunk per thread
   [300, 77, 200, false, true], // short reduction: B transposed, outer kernel
   [64, 512, 128, false, true], // the same, B (512 x 128, a feed-forward weight) transposed 16 rows at a time
   [131, 97, 1500, true, false], // A^T B (weight gradients), two reduction blocks
