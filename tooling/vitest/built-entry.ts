@@ -22,9 +22,9 @@ export function newestModification(paths: readonly string[]): number {
   return newest;
 }
 
-/** The newest modification time among a package's build inputs: src/ and its configs. */
+/** The newest modification time among a package's build inputs: turbo's `build` inputs (turbo.json). */
 function newestInput(packageDir: string): number {
-  return newestModification(['src', 'tsup.config.ts', 'package.json'].map((f) => join(packageDir, f)));
+  return newestModification(['src', 'tsup.config.ts', 'tsconfig.json', 'package.json'].map((f) => join(packageDir, f)));
 }
 
 function isFresh(out: string, packageDir: string): boolean {
@@ -37,10 +37,10 @@ function sleep(ms: number): void {
 
 /**
  * The package's built entry `dist/<entry>.mjs`, rebuilt first (its own `tsup`) when a source file,
- * `tsup.config.ts` or `package.json` is newer. Tests spawn the CLI this way rather than through a
- * TypeScript loader: a loader costs every process about 0.4 s and a second of CPU with its workers,
- * and the built file is what users run. One test process builds at a time (a lock folder); the
- * others wait and reuse its build.
+ * `tsup.config.ts`, `tsconfig.json` or `package.json` is newer. Tests spawn the CLI this way
+ * rather than through a TypeScript loader: a loader costs every process about 0.4 s and a second of
+ * CPU with its workers, and the built file is what users run. One test process builds at a time (a
+ * lock folder); the others wait and reuse its build.
  *
  * @example
  * spawnSync(process.execPath, [builtEntry(appDir), '--help']);
