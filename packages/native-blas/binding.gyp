@@ -9,6 +9,7 @@
         "src/addon/elementwise.c",
         "src/addon/movement.c",
         "src/addon/fused.c",
+        "src/addon/dropout.c",
         "src/addon/threads.c",
         "src/addon/gemm.c",
         "src/addon/pool.c",

@@ -47,6 +47,20 @@ describe.each(testBackends())('R3DDropoutMultiplier on %s', (backend) => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('draws long masks bit for bit at any rate (native-blas draws them in C)', async () => {
+    await selectBackend({ backend });
+    for (const [seed, rate] of [[2 ** 32 - 1, 0.1], [12_345, 1 / 3], [7, 0.9], [2 ** 31, 1e-9]] as const) {
+      const base = tf.scalar(seed | 0, 'int32');
+      const m = tf.engine().runKernel(R3DDropoutMultiplier, { seed: base }, { shape: [1000, 1001], rate, offset: 3 } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const got = new Uint32Array((m.dataSync() as Float32Array).slice().buffer);
+      const want = new Uint32Array(dropoutMultiplier(seed + 3, 1000 * 1001, rate).buffer);
+      let mismatches = 0;
+      for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) mismatches++;
+      expect(mismatches, `seed ${seed}, rate ${rate}`).toBe(0);
+      tf.dispose([base, m]);
+    }
+  });
+
   it('writes every element of a recycled output array (native-blas hands back a disposed mask\'s array)', async () => {
     await selectBackend({ backend });
     const shape = [64, 100]; // past native-blas's 4096-element floor for recycling

@@ -28,6 +28,16 @@ interface ValuesBackend extends tf.KernelBackend {
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo;
   /** native-blas: an output array it recycles (a fresh one costs page faults every step). */
   floatOutput?(length: number): Float32Array;
+  /** native-blas: `dropoutMultiplier`'s values from alea's state, drawn in C. */
+  aleaDropoutMultiplier?(state: AleaState, keep: number, out: Float32Array): void;
+}
+
+/** seedrandom's alea generator as `alea(seed, { state: true })` makes it: `state()` is its carry and numbers. */
+interface AleaState {
+  c: number;
+  s0: number;
+  s1: number;
+  s2: number;
 }
 
 const dropoutMultiplierKernel: tf.KernelFunc = ({ inputs, backend: anyBackend, attrs }) => {
@@ -47,6 +57,11 @@ const dropoutMultiplierKernel: tf.KernelFunc = ({ inputs, backend: anyBackend, a
   }
   const values = backend as ValuesBackend;
   const out = typeof values.floatOutput === 'function' ? values.floatOutput(size) : new Float32Array(size);
+  if (typeof values.aleaDropoutMultiplier === 'function') {
+    const alea = seedrandom.alea as unknown as (seed: string, options: { state: true }) => { state(): AleaState };
+    values.aleaDropoutMultiplier(alea(String((bits >>> 0) + offset), { state: true }).state(), Math.fround(1 - rate), out);
+    return values.makeTensorInfo(shape, 'float32', out);
+  }
   return values.makeTensorInfo(shape, 'float32', dropoutMultiplier((bits >>> 0) + offset, size, rate, out));
 };
 

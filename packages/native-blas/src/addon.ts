@@ -42,6 +42,11 @@ export interface BlasAddon {
    * bc2Sqrt, epsilon, stepSize] (see fused-kernels.ts).
    */
   adamw(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, p1: Float32Array, m1: Float32Array, v1: Float32Array, constants: Float32Array): void;
+  /**
+   * Fills out with tf.dropout's multipliers from seedrandom's alea generator at `state` (Uint32Array
+   * [c, x0, x1, x2]: its carry and its three numbers times 2^32), keep = the float32 1 - rate.
+   */
+  dropoutMask(state: Uint32Array, keep: number, out: Float32Array): void;
   /** out[i] = f(x[i]) for the op code (enum in src/addon/elementwise.c); alpha for Step and LeakyRelu. */
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   /** Routes products to the addon's AVX-512 kernels first (when the CPU has them); returns whether they are on. */

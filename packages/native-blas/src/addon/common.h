@@ -129,5 +129,7 @@ napi_value r3d_js_copy(napi_env env, napi_callback_info info);
 napi_value r3d_js_layer_norm(napi_env env, napi_callback_info info);
 napi_value r3d_js_layer_norm_grad(napi_env env, napi_callback_info info);
 napi_value r3d_js_adamw(napi_env env, napi_callback_info info);
+// dropout.c
+napi_value r3d_js_dropout_mask(napi_env env, napi_callback_info info);
 
 #endif

@@ -22,6 +22,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"layerNorm", NULL, r3d_js_layer_norm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"layerNormGrad", NULL, r3d_js_layer_norm_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adamw", NULL, r3d_js_adamw, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dropoutMask", NULL, r3d_js_dropout_mask, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
