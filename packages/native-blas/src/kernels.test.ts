@@ -99,6 +99,34 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
     expect(expected[6]!.data).toEqual([1, 0, 0, 1, 0, 0, 0, 0, 2, 0]);
   });
 
+  it('float32 sums are double sums in order, rounded once, on 1 and 2 threads (column blocks of 64 and their remainders)', () => {
+    const { blas } = tf.findBackend(NATIVE_BLAS) as NativeBlasBackend;
+    const threads = getBlasThreads();
+    try {
+      for (const [outer, mid, inner] of [[1, 800, 128], [3, 37, 200], [2, 1000, 63], [5, 9, 1], [1, 2, 64], [4, 1, 130]] as const) {
+        const x = Float32Array.from({ length: outer * mid * inner }, (_, i) => Math.sin(i * 12.9898) * 1e3);
+        const want = new Float32Array(outer * inner);
+        for (let o = 0; o < outer; o++) {
+          for (let i = 0; i < inner; i++) {
+            let acc = 0; // a double, as the kernel's
+            for (let m = 0; m < mid; m++) acc += x[(o * mid + m) * inner + i]!;
+            want[o * inner + i] = acc;
+          }
+        }
+        for (const n of [1, 2]) {
+          setBlasThreads(n);
+          const got = new Float32Array(outer * inner).fill(NaN);
+          blas.sum(x, got, outer, mid, inner);
+          // inner 1 sums rows in 8 interleaved double lanes (sum_f64): close, not the same order
+          if (inner === 1) expect(Array.from(got).every((v, i) => Math.abs(v - want[i]!) <= 1e-4 * Math.abs(want[i]!) + 1e-3)).toBe(true);
+          else expect(Array.from(got), `[${outer}, ${mid}, ${inner}] on ${n} thread(s)`).toEqual(Array.from(want));
+        }
+      }
+    } finally {
+      setBlasThreads(threads);
+    }
+  });
+
   it('element-wise kernels split across threads (arrays past 2^18 elements, chunks cutting broadcast rows) match cpu', async () => {
     // 700 x 517 = 361,900 elements: six 65,536-element chunks, each starting mid-row.
     await agree(() => [

@@ -270,6 +270,39 @@ VECTOR_CLONES static void sum_rows(const float *x, float *o, int64_t rows, int64
   for (int64_t r = 0; r < rows; r++) o[r] = (float)sum_f64(x + r * cols, cols);
 }
 
+// Column sums over blocks of SUM_COLS columns: the block's double accumulators stay in registers
+// for all rows (8 AVX-512 vectors), where one accumulator array over all columns was reloaded and
+// stored every row (a single thread, ~20 us for the 800 x 128 bias gradients of the R3D step).
+// Every column is still summed in double over the rows in order, so blocks and threads change no bit.
+#define SUM_COLS 64
+
+typedef struct {
+  const float *x;
+  float *o;
+  int64_t mid, inner, blocks; // blocks of columns per outer index
+} sum_cols_job;
+
+VECTOR_CLONES static void sum_cols_task(void *ctx, int t) {
+  const sum_cols_job *job = (const sum_cols_job *)ctx;
+  const int64_t r = t / job->blocks, i0 = (t % job->blocks) * SUM_COLS, n = job->inner;
+  const float *x = job->x + r * job->mid * n + i0;
+  float *o = job->o + r * n + i0;
+  if (n - i0 >= SUM_COLS) {
+    double acc[SUM_COLS];
+    for (int i = 0; i < SUM_COLS; i++) acc[i] = 0;
+    for (int64_t m = 0; m < job->mid; m++)
+      for (int i = 0; i < SUM_COLS; i++) acc[i] += x[m * n + i];
+    for (int i = 0; i < SUM_COLS; i++) o[i] = (float)acc[i];
+    return;
+  }
+  const int w = (int)(n - i0);
+  double acc[SUM_COLS];
+  for (int i = 0; i < w; i++) acc[i] = 0;
+  for (int64_t m = 0; m < job->mid; m++)
+    for (int i = 0; i < w; i++) acc[i] += x[m * n + i];
+  for (int i = 0; i < w; i++) o[i] = (float)acc[i];
+}
+
 // sum(x, out, outer, mid, inner): out[o, i] = sum over m of x[o, m, i], accumulated in double.
 napi_value r3d_js_sum(napi_env env, napi_callback_info info) {
   GET_ARGS(env, info, 5);
@@ -288,16 +321,14 @@ napi_value r3d_js_sum(napi_env env, napi_callback_info info) {
     sum_rows(x, o, outer, mid);
     return NULL;
   }
-  double *acc = (double *)malloc((size_t)inner * sizeof(double));
-  if (!acc) { napi_throw_error(env, "R3D_BLAS_OOM", "sum: out of memory"); return NULL; }
-  for (int64_t r = 0; r < outer; r++) {
-    for (int64_t i = 0; i < inner; i++) acc[i] = 0;
-    for (int64_t m = 0; m < mid; m++) {
-      const float *px = x + (r * mid + m) * inner;
-      for (int64_t i = 0; i < inner; i++) acc[i] += px[i];
-    }
-    for (int64_t i = 0; i < inner; i++) o[r * inner + i] = (float)acc[i];
+  if (outer == 0 || inner == 0) return NULL;
+  const int64_t blocks = (inner + SUM_COLS - 1) / SUM_COLS;
+  if (outer * blocks > INT32_MAX) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "sum: more than 2^31 blocks of columns");
+    return NULL;
   }
-  free(acc);
+  sum_cols_job job = {x, o, mid, inner, blocks};
+  const int threads = r3d_element_tasks(outer * mid * inner) > 1 ? r3d_pool_threads() : 1;
+  r3d_parallel_for(sum_cols_task, &job, (int)(outer * blocks), threads);
   return NULL;
 }
