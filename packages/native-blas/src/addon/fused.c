@@ -78,38 +78,56 @@ napi_value r3d_js_layer_norm(napi_env env, napi_callback_info info) {
 // U_RSQRT; the column sums in double in row order, as the Sum kernel), so the result is the
 // composed gradient bit for bit: one kernel and three passes over memory instead of 17 kernels.
 
-static inline float mean_as_kernel(const float *x, int64_t n) {
-  return (float)((double)(float)sum_f64(x, n) / (double)n);
-}
-
 typedef struct {
   const float *dy, *x, *gamma;
-  float *dx, *mean, *rstd, *scratch; // scratch: 2 x cols floats per task
+  float *dx, *mean, *rstd;
   int64_t rows, cols, rows_per_task;
   float eps;
 } ln_grad_rows_job;
 
+// The 8-lane double sum of sum_f64 over the float32 values EXPR (written in terms of i < n), into
+// `sum`: the sum the Sum kernel would take of an array holding them, without writing the array.
+#define LANED_SUM(sum, n, EXPR)                                                                  \
+  do {                                                                                         \
+    double lane_[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                \
+    int64_t j_ = 0;                                                                            \
+    for (; j_ + 8 <= (n); j_ += 8)                                                             \
+      for (int l_ = 0; l_ < 8; l_++) {                                                         \
+        const int64_t i = j_ + l_;                                                             \
+        lane_[l_] += (EXPR);                                                                   \
+      }                                                                                        \
+    double s_ = ((lane_[0] + lane_[1]) + (lane_[2] + lane_[3])) + ((lane_[4] + lane_[5]) + (lane_[6] + lane_[7])); \
+    for (int64_t i = j_; i < (n); i++) s_ += (EXPR);                                           \
+    (sum) = s_;                                                                                \
+  } while (0)
+
+// A mean as the Mean kernel takes it, from the double sum of n values: the sum rounded to float32,
+// divided by the count in double, rounded again.
+static inline float mean_of_sum(double sum, int64_t n) { return (float)((double)(float)sum / (double)n); }
+
+// Rows [t * rows_per_task, ...): dx, and each row's mean and rstd for the column pass. The
+// composed gradient's intermediate rows ((x - mean)^2, g = dy * gamma, g * xhat) are summed as
+// they are computed, in sum_f64's order, instead of being written to scratch and summed after.
 VECTOR_CLONES static void ln_grad_rows_task(void *ctx, int t) {
   const ln_grad_rows_job *job = (const ln_grad_rows_job *)ctx;
   const int64_t r0 = (int64_t)t * job->rows_per_task;
   const int64_t r1 = r0 + job->rows_per_task < job->rows ? r0 + job->rows_per_task : job->rows;
   const int64_t n = job->cols;
-  float *g = job->scratch + (size_t)t * 2 * (size_t)n, *gx = g + n; // a row of g, and of g * xhat
+  const float *gamma = job->gamma, eps = job->eps;
   for (int64_t r = r0; r < r1; r++) {
     const float *x = job->x + r * n, *dy = job->dy + r * n;
     float *dx = job->dx + r * n;
-    const float mean = mean_as_kernel(x, n);
-    for (int64_t j = 0; j < n; j++) { const float c = x[j] - mean; gx[j] = c * c; }
-    const float var = mean_as_kernel(gx, n);
-    const float rstd = (float)(1.0 / sqrt((double)(var + job->eps)));
-    for (int64_t j = 0; j < n; j++) {
-      g[j] = dy[j] * job->gamma[j];
-      gx[j] = g[j] * ((x[j] - mean) * rstd);
-    }
-    const float mg = mean_as_kernel(g, n), mgx = mean_as_kernel(gx, n);
+    double s, sgx;
+    LANED_SUM(s, n, x[i]);
+    const float mean = mean_of_sum(s, n);
+    LANED_SUM(s, n, (x[i] - mean) * (x[i] - mean));
+    const float rstd = (float)(1.0 / sqrt((double)(mean_of_sum(s, n) + eps)));
+    LANED_SUM(s, n, dy[i] * gamma[i]);
+    LANED_SUM(sgx, n, (dy[i] * gamma[i]) * ((x[i] - mean) * rstd));
+    const float mg = mean_of_sum(s, n), mgx = mean_of_sum(sgx, n);
     for (int64_t j = 0; j < n; j++) {
       const float xhat = (x[j] - mean) * rstd;
-      dx[j] = rstd * ((g[j] - mg) - xhat * mgx);
+      dx[j] = rstd * ((dy[j] * gamma[j] - mg) - xhat * mgx);
     }
     job->mean[r] = mean;
     job->rstd[r] = rstd;
@@ -119,30 +137,43 @@ VECTOR_CLONES static void ln_grad_rows_task(void *ctx, int t) {
 typedef struct {
   const float *dy, *x, *mean, *rstd;
   float *dgamma, *dbeta;
-  double *acc; // 2 x cols_per_task doubles per task
   int64_t rows, cols, cols_per_task;
 } ln_grad_cols_job;
 
-// dgamma and dbeta for a block of columns: every column's sum runs over the rows in order, so the
-// thread count cannot change a bit.
-VECTOR_CLONES static void ln_grad_cols_task(void *ctx, int t) {
-  const ln_grad_cols_job *job = (const ln_grad_cols_job *)ctx;
-  const int64_t c0 = (int64_t)t * job->cols_per_task;
-  const int64_t c1 = c0 + job->cols_per_task < job->cols ? c0 + job->cols_per_task : job->cols;
-  const int64_t n = job->cols, w = c1 - c0;
-  double *ag = job->acc + (size_t)t * 2 * (size_t)job->cols_per_task, *ab = ag + w;
-  for (int64_t j = 0; j < w; j++) ag[j] = ab[j] = 0.0;
+// Columns summed at a time: their double accumulators (8 AVX-512 vectors for both sums) stay in
+// registers for all rows, where accumulators in memory were reloaded and stored every row.
+#define LN_GRAD_COLS 32
+
+// The sums of columns [c0, c0 + w) of dgamma and dbeta, w <= LN_GRAD_COLS; `full` (a constant
+// after inlining) fixes w at LN_GRAD_COLS so the loops unroll into registers.
+__attribute__((always_inline)) static inline void ln_grad_col_block(const ln_grad_cols_job *job, int64_t c0, int w, const bool full) {
+  if (full) w = LN_GRAD_COLS;
+  const int64_t n = job->cols;
+  double ag[LN_GRAD_COLS], ab[LN_GRAD_COLS];
+  for (int j = 0; j < w; j++) ag[j] = ab[j] = 0.0;
   for (int64_t r = 0; r < job->rows; r++) {
     const float *x = job->x + r * n + c0, *dy = job->dy + r * n + c0;
     const float mean = job->mean[r], rstd = job->rstd[r];
-    for (int64_t j = 0; j < w; j++) {
+    for (int j = 0; j < w; j++) {
       ag[j] += dy[j] * ((x[j] - mean) * rstd);
       ab[j] += dy[j];
     }
   }
-  for (int64_t j = 0; j < w; j++) {
+  for (int j = 0; j < w; j++) {
     job->dgamma[c0 + j] = (float)ag[j];
     job->dbeta[c0 + j] = (float)ab[j];
+  }
+}
+
+// dgamma and dbeta for a block of columns: every column's sum runs over the rows in order, so
+// neither the blocks nor the thread count can change a bit.
+VECTOR_CLONES static void ln_grad_cols_task(void *ctx, int t) {
+  const ln_grad_cols_job *job = (const ln_grad_cols_job *)ctx;
+  const int64_t c0 = (int64_t)t * job->cols_per_task;
+  const int64_t c1 = c0 + job->cols_per_task < job->cols ? c0 + job->cols_per_task : job->cols;
+  for (int64_t c = c0; c < c1; c += LN_GRAD_COLS) {
+    if (c1 - c >= LN_GRAD_COLS) ln_grad_col_block(job, c, LN_GRAD_COLS, true);
+    else ln_grad_col_block(job, c, (int)(c1 - c), false);
   }
 }
 
@@ -175,19 +206,15 @@ napi_value r3d_js_layer_norm_grad(napi_env env, napi_callback_info info) {
   int64_t per = cols;
   if (tasks > 1) per = ((cols + 2 * threads - 1) / (2 * threads) + 15) / 16 * 16;
   const int col_tasks = (int)((cols + per - 1) / per);
-  float *stats = (float *)malloc(((size_t)rows * 2 + (size_t)tasks * 2 * (size_t)cols) * sizeof(float));
-  double *acc = (double *)malloc((size_t)col_tasks * 2 * (size_t)per * sizeof(double));
-  if (!stats || !acc) {
-    free(stats);
-    free(acc);
+  float *stats = (float *)malloc(((size_t)rows * 2 + 1) * sizeof(float)); // each row's mean, then each rstd
+  if (!stats) {
     napi_throw_error(env, "R3D_BLAS_OOM", "layerNormGrad: out of memory");
     return NULL;
   }
-  ln_grad_rows_job rj = {dy, x, g, dx, stats, stats + rows, stats + 2 * rows, rows, cols, (rows + tasks - 1) / tasks, (float)eps};
+  ln_grad_rows_job rj = {dy, x, g, dx, stats, stats + rows, rows, cols, (rows + tasks - 1) / tasks, (float)eps};
   if (rows > 0) r3d_parallel_for(ln_grad_rows_task, &rj, tasks, threads);
-  ln_grad_cols_job cj = {dy, x, stats, stats + rows, dg, db, acc, rows, cols, per};
+  ln_grad_cols_job cj = {dy, x, stats, stats + rows, dg, db, rows, cols, per};
   r3d_parallel_for(ln_grad_cols_task, &cj, col_tasks, threads);
-  free(acc);
   free(stats);
   return NULL;
 }
