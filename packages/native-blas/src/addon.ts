@@ -26,8 +26,11 @@ export interface BlasAddon {
   transpose(x: Float32Array, out: Float32Array, dims: number[], strides: number[]): void;
   /** Softmax over the last axis of a rows x cols matrix. */
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
-  /** out[o, i] = sum over m of x[o, m, i]. */
-  sum(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void;
+  /**
+   * out[o, i] = sum over m of x[o, m, i] (in double, rounded to float32); with a `divisor` (a
+   * mean's count) that float32 sum divided by it in double and rounded again.
+   */
+  sum(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number, divisor?: number): void;
   /**
    * out[offOut + sum(i_d * stridesOut_d)] = x[offX + sum(i_d * stridesX_d)] for every index i < dims
    * (strides may be 0 or negative); moves 4-byte words, so float32 and int32 alike.

@@ -99,11 +99,11 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
     expect(expected[6]!.data).toEqual([1, 0, 0, 1, 0, 0, 0, 0, 2, 0]);
   });
 
-  it('float32 sums are double sums in order, rounded once, on 1 and 2 threads (column blocks of 64 and their remainders)', () => {
+  it('float32 sums are double sums in order, rounded once, on 1 and 2 threads (column blocks of 64 and their remainders); means divide them', () => {
     const { blas } = tf.findBackend(NATIVE_BLAS) as NativeBlasBackend;
     const threads = getBlasThreads();
     try {
-      for (const [outer, mid, inner] of [[1, 800, 128], [3, 37, 200], [2, 1000, 63], [5, 9, 1], [1, 2, 64], [4, 1, 130]] as const) {
+      for (const [outer, mid, inner] of [[1, 800, 128], [3, 37, 200], [2, 1000, 63], [5, 9, 1], [1, 2, 64], [4, 1, 130], [800, 2, 128]] as const) {
         const x = Float32Array.from({ length: outer * mid * inner }, (_, i) => Math.sin(i * 12.9898) * 1e3);
         const want = new Float32Array(outer * inner);
         for (let o = 0; o < outer; o++) {
@@ -120,11 +120,16 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
           // inner 1 sums rows in 8 interleaved double lanes (sum_f64): close, not the same order
           if (inner === 1) expect(Array.from(got).every((v, i) => Math.abs(v - want[i]!) <= 1e-4 * Math.abs(want[i]!) + 1e-3)).toBe(true);
           else expect(Array.from(got), `[${outer}, ${mid}, ${inner}] on ${n} thread(s)`).toEqual(Array.from(want));
+          // a mean: the float32 sum divided by the count in double, rounded again
+          const mean = new Float32Array(outer * inner);
+          blas.sum(x, mean, outer, mid, inner, mid);
+          expect(Array.from(mean), `mean of [${outer}, ${mid}, ${inner}]`).toEqual(Array.from(got, (v) => Math.fround(v / mid)));
         }
       }
     } finally {
       setBlasThreads(threads);
     }
+    expect(() => blas.sum(new Float32Array(4), new Float32Array(2), 1, 2, 2, -1)).toThrow(/divisor must be a number >= 0/);
   });
 
   it('element-wise kernels split across threads (arrays past 2^18 elements, chunks cutting broadcast rows) match cpu', async () => {
@@ -215,10 +220,14 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
     tf.dispose([x, three, ints]);
   });
 
-  it('fill, zerosLike and onesLike match cpu (float32 natively, int32 and bool through cpu)', async () => {
+  it('fill, zerosLike, onesLike and oneHot match cpu (float32 natively, int32 and bool through cpu; oneHot any dtype)', async () => {
+    // indices out of [0, depth) give a row of offValue; int32 one-hots feed a sum and a product
+    const labels = () => tf.tensor2d([[0, 19, 3], [-1, 20, 7]], [2, 3], 'int32');
     await agree(() => [
       tf.fill([70, 90], 2.5), tf.fill([3], -1e-40), tf.zerosLike(rand([64, 100], 90)), tf.onesLike(rand([5, 7], 91)),
       tf.fill([70, 90], 3, 'int32'), tf.zerosLike(tf.range(0, 5000, 1, 'int32')), tf.onesLike(tf.tensor1d([true, false], 'bool')),
+      tf.oneHot(labels(), 20), tf.oneHot(labels(), 20, 2, -1, 'float32'), tf.sum(tf.oneHot(labels(), 20), 1),
+      tf.mul(rand([2, 3, 20], 92), tf.oneHot(labels(), 20)), tf.oneHot(tf.mod(tf.range(0, 800, 1, 'int32'), tf.scalar(20, 'int32')), 20),
     ]);
   });
 
@@ -350,8 +359,9 @@ describe.skipIf(!available)('native-blas recycles kernel outputs safely', () => 
     x.dispose();
   });
 
-  it('fills recycled arrays completely (Fill, ZerosLike, OnesLike)', () => {
-    for (const make of [() => tf.zerosLike(tf.ones([64, 100])), () => tf.onesLike(tf.zeros([64, 100])), () => tf.fill([64, 100], 7)]) {
+  it('fills recycled arrays completely (Fill, ZerosLike, OnesLike, OneHot)', () => {
+    const oneHot = () => tf.oneHot(tf.fill([64], 100, 'int32'), 100, 0, 0, 'float32'); // every index out of range: all offValue
+    for (const make of [() => tf.zerosLike(tf.ones([64, 100])), () => tf.onesLike(tf.zeros([64, 100])), () => tf.fill([64, 100], 7), oneHot]) {
       tf.tidy(() => {
         tf.mul(tf.ones([64, 100]), 5); // leaves a recycled 6400-element array of 5s
       });

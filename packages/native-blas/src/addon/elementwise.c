@@ -266,8 +266,14 @@ napi_value r3d_js_softmax(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-VECTOR_CLONES static void sum_rows(const float *x, float *o, int64_t rows, int64_t cols) {
-  for (int64_t r = 0; r < rows; r++) o[r] = (float)sum_f64(x + r * cols, cols);
+// The sum rounded to float32, then (a mean) divided by the count in double and rounded again: the
+// Mean kernel's two roundings, as JavaScript took them.
+static inline float sum_result(double acc, double divisor) {
+  return divisor == 1.0 ? (float)acc : (float)((double)(float)acc / divisor);
+}
+
+VECTOR_CLONES static void sum_rows(const float *x, float *o, int64_t rows, int64_t cols, double divisor) {
+  for (int64_t r = 0; r < rows; r++) o[r] = sum_result(sum_f64(x + r * cols, cols), divisor);
 }
 
 // Column sums over blocks of SUM_COLS columns: the block's double accumulators stay in registers
@@ -280,55 +286,67 @@ typedef struct {
   const float *x;
   float *o;
   int64_t mid, inner, blocks; // blocks of columns per outer index
+  int64_t units, per_task;    // (outer index, block) pairs, and how many one task takes
+  double divisor;             // 1, or the count of a mean
 } sum_cols_job;
 
-VECTOR_CLONES static void sum_cols_task(void *ctx, int t) {
-  const sum_cols_job *job = (const sum_cols_job *)ctx;
-  const int64_t r = t / job->blocks, i0 = (t % job->blocks) * SUM_COLS, n = job->inner;
+// One (outer index, block of columns) pair; `full` (a constant after inlining) fixes the width.
+__attribute__((always_inline)) static inline void sum_cols_unit(const sum_cols_job *job, int64_t u, const bool full) {
+  const int64_t r = u / job->blocks, i0 = (u % job->blocks) * SUM_COLS, n = job->inner;
   const float *x = job->x + r * job->mid * n + i0;
   float *o = job->o + r * n + i0;
-  if (n - i0 >= SUM_COLS) {
-    double acc[SUM_COLS];
-    for (int i = 0; i < SUM_COLS; i++) acc[i] = 0;
-    for (int64_t m = 0; m < job->mid; m++)
-      for (int i = 0; i < SUM_COLS; i++) acc[i] += x[m * n + i];
-    for (int i = 0; i < SUM_COLS; i++) o[i] = (float)acc[i];
-    return;
-  }
-  const int w = (int)(n - i0);
+  const int w = full ? SUM_COLS : (int)(n - i0);
   double acc[SUM_COLS];
   for (int i = 0; i < w; i++) acc[i] = 0;
   for (int64_t m = 0; m < job->mid; m++)
     for (int i = 0; i < w; i++) acc[i] += x[m * n + i];
-  for (int i = 0; i < w; i++) o[i] = (float)acc[i];
+  for (int i = 0; i < w; i++) o[i] = sum_result(acc[i], job->divisor);
 }
 
-// sum(x, out, outer, mid, inner): out[o, i] = sum over m of x[o, m, i], accumulated in double.
+VECTOR_CLONES static void sum_cols_task(void *ctx, int t) {
+  const sum_cols_job *job = (const sum_cols_job *)ctx;
+  const int64_t u1 = ((int64_t)t + 1) * job->per_task < job->units ? ((int64_t)t + 1) * job->per_task : job->units;
+  for (int64_t u = (int64_t)t * job->per_task; u < u1; u++) {
+    if (job->inner - (u % job->blocks) * SUM_COLS >= SUM_COLS) sum_cols_unit(job, u, true);
+    else sum_cols_unit(job, u, false);
+  }
+}
+
+// sum(x, out, outer, mid, inner, divisor?): out[o, i] = sum over m of x[o, m, i], accumulated in
+// double, rounded to float32, and with a divisor (a mean's count) divided by it in double and
+// rounded again.
 napi_value r3d_js_sum(napi_env env, napi_callback_info info) {
-  GET_ARGS(env, info, 5);
+  GET_ARGS(env, info, 6);
   float *x, *o;
   size_t lx, lo;
   int64_t outer, mid, inner;
-  if (argc != 5 || !r3d_get_f32(env, argv[0], "x", &x, &lx) || !r3d_get_f32(env, argv[1], "out", &o, &lo) ||
+  double divisor = 1.0;
+  if (argc < 5 || !r3d_get_f32(env, argv[0], "x", &x, &lx) || !r3d_get_f32(env, argv[1], "out", &o, &lo) ||
       !r3d_get_i64(env, argv[2], "outer", &outer) || !r3d_get_i64(env, argv[3], "mid", &mid) ||
       !r3d_get_i64(env, argv[4], "inner", &inner))
     return NULL;
+  napi_valuetype type = napi_undefined;
+  if (argc > 5) CHECK(env, napi_typeof(env, argv[5], &type));
+  if (type != napi_undefined && (napi_get_value_double(env, argv[5], &divisor) != napi_ok || !(divisor >= 0))) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "sum: divisor must be a number >= 0");
+    return NULL;
+  }
   if ((int64_t)lx < outer * mid * inner || (int64_t)lo < outer * inner) {
     napi_throw_range_error(env, "R3D_BLAS_ARG", "sum: operands shorter than outer * mid * inner");
     return NULL;
   }
   if (inner == 1) {
-    sum_rows(x, o, outer, mid);
+    sum_rows(x, o, outer, mid, divisor);
     return NULL;
   }
   if (outer == 0 || inner == 0) return NULL;
-  const int64_t blocks = (inner + SUM_COLS - 1) / SUM_COLS;
-  if (outer * blocks > INT32_MAX) {
-    napi_throw_range_error(env, "R3D_BLAS_ARG", "sum: more than 2^31 blocks of columns");
-    return NULL;
-  }
-  sum_cols_job job = {x, o, mid, inner, blocks};
-  const int threads = r3d_element_tasks(outer * mid * inner) > 1 ? r3d_pool_threads() : 1;
-  r3d_parallel_for(sum_cols_task, &job, (int)(outer * blocks), threads);
+  const int64_t blocks = (inner + SUM_COLS - 1) / SUM_COLS, units = outer * blocks;
+  // tasks of at least PARALLEL_CHUNK elements each: a task per (row, block) of a [800, 2, 128]
+  // mean was 1600 tasks of 128 additions, and the shared task counter cost more than the sums
+  const int64_t chunks = r3d_element_tasks(outer * mid * inner);
+  const int64_t tasks = chunks < units ? chunks : units;
+  sum_cols_job job = {x, o, mid, inner, blocks, units, (units + tasks - 1) / tasks, divisor};
+  const int threads = tasks > 1 ? r3d_pool_threads() : 1;
+  r3d_parallel_for(sum_cols_task, &job, (int)((units + job.per_task - 1) / job.per_task), threads);
   return NULL;
 }
