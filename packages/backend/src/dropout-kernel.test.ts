@@ -1,6 +1,7 @@
 import { R3DDropoutMultiplier } from '@r3d-ts/kernel-names';
 import { testBackends } from '@r3d-ts/tooling/vitest/backends';
 import * as tf from '@tensorflow/tfjs-core';
+import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import { dropoutMultiplier, registerDropoutKernel } from './dropout-kernel.js';
 import { selectBackend } from './select-backend.js';
@@ -21,6 +22,13 @@ describe('dropoutMultiplier', () => {
       for (const seed of [...seeds, 2 ** 32 + 104_729]) {
         expect(bits(dropoutMultiplier(seed, 37, rate)), `rate ${rate}, seed ${seed}`).toEqual(tfMultiplier([37], rate, seed));
       }
+    }
+    // the integer recurrence against seedrandom's own generator, over long sequences
+    for (const [seed, rate] of [[0, 0.1], [2 ** 32 - 1, 1 / 3], [987_654_321, 0.5]] as const) {
+      const random = seedrandom.alea(String(seed));
+      const keep = Math.fround(1 - rate);
+      const want = Float32Array.from({ length: 300_000 }, () => Math.floor(Math.fround(Math.fround(random()) + keep)) / keep);
+      expect(bits(dropoutMultiplier(seed, 300_000, rate)), `seed ${seed}`).toEqual(bits(want));
     }
     const m = dropoutMultiplier(3, 10_000, 0.25);
     const kept = m.filter((v) => v !== 0).length / m.length;

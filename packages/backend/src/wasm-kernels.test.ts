@@ -38,7 +38,7 @@ describe('simplifyTranspose', () => {
   });
 });
 
-describe('wasm Transpose and Tile (registered by selectBackend) equal cpu exactly', () => {
+describe('wasm Transpose, Tile, Slice and SplitV (registered by selectBackend) equal cpu exactly', () => {
   beforeAll(async () => {
     await selectBackend({ backend: 'wasm' });
   });
@@ -85,6 +85,41 @@ describe('wasm Transpose and Tile (registered by selectBackend) equal cpu exactl
       });
     }
   }
+
+  // [shape, begin, size]: contiguous, strided runs long and short, every rank, empty, a scalar run
+  const slices: Array<[number[], number[], number[]]> = [
+    [[1600, 384], [0, 128], [1600, 128]],
+    [[1, 2000, 128], [0, 1900, 0], [1, 100, 128]],
+    [[4, 5, 6], [1, 2, 3], [2, 3, 2]],
+    [[4, 5, 6], [1, 0, 0], [2, 5, 6]],
+    [[2, 3, 4, 5], [1, 1, 0, 2], [1, 2, 4, 3]],
+    [[2, 3, 2, 3, 40], [0, 1, 1, 0, 3], [2, 2, 1, 3, 37]],
+    [[37], [5], [20]],
+    [[6, 7], [2, 0], [0, 7]],
+  ];
+  for (const dtype of ['float32', 'int32', 'bool'] as const) {
+    for (const [shape, begin, size] of slices) {
+      it(`slices ${dtype} [${shape}] at [${begin}] by [${size}]`, async () => {
+        const [have, want] = await both(() => tf.slice(ramp(shape, dtype), begin, size));
+        expect(Array.from(have)).toEqual(Array.from(want));
+      });
+    }
+  }
+
+  it('splits (SplitV) along every axis equal cpu, and their gradient (a concat) too', async () => {
+    const cases: Array<[number[], number | number[], number]> = [[[800, 256], [128, 128], 1], [[800, 2, 128], 2, 1], [[6, 5, 4], [1, 3, 2], 0], [[3, 4, 70], [10, 60], -1]];
+    for (const [shape, sizes, axis] of cases) {
+      for (let i = 0; i < (typeof sizes === 'number' ? sizes : sizes.length); i++) {
+        const [have, want] = await both(() => tf.split(ramp(shape), sizes, axis)[i]!);
+        expect(Array.from(have), `[${shape}] split ${sizes} on ${axis}, part ${i}`).toEqual(Array.from(want));
+      }
+    }
+    const [have, want] = await both(() => tf.grad((v: tf.Tensor) => {
+      const [a, b] = tf.split(v, [1, 2], 1);
+      return tf.sum(tf.add(tf.mul(a!, 3), tf.sum(tf.square(b!), 1, true)));
+    })(ramp([4, 3, 5])));
+    expect(Array.from(have)).toEqual(Array.from(want));
+  });
 
   it('Identity (tf.clone) shares the buffer: values survive the source, memory returns to the start', async () => {
     await selectBackend({ backend: 'wasm' });

@@ -150,13 +150,79 @@ function identityKernel(original: KernelFunc): KernelFunc {
   };
 }
 
+/**
+ * out = x[begin : begin + size] for any rank: the outer axes walked by an odometer, each run along
+ * the last axis copied whole. Why: tfjs-backend-wasm's Slice reads x through `readSync`, which
+ * copies all of x off the heap first (the (1600, 384) projection a query/key/value slice comes
+ * from: 2.4 MB per slice), and its SplitV slices the whole input that way once per output.
+ */
+function sliceInto(x: tf.TypedArray, out: tf.TypedArray, shape: readonly number[], begin: readonly number[], size: readonly number[]): void {
+  const rank = shape.length;
+  const strides = new Array<number>(rank);
+  let acc = 1;
+  for (let d = rank - 1; d >= 0; d--) {
+    strides[d] = acc;
+    acc *= shape[d]!;
+  }
+  const run = size[rank - 1]!;
+  const rows = out.length / run;
+  const idx = new Array<number>(rank).fill(0);
+  let src = begin.reduce((o, b, d) => o + b * strides[d]!, 0);
+  for (let r = 0, dst = 0; r < rows; r++, dst += run) {
+    if (run >= 32) out.set(x.subarray(src, src + run), dst);
+    else for (let j = 0; j < run; j++) out[dst + j] = x[src + j]!;
+    for (let d = rank - 2; d >= 0; d--) {
+      src += strides[d]!;
+      if (++idx[d]! < size[d]!) break;
+      src -= strides[d]! * size[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+function sliceOnHeap(backend: WasmBackendLike, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
+  const out = backend.makeOutput(size, x.dtype);
+  // views after makeOutput: growing the heap detaches earlier ones
+  if (size.every((s) => s > 0)) sliceInto(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), x.shape, begin, size);
+  return out;
+}
+
+function sliceKernel(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string' || x.dtype === 'complex64' || x.shape.length === 0) return original(args);
+    const attrs = args.attrs as { begin: number | number[]; size: number | number[] };
+    const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin, attrs.size);
+    return sliceOnHeap(args.backend as WasmBackendLike, x, begin, size);
+  };
+}
+
+function splitVKernel(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string' || x.dtype === 'complex64' || x.shape.length === 0) return original(args);
+    const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
+    const a = tf.util.parseAxisParam(axis, x.shape)[0]!;
+    const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, numOrSizeSplits, a);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((s) => {
+      const size = x.shape.slice();
+      size[a] = s;
+      const out = sliceOnHeap(args.backend as WasmBackendLike, x, begin.slice(), size);
+      begin[a]! += s;
+      return out;
+    });
+  };
+}
+
 const replaced = new Set<string>();
 
 /**
  * Replaces tfjs-backend-wasm's `Transpose` (2-D and batched 2-D swaps, after size-1 axes are
  * dropped and neighbouring axes merged) and `Tile` kernels with cache-blocked copies on the wasm
- * heap, the same values 5-50x faster at R3D's shapes (other transposes keep tfjs's kernel), and
- * `Identity` with one that shares its input's buffer instead of copying it.
+ * heap, the same values 5-50x faster at R3D's shapes (other transposes keep tfjs's kernel),
+ * `Slice` and `SplitV` with copies that read the input on the heap instead of copying all of it
+ * off first, and `Identity` with one that shares its input's buffer instead of copying it.
  * Idempotent; called by `selectBackend` when it loads the wasm backend.
  *
  * @example
@@ -168,6 +234,8 @@ export function registerWasmCopyKernels(): void {
     [tf.Transpose, transposeKernel],
     [tf.Tile, tileKernel],
     [tf.Identity, identityKernel],
+    [tf.Slice, sliceKernel],
+    [tf.SplitV, splitVKernel],
   ] as const) {
     if (replaced.has(name)) continue;
     const config = tf.getKernel(name, 'wasm');
