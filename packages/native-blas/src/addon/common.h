@@ -97,16 +97,32 @@ __attribute__((always_inline)) static inline void odometer_next(int64_t *idx, co
 
 // Sums in double over 8 interleaved lanes, combined in a fixed order: the compiler can vectorise
 // this (a single running sum is one dependent add per element, ~4 cycles each), and the order
-// does not depend on the CPU.
+// does not depend on the CPU. LANED_SUM takes the summands as an expression in `i` (i < n), so a
+// kernel can sum values as it computes them, in the same order as sum_f64 over an array of them.
+#define LANED_SUM(sum, n, EXPR)                                                                        \
+  do {                                                                                               \
+    double lane_[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                      \
+    int64_t j_ = 0;                                                                                  \
+    for (; j_ + 8 <= (n); j_ += 8)                                                                   \
+      for (int l_ = 0; l_ < 8; l_++) {                                                               \
+        const int64_t i = j_ + l_;                                                                   \
+        lane_[l_] += (EXPR);                                                                         \
+      }                                                                                              \
+    double s_ = ((lane_[0] + lane_[1]) + (lane_[2] + lane_[3])) + ((lane_[4] + lane_[5]) + (lane_[6] + lane_[7])); \
+    for (int64_t i = j_; i < (n); i++) s_ += (EXPR);                                                 \
+    (sum) = s_;                                                                                      \
+  } while (0)
+
 __attribute__((always_inline)) static inline double sum_f64(const float *x, int64_t n) {
-  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; l++) lane[l] += x[j + l];
-  double s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-  for (; j < n; j++) s += x[j];
+  double s;
+  LANED_SUM(s, n, x[i]);
   return s;
 }
+
+// A mean as the Mean kernel takes it from the double sum of `count` values: the sum rounded to
+// float32, divided by the count in double, rounded again (JavaScript's two roundings, which the
+// kernel once took there).
+static inline float mean_of_sum(double sum, double count) { return (float)((double)(float)sum / count); }
 
 // ---- the N-API functions module.c registers, by file ------------------------------------------
 // matmul.c

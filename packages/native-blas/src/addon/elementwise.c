@@ -266,11 +266,8 @@ napi_value r3d_js_softmax(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// The sum rounded to float32, then (a mean) divided by the count in double and rounded again: the
-// Mean kernel's two roundings, as JavaScript took them.
-static inline float sum_result(double acc, double divisor) {
-  return divisor == 1.0 ? (float)acc : (float)((double)(float)acc / divisor);
-}
+// The sum rounded to float32, or a mean's (mean_of_sum, divisor the count).
+static inline float sum_result(double acc, double divisor) { return divisor == 1.0 ? (float)acc : mean_of_sum(acc, divisor); }
 
 VECTOR_CLONES static void sum_rows(const float *x, float *o, int64_t rows, int64_t cols, double divisor) {
   for (int64_t r = 0; r < rows; r++) o[r] = sum_result(sum_f64(x + r * cols, cols), divisor);

@@ -7,17 +7,6 @@
 #include "common.h"
 #include "gemm.h"
 
-// Sum of (x - mean)^2 in double, laned as sum_f64.
-__attribute__((always_inline)) static inline double sum_sq_dev_f64(const float *x, int64_t n, double mean) {
-  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; l++) lane[l] += (x[j + l] - mean) * (x[j + l] - mean);
-  double s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-  for (; j < n; j++) s += (x[j] - mean) * (x[j] - mean);
-  return s;
-}
-
 typedef struct {
   const float *x, *gamma, *beta;
   float *o;
@@ -36,7 +25,9 @@ VECTOR_CLONES static void layer_norm_task(void *ctx, int t) {
     const float *x = job->x + r * n;
     float *o = job->o + r * n;
     const double mean = sum_f64(x, n) / (double)n;
-    const float rstd = (float)(1.0 / sqrt(sum_sq_dev_f64(x, n, mean) / (double)n + (double)job->eps));
+    double sq_dev; // sum of (x - mean)^2 in double
+    LANED_SUM(sq_dev, n, (x[i] - mean) * (x[i] - mean));
+    const float rstd = (float)(1.0 / sqrt(sq_dev / (double)n + (double)job->eps));
     const float m = (float)mean;
     for (int64_t j = 0; j < n; j++) o[j] = (x[j] - m) * rstd * job->gamma[j] + job->beta[j];
   }
@@ -84,26 +75,6 @@ typedef struct {
   int64_t rows, cols, rows_per_task;
   float eps;
 } ln_grad_rows_job;
-
-// The 8-lane double sum of sum_f64 over the float32 values EXPR (written in terms of i < n), into
-// `sum`: the sum the Sum kernel would take of an array holding them, without writing the array.
-#define LANED_SUM(sum, n, EXPR)                                                                  \
-  do {                                                                                         \
-    double lane_[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                \
-    int64_t j_ = 0;                                                                            \
-    for (; j_ + 8 <= (n); j_ += 8)                                                             \
-      for (int l_ = 0; l_ < 8; l_++) {                                                         \
-        const int64_t i = j_ + l_;                                                             \
-        lane_[l_] += (EXPR);                                                                   \
-      }                                                                                        \
-    double s_ = ((lane_[0] + lane_[1]) + (lane_[2] + lane_[3])) + ((lane_[4] + lane_[5]) + (lane_[6] + lane_[7])); \
-    for (int64_t i = j_; i < (n); i++) s_ += (EXPR);                                           \
-    (sum) = s_;                                                                                \
-  } while (0)
-
-// A mean as the Mean kernel takes it, from the double sum of n values: the sum rounded to float32,
-// divided by the count in double, rounded again.
-static inline float mean_of_sum(double sum, int64_t n) { return (float)((double)(float)sum / (double)n); }
 
 // Rows [t * rows_per_task, ...): dx, and each row's mean and rstd for the column pass. The
 // composed gradient's intermediate rows ((x - mean)^2, g = dy * gamma, g * xhat) are summed as
