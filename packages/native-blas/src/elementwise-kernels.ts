@@ -291,8 +291,11 @@ function oneHotConfig(backendName: string): KernelConfig {
   return { kernelName: OneHot, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
+/** The kernels fillConfig serves. */
+const constantKernelNames = [Fill, ZerosLike, OnesLike];
+
 /** Kernels that write constants: native-blas gives them recycled arrays (see fillConfig, oneHotConfig). */
-export const fillKernelNames = [Fill, ZerosLike, OnesLike, OneHot];
+export const fillKernelNames = [...constantKernelNames, OneHot];
 
 /** The element-wise kernels that a transformer training step spends its time in on the cpu backend. */
 export const unaryKernelNames = unaryOps.map(([name]) => name);
@@ -305,7 +308,7 @@ export function elementwiseConfigs(addon: BlasAddon, backendName: string): Kerne
     reduceConfig(addon, backendName, Sum, false),
     reduceConfig(addon, backendName, Mean, true),
     ...unaryOps.map(([name, op]) => unaryConfig(addon, backendName, name, op)),
-    ...[Fill, ZerosLike, OnesLike].map((name) => fillConfig(backendName, name)),
+    ...constantKernelNames.map((name) => fillConfig(backendName, name)),
     oneHotConfig(backendName),
   ];
 }
