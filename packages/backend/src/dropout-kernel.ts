@@ -59,7 +59,6 @@ interface ValuesBackend extends tf.KernelBackend {
   aleaDropoutMultiplier?(state: AleaState, keep: number, out: Float32Array): void;
 }
 
-
 const dropoutMultiplierKernel: tf.KernelFunc = ({ inputs, backend: anyBackend, attrs }) => {
   const backend = anyBackend as tf.KernelBackend;
   const seed = inputs.seed as tf.TensorInfo;

@@ -158,16 +158,11 @@ function identityKernel(original: KernelFunc): KernelFunc {
  */
 function sliceInto(x: tf.TypedArray, out: tf.TypedArray, shape: readonly number[], begin: readonly number[], size: readonly number[]): void {
   const rank = shape.length;
-  const strides = new Array<number>(rank);
-  let acc = 1;
-  for (let d = rank - 1; d >= 0; d--) {
-    strides[d] = acc;
-    acc *= shape[d]!;
-  }
+  const strides = [...tf.util.computeStrides(shape as number[]), 1];
   const run = size[rank - 1]!;
   const rows = out.length / run;
   const idx = new Array<number>(rank).fill(0);
-  let src = begin.reduce((o, b, d) => o + b * strides[d]!, 0);
+  let src = tf.slice_util.computeFlatOffset(begin as number[], strides);
   for (let r = 0, dst = 0; r < rows; r++, dst += run) {
     if (run >= 32) out.set(x.subarray(src, src + run), dst);
     else for (let j = 0; j < run; j++) out[dst + j] = x[src + j]!;
