@@ -99,27 +99,36 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
     expect(expected[6]!.data).toEqual([1, 0, 0, 1, 0, 0, 0, 0, 2, 0]);
   });
 
-  it('float32 sums are double sums in order, rounded once, on 1 and 2 threads (column blocks of 64 and their remainders); means divide them', () => {
+  it('float32 sums are double sums in a fixed order, rounded once, on 1 and 2 threads (column blocks of 64 and their remainders; rows in 8 lanes); means divide them', () => {
     const { blas } = tf.findBackend(NATIVE_BLAS) as NativeBlasBackend;
     const threads = getBlasThreads();
     try {
-      for (const [outer, mid, inner] of [[1, 800, 128], [3, 37, 200], [2, 1000, 63], [5, 9, 1], [1, 2, 64], [4, 1, 130], [800, 2, 128]] as const) {
+      for (const [outer, mid, inner] of [[1, 800, 128], [3, 37, 200], [2, 1000, 63], [5, 9, 1], [3, 1003, 1], [1, 2, 64], [4, 1, 130], [800, 2, 128]] as const) {
         const x = Float32Array.from({ length: outer * mid * inner }, (_, i) => Math.sin(i * 12.9898) * 1e3);
         const want = new Float32Array(outer * inner);
         for (let o = 0; o < outer; o++) {
           for (let i = 0; i < inner; i++) {
-            let acc = 0; // a double, as the kernel's
-            for (let m = 0; m < mid; m++) acc += x[(o * mid + m) * inner + i]!;
-            want[o * inner + i] = acc;
+            const at = (m: number) => x[(o * mid + m) * inner + i]!;
+            if (inner === 1) {
+              // a row (inner 1) is summed in 8 interleaved double lanes, combined pairwise, then the tail (sum_f64)
+              const lane = new Array<number>(8).fill(0);
+              let m = 0;
+              for (; m + 8 <= mid; m += 8) for (let l = 0; l < 8; l++) lane[l]! += at(m + l);
+              let acc = ((lane[0]! + lane[1]!) + (lane[2]! + lane[3]!)) + ((lane[4]! + lane[5]!) + (lane[6]! + lane[7]!));
+              for (; m < mid; m++) acc += at(m);
+              want[o * inner + i] = acc;
+            } else {
+              let acc = 0; // a double, as the kernel's: every column in row order
+              for (let m = 0; m < mid; m++) acc += at(m);
+              want[o * inner + i] = acc;
+            }
           }
         }
         for (const n of [1, 2]) {
           setBlasThreads(n);
           const got = new Float32Array(outer * inner).fill(NaN);
           blas.sum(x, got, outer, mid, inner);
-          // inner 1 sums rows in 8 interleaved double lanes (sum_f64): close, not the same order
-          if (inner === 1) expect(Array.from(got).every((v, i) => Math.abs(v - want[i]!) <= 1e-4 * Math.abs(want[i]!) + 1e-3)).toBe(true);
-          else expect(Array.from(got), `[${outer}, ${mid}, ${inner}] on ${n} thread(s)`).toEqual(Array.from(want));
+          expect(Array.from(got), `[${outer}, ${mid}, ${inner}] on ${n} thread(s)`).toEqual(Array.from(want));
           // a mean: the float32 sum divided by the count in double, rounded again
           const mean = new Float32Array(outer * inner);
           blas.sum(x, mean, outer, mid, inner, mid);
