@@ -3,13 +3,13 @@
 // Two register-blocked kernels, chosen by where the reduction index is contiguous:
 // - "dot" (A * B^T, both operands contiguous along the reduction): a 6 x 4 tile of C is 24 vector
 //   accumulators of 16 partial sums each, reduced horizontally once per 1024-long block of the
-//   reduction. Used when the reduction is long (the depth projection: k = 19200) or the product
-//   small. It packs nothing: the blocks it streams stay in L1/L2, and packing would cost a full
-//   extra pass over the 23-61 MB of depth activations.
+//   reduction. Used for A * B^T with a long reduction (k >= 256: linear layers) or a small
+//   product. It packs nothing: the blocks it streams stay in L1/L2.
 // - "outer" (op(B) contiguous along the columns of C): a 12 x 32 tile of C is 24 vector
 //   accumulators; each step of the reduction broadcasts 12 elements of op(A), packed into panels,
-//   against two vectors of a row of B. Used for A * B and A^T * B (weight gradients), and for
-//   A * B^T with a short reduction and A^T * B^T after transposing B into a scratch copy.
+//   against two vectors of a row of B. Used for A * B and A^T * B (weight gradients), for A * B^T
+//   with a short reduction and A^T * B^T after transposing B into a scratch copy, and for a long,
+//   narrow A * B^T over many rows (the depth projection) as C^T = B * A^T ("rows", sgemm_rows).
 #include "gemm.h"
 #include "pool.h"
 #include "scratch.h"
@@ -222,6 +222,7 @@ typedef struct {
   int col_pad;         // outer kernel: column tiles start at j = 32 t - col_pad (see r3d_sgemm)
   bool pack_b;         // outer kernel: copy each block of B's columns into a contiguous scratch first
   float *bpacks;       // PACK_B_N x kc_max floats per task
+  bool b_rows;         // outer kernel: op(B)(p, j) = b[j * ldb + p], read only through the packed blocks
 } gemm_job;
 
 static const float *bias_at(const gemm_job *g, int j) { return g->bias ? g->bias + j : NULL; }
@@ -241,6 +242,52 @@ static enum store_mode first_mode(const gemm_job *g) {
 // land on 2-8 sets alike. Measured on the R3D step's products: 25 -> 15 ms for the depth
 // projection's weight gradient, 15.4 -> 13.5 ms for the other twelve. The products are the same
 // FMA chains, in the same order, so packing does not change a bit.
+// pack[p * PACK_B_N + r] = rows[r][p0 + p] for r < w (w <= PACK_B_N rows of B, ldb apart), p < kc:
+// op(B)'s columns j0 .. j0 + w of a reduction block when B is stored as rows along the reduction.
+// 16 x 16 blocks transposed in registers; rows past w repeat the last (their columns are never
+// stored). A copy: the products' bits are those of the outer kernel on a transposed B.
+AVX512 static void pack_rows_transposed(const float *b, size_t ldb, int w, int kc, float *pack) {
+  for (int r0 = 0; r0 < w; r0 += 16) {
+    const float *row[16];
+    for (int r = 0; r < 16; r++) row[r] = b + (size_t)(r0 + r < w ? r0 + r : w - 1) * ldb;
+    int p = 0;
+    for (; p + 16 <= kc; p += 16) {
+      __m512 v[16], t[16];
+      for (int r = 0; r < 16; r++) v[r] = _mm512_loadu_ps(row[r] + p);
+      for (int r = 0; r < 16; r += 2) {
+        t[r] = _mm512_unpacklo_ps(v[r], v[r + 1]);
+        t[r + 1] = _mm512_unpackhi_ps(v[r], v[r + 1]);
+      }
+      for (int r = 0; r < 16; r += 4) {
+        v[r] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[r]), _mm512_castps_pd(t[r + 2])));
+        v[r + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[r]), _mm512_castps_pd(t[r + 2])));
+        v[r + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[r + 1]), _mm512_castps_pd(t[r + 3])));
+        v[r + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[r + 1]), _mm512_castps_pd(t[r + 3])));
+      }
+      // v[4q + s] holds, per 128-bit lane L, elements p + 4L + s of rows 4q .. 4q + 3
+      for (int s = 0; s < 4; s++) {
+        t[s] = _mm512_shuffle_f32x4(v[s], v[4 + s], 0x88);      // lanes 0, 2 of rows 0-3 | 4-7
+        t[4 + s] = _mm512_shuffle_f32x4(v[s], v[4 + s], 0xDD);  // lanes 1, 3
+        t[8 + s] = _mm512_shuffle_f32x4(v[8 + s], v[12 + s], 0x88);
+        t[12 + s] = _mm512_shuffle_f32x4(v[8 + s], v[12 + s], 0xDD);
+      }
+      for (int s = 0; s < 4; s++) {
+        // element p + 4L + s for L = 0, 2 (from t[s], t[8 + s]) and L = 1, 3 (t[4 + s], t[12 + s])
+        const __m512 l0 = _mm512_shuffle_f32x4(t[s], t[8 + s], 0x88);
+        const __m512 l2 = _mm512_shuffle_f32x4(t[s], t[8 + s], 0xDD);
+        const __m512 l1 = _mm512_shuffle_f32x4(t[4 + s], t[12 + s], 0x88);
+        const __m512 l3 = _mm512_shuffle_f32x4(t[4 + s], t[12 + s], 0xDD);
+        _mm512_store_ps(pack + (size_t)(p + s) * PACK_B_N + r0, l0);
+        _mm512_store_ps(pack + (size_t)(p + 4 + s) * PACK_B_N + r0, l1);
+        _mm512_store_ps(pack + (size_t)(p + 8 + s) * PACK_B_N + r0, l2);
+        _mm512_store_ps(pack + (size_t)(p + 12 + s) * PACK_B_N + r0, l3);
+      }
+    }
+    for (; p < kc; p++)
+      for (int r = 0; r < 16; r++) pack[(size_t)p * PACK_B_N + r0 + r] = row[r][p];
+  }
+}
+
 AVX512 static void outer_columns_packed(const gemm_job *g, const float *bp, const float *panels, int ib, int ie,
                                         int j0, int j1, int kc, enum store_mode mode, float *pack) {
   for (int u0 = j0; u0 < j1; u0 += PACK_B_N) {
@@ -248,7 +295,9 @@ AVX512 static void outer_columns_packed(const gemm_job *g, const float *bp, cons
     const int je = (j1 - u0 < PACK_B_N ? j1 : u0 + PACK_B_N) - g->col_pad;
     if (je <= jb) continue;
     const int w = je - jb;
-    for (int p = 0; p < kc; p++) memcpy(pack + (size_t)p * PACK_B_N, bp + (size_t)p * g->ldb + jb, (size_t)w * sizeof(float));
+    if (g->b_rows) pack_rows_transposed(bp + (size_t)jb * g->ldb, g->ldb, w, kc, pack);
+    else
+      for (int p = 0; p < kc; p++) memcpy(pack + (size_t)p * PACK_B_N, bp + (size_t)p * g->ldb + jb, (size_t)w * sizeof(float));
     for (int j = jb; j < je; j += OUT_N) {
       const int nc = je - j < OUT_N ? je - j : OUT_N;
       for (int i = ib; i < ie; i += OUT_M) {
@@ -287,7 +336,7 @@ AVX512 static void gemm_task(void *ctx, int task) {
   for (int p0 = 0; p0 < g->k; p0 += OUT_KC) {
     const int kc = g->k - p0 < OUT_KC ? g->k - p0 : OUT_KC;
     const enum store_mode mode = p0 == 0 ? first_mode(g) : ACCUMULATE;
-    const float *bp = g->b + (size_t)p0 * g->ldb;
+    const float *bp = g->b_rows ? g->b + p0 : g->b + (size_t)p0 * g->ldb;
     for (int ib = i0; ib < i1; ib += mc) {
       const int ie = ib + mc < i1 ? ib + mc : i1;
       pack_panels(g->a, g->lda, g->trans_a, ib, ie, p0, kc, panels);
@@ -343,9 +392,63 @@ AVX512 static void transpose_b(const float *b, size_t ldb, int n, int k, float *
 // kernel's horizontal sums would dominate.
 #define DOT_MIN_K 256
 
+// "rows": A * B^T with a long reduction over many rows of A and a narrow B (the depth projection,
+// x W^T: 800 x 19200 frames by a 128 x 19200 weight) as C^T = B * A^T on the outer kernel. B's
+// rows are packed into 12-row panels once per reduction block, and A's rows are transposed 64 at a
+// time into the blocks the kernel streams (pack_rows_transposed), so each element of A is read
+// from memory once and then only from L1/L2. The dot kernel instead rereads its 4 rows of B from
+// L2 for every 6 rows of A and sums each tile horizontally; in the R3D training step, next to the
+// other kernels' data, the depth projection took 18-22 ms that way and 14-15.5 ms this way
+// (`bench/` in @r3d-ts/r3d-model). C^T is written to a scratch, prefilled with C^T (beta != 0) or
+// the bias, and transposed into C at the end: each element is the outer kernel's sum, the same
+// bits as A * B with B^T given.
+#define ROWS_MIN_K 8192
+#define ROWS_MIN_M 256
+#define ROWS_MIN_N 96
+
+static bool sgemm_rows(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                       int ldc, const float *bias) {
+  float *ct = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_OUTPUT, (size_t)n * (size_t)m * sizeof(float));
+  if (!ct) return false;
+  if (bias || beta != 0.0f)
+    for (int j = 0; j < n; j++)
+      for (int i = 0; i < m; i++) ct[(size_t)j * m + i] = bias ? bias[j] : c[(size_t)i * ldc + j];
+  gemm_job g = {false, false, n, m, k, b, a, (size_t)ldb, (size_t)lda, (size_t)m, ct, bias ? 1.0f : beta, NULL, n, m, 1,
+                NULL, 0, 0, 0, true, NULL, true};
+  const int threads = r3d_pool_threads();
+  int tasks = 1;
+  if (threads > 1) {
+    // columns of C^T (rows of A) split evenly: each task packs all of B's panels once per block
+    const int tiles = ceil_div(m, OUT_N);
+    g.col_chunk = ceil_div(tiles, threads < tiles ? threads : tiles) * OUT_N;
+    g.col_tasks = ceil_div(m, g.col_chunk);
+    tasks = g.col_tasks;
+  }
+  const int kc_max = k < OUT_KC ? k : OUT_KC;
+  g.panel_rows = ceil_div(OUT_PANEL_FLOATS / kc_max, OUT_M) * OUT_M;
+  const int rows = n < g.panel_rows ? n : g.panel_rows;
+  g.panel_floats = (size_t)ceil_div(rows, OUT_M) * OUT_M * (size_t)kc_max;
+  g.panels = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_PANELS, (size_t)tasks * g.panel_floats * sizeof(float));
+  g.bpacks = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_B_PACKS, (size_t)tasks * PACK_B_N * OUT_KC * sizeof(float));
+  const bool ok = g.panels && g.bpacks;
+  if (ok) {
+    r3d_parallel_for(gemm_task, &g, tasks, threads);
+    for (int i0 = 0; i0 < m; i0 += 16)
+      for (int j = 0; j < n; j++)
+        for (int i = i0; i < m && i < i0 + 16; i++) c[(size_t)i * ldc + j] = ct[(size_t)j * m + i];
+  }
+  if (g.bpacks) r3d_scratch_release(R3D_SCRATCH_GEMM_B_PACKS);
+  if (g.panels) r3d_scratch_release(R3D_SCRATCH_GEMM_PANELS);
+  r3d_scratch_release(R3D_SCRATCH_GEMM_OUTPUT);
+  return ok;
+}
+
 bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                float beta, float *c, int ldc, const float *bias) {
   if (m <= 0 || n <= 0 || k <= 0 || !r3d_gemm_supported()) return false;
+  if (!trans_a && trans_b && k >= ROWS_MIN_K && m >= ROWS_MIN_M && n >= ROWS_MIN_N &&
+      sgemm_rows(m, n, k, a, lda, b, ldb, beta, c, ldc, bias))
+    return true;
   const double flops = 2.0 * m * n * (double)k;
   // A * B^T: the dot kernel, except for a short reduction in a large product (see DOT_MIN_K).
   const bool dot = !trans_a && trans_b && (k >= DOT_MIN_K || flops < OWN_MIN_FLOPS);
