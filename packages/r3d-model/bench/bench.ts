@@ -70,8 +70,13 @@ class Peer {
 
   static async start(threads: number): Promise<Peer | string> {
     const script = join(dirname(fileURLToPath(import.meta.url)), 'peer.py');
-    // Passive OpenMP waits: an idle multi-threaded peer must not spin on the cores our next run uses.
-    const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', KMP_BLOCKTIME: '0' };
+    // Passive waits: an idle multi-threaded peer must not spin on the cores our next run uses.
+    // OpenMP's threads sleep at once; OpenBLAS's own worker threads (PyTorch's linear layers call
+    // its sgemm) otherwise busy-wait 2^28 cycles, about 0.1 s, after each product, i.e. through
+    // most of the TypeScript step that follows: on the 2-core VM that step took 73-76 ms after the
+    // peer's with the spin and 57-66 ms with OPENBLAS_THREAD_TIMEOUT=4 (2^4 cycles), while the
+    // peer's own step took 176-177 and 155-171 ms.
+    const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', KMP_BLOCKTIME: '0', OPENBLAS_THREAD_TIMEOUT: '4' };
     const proc = spawn('/usr/bin/python3', [script, '--serve', String(threads)], { env });
     let stderr = '';
     proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
