@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
  * single thread or waiting for a child process (28-32% off rtf-fuser, r3d-model and trainer). A
  * package whose tests time themselves or count idle cores runs them alone (`fileParallelism:
  * false`, or a project of its own with `maxWorkers: 1` as the ablation's planted self-check).
+ * wasm runs on one thread in tests (`R3D_WASM_THREADS=1` unless set).
  *
  * @example
  * // packages/foo/vitest.config.ts
@@ -27,6 +28,9 @@ export function preset(overrides = {}) {
       testTimeout: 120_000,
       hookTimeout: 120_000,
       ...overrides,
+      // wasm on its single-threaded binary: two test files run at once, and starting the threaded
+      // one costs ~0.3 s a process (its own tests set the variable for the processes they start)
+      env: { R3D_WASM_THREADS: process.env.R3D_WASM_THREADS ?? '1', ...overrides.env },
     },
   };
 }

@@ -95,8 +95,8 @@ export interface WorkerPoolOptions {
 export async function trainInWorkers(cells: readonly Cell[], config: AblationConfig, options: WorkerPoolOptions): Promise<void> {
   const queue = [...cells];
   const { path, execArgv } = workerScript();
-  // one thread per worker unless the user chose a count
-  const env = { ...process.env, R3D_BLAS_THREADS: process.env.R3D_BLAS_THREADS ?? '1' };
+  // one thread per worker (native-blas or wasm) unless the user chose a count
+  const env = { ...process.env, R3D_BLAS_THREADS: process.env.R3D_BLAS_THREADS ?? '1', R3D_WASM_THREADS: process.env.R3D_WASM_THREADS ?? '1' };
   const children: ChildProcess[] = [];
   let failure: Error | undefined;
   let stopped: TrainingStoppedError | undefined;

@@ -59,8 +59,9 @@ async function importNativeBlas(): Promise<void> {
 
 /**
  * tfjs's wasm backend with faster Transpose and Tile copies (`registerWasmCopyKernels`); in Node
- * with `R3D_WASM_THREADS` > 1 (or `auto`, see `autoWasmThreads`) started on its multi-threaded
- * binary (see `startThreadedWasm`): the same results, products spread over the threads.
+ * started on its multi-threaded binary (see `startThreadedWasm`) with `autoWasmThreads` threads
+ * unless `R3D_WASM_THREADS` names a count (`1`: the single-threaded binary): the same results,
+ * products spread over the threads.
  */
 async function importWasm(): Promise<void> {
   await importRegistering('@tensorflow/tfjs-backend-wasm', 'wasm');
@@ -84,7 +85,7 @@ async function importWasm(): Promise<void> {
 /**
  * The default candidates, best first: the native TensorFlow binding on CUDA, then on CPU, then
  * OpenBLAS through `@r3d-ts/native-blas` (multi-threaded matmuls, needs its addon built), then
- * WebAssembly (SIMD; one thread in Node unless `R3D_WASM_THREADS` asks for more or `auto`), then the pure-JavaScript reference backend.
+ * WebAssembly (SIMD; in Node on up to 4 threads, `R3D_WASM_THREADS` sets the count), then the pure-JavaScript reference backend.
  */
 export const defaultCandidates: readonly BackendCandidate[] = [
   {

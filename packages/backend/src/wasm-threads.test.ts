@@ -42,8 +42,9 @@ function run(threads: string | undefined, how: 'file' | 'eval' = 'file'): { thre
 
 describe('wasm on its multi-threaded binary (R3D_WASM_THREADS)', () => {
   it('reads the thread count from the environment', () => {
-    expect(wasmThreadsRequested({})).toBe(1);
-    expect(wasmThreadsRequested({ R3D_WASM_THREADS: '' })).toBe(1);
+    expect(wasmThreadsRequested({})).toBe('auto');
+    expect(wasmThreadsRequested({ R3D_WASM_THREADS: '' })).toBe('auto');
+    expect(wasmThreadsRequested({ R3D_WASM_THREADS: '1' })).toBe(1);
     expect(wasmThreadsRequested({ R3D_WASM_THREADS: 'auto' })).toBe('auto');
     expect(wasmThreadsRequested({ R3D_WASM_THREADS: '2' })).toBe(2);
     expect(() => wasmThreadsRequested({ R3D_WASM_THREADS: '0' })).toThrow(/whole number >= 1/);
@@ -62,16 +63,18 @@ describe('wasm on its multi-threaded binary (R3D_WASM_THREADS)', () => {
     expect(autoWasmThreads({ cores: 8, execArgv: [], mainScript: undefined })).toBe(1);
   });
 
-  it('runs 2 threads in Node with the same bits as 1 thread, auto where it can, and the process still exits by itself', async () => {
+  it('runs 2 threads in Node with the same bits as 1 thread, auto (the default) where it can, and the process still exits by itself', async () => {
     const { availableParallelism } = await import('node:os');
-    const one = run(undefined);
+    const one = run('1');
     const two = run('2');
     const auto = run('auto');
-    const evaluated = run('auto', 'eval');
+    const unset = run(undefined);
+    const evaluated = run(undefined, 'eval');
     expect(one.threads).toBe(1);
     expect(two.threads).toBe(2);
     expect(auto.threads).toBe(Math.min(AUTO_WASM_THREADS_CAP, availableParallelism()));
+    expect(unset.threads).toBe(auto.threads);
     expect(evaluated.threads).toBe(1);
-    for (const r of [two, auto, evaluated]) expect(r.values).toEqual(one.values);
+    for (const r of [two, auto, unset, evaluated]) expect(r.values).toEqual(one.values);
   }, 300_000);
 });

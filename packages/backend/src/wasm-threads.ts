@@ -15,15 +15,16 @@ import * as tf from '@tensorflow/tfjs-core';
 // bits as on one thread (tested); only the time changes.
 
 /**
- * The wasm thread count `R3D_WASM_THREADS` asks for: 1 when it is unset (the single-threaded
- * binary), `'auto'` for `autoWasmThreads`, else the number.
+ * The wasm thread count `R3D_WASM_THREADS` asks for: `'auto'` (see `autoWasmThreads`) when it is
+ * unset or `auto`, else the number (`1`: the single-threaded binary).
  *
  * @example
  * wasmThreadsRequested({ R3D_WASM_THREADS: '2' }); // 2
+ * wasmThreadsRequested({});                        // 'auto'
  */
 export function wasmThreadsRequested(env: Record<string, string | undefined> = process.env): number | 'auto' {
   const raw = env.R3D_WASM_THREADS;
-  if (raw == null || raw === '') return 1;
+  if (raw == null || raw === '') return 'auto';
   if (raw === 'auto') return 'auto';
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`R3D_WASM_THREADS must be 'auto' or a whole number >= 1, got "${raw}"`);
@@ -44,13 +45,13 @@ export interface WasmHost {
 export const AUTO_WASM_THREADS_CAP = 4;
 
 /**
- * The thread count of `R3D_WASM_THREADS=auto` in Node: the cores, at most
+ * The thread count of `R3D_WASM_THREADS=auto` (the default) in Node: the cores, at most
  * `AUTO_WASM_THREADS_CAP`, except where the pthread workers cannot start: they inherit the
  * process's exec arguments, so under `node -e` / `-p` they would run the evaluated code instead of
  * their own, and without a main script (REPL, stdin) they have none to load. There the
  * single-threaded binary runs. On the 2-core VM this was measured on, the R3D training step took
- * 284-318 ms on two threads against 422-498 ms on one; starting the threaded binary costs about
- * 0.35 s more per process, which is why it is not the default.
+ * 279 ms on two threads against 459 ms on one (PyTorch's 2-thread step: 185-189 ms); starting the
+ * threaded binary costs about 0.3 s more per process.
  *
  * @example
  * autoWasmThreads({ cores: 8, execArgv: [], mainScript: '/app/train.js' }); // 4

@@ -8,7 +8,8 @@
  * The two sides alternate run by run (one TypeScript step, one PyTorch step, ...): the machine is
  * shared and its speed drifts over seconds, and a drift then slows both sides alike instead of
  * whichever happened to run second. Each figure is the median of the timed runs after two warm-up
- * rounds (as the peer's), with the range beside it. native-blas uses R3D_BLAS_THREADS threads (default: every core).
+ * rounds (as the peer's), with the range beside it. native-blas uses R3D_BLAS_THREADS threads (default: every core),
+ * wasm R3D_WASM_THREADS (default: the cores, at most 4).
  * Each backend also prints the FLOPs of the step's and the forward's matrix products and the
  * achieved fraction of its GEMM peak measured right then, and the run prints the load average.
  * Step and forward run through captureStep (@r3d-ts/step-capture) and are replayed: the step's
@@ -180,7 +181,12 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
   dispose();
   const mode = (c: CaptureStatus): string => (c.mode === 'eager' ? `eager (${c.reason})` : c.mode);
   const eagerStep = name === 'cpu' ? undefined : timeEagerAgainstCaptured(rounds);
-  const threads = name === 'native-blas' ? `, R3D_BLAS_THREADS=${process.env.R3D_BLAS_THREADS ?? 'all cores'}` : '';
+  const threads =
+    name === 'native-blas'
+      ? `, R3D_BLAS_THREADS=${process.env.R3D_BLAS_THREADS ?? 'all cores'}`
+      : name === 'wasm'
+        ? `, R3D_WASM_THREADS=${process.env.R3D_WASM_THREADS || 'auto (the cores, at most 4)'}`
+        : '';
   console.log(`${name.padEnd(11)} train step ${fmt(train)}   eval forward ${fmt(evaluation)}   (B=8 T=100 / B=1 T=300, median of ${ours.train.length} / ${ours.eval.length}${threads})`);
   if (flops) {
     const rate = (f: number, t: Timing): string => `${(f / 1e9).toFixed(2)} GFLOP in products, ${(f / t.median / 1e6).toFixed(0)} GFLOP/s at the median = ${((100 * f) / t.median / 1e-3 / flops.peak).toFixed(0)}% of peak`;
