@@ -169,17 +169,15 @@ __attribute__((always_inline)) AVX512 static inline void outer_tile_generic(
   }
 }
 
+// pf: NULL, or lines to prefetch; each case gets its own copy of the kernel, so the tiles that
+// prefetch nothing test no cursor in their loop.
 AVX512 static void outer_tile(const float *panel, const float *b, size_t ldb, float *c, size_t ldc, int kc, int mr,
-                              int nc, enum store_mode mode, float beta, const float *bias) {
-  if (nc == OUT_N) outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, true, NULL);
+                              int nc, enum store_mode mode, float beta, const float *bias, prefetch_cursor *pf) {
+  if (pf) {
+    if (nc == OUT_N) outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, true, pf);
+    else outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, false, pf);
+  } else if (nc == OUT_N) outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, true, NULL);
   else outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, false, NULL);
-}
-
-AVX512 static void outer_tile_prefetching(const float *panel, const float *b, size_t ldb, float *c, size_t ldc, int kc,
-                                          int mr, int nc, enum store_mode mode, float beta, const float *bias,
-                                          prefetch_cursor *pf) {
-  if (nc == OUT_N) outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, true, pf);
-  else outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, false, pf);
 }
 
 // Packs rows [i0, i1) x reduction [p0, p0 + kc) of op(A) into 12-row panels, zero-padded. Why:
@@ -251,6 +249,10 @@ typedef struct {
 
 static const float *bias_at(const gemm_job *g, int j) { return g->bias ? g->bias + j : NULL; }
 
+// The first column of B that virtual column u (counted from -col_pad) covers: only the first tile
+// is cut short.
+static int col_start(const gemm_job *g, int u) { return (u > g->col_pad ? u : g->col_pad) - g->col_pad; }
+
 static enum store_mode first_mode(const gemm_job *g) {
   return g->bias ? BIAS : g->beta == 0.0f ? STORE : g->beta == 1.0f ? ACCUMULATE : SCALE;
 }
@@ -315,7 +317,7 @@ AVX512 static void pack_rows_transposed(const float *b, size_t ldb, int w, int k
 AVX512 static void outer_columns_packed(const gemm_job *g, const float *bp, const float *panels, int ib, int ie,
                                         int j0, int j1, int p0, int kc, enum store_mode mode, float *pack) {
   for (int u0 = j0; u0 < j1; u0 += PACK_B_N) {
-    const int jb = (u0 > g->col_pad ? u0 : g->col_pad) - g->col_pad;
+    const int jb = col_start(g, u0);
     const int je = (j1 - u0 < PACK_B_N ? j1 : u0 + PACK_B_N) - g->col_pad;
     if (je <= jb) continue;
     const int w = je - jb;
@@ -333,7 +335,7 @@ AVX512 static void outer_columns_packed(const gemm_job *g, const float *bp, cons
         pf.lines = (next_kc + 15) / 16;
         pf.rows = j1 - next < PACK_B_N ? j1 - next : PACK_B_N;
       } else { // next_kc rows of B, 64 columns (4 lines) each
-        pf.row = g->b + (size_t)next_p0 * g->ldb + ((next > g->col_pad ? next : g->col_pad) - g->col_pad);
+        pf.row = g->b + (size_t)next_p0 * g->ldb + col_start(g, next);
         pf.lines = PACK_B_N / 16;
         pf.rows = next_kc;
       }
@@ -345,12 +347,8 @@ AVX512 static void outer_columns_packed(const gemm_job *g, const float *bp, cons
       const int nc = je - j < OUT_N ? je - j : OUT_N;
       for (int i = ib; i < ie; i += OUT_M) {
         const int mr = ie - i < OUT_M ? ie - i : OUT_M;
-        if (pf.rows > 0)
-          outer_tile_prefetching(panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, pack + (j - jb), PACK_B_N,
-                                 g->c + (size_t)i * g->ldc + j, g->ldc, kc, mr, nc, mode, g->beta, bias_at(g, j), &pf);
-        else
-          outer_tile(panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, pack + (j - jb), PACK_B_N,
-                     g->c + (size_t)i * g->ldc + j, g->ldc, kc, mr, nc, mode, g->beta, bias_at(g, j));
+        outer_tile(panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, pack + (j - jb), PACK_B_N,
+                   g->c + (size_t)i * g->ldc + j, g->ldc, kc, mr, nc, mode, g->beta, bias_at(g, j), pf.rows > 0 ? &pf : NULL);
       }
     }
   }
@@ -392,13 +390,13 @@ AVX512 static void gemm_task(void *ctx, int task) {
         continue;
       }
       for (int u = j0; u < j1; u += OUT_N) {
-        const int j = (u > g->col_pad ? u : g->col_pad) - g->col_pad; // only the first tile is cut short
+        const int j = col_start(g, u);
         const int nc = (j1 - u < OUT_N ? j1 : u + OUT_N) - g->col_pad - j;
         if (nc <= 0) continue;
         for (int i = ib; i < ie; i += OUT_M) {
           const int mr = ie - i < OUT_M ? ie - i : OUT_M;
           outer_tile(panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, bp + j, g->ldb, g->c + (size_t)i * g->ldc + j,
-                     g->ldc, kc, mr, nc, mode, g->beta, bias_at(g, j));
+                     g->ldc, kc, mr, nc, mode, g->beta, bias_at(g, j), NULL);
         }
       }
     }
@@ -439,6 +437,37 @@ AVX512 static void transpose_b(const float *b, size_t ldb, int n, int k, float *
 // kernel's horizontal sums would dominate.
 #define DOT_MIN_K 256
 
+// The outer kernel's scratch for `tasks` tasks: packed panels of op(A), as many rows of a task's
+// row chunk at a time as keep them under half of a 1 MB L2 (they are reread for every column tile,
+// so they must stay in cache; each block of rows rereads B once), and packed column blocks of B
+// where B is read through them (pack_b). False, holding nothing, when memory runs out.
+static bool take_outer_scratch(gemm_job *g, int tasks) {
+  const int kc_max = g->k < OUT_KC ? g->k : OUT_KC;
+  g->panel_rows = ceil_div(OUT_PANEL_FLOATS / kc_max, OUT_M) * OUT_M;
+  const int rows = g->row_chunk < g->panel_rows ? g->row_chunk : g->panel_rows;
+  g->panel_floats = (size_t)ceil_div(rows, OUT_M) * OUT_M * (size_t)kc_max;
+  g->panels = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_PANELS, (size_t)tasks * g->panel_floats * sizeof(float));
+  if (!g->panels) return false;
+  // rows path: B is only read through its packs; otherwise where two or more row tiles read it and
+  // a row of it is wider than a block
+  g->pack_b = g->b_rows || (g->ldb > PACK_B_N && rows > OUT_M);
+  if (g->pack_b) {
+    g->bpacks = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_B_PACKS, (size_t)tasks * PACK_B_N * OUT_KC * sizeof(float)); // rows on cache lines
+    if (!g->bpacks) g->pack_b = false;
+  }
+  if (g->b_rows && !g->pack_b) {
+    r3d_scratch_release(R3D_SCRATCH_GEMM_PANELS);
+    g->panels = NULL;
+    return false;
+  }
+  return true;
+}
+
+static void release_outer_scratch(const gemm_job *g) {
+  if (g->pack_b) r3d_scratch_release(R3D_SCRATCH_GEMM_B_PACKS);
+  if (g->panels) r3d_scratch_release(R3D_SCRATCH_GEMM_PANELS);
+}
+
 // "rows": A * B^T with a long reduction over many rows of A and a narrow B (the depth projection,
 // x W^T: 800 x 19200 frames by a 128 x 19200 weight) as C^T = B * A^T on the outer kernel. B's
 // rows are packed into 12-row panels once per reduction block, and A's rows are transposed 64 at a
@@ -471,21 +500,14 @@ static bool sgemm_rows(int m, int n, int k, const float *a, int lda, const float
     g.col_tasks = ceil_div(m, g.col_chunk);
     tasks = g.col_tasks;
   }
-  const int kc_max = k < OUT_KC ? k : OUT_KC;
-  g.panel_rows = ceil_div(OUT_PANEL_FLOATS / kc_max, OUT_M) * OUT_M;
-  const int rows = n < g.panel_rows ? n : g.panel_rows;
-  g.panel_floats = (size_t)ceil_div(rows, OUT_M) * OUT_M * (size_t)kc_max;
-  g.panels = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_PANELS, (size_t)tasks * g.panel_floats * sizeof(float));
-  g.bpacks = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_B_PACKS, (size_t)tasks * PACK_B_N * OUT_KC * sizeof(float));
-  const bool ok = g.panels && g.bpacks;
+  const bool ok = take_outer_scratch(&g, tasks);
   if (ok) {
     r3d_parallel_for(gemm_task, &g, tasks, threads);
+    release_outer_scratch(&g);
     for (int i0 = 0; i0 < m; i0 += 16)
       for (int j = 0; j < n; j++)
         for (int i = i0; i < m && i < i0 + 16; i++) c[(size_t)i * ldc + j] = ct[(size_t)j * m + i];
   }
-  if (g.bpacks) r3d_scratch_release(R3D_SCRATCH_GEMM_B_PACKS);
-  if (g.panels) r3d_scratch_release(R3D_SCRATCH_GEMM_PANELS);
   r3d_scratch_release(R3D_SCRATCH_GEMM_OUTPUT);
   return ok;
 }
@@ -548,27 +570,12 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
     g.col_tasks = ceil_div(nv, g.col_chunk);
     tasks = ceil_div(m, g.row_chunk) * g.col_tasks;
   }
-  if (!dot) {
-    // Rows packed at a time: their panels (up to 512 KB, half of a 1 MB L2) are reread for every
-    // column tile, so they must stay in cache; each block of rows rereads B once.
-    const int kc_max = k < OUT_KC ? k : OUT_KC;
-    g.panel_rows = ceil_div(OUT_PANEL_FLOATS / kc_max, OUT_M) * OUT_M;
-    const int rows = g.row_chunk < g.panel_rows ? g.row_chunk : g.panel_rows;
-    g.panel_floats = (size_t)ceil_div(rows, OUT_M) * OUT_M * (size_t)kc_max;
-    g.panels = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_PANELS, (size_t)tasks * g.panel_floats * sizeof(float));
-    if (!g.panels) {
-      if (bt) r3d_scratch_release(R3D_SCRATCH_GEMM_TRANSPOSE);
-      return false; // BLAS then does it, with its own buffers
-    }
-    g.pack_b = ldb > PACK_B_N && rows > OUT_M; // B read by two or more row tiles, not already a block
-    if (g.pack_b) {
-      g.bpacks = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_B_PACKS, (size_t)tasks * PACK_B_N * OUT_KC * sizeof(float)); // rows on cache lines
-      if (!g.bpacks) g.pack_b = false;
-    }
+  if (!dot && !take_outer_scratch(&g, tasks)) {
+    if (bt) r3d_scratch_release(R3D_SCRATCH_GEMM_TRANSPOSE);
+    return false; // BLAS then does it, with its own buffers
   }
   r3d_parallel_for(gemm_task, &g, tasks, threads);
-  if (g.pack_b) r3d_scratch_release(R3D_SCRATCH_GEMM_B_PACKS);
-  if (g.panels) r3d_scratch_release(R3D_SCRATCH_GEMM_PANELS);
+  release_outer_scratch(&g);
   if (bt) r3d_scratch_release(R3D_SCRATCH_GEMM_TRANSPOSE);
   return true;
 }
