@@ -72,6 +72,11 @@ function transposeBatched(x: tf.TypedArray, out: tf.TypedArray, batch: number, m
   }
 }
 
+/** Whether x's values are one typed array on the heap, element for element (not strings, not complex pairs). */
+function onHeap(x: tf.TensorInfo): boolean {
+  return x.dtype !== 'string' && x.dtype !== 'complex64';
+}
+
 function transposeKernel(original: KernelFunc): KernelFunc {
   return (args) => {
     const x = args.inputs.x as tf.TensorInfo;
@@ -79,7 +84,7 @@ function transposeKernel(original: KernelFunc): KernelFunc {
     const { shape, perm: p } = simplifyTranspose(x.shape, perm);
     const swap2 = p.length === 2 && p[0] === 1;
     const swapBatched = p.length === 3 && p[0] === 0 && p[1] === 2 && p[2] === 1;
-    if (x.dtype === 'string' || x.dtype === 'complex64' || !(swap2 || swapBatched)) return original(args);
+    if (!onHeap(x) || !(swap2 || swapBatched)) return original(args);
     const backend = args.backend as WasmBackendLike;
     const out = backend.makeOutput(perm.map((a) => x.shape[a]!), x.dtype);
     // views after makeOutput: growing the heap detaches earlier ones
@@ -129,7 +134,7 @@ function tileKernel(original: KernelFunc): KernelFunc {
   return (args) => {
     const x = args.inputs.x as tf.TensorInfo;
     const reps = (args.attrs as { reps: number[] }).reps;
-    if (x.dtype === 'string' || x.dtype === 'complex64' || reps.length !== x.shape.length) return original(args);
+    if (!onHeap(x) || reps.length !== x.shape.length) return original(args);
     const backend = args.backend as WasmBackendLike;
     const out = backend.makeOutput(x.shape.map((s, d) => s * reps[d]!), x.dtype);
     tileInto(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), x.shape, reps);
@@ -185,7 +190,7 @@ function sliceOnHeap(backend: WasmBackendLike, x: tf.TensorInfo, begin: number[]
 function sliceKernel(original: KernelFunc): KernelFunc {
   return (args) => {
     const x = args.inputs.x as tf.TensorInfo;
-    if (x.dtype === 'string' || x.dtype === 'complex64' || x.shape.length === 0) return original(args);
+    if (!onHeap(x) || x.shape.length === 0) return original(args);
     const attrs = args.attrs as { begin: number | number[]; size: number | number[] };
     const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin, attrs.size);
     return sliceOnHeap(args.backend as WasmBackendLike, x, begin, size);
@@ -195,7 +200,7 @@ function sliceKernel(original: KernelFunc): KernelFunc {
 function splitVKernel(original: KernelFunc): KernelFunc {
   return (args) => {
     const x = args.inputs.x as tf.TensorInfo;
-    if (x.dtype === 'string' || x.dtype === 'complex64' || x.shape.length === 0) return original(args);
+    if (!onHeap(x) || x.shape.length === 0) return original(args);
     const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
     const a = tf.util.parseAxisParam(axis, x.shape)[0]!;
     const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, numOrSizeSplits, a);
