@@ -1,18 +1,33 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { type Operand, type Recording, difference, freeData, record, releaseRecording } from './recording.js';
+import { type Operand, type RecordedCall, type Recording, type Source, difference, freeData, record, releaseRecording } from './recording.js';
 
 /** What a `CapturedStep` did on its last call, and why it ran eagerly when it did. */
 export interface CaptureStatus {
   mode: 'recording' | 'replay' | 'eager';
   /** Why the step is not replayed (set in 'eager' mode). */
   reason?: string;
+  /**
+   * In 'replay' mode: the kernel calls the step was recorded with, and those the replay makes
+   * (aliases such as Reshape and calls whose outputs nothing reads are left out).
+   */
+  kernels?: { recorded: number; replayed: number };
+}
+
+/** A kernel call as the replay makes it. */
+interface PlannedCall {
+  call: RecordedCall;
+  /** The recorded inputs, read through the aliases the plan removed. */
+  inputs: (Operand | null | undefined)[];
+  /** Slots to dispose after it (their last use); the step's outputs are never freed. */
+  free: number[];
 }
 
 interface Plan {
   recording: Recording;
-  /** Slots to dispose after each call (their last use); the step's outputs are never freed. */
-  freeAfter: number[][];
+  calls: PlannedCall[];
+  outputs: Operand[];
+  assigns: { variable: tf.Variable; value: Operand }[];
   kernels: [tf.KernelConfig, tf.KernelFunc][];
   /** Each variable the step reads, once, as recorded (checked before every replay). */
   variables: [tf.Variable, Operand][];
@@ -31,25 +46,70 @@ function signature(inputs: tf.Tensor[]): string {
   return inputs.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(' ');
 }
 
+/**
+ * The calls a replay makes, from a recording. Two kinds of recorded calls are left out, since
+ * neither changes a bit of what the step returns:
+ * - aliases (Reshape, Identity, a Cast to the same dtype): their output is their input's data
+ *   under another shape, so the calls that read it read the input instead, with the shape they
+ *   recorded. They are half the calls of R3D's training step, each costing the replay's
+ *   per-call bookkeeping for no arithmetic;
+ * - dead calls, whose outputs neither the step's outputs, nor the values it assigns, nor any
+ *   later live call reads (the heads an evaluation forward computes but does not return, the
+ *   tape's gradients of non-trainable inputs). Kernels are pure functions of their inputs and
+ *   attributes, which the replay already relies on.
+ */
 function buildPlan(recording: Recording): Plan {
+  const root = new Map<number, Source>();
+  const through = (o: Operand | null | undefined): Operand | null | undefined => {
+    if (o == null || o.source.kind !== 'slot') return o;
+    const r = root.get(o.source.slot);
+    return r ? { source: r, shape: o.shape, dtype: o.dtype } : o;
+  };
+  const kept: PlannedCall[] = [];
+  for (const call of recording.calls) {
+    const inputs = call.inputs.map(through);
+    const aliased = call.alias === undefined ? undefined : inputs[call.alias];
+    if (aliased != null) root.set(call.outputs[0]!, aliased.source);
+    else kept.push({ call, inputs, free: [] });
+  }
+  const outputs = recording.outputs.map((o) => through(o)!);
+  const assigns = recording.assigns.map(({ variable, value }) => ({ variable, value: through(value)! }));
+
+  const read = new Set<number>();
+  const mark = (o: Operand | null | undefined): void => {
+    if (o?.source.kind === 'slot') read.add(o.source.slot);
+  };
+  outputs.forEach(mark);
+  assigns.forEach((a) => mark(a.value));
+  const calls: PlannedCall[] = [];
+  for (let i = kept.length - 1; i >= 0; i--) {
+    const c = kept[i]!;
+    if (!c.call.outputs.some((slot) => read.has(slot))) continue;
+    c.inputs.forEach(mark);
+    calls.push(c);
+  }
+  calls.reverse();
+
   const last = new Array<number>(recording.slots).fill(-1);
-  recording.calls.forEach((call, i) => {
-    for (const operand of call.inputs) if (operand?.source.kind === 'slot') last[operand.source.slot] = i;
-    for (const slot of call.outputs) if (last[slot] === -1) last[slot] = i; // never read: freed at once
+  calls.forEach((c, i) => {
+    for (const operand of c.inputs) if (operand?.source.kind === 'slot') last[operand.source.slot] = i;
+    for (const slot of c.call.outputs) if (last[slot] === -1) last[slot] = i; // never read: freed at once
   });
-  // handed to the caller, or to an assigned variable
-  for (const o of [...recording.outputs, ...recording.assigns.map((a) => a.value)]) if (o.source.kind === 'slot') last[o.source.slot] = -2;
-  const freeAfter = recording.calls.map(() => [] as number[]);
+  for (const o of [...outputs, ...assigns.map((a) => a.value)]) if (o.source.kind === 'slot') last[o.source.slot] = -2;
   last.forEach((i, slot) => {
-    if (i >= 0) freeAfter[i]!.push(slot);
+    if (i >= 0) calls[i]!.free.push(slot);
   });
+
+  // as recorded, removed calls included: a re-registered Reshape or a resized variable makes the
+  // step another program
   const kernels = new Map<tf.KernelConfig, tf.KernelFunc>();
   const variables = new Map<tf.Variable, Operand>();
   for (const call of recording.calls) {
     kernels.set(call.config, call.kernelFunc);
-    for (const operand of call.inputs) if (operand?.source.kind === 'variable') variables.set(operand.source.variable, operand);
+    for (const o of call.inputs) if (o?.source.kind === 'variable') variables.set(o.source.variable, o);
   }
-  return { recording, freeAfter, kernels: [...kernels], variables: [...variables] };
+  for (const o of recording.outputs) if (o.source.kind === 'variable') variables.set(o.source.variable, o);
+  return { recording, calls, outputs, assigns, kernels: [...kernels], variables: [...variables] };
 }
 
 /**
@@ -91,7 +151,7 @@ export class CapturedStep {
     if (entry.plan) {
       const stale = this.staleness(entry.plan);
       if (stale === undefined) {
-        this.last = { mode: 'replay' };
+        this.last = { mode: 'replay', kernels: { recorded: entry.plan.recording.calls.length, replayed: entry.plan.calls.length } };
         return this.replay(entry.plan, inputs);
       }
       // a kernel or variable changed under the plan: record the step anew
@@ -150,9 +210,8 @@ export class CapturedStep {
   }
 
   private replay(plan: Plan, inputs: tf.Tensor[]): tf.Tensor[] {
-    const { recording, freeAfter } = plan;
-    const { backend } = recording;
-    const slots = new Array<TensorInfo | undefined>(recording.slots);
+    const { backend } = plan.recording;
+    const slots = new Array<TensorInfo | undefined>(plan.recording.slots);
     const resolve = (operand: Operand | null | undefined): TensorInfo | null | undefined => {
       if (operand == null) return operand;
       const s = operand.source;
@@ -161,32 +220,29 @@ export class CapturedStep {
       return { dataId, shape: operand.shape, dtype: operand.dtype };
     };
     try {
-      recording.calls.forEach((call, i) => {
-        const list = call.inputs.map(resolve);
+      for (const { call, inputs: operands, free } of plan.calls) {
         let args: tf.NamedTensorInfoMap | TensorInfo[];
-        if (call.keys === null) args = list as TensorInfo[];
+        if (call.keys === null) args = operands.map(resolve) as TensorInfo[];
         else {
           const named: Record<string, TensorInfo | null | undefined> = {};
-          call.keys.forEach((k, j) => (named[k] = list[j]!));
+          for (let j = 0; j < operands.length; j++) named[call.keys[j]!] = resolve(operands[j]);
           args = named as tf.NamedTensorInfoMap;
         }
         const result = call.kernelFunc({ inputs: args as tf.NamedTensorInfoMap, backend, attrs: call.attrs });
         const outs = Array.isArray(result) ? result : [result];
-        call.outputs.forEach((slot, j) => {
+        for (let j = 0; j < call.outputs.length; j++) {
           const out = outs[j]!;
           if (out instanceof tf.Tensor) {
-            // some kernels (tfjs-backend-cpu's Abs) return an engine tensor, which no scope will
-            // dispose here: keep its buffer as a plain slot and let the tensor go
             backend.incRef(out.dataId);
             out.dispose();
-            slots[slot] = { dataId: out.dataId, shape: out.shape, dtype: out.dtype };
-          } else slots[slot] = out;
-        });
-        for (const slot of freeAfter[i]!) {
+            slots[call.outputs[j]!] = { dataId: out.dataId, shape: out.shape, dtype: out.dtype };
+          } else slots[call.outputs[j]!] = out;
+        }
+        for (const slot of free) {
           freeData(backend, slots[slot]!.dataId);
           slots[slot] = undefined;
         }
-      });
+      }
     } catch (err) {
       for (const info of slots) if (info) freeData(backend, info.dataId);
       throw err;
@@ -195,13 +251,12 @@ export class CapturedStep {
     const handed = new Set<number>();
     const wrap = (o: Operand): tf.Tensor => {
       const info = resolve(o)!;
-      // a slot's reference passes to its first tensor; any other gets a reference of its own
       if (o.source.kind !== 'slot' || handed.has(o.source.slot)) backend.incRef(info.dataId);
       else handed.add(o.source.slot);
       return engine.makeTensorFromTensorInfo(info, backend);
     };
-    const outputs = recording.outputs.map(wrap);
-    for (const { variable, value } of recording.assigns) {
+    const outputs = plan.outputs.map(wrap);
+    for (const { variable, value } of plan.assigns) {
       const t = wrap(value);
       variable.assign(t);
       t.dispose();

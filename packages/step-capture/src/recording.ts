@@ -26,6 +26,11 @@ export interface RecordedCall {
   inputs: (Operand | null | undefined)[];
   /** Slots its outputs fill. */
   outputs: number[];
+  /**
+   * The input whose data its one output shares (Reshape, Identity, a Cast to the same dtype: the
+   * output is the input's data id under another shape), or undefined when it computed new data.
+   */
+  alias?: number;
 }
 
 export interface Recording {
@@ -130,7 +135,12 @@ export function record(fn: (inputs: tf.Tensor[]) => tf.Tensor[], inputs: tf.Tens
         slotOf.set(o.dataId, slot);
         return slot;
       });
-      recording.calls.push({ config, kernelFunc: original, attrs: args.attrs ?? {}, keys, inputs: operands, outputs });
+      const call: RecordedCall = { config, kernelFunc: original, attrs: args.attrs ?? {}, keys, inputs: operands, outputs };
+      if (outs.length === 1) {
+        const alias = list.findIndex((t) => t != null && t.dataId === outs[0]!.dataId);
+        if (alias >= 0) call.alias = alias;
+      }
+      recording.calls.push(call);
       return result;
     }) as KernelFunc;
 
@@ -256,7 +266,9 @@ export function difference(a: Recording, b: Recording): string | undefined {
     const where = `kernel call ${i} (${y.config.kernelName})`;
     if (x.config !== y.config || x.kernelFunc !== y.kernelFunc) return `${where} differs between the first two steps (${x.config.kernelName} before)`;
     if (!sameAttr(x.attrs, y.attrs)) return `the attributes of ${where} differ between the first two steps (a number computed in JavaScript from something other than the inputs?)`;
-    if (!sameAttr(x.keys, y.keys) || x.inputs.length !== y.inputs.length || !sameValues(x.outputs, y.outputs)) return `the operands of ${where} differ between the first two steps`;
+    if (!sameAttr(x.keys, y.keys) || x.inputs.length !== y.inputs.length || !sameValues(x.outputs, y.outputs) || x.alias !== y.alias) {
+      return `the operands of ${where} differ between the first two steps`;
+    }
     for (let j = 0; j < x.inputs.length; j++) {
       if (!sameOperand(x.inputs[j]!, y.inputs[j]!)) {
         const s = y.inputs[j]?.source;
