@@ -8,8 +8,9 @@
 // - "outer" (op(B) contiguous along the columns of C): a 12 x 32 tile of C is 24 vector
 //   accumulators; each step of the reduction broadcasts 12 elements of op(A), packed into panels,
 //   against two vectors of a row of B. Used for A * B and A^T * B (weight gradients), for A * B^T
-//   with a short reduction and A^T * B^T after transposing B into a scratch copy, and for a long,
-//   narrow A * B^T over many rows (the depth projection) as C^T = B * A^T ("rows", sgemm_rows).
+//   with a short reduction and A^T * B^T (B's blocks transposed as they are packed), and for a
+//   long, narrow A * B^T over many rows (the depth projection) as C^T = B * A^T ("rows",
+//   sgemm_rows).
 #include "gemm.h"
 #include "pool.h"
 #include "scratch.h"
@@ -403,38 +404,14 @@ AVX512 static void gemm_task(void *ctx, int task) {
   }
 }
 
-// B (n x k, rows ldb apart) transposed into bt (k x n). Each step gathers one element from each
-// of 16 rows of B and stores them as one vector of a row of bt; the 16 rows' cache lines stay in
-// L1 for the 16 steps each line serves. Why: a blocked scalar copy writes bt a column at a time,
-// one element per line at a stride of n floats; for the R3D feed-forward weights (512 x 128) that
-// took 0.29 ms, a third of the product it feeds. A copy: the product's bits do not change.
-AVX512 static void transpose_b(const float *b, size_t ldb, int n, int k, float *bt) {
-  if (ldb > (size_t)(INT32_MAX / 16)) { // gather offsets are 32-bit
-    for (int j = 0; j < n; j++)
-      for (int p = 0; p < k; p++) bt[(size_t)p * n + j] = b[(size_t)j * ldb + p];
-    return;
-  }
-  const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                          _mm512_set1_epi32((int)ldb));
-  for (int j0 = 0; j0 < n; j0 += 16) {
-    const int w = n - j0 < 16 ? n - j0 : 16;
-    const __mmask16 live = (__mmask16)((1u << w) - 1u); // lanes past the last row are never read
-    const float *src = b + (size_t)j0 * ldb;
-    for (int p = 0; p < k; p++) {
-      const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, rows, src + p, 4);
-      _mm512_mask_storeu_ps(bt + (size_t)p * n + j0, live, v);
-    }
-  }
-}
-
 // Below this many flops BLAS is as fast as the outer kernel (edge tiles and packing dominate).
 // Not so for A * B^T: OpenBLAS takes ~0.3 ms for 8 x 512 x 128 (the decoder's queries), the dot
 // kernel ~20 us, so small A * B^T always runs here.
 #define OWN_MIN_FLOPS 8e6
 // Below this many flops one thread finishes before a sleeping worker would wake.
 #define PARALLEL_FLOPS 4e6
-// A * B^T with a reduction shorter than this transposes B and runs the outer kernel: the dot
-// kernel's horizontal sums would dominate.
+// A * B^T with a reduction shorter than this runs the outer kernel, B read through its packed,
+// transposed blocks: the dot kernel's horizontal sums would dominate.
 #define DOT_MIN_K 256
 
 // The outer kernel's scratch for `tasks` tasks: packed panels of op(A), as many rows of a task's
@@ -448,8 +425,8 @@ static bool take_outer_scratch(gemm_job *g, int tasks) {
   g->panel_floats = (size_t)ceil_div(rows, OUT_M) * OUT_M * (size_t)kc_max;
   g->panels = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_PANELS, (size_t)tasks * g->panel_floats * sizeof(float));
   if (!g->panels) return false;
-  // rows path: B is only read through its packs; otherwise where two or more row tiles read it and
-  // a row of it is wider than a block
+  // B^T (rows path, short reductions): B is only read through its packs; otherwise where two or
+  // more row tiles read it and a row of it is wider than a block
   g->pack_b = g->b_rows || (g->ldb > PACK_B_N && rows > OUT_M);
   if (g->pack_b) {
     g->bpacks = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_B_PACKS, (size_t)tasks * PACK_B_N * OUT_KC * sizeof(float)); // rows on cache lines
@@ -522,15 +499,12 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
   // A * B^T: the dot kernel, except for a short reduction in a large product (see DOT_MIN_K).
   const bool dot = !trans_a && trans_b && (k >= DOT_MIN_K || flops < OWN_MIN_FLOPS);
   if (!dot && flops < OWN_MIN_FLOPS) return false;
-  float *bt = NULL;
-  if (trans_b && !dot) {
-    // B^T into a k x n scratch: then A * B or A^T * B
-    bt = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_TRANSPOSE, (size_t)k * (size_t)n * sizeof(float));
-    if (!bt) return false;
-    transpose_b(b, ldb, n, k, bt);
-    b = bt;
-    ldb = n;
-  }
+  // The outer kernel on op(B) = B^T reads B through the blocks it packs anyway, transposed 16 x 16
+  // in registers as they are copied (pack_rows_transposed). Transposing all of B into a scratch
+  // first and then copying its blocks was one pass more: the R3D step's short-reduction products
+  // (1600 x 512 x 128 and alike) took 6-10% longer that way, alternated in one process. A copy:
+  // the sums are the same FMA chains, the same bits.
+  const bool b_rows = trans_b && !dot;
   // The outer kernel reads two vectors of a row of B per step. Where B's rows are all 64-byte
   // aligned alike (ldb a multiple of 16 floats) but B itself is not (a large Float32Array sits 16
   // bytes into its page), the column tiles are shifted to start on cache lines: one narrow tile
@@ -540,7 +514,7 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
   // pushes the last columns into a tile of their own: worth it only where that tile is one of many
   // (n = 128 alike: 5 tiles instead of 4, 12-15% slower; n = 19200: 601 instead of 600, 3% faster).
   int col_pad = 0;
-  if (!dot && ldb % 16 == 0 && ((uintptr_t)b & 3) == 0) {
+  if (!dot && !b_rows && ldb % 16 == 0 && ((uintptr_t)b & 3) == 0) {
     const int to_line = (int)((64 - ((uintptr_t)b & 63)) & 63) / 4; // floats before the next line
     col_pad = (16 - to_line) % 16;
     const bool extra_tile = ceil_div(n + col_pad, OUT_N) > ceil_div(n, OUT_N);
@@ -548,7 +522,7 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
   }
   const int nv = n + col_pad;
   gemm_job g = {dot, trans_a, m, n, k, a, b, (size_t)lda, (size_t)ldb, (size_t)ldc, c, beta, bias, m, nv, 1, NULL, 0, 0, col_pad,
-                false, NULL};
+                false, NULL, b_rows};
   const int threads = flops < PARALLEL_FLOPS ? 1 : r3d_pool_threads();
   int tasks = 1;
   if (threads > 1) {
@@ -570,13 +544,9 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
     g.col_tasks = ceil_div(nv, g.col_chunk);
     tasks = ceil_div(m, g.row_chunk) * g.col_tasks;
   }
-  if (!dot && !take_outer_scratch(&g, tasks)) {
-    if (bt) r3d_scratch_release(R3D_SCRATCH_GEMM_TRANSPOSE);
-    return false; // BLAS then does it, with its own buffers
-  }
+  if (!dot && !take_outer_scratch(&g, tasks)) return false; // BLAS then does it, with its own buffers
   r3d_parallel_for(gemm_task, &g, tasks, threads);
   release_outer_scratch(&g);
-  if (bt) r3d_scratch_release(R3D_SCRATCH_GEMM_TRANSPOSE);
   return true;
 }
 

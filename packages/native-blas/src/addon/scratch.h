@@ -7,7 +7,6 @@
 typedef enum {
   R3D_SCRATCH_GEMM_PANELS,    // packed panels of op(A), one block per task
   R3D_SCRATCH_GEMM_B_PACKS,   // packed column blocks of B, one per task
-  R3D_SCRATCH_GEMM_TRANSPOSE, // B^T for a short-reduction A * B^T
   R3D_SCRATCH_GEMM_OUTPUT,    // C^T of an A * B^T computed as B * A^T
   R3D_SCRATCH_SLOTS
 } r3d_scratch_slot;
