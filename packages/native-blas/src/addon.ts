@@ -19,7 +19,13 @@ export interface BlasAddon {
     m: number, n: number, k: number,
     transA: boolean, transB: boolean, alpha: number, beta: number,
     bias?: Float32Array | null,
+    /** B (n x k) packed by `packWeightPanels`, read instead of packing it where `rowsPath` holds. */
+    bPanels?: Float32Array | null,
   ): void;
+  /** Whether `sgemm` runs this product as C^T = B A^T on the addon's kernels (it then reads `bPanels`). */
+  rowsPath(transA: boolean, transB: boolean, m: number, n: number, k: number): boolean;
+  /** A row-major rows x k matrix packed for `sgemm`'s `bPanels` (throws on a CPU without the AVX-512 kernels). */
+  packWeightPanels(w: Float32Array, rows: number, k: number): Float32Array;
   /** out (dense over dims) = a op b, reading a and b at their strides (0 where broadcast). */
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, dims: number[], stridesA: number[], stridesB: number[]): void;
   /** out (dense over dims) = x read at strides. */

@@ -8,6 +8,7 @@ import { movementConfigs } from './movement-kernels.js';
 import { R3DAdamW, R3DGelu, R3DGeluGrad, R3DLayerNorm, R3DLayerNormGrad, R3DLinearNormRelu } from '@r3d-ts/kernel-names';
 import { fusedConfigs } from './fused-kernels.js';
 import { TransposeCache } from './transpose-cache.js';
+import { WeightPanelsCache } from './weight-panels.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './matmul-kernels.js';
 
 /** The tfjs backend name this package registers. */
@@ -16,17 +17,20 @@ export const NATIVE_BLAS = 'native-blas';
 /**
  * The cpu backend with its tensors' data in JS typed arrays (so `dispose` frees them and nothing
  * native leaks); only the kernels registered for `native-blas` differ, the float32 arrays the
- * native kernels write are recycled through a `BufferPool` when their tensors are disposed, and
- * repeated transposes of the same large tensor are kept (`TransposeCache`).
+ * native kernels write are recycled through a `BufferPool` when their tensors are disposed,
+ * repeated transposes of the same large tensor are kept (`TransposeCache`), and so are the packed
+ * panels of a weight that a long `x W^T` reads again (`WeightPanelsCache`).
  */
 export class NativeBlasBackend extends MathBackendCPU {
   readonly pool: BufferPool;
   readonly transposes: TransposeCache;
+  readonly weightPanels: WeightPanelsCache;
 
   constructor(readonly blas: BlasAddon, poolBytes = defaultPoolBytes()) {
     super();
     this.pool = new BufferPool(poolBytes);
     this.transposes = new TransposeCache(this);
+    this.weightPanels = new WeightPanelsCache(blas);
   }
 
   /**
@@ -68,12 +72,14 @@ export class NativeBlasBackend extends MathBackendCPU {
     if (released && values !== undefined && !this.data.has(dataId)) {
       this.pool.release(values);
       this.transposes.forget(dataId);
+      this.weightPanels.forget(dataId);
     }
     return released;
   }
 
   override dispose(): void {
     this.transposes.clear();
+    this.weightPanels.clear();
     this.pool.clear();
     super.dispose();
   }

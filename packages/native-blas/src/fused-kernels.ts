@@ -19,6 +19,7 @@ import {
 } from '@r3d-ts/kernel-names';
 import type { BlasAddon } from './addon.js';
 import { f32, outputArray } from './buffer-pool.js';
+import { weightPanelsFor } from './weight-panels.js';
 
 // The fused ops this backend adds to TensorFlow.js (names, inputs and attrs in
 // @r3d-ts/kernel-names): one native pass instead of 5 (GELU), 8-10 (LayerNorm) or 14 (AdamW)
@@ -146,7 +147,7 @@ function linearNormReluConfig(addon: BlasAddon, backendName: string): KernelConf
     const y = outputArray(b, n * c);
     if (n * c > 0) {
       // the GEMM adds the row bias as it stores its sums, as for _FusedMatMul
-      addon.sgemm(f32(b, x), f32(b, weight), h, 1, 1, 1, n, c, k, false, true, 1, 0, f32(b, bias));
+      addon.sgemm(f32(b, x), f32(b, weight), h, 1, 1, 1, n, c, k, false, true, 1, 0, f32(b, bias), weightPanelsFor(b, addon, weight, n, c, k));
       addon.layerNorm(h, f32(b, gamma), f32(b, beta), y, n, c, args.attrs.epsilon);
       addon.unary(RELU_OP, y, y, 0);
     }

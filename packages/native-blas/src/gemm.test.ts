@@ -185,6 +185,34 @@ describe.skipIf(!own)(own ? 'own AVX-512 GEMM' : 'own AVX-512 GEMM (skipped: thi
     }
   });
 
+  it('reads B from panels packed once (packWeightPanels) with the same bits as packing it per call, and names panels of the wrong size', () => {
+    for (const [m, n, k] of [
+      [300, 128, 19200], // the evaluation's depth projection
+      [257, 97, 9000], // a last panel of 1 row, a short last block
+    ]) {
+      expect(addon!.rowsPath(false, true, m, n, k)).toBe(true);
+      const a = randomArray(m * k, 17);
+      const b = randomArray(n * k, 18);
+      const c0 = randomArray(m * n, 19);
+      const bias = randomArray(n, 20);
+      const panels = addon!.packWeightPanels(b, n, k);
+      expect(panels.length).toBe(Math.ceil(n / 12) * 12 * k);
+      for (const [beta, withBias] of [[0, true], [0.5, false]] as const) {
+        const packedNow = Float32Array.from(c0);
+        const packedOnce = Float32Array.from(c0);
+        addon!.sgemm(a, b, packedNow, 1, 1, 1, m, n, k, false, true, 1, beta, withBias ? bias : null);
+        addon!.sgemm(a, b, packedOnce, 1, 1, 1, m, n, k, false, true, 1, beta, withBias ? bias : null, panels);
+        expect(Buffer.from(packedOnce.buffer).equals(Buffer.from(packedNow.buffer)), `${m}x${n}x${k} beta ${beta}`).toBe(true);
+      }
+    }
+    expect(addon!.rowsPath(false, true, 100, 128, 19200)).toBe(false); // too few rows of A
+    expect(addon!.rowsPath(false, false, 300, 128, 19200)).toBe(false);
+    const [a, b, c] = [new Float32Array(300 * 8192), new Float32Array(128 * 8192), new Float32Array(300 * 128)];
+    expect(() => addon!.sgemm(a, b, c, 1, 1, 1, 300, 128, 8192, false, true, 1, 0, null, new Float32Array(128 * 8192))).toThrow(
+      /bPanels must be packWeightPanels\(b, n, k\) of one B: 1081344 floats for n 128, k 8192, got 1048576/,
+    );
+  });
+
   it('names a bias of the wrong length, or one with beta other than 0', () => {
     const [a, b, c] = [new Float32Array(6), new Float32Array(6), new Float32Array(4)];
     expect(() => addon!.sgemm(a, b, c, 1, 1, 1, 2, 2, 3, false, true, 1, 0, new Float32Array(3))).toThrow(/bias must have n elements/);

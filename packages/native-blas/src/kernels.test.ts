@@ -415,6 +415,36 @@ describe.skipIf(!available)('native-blas recycles kernel outputs safely', () => 
   });
 });
 
+describe.skipIf(!available)('native-blas keeps the packed panels of a weight that a long x W^T reads again', () => {
+  beforeAll(async () => {
+    registerNativeBlasBackend();
+    await tf.setBackend(NATIVE_BLAS);
+  });
+  const backend = () => tf.backend() as NativeBlasBackend;
+  const rowsPath = () => backend().blas.rowsPath(false, true, 300, 128, 8192);
+
+  it('packs on the second product with the same weight, gives the same bits every time, and drops the panels with the weight', () => {
+    if (!rowsPath()) return; // no AVX-512 kernels here: nothing is packed (the GEMM tests say why)
+    const ids = backend().numDataIds();
+    const x = tf.randomUniform([300, 8192], -1, 1, 'float32', 96);
+    const w = tf.randomUniform([128, 8192], -1, 1, 'float32', 97);
+    const bias = tf.randomUniform([128], -1, 1, 'float32', 98);
+    const bits = (t: tf.Tensor) => Buffer.from((t.dataSync() as Float32Array).slice().buffer);
+    const first = tf.fused.matMul({ a: x, b: w, transposeB: true, bias });
+    expect(backend().weightPanels.size).toBe(0); // a weight seen once (every training step's) is not packed
+    const second = tf.fused.matMul({ a: x, b: w, transposeB: true, bias });
+    expect(backend().weightPanels.size).toBe(1);
+    const third = tf.matMul(x, w, false, true);
+    const plain = tf.tidy(() => tf.matMul(x, tf.transpose(w)));
+    expect(bits(second).equals(bits(first))).toBe(true);
+    expect(bits(third).equals(bits(plain))).toBe(true);
+    w.dispose();
+    expect(backend().weightPanels.size).toBe(0);
+    tf.dispose([x, bias, first, second, third, plain]);
+    expect(backend().numDataIds()).toBe(ids);
+  });
+});
+
 describe.skipIf(!available)('native-blas keeps repeated transposes of unchanged tensors', () => {
   beforeAll(async () => {
     registerNativeBlasBackend();

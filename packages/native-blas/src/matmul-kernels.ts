@@ -15,6 +15,7 @@ import {
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { BlasAddon } from './addon.js';
 import { cpuFallback, f32, outputArray } from './buffer-pool.js';
+import { weightPanelsFor } from './weight-panels.js';
 
 type Backend = MathBackendCPU;
 
@@ -50,10 +51,10 @@ function plan(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boo
 }
 
 /** C = op(A) op(B) (+ a row bias) into `out`, folding a shared right operand into one GEMM. */
-function gemm(addon: BlasAddon, p: MatMulPlan, av: Float32Array, bv: Float32Array, out: Float32Array, tA: boolean, tB: boolean, bias: Float32Array | null): void {
+function gemm(addon: BlasAddon, p: MatMulPlan, av: Float32Array, bv: Float32Array, out: Float32Array, tA: boolean, tB: boolean, bias: Float32Array | null, panels?: (rows: number) => Float32Array | undefined): void {
   if (p.batchB === 1 && p.batchA === p.batch && !tA) {
     // (B, M, K) x (K, N): the batch is just more rows of one big, faster GEMM.
-    addon.sgemm(av, bv, out, 1, 1, 1, p.batch * p.m, p.n, p.k, false, tB, 1, 0, bias);
+    addon.sgemm(av, bv, out, 1, 1, 1, p.batch * p.m, p.n, p.k, false, tB, 1, 0, bias, tB ? panels?.(p.batch * p.m) : undefined);
   } else {
     addon.sgemm(av, bv, out, p.batch, p.batchA, p.batchB, p.m, p.n, p.k, tA, tB, 1, 0, bias);
   }
@@ -68,7 +69,7 @@ export function batchMatMulConfig(addon: BlasAddon, backendName: string): Kernel
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return cpu(args as never) as TensorInfo;
     const p = plan(a, b, attrs.transposeA, attrs.transposeB);
     const out = outputArray(backend, p.batch * p.m * p.n);
-    gemm(addon, p, f32(backend, a), f32(backend, b), out, attrs.transposeA, attrs.transposeB, null);
+    gemm(addon, p, f32(backend, a), f32(backend, b), out, attrs.transposeA, attrs.transposeB, null, (rows) => weightPanelsFor(backend, addon, b, rows, p.n, p.k));
     return backend.makeTensorInfo(p.outShape, 'float32', out);
   };
   return { kernelName: BatchMatMul, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
@@ -99,7 +100,7 @@ export function fusedMatMulConfig(addon: BlasAddon, backendName: string): Kernel
     // its sums; any other bias shape goes through the Add kernel.
     const rowBias = bias !== undefined && util.sizeFromShape(bias.shape) === p.n && bias.shape[bias.shape.length - 1] === p.n && bias.shape.length <= p.outShape.length;
     let out: Float32Array = outputArray(backend, total);
-    gemm(addon, p, f32(backend, a), f32(backend, b), out, transposeA, transposeB, rowBias ? f32(backend, bias!) : null);
+    gemm(addon, p, f32(backend, a), f32(backend, b), out, transposeA, transposeB, rowBias ? f32(backend, bias!) : null, (rows) => weightPanelsFor(backend, addon, b, rows, p.n, p.k));
     let result = backend.makeTensorInfo(p.outShape, 'float32', out);
     const kernel = (name: string, kInputs: Record<string, TensorInfo>, kAttrs: object = {}): TensorInfo => {
       const next = getKernel(name, backendName)!.kernelFunc({ inputs: kInputs, backend, attrs: kAttrs as never }) as TensorInfo;

@@ -127,6 +127,8 @@ static inline float mean_of_sum(double sum, double count) { return (float)((doub
 // ---- the N-API functions module.c registers, by file ------------------------------------------
 // matmul.c
 napi_value r3d_js_sgemm(napi_env env, napi_callback_info info);
+napi_value r3d_js_rows_path(napi_env env, napi_callback_info info);
+napi_value r3d_js_pack_weight_panels(napi_env env, napi_callback_info info);
 napi_value r3d_js_set_own_gemm(napi_env env, napi_callback_info info);
 napi_value r3d_js_own_gemm(napi_env env, napi_callback_info info);
 napi_value r3d_js_config(napi_env env, napi_callback_info info);

@@ -115,25 +115,30 @@ typedef struct {
   int lines, rows, line;
 } prefetch_cursor;
 
+__attribute__((always_inline)) static inline void prefetch_next(prefetch_cursor *pf) {
+  if (pf->rows <= 0) return;
+  _mm_prefetch((const char *)(pf->row + 16 * pf->line), _MM_HINT_T1);
+  if (++pf->line == pf->lines) {
+    pf->line = 0;
+    pf->row += pf->ld;
+    pf->rows--;
+  }
+}
+
 // A 12 x nc tile from a packed panel of op(A) (panel[p * 12 + r] = A(i0 + r, p), zero rows past
 // the edge) and rows of B. `full` (a compile-time constant after inlining) drops the masks. With a
-// cursor, one line of it is prefetched every 4 reduction steps.
+// cursor, one line of it is prefetched every 4 reduction steps; with a second, one line of that
+// too, two steps later.
 __attribute__((always_inline)) AVX512 static inline void outer_tile_generic(
     const float *panel, const float *b, size_t ldb, float *c, size_t ldc, int kc, int mr, int nc, enum store_mode mode,
-    float beta, const float *bias, const bool full, prefetch_cursor *pf) {
+    float beta, const float *bias, const bool full, prefetch_cursor *pf, prefetch_cursor *pf2) {
   const __mmask16 m0 = full || nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1u);
   const __mmask16 m1 = full || nc >= 32 ? (__mmask16)0xFFFF : nc > 16 ? (__mmask16)((1u << (nc - 16)) - 1u) : 0;
   __m512 c0[OUT_M], c1[OUT_M];
   for (int r = 0; r < OUT_M; r++) c0[r] = c1[r] = _mm512_setzero_ps();
   for (int p = 0; p < kc; p++) {
-    if (pf && (p & 3) == 0 && pf->rows > 0) {
-      _mm_prefetch((const char *)(pf->row + 16 * pf->line), _MM_HINT_T1);
-      if (++pf->line == pf->lines) {
-        pf->line = 0;
-        pf->row += pf->ld;
-        pf->rows--;
-      }
-    }
+    if (pf && (p & 3) == 0) prefetch_next(pf);
+    if (pf2 && (p & 3) == 2) prefetch_next(pf2);
     const float *brow = b + (size_t)p * ldb;
     const __m512 b0 = full ? _mm512_loadu_ps(brow) : _mm512_maskz_loadu_ps(m0, brow);
     const __m512 b1 = full ? _mm512_loadu_ps(brow + 16) : _mm512_maskz_loadu_ps(m1, brow + 16);
@@ -170,15 +175,20 @@ __attribute__((always_inline)) AVX512 static inline void outer_tile_generic(
   }
 }
 
-// pf: NULL, or lines to prefetch; each case gets its own copy of the kernel, so the tiles that
+// pf, pf2: NULL, or lines to prefetch; each case gets its own copy of the kernel, so the tiles that
 // prefetch nothing test no cursor in their loop.
 AVX512 static void outer_tile(const float *panel, const float *b, size_t ldb, float *c, size_t ldc, int kc, int mr,
-                              int nc, enum store_mode mode, float beta, const float *bias, prefetch_cursor *pf) {
-  if (pf) {
-    if (nc == OUT_N) outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, true, pf);
-    else outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, false, pf);
-  } else if (nc == OUT_N) outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, true, NULL);
-  else outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, false, NULL);
+                              int nc, enum store_mode mode, float beta, const float *bias, prefetch_cursor *pf,
+                              prefetch_cursor *pf2) {
+  const bool full = nc == OUT_N;
+  if (pf2) {
+    if (full) outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, true, pf, pf2);
+    else outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, false, pf, pf2);
+  } else if (pf) {
+    if (full) outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, true, pf, NULL);
+    else outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, false, pf, NULL);
+  } else if (full) outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, true, NULL, NULL);
+  else outer_tile_generic(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, false, NULL, NULL);
 }
 
 // Packs rows [i0, i1) x reduction [p0, p0 + kc) of op(A) into 12-row panels, zero-padded. Why:
@@ -246,6 +256,7 @@ typedef struct {
   bool pack_b;         // outer kernel: copy each block of B's columns into a contiguous scratch first
   float *bpacks;       // PACK_B_N x kc_max floats per task
   bool b_rows;         // outer kernel: op(B)(p, j) = b[j * ldb + p], read only through the packed blocks
+  const float *packed_a; // outer kernel: op(A)'s panels for every reduction block (r3d_pack_weight_panels)
 } gemm_job;
 
 static const float *bias_at(const gemm_job *g, int j) { return g->bias ? g->bias + j : NULL; }
@@ -320,7 +331,8 @@ AVX512 static void pack_rows_transposed(const float *b, size_t ldb, int w, int k
 }
 
 AVX512 static void outer_columns_packed(const gemm_job *g, const float *bp, const float *panels, int ib, int ie,
-                                        int j0, int j1, int p0, int kc, enum store_mode mode, float *pack) {
+                                        int j0, int j1, int p0, int kc, enum store_mode mode, float *pack,
+                                        prefetch_cursor *panels_pf) {
   for (int u0 = j0; u0 < j1; u0 += PACK_B_N) {
     const int jb = col_start(g, u0);
     const int je = (j1 - u0 < PACK_B_N ? j1 : u0 + PACK_B_N) - g->col_pad;
@@ -353,7 +365,8 @@ AVX512 static void outer_columns_packed(const gemm_job *g, const float *bp, cons
       for (int i = ib; i < ie; i += OUT_M) {
         const int mr = ie - i < OUT_M ? ie - i : OUT_M;
         outer_tile(panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, pack + (j - jb), PACK_B_N,
-                   g->c + (size_t)i * g->ldc + j, g->ldc, kc, mr, nc, mode, g->beta, bias_at(g, j), pf.rows > 0 ? &pf : NULL);
+                   g->c + (size_t)i * g->ldc + j, g->ldc, kc, mr, nc, mode, g->beta, bias_at(g, j), pf.rows > 0 ? &pf : NULL,
+                   panels_pf && panels_pf->rows > 0 ? panels_pf : NULL);
       }
     }
   }
@@ -382,16 +395,28 @@ AVX512 static void gemm_task(void *ctx, int task) {
     return;
   }
   const int mc = g->panel_rows;
-  float *panels = g->panels + (size_t)task * g->panel_floats;
+  float *own_panels = g->packed_a ? NULL : g->panels + (size_t)task * g->panel_floats;
   for (int p0 = 0; p0 < g->k; p0 += OUT_KC) {
     const int kc = g->k - p0 < OUT_KC ? g->k - p0 : OUT_KC;
     const enum store_mode mode = p0 == 0 ? first_mode(g) : ACCUMULATE;
     const float *bp = g->b_rows ? g->b + p0 : g->b + (size_t)p0 * g->ldb;
+    // Prepacked panels come from memory: fetch the next block's while this one computes, as the
+    // blocks of B are (without, the tiles waited on them and packing them per call was as fast).
+    prefetch_cursor panels_pf = {NULL, 0, 0, 0, 0};
+    if (g->packed_a && p0 + kc < g->k) {
+      const int next_kc = g->k - (p0 + kc) < OUT_KC ? g->k - (p0 + kc) : OUT_KC;
+      panels_pf.row = g->packed_a + r3d_weight_panels_floats(g->m, p0 + kc);
+      panels_pf.lines = (int)(r3d_weight_panels_floats(g->m, next_kc) / 16);
+      panels_pf.rows = 1;
+    }
     for (int ib = i0; ib < i1; ib += mc) {
       const int ie = ib + mc < i1 ? ib + mc : i1;
-      pack_panels(g->a, g->lda, g->trans_a, ib, ie, p0, kc, panels);
+      const float *panels = own_panels;
+      if (g->packed_a) panels = g->packed_a + r3d_weight_panels_floats(g->m, p0) + (size_t)(ib / OUT_M) * OUT_M * kc;
+      else pack_panels(g->a, g->lda, g->trans_a, ib, ie, p0, kc, own_panels);
       if (g->pack_b) {
-        outer_columns_packed(g, bp, panels, ib, ie, j0, j1, p0, kc, mode, g->bpacks + (size_t)task * PACK_B_N * OUT_KC);
+        outer_columns_packed(g, bp, panels, ib, ie, j0, j1, p0, kc, mode, g->bpacks + (size_t)task * PACK_B_N * OUT_KC,
+                             g->packed_a ? &panels_pf : NULL);
         continue;
       }
       for (int u = j0; u < j1; u += OUT_N) {
@@ -401,7 +426,7 @@ AVX512 static void gemm_task(void *ctx, int task) {
         for (int i = ib; i < ie; i += OUT_M) {
           const int mr = ie - i < OUT_M ? ie - i : OUT_M;
           outer_tile(panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, bp + j, g->ldb, g->c + (size_t)i * g->ldc + j,
-                     g->ldc, kc, mr, nc, mode, g->beta, bias_at(g, j), NULL);
+                     g->ldc, kc, mr, nc, mode, g->beta, bias_at(g, j), NULL, NULL);
         }
       }
     }
@@ -427,8 +452,10 @@ static bool take_outer_scratch(gemm_job *g, int tasks) {
   g->panel_rows = ceil_div(OUT_PANEL_FLOATS / kc_max, OUT_M) * OUT_M;
   const int rows = g->row_chunk < g->panel_rows ? g->row_chunk : g->panel_rows;
   g->panel_floats = (size_t)ceil_div(rows, OUT_M) * OUT_M * (size_t)kc_max;
-  g->panels = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_PANELS, (size_t)tasks * g->panel_floats * sizeof(float));
-  if (!g->panels) return false;
+  if (!g->packed_a) {
+    g->panels = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_PANELS, (size_t)tasks * g->panel_floats * sizeof(float));
+    if (!g->panels) return false;
+  }
   // B^T (rows path, short reductions): B is only read through its packs; otherwise where two or
   // more row tiles read it and a row of it is wider than a block
   g->pack_b = g->b_rows || (g->ldb > PACK_B_N && rows > OUT_M);
@@ -437,7 +464,7 @@ static bool take_outer_scratch(gemm_job *g, int tasks) {
     if (!g->bpacks) g->pack_b = false;
   }
   if (g->b_rows && !g->pack_b) {
-    r3d_scratch_release(R3D_SCRATCH_GEMM_PANELS);
+    if (g->panels) r3d_scratch_release(R3D_SCRATCH_GEMM_PANELS);
     g->panels = NULL;
     return false;
   }
@@ -464,14 +491,14 @@ static void release_outer_scratch(const gemm_job *g) {
 #define ROWS_MIN_N 96
 
 static bool sgemm_rows(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                       int ldc, const float *bias) {
+                       int ldc, const float *bias, const float *b_panels) {
   float *ct = (float *)r3d_scratch_take(R3D_SCRATCH_GEMM_OUTPUT, (size_t)n * (size_t)m * sizeof(float));
   if (!ct) return false;
   if (bias || beta != 0.0f)
     for (int j = 0; j < n; j++)
       for (int i = 0; i < m; i++) ct[(size_t)j * m + i] = bias ? bias[j] : c[(size_t)i * ldc + j];
   gemm_job g = {false, false, n, m, k, b, a, (size_t)ldb, (size_t)lda, (size_t)m, ct, bias ? 1.0f : beta, NULL, n, m, 1,
-                NULL, 0, 0, 0, true, NULL, true};
+                NULL, 0, 0, 0, true, NULL, true, b_panels};
   const int threads = r3d_pool_threads();
   int tasks = 1;
   if (threads > 1) {
@@ -493,11 +520,33 @@ static bool sgemm_rows(int m, int n, int k, const float *a, int lda, const float
   return ok;
 }
 
+bool r3d_rows_path(bool trans_a, bool trans_b, int m, int n, int k) {
+  return !trans_a && trans_b && k >= ROWS_MIN_K && m >= ROWS_MIN_M && n >= ROWS_MIN_N && r3d_gemm_supported();
+}
+
+size_t r3d_weight_panels_floats(int rows, int k) { return (size_t)ceil_div(rows, OUT_M) * OUT_M * (size_t)k; }
+
+typedef struct {
+  const float *w;
+  int rows, k;
+  float *out;
+} weight_panels_job;
+
+AVX512 static void weight_panels_task(void *ctx, int task) {
+  const weight_panels_job *j = (const weight_panels_job *)ctx;
+  const int p0 = task * OUT_KC, kc = j->k - p0 < OUT_KC ? j->k - p0 : OUT_KC;
+  pack_panels(j->w, (size_t)j->k, false, 0, j->rows, p0, kc, j->out + r3d_weight_panels_floats(j->rows, p0));
+}
+
+void r3d_pack_weight_panels(const float *w, int rows, int k, float *out) {
+  weight_panels_job j = {w, rows, k, out};
+  r3d_parallel_for(weight_panels_task, &j, ceil_div(k, OUT_KC), r3d_pool_threads());
+}
+
 bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-               float beta, float *c, int ldc, const float *bias) {
+               float beta, float *c, int ldc, const float *bias, const float *b_panels) {
   if (m <= 0 || n <= 0 || k <= 0 || !r3d_gemm_supported()) return false;
-  if (!trans_a && trans_b && k >= ROWS_MIN_K && m >= ROWS_MIN_M && n >= ROWS_MIN_N &&
-      sgemm_rows(m, n, k, a, lda, b, ldb, beta, c, ldc, bias))
+  if (r3d_rows_path(trans_a, trans_b, m, n, k) && sgemm_rows(m, n, k, a, lda, b, ldb, beta, c, ldc, bias, ldb == k ? b_panels : NULL))
     return true;
   const double flops = 2.0 * m * n * (double)k;
   // A * B^T: the dot kernel, except for a short reduction in a large product (see DOT_MIN_K).
@@ -526,7 +575,7 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
   }
   const int nv = n + col_pad;
   gemm_job g = {dot, trans_a, m, n, k, a, b, (size_t)lda, (size_t)ldb, (size_t)ldc, c, beta, bias, m, nv, 1, NULL, 0, 0, col_pad,
-                false, NULL, b_rows};
+                false, NULL, b_rows, NULL};
   const int threads = flops < PARALLEL_FLOPS ? 1 : r3d_pool_threads();
   int tasks = 1;
   if (threads > 1) {
@@ -558,10 +607,16 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
 
 bool r3d_gemm_supported(void) { return false; }
 bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-               float beta, float *c, int ldc, const float *bias) {
+               float beta, float *c, int ldc, const float *bias, const float *b_panels) {
   (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)a, (void)lda, (void)b, (void)ldb, (void)beta,
-      (void)c, (void)ldc, (void)bias;
+      (void)c, (void)ldc, (void)bias, (void)b_panels;
   return false;
 }
+bool r3d_rows_path(bool trans_a, bool trans_b, int m, int n, int k) {
+  (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k;
+  return false;
+}
+size_t r3d_weight_panels_floats(int rows, int k) { return ((size_t)rows + 11) / 12 * 12 * (size_t)k; }
+void r3d_pack_weight_panels(const float *w, int rows, int k, float *out) { (void)w, (void)rows, (void)k, (void)out; }
 
 #endif

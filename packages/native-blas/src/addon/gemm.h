@@ -19,7 +19,20 @@ bool r3d_gemm_supported(void);
 // prefilled with the bias and beta 1, without that extra pass over C. Returns false, touching
 // nothing, for a case it does not handle (no AVX-512, a product too small to gain); the caller
 // then uses BLAS.
+// b_panels: NULL, or B (n x k, contiguous) already packed by r3d_pack_weight_panels, used where
+// the product runs as C^T = B * A^T ("rows", r3d_rows_path): the same bits, without packing B
+// again on every call (an evaluation's fixed weight).
 bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-               float beta, float *c, int ldc, const float *bias);
+               float beta, float *c, int ldc, const float *bias, const float *b_panels);
+
+// Whether r3d_sgemm runs this product as C^T = B * A^T (only then are b_panels read).
+bool r3d_rows_path(bool trans_a, bool trans_b, int m, int n, int k);
+
+// Floats of a rows x k matrix packed by r3d_pack_weight_panels.
+size_t r3d_weight_panels_floats(int rows, int k);
+
+// Packs a row-major rows x k matrix (a weight W in x W^T) into the panels its every reduction block
+// would be packed into on each call, for r3d_sgemm's b_panels.
+void r3d_pack_weight_panels(const float *w, int rows, int k, float *out);
 
 #endif

@@ -16,16 +16,18 @@ static void fill_rows(float *c, const float *bias, int64_t rows, int64_t n) {
   for (int64_t i = 0; i < rows; i++) memcpy(c + i * n, bias, (size_t)n * sizeof(float));
 }
 
-// sgemm(a, b, c, batch, batchA, batchB, m, n, k, transA, transB, alpha, beta[, bias])
+// sgemm(a, b, c, batch, batchA, batchB, m, n, k, transA, transB, alpha, beta[, bias[, bPanels]])
 // For bi in [0, batch): C[bi] = alpha * op(A[bi % batchA]) * op(B[bi % batchB]) + beta * C[bi],
 // row-major, A[i] is m x k (k x m when transA), B[i] is k x n (n x k when transB), C[i] is m x n.
 // The modulo is TensorFlow.js's batch broadcasting rule for BatchMatMul. With a bias (n floats;
 // alpha 1 and beta 0 only), C[bi] = op(A) * op(B) + bias on every row: the same float32 sums as
-// C prefilled with the bias and beta 1, which is what BLAS gets.
+// C prefilled with the bias and beta 1, which is what BLAS gets. bPanels: B packed by
+// packWeightPanels(b, n, k), read instead of packing B where the product runs as C^T = B A^T
+// (rowsPath); the same bits either way.
 napi_value r3d_js_sgemm(napi_env env, napi_callback_info info) {
-  GET_ARGS(env, info, 14);
-  if (argc != 13 && argc != 14) {
-    napi_throw_type_error(env, "R3D_BLAS_ARG", "sgemm expects 13 or 14 arguments");
+  GET_ARGS(env, info, 15);
+  if (argc < 13 || argc > 15) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "sgemm expects 13 to 15 arguments");
     return NULL;
   }
   float *a, *b, *c;
@@ -49,11 +51,26 @@ napi_value r3d_js_sgemm(napi_env env, napi_callback_info info) {
   float *bias = NULL;
   size_t lbias = 0;
   napi_valuetype bias_type = napi_undefined;
-  if (argc == 14) CHECK(env, napi_typeof(env, argv[13], &bias_type));
+  if (argc >= 14) CHECK(env, napi_typeof(env, argv[13], &bias_type));
   if (bias_type != napi_undefined && bias_type != napi_null) {
     if (!r3d_get_f32(env, argv[13], "bias", &bias, &lbias)) return NULL;
     if ((int64_t)lbias != n || alpha != 1.0 || beta != 0.0) {
       napi_throw_range_error(env, "R3D_BLAS_ARG", "a bias must have n elements, with alpha 1 and beta 0");
+      return NULL;
+    }
+  }
+  float *b_panels = NULL;
+  size_t lpanels = 0;
+  napi_valuetype panels_type = napi_undefined;
+  if (argc == 15) CHECK(env, napi_typeof(env, argv[14], &panels_type));
+  if (panels_type != napi_undefined && panels_type != napi_null) {
+    if (!r3d_get_f32(env, argv[14], "bPanels", &b_panels, &lpanels)) return NULL;
+    if (n > INT32_MAX || k > INT32_MAX || batch_b != 1 || lpanels != r3d_weight_panels_floats((int)n, (int)k)) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "bPanels must be packWeightPanels(b, n, k) of one B: %zu floats for n %lld, k %lld, got %zu",
+               n > INT32_MAX || k > INT32_MAX ? (size_t)0 : r3d_weight_panels_floats((int)n, (int)k), (long long)n,
+               (long long)k, lpanels);
+      napi_throw_range_error(env, "R3D_BLAS_ARG", msg);
       return NULL;
     }
   }
@@ -85,7 +102,7 @@ napi_value r3d_js_sgemm(napi_env env, napi_callback_info info) {
     for (; first_blas < batch; first_blas++) {
       const int64_t bi = first_blas;
       if (!r3d_sgemm(ta, tb, (int)m, (int)n, (int)k, a + (bi % batch_a) * sa, lda, b + (bi % batch_b) * sb, ldb,
-                     (float)beta, c + bi * sc, (int)n, bias))
+                     (float)beta, c + bi * sc, (int)n, bias, b_panels))
         break;
     }
     if (first_blas == batch) return NULL;
@@ -140,5 +157,52 @@ napi_value r3d_js_config(napi_env env, napi_callback_info info) {
            own_gemm ? "on" : r3d_gemm_supported() ? "off" : "unsupported on this CPU");
   napi_value out;
   CHECK(env, napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+// rowsPath(transA, transB, m, n, k): whether sgemm runs this product as C^T = B A^T on our kernels
+// (the only case that reads bPanels).
+napi_value r3d_js_rows_path(napi_env env, napi_callback_info info) {
+  GET_ARGS(env, info, 5);
+  bool ta = false, tb = false;
+  int64_t m = 0, n = 0, k = 0;
+  if (argc != 5 || napi_get_value_bool(env, argv[0], &ta) != napi_ok || napi_get_value_bool(env, argv[1], &tb) != napi_ok) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "rowsPath expects (transA, transB, m, n, k)");
+    return NULL;
+  }
+  if (!r3d_get_i64(env, argv[2], "m", &m) || !r3d_get_i64(env, argv[3], "n", &n) || !r3d_get_i64(env, argv[4], "k", &k)) return NULL;
+  napi_value out;
+  const bool fits = m <= INT32_MAX && n <= INT32_MAX && k <= INT32_MAX;
+  CHECK(env, napi_get_boolean(env, own_gemm && fits && r3d_rows_path(ta, tb, (int)m, (int)n, (int)k), &out));
+  return out;
+}
+
+// packWeightPanels(w, rows, k): a new Float32Array holding the row-major rows x k matrix w packed as
+// sgemm's bPanels.
+napi_value r3d_js_pack_weight_panels(napi_env env, napi_callback_info info) {
+  GET_ARGS(env, info, 3);
+  float *w;
+  size_t lw;
+  int64_t rows = 0, k = 0;
+  if (argc != 3) {
+    napi_throw_type_error(env, "R3D_BLAS_ARG", "packWeightPanels expects (w, rows, k)");
+    return NULL;
+  }
+  if (!r3d_get_f32(env, argv[0], "w", &w, &lw) || !r3d_get_i64(env, argv[1], "rows", &rows) || !r3d_get_i64(env, argv[2], "k", &k))
+    return NULL;
+  if (rows < 1 || k < 1 || rows > INT32_MAX || k > INT32_MAX || (int64_t)lw != rows * k) {
+    napi_throw_range_error(env, "R3D_BLAS_ARG", "packWeightPanels: w must hold rows x k floats, rows and k >= 1");
+    return NULL;
+  }
+  if (!r3d_gemm_supported()) {
+    napi_throw_error(env, "R3D_BLAS_UNSUPPORTED", "packWeightPanels: this CPU does not run the AVX-512 kernels (see rowsPath)");
+    return NULL;
+  }
+  const size_t floats = r3d_weight_panels_floats((int)rows, (int)k);
+  napi_value buffer, out;
+  void *data = NULL;
+  CHECK(env, napi_create_arraybuffer(env, floats * sizeof(float), &data, &buffer));
+  r3d_pack_weight_panels(w, (int)rows, (int)k, (float *)data);
+  CHECK(env, napi_create_typedarray(env, napi_float32_array, floats, buffer, 0, &out));
   return out;
 }

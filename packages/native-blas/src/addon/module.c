@@ -8,6 +8,8 @@ static napi_value Init(napi_env env, napi_value exports) {
   r3d_pool_set_threads(openblas_get_num_threads()); // OPENBLAS_NUM_THREADS, or OpenBLAS's default
   napi_property_descriptor props[] = {
       {"sgemm", NULL, r3d_js_sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rowsPath", NULL, r3d_js_rows_path, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"packWeightPanels", NULL, r3d_js_pack_weight_panels, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setNumThreads", NULL, r3d_js_set_num_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getNumThreads", NULL, r3d_js_get_num_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setOwnGemm", NULL, r3d_js_set_own_gemm, NULL, NULL, NULL, napi_enumerable, NULL},
