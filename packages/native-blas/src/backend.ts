@@ -7,6 +7,7 @@ import { elementwiseConfigs, fillKernelNames, unaryKernelNames } from './element
 import { movementConfigs } from './movement-kernels.js';
 import { R3DAdamW, R3DGelu, R3DGeluGrad, R3DLayerNorm, R3DLayerNormGrad, R3DLinearNormRelu } from '@r3d-ts/kernel-names';
 import { fusedConfigs } from './fused-kernels.js';
+import { topKConfig } from './topk-kernel.js';
 import { TransposeCache } from './transpose-cache.js';
 import { WeightPanelsCache } from './weight-panels.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './matmul-kernels.js';
@@ -89,7 +90,7 @@ export class NativeBlasBackend extends MathBackendCPU {
 export const nativeKernels = [
   'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum',
   'Transpose', 'Softmax', 'Sum', 'Mean', ...unaryKernelNames, ...fillKernelNames,
-  'Slice', 'SplitV', 'Unpack', 'StridedSlice', 'Concat', 'Pack', 'PadV2', 'Tile', R3DLayerNorm, R3DLayerNormGrad, R3DGelu, R3DGeluGrad, R3DAdamW, R3DLinearNormRelu,
+  'Slice', 'SplitV', 'Unpack', 'StridedSlice', 'Concat', 'Pack', 'PadV2', 'Tile', R3DLayerNorm, R3DLayerNormGrad, R3DGelu, R3DGeluGrad, R3DAdamW, R3DLinearNormRelu, 'TopK',
 ] as readonly string[];
 
 /**
@@ -115,6 +116,7 @@ export function registerNativeBlasBackend(): void {
   const native = [
     batchMatMulConfig(addon, NATIVE_BLAS), fusedMatMulConfig(addon, NATIVE_BLAS),
     ...elementwiseConfigs(addon, NATIVE_BLAS), ...movementConfigs(addon, NATIVE_BLAS), ...fusedConfigs(addon, NATIVE_BLAS),
+    topKConfig(NATIVE_BLAS),
   ];
   for (const config of native) tf.registerKernel(config);
   // Above cpu (1) and wasm (2), below the libtensorflow binding (3).
