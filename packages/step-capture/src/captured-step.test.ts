@@ -142,6 +142,29 @@ describe.each(testBackends())('captureStep on %s', (backend) => {
     tf.dispose(x);
   });
 
+  it('hands out a reshaped input or variable as an output without freeing what it aliases', async () => {
+    await selectBackend({ backend });
+    const model = mlp(9);
+    const step = captureStep(([a]) => [tf.reshape(a!, [-1]), tf.clone(tf.reshape(model.vars[0]!, [96])), tf.sum(tf.matMul(a!, model.vars[0]!))]);
+    const [x] = batch(0);
+    const want = [Array.from(x.dataSync()), Array.from(model.vars[0]!.dataSync())];
+    let memory = { tensors: 0, buffers: 0 };
+    for (let i = 0; i < 6; i++) {
+      if (i === 3) memory = { tensors: tf.memory().numTensors, buffers: tf.engine().backend.numDataIds() };
+      const [flat, weight, total] = step.run([x]);
+      expect(Array.from(flat!.dataSync())).toEqual(want[0]);
+      expect(Array.from(weight!.dataSync())).toEqual(want[1]);
+      tf.dispose([flat!, weight!, total!]);
+    }
+    expect(step.status.mode).toBe('replay');
+    expect({ tensors: tf.memory().numTensors, buffers: tf.engine().backend.numDataIds() }).toEqual(memory);
+    expect(Array.from(x.dataSync())).toEqual(want[0]); // the input and the weight outlive their aliases
+    expect(Array.from(model.vars[0]!.dataSync())).toEqual(want[1]);
+    step.dispose();
+    tf.dispose(x);
+    model.dispose();
+  });
+
   it('stays eager, and says why, where a replay could not reproduce the step', async () => {
     await selectBackend({ backend });
     const model = mlp(5);
