@@ -95,6 +95,7 @@ function buildPlan(recording: Recording): Plan {
     for (const operand of c.inputs) if (operand?.source.kind === 'slot') last[operand.source.slot] = i;
     for (const slot of c.call.outputs) if (last[slot] === -1) last[slot] = i; // never read: freed at once
   });
+  // handed to the caller, or to an assigned variable
   for (const o of [...outputs, ...assigns.map((a) => a.value)]) if (o.source.kind === 'slot') last[o.source.slot] = -2;
   last.forEach((i, slot) => {
     if (i >= 0) calls[i]!.free.push(slot);
@@ -233,6 +234,8 @@ export class CapturedStep {
         for (let j = 0; j < call.outputs.length; j++) {
           const out = outs[j]!;
           if (out instanceof tf.Tensor) {
+            // some kernels (tfjs-backend-cpu's Abs) return an engine tensor, which no scope will
+            // dispose here: keep its buffer as a plain slot and let the tensor go
             backend.incRef(out.dataId);
             out.dispose();
             slots[call.outputs[j]!] = { dataId: out.dataId, shape: out.shape, dtype: out.dtype };
@@ -251,6 +254,7 @@ export class CapturedStep {
     const handed = new Set<number>();
     const wrap = (o: Operand): tf.Tensor => {
       const info = resolve(o)!;
+      // a slot's reference passes to its first tensor; any other gets a reference of its own
       if (o.source.kind !== 'slot' || handed.has(o.source.slot)) backend.incRef(info.dataId);
       else handed.add(o.source.slot);
       return engine.makeTensorFromTensorInfo(info, backend);
