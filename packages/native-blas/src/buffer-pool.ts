@@ -27,7 +27,6 @@ export class BufferPool {
   private readonly owned = new WeakSet<object>();
   private readonly escaped = new WeakSet<object>();
   private pooledBytes = 0;
-  private pooledArrays = 0;
   private tick = 0;
   hits = 0;
   misses = 0;
@@ -51,7 +50,6 @@ export class BufferPool {
     if (reused) {
       bucket!.ticks.pop();
       this.pooledBytes -= reused.byteLength;
-      this.pooledArrays--;
       this.hits++;
       return reused;
     }
@@ -78,7 +76,6 @@ export class BufferPool {
     bucket.arrays.push(values);
     bucket.ticks.push(this.tick++);
     this.pooledBytes += values.byteLength;
-    this.pooledArrays++;
   }
 
   private evictOldest(): void {
@@ -91,18 +88,18 @@ export class BufferPool {
     oldest!.ticks.shift();
     if (oldest!.arrays.length === 0) this.buckets.delete(length);
     this.pooledBytes -= evicted.byteLength;
-    this.pooledArrays--;
   }
 
   /** Drops every pooled array (they are garbage collected as usual). */
   clear(): void {
     this.buckets.clear();
     this.pooledBytes = 0;
-    this.pooledArrays = 0;
   }
 
   stats(): { arrays: number; bytes: number; hits: number; misses: number } {
-    return { arrays: this.pooledArrays, bytes: this.pooledBytes, hits: this.hits, misses: this.misses };
+    let arrays = 0;
+    for (const bucket of this.buckets.values()) arrays += bucket.arrays.length;
+    return { arrays, bytes: this.pooledBytes, hits: this.hits, misses: this.misses };
   }
 }
 

@@ -50,11 +50,16 @@ function plan(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boo
   return { outShape: [...outer, m, n], batch: Math.max(batchA, batchB), batchA, batchB, m, n, k: innerA };
 }
 
-/** C = op(A) op(B) (+ a row bias) into `out`, folding a shared right operand into one GEMM. */
-function gemm(addon: BlasAddon, p: MatMulPlan, av: Float32Array, bv: Float32Array, out: Float32Array, tA: boolean, tB: boolean, bias: Float32Array | null, panels?: (rows: number) => Float32Array | undefined): void {
+/**
+ * C = op(A) op(B) (+ a row bias) into `out`, folding a shared right operand into one GEMM (which
+ * reads B's kept panels where it has them, see `weightPanelsFor`).
+ */
+function gemm(addon: BlasAddon, backend: Backend, p: MatMulPlan, a: TensorInfo, b: TensorInfo, out: Float32Array, tA: boolean, tB: boolean, bias: Float32Array | null): void {
+  const [av, bv] = [f32(backend, a), f32(backend, b)];
   if (p.batchB === 1 && p.batchA === p.batch && !tA) {
     // (B, M, K) x (K, N): the batch is just more rows of one big, faster GEMM.
-    addon.sgemm(av, bv, out, 1, 1, 1, p.batch * p.m, p.n, p.k, false, tB, 1, 0, bias, tB ? panels?.(p.batch * p.m) : undefined);
+    const rows = p.batch * p.m;
+    addon.sgemm(av, bv, out, 1, 1, 1, rows, p.n, p.k, false, tB, 1, 0, bias, tB ? weightPanelsFor(backend, addon, b, rows, p.n, p.k) : undefined);
   } else {
     addon.sgemm(av, bv, out, p.batch, p.batchA, p.batchB, p.m, p.n, p.k, tA, tB, 1, 0, bias);
   }
@@ -69,7 +74,7 @@ export function batchMatMulConfig(addon: BlasAddon, backendName: string): Kernel
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return cpu(args as never) as TensorInfo;
     const p = plan(a, b, attrs.transposeA, attrs.transposeB);
     const out = outputArray(backend, p.batch * p.m * p.n);
-    gemm(addon, p, f32(backend, a), f32(backend, b), out, attrs.transposeA, attrs.transposeB, null, (rows) => weightPanelsFor(backend, addon, b, rows, p.n, p.k));
+    gemm(addon, backend, p, a, b, out, attrs.transposeA, attrs.transposeB, null);
     return backend.makeTensorInfo(p.outShape, 'float32', out);
   };
   return { kernelName: BatchMatMul, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
@@ -100,7 +105,7 @@ export function fusedMatMulConfig(addon: BlasAddon, backendName: string): Kernel
     // its sums; any other bias shape goes through the Add kernel.
     const rowBias = bias !== undefined && util.sizeFromShape(bias.shape) === p.n && bias.shape[bias.shape.length - 1] === p.n && bias.shape.length <= p.outShape.length;
     let out: Float32Array = outputArray(backend, total);
-    gemm(addon, p, f32(backend, a), f32(backend, b), out, transposeA, transposeB, rowBias ? f32(backend, bias!) : null, (rows) => weightPanelsFor(backend, addon, b, rows, p.n, p.k));
+    gemm(addon, backend, p, a, b, out, transposeA, transposeB, rowBias ? f32(backend, bias!) : null);
     let result = backend.makeTensorInfo(p.outShape, 'float32', out);
     const kernel = (name: string, kInputs: Record<string, TensorInfo>, kAttrs: object = {}): TensorInfo => {
       const next = getKernel(name, backendName)!.kernelFunc({ inputs: kInputs, backend, attrs: kAttrs as never }) as TensorInfo;

@@ -108,7 +108,8 @@ AVX512 static void dot_tile(const float *a, size_t lda, const float *b, size_t l
 #define OUT_PANEL_FLOATS (128 * 1024)
 
 // Cache lines to fetch ahead while a tile computes: `rows` rows of `lines` lines each, `ld` floats
-// apart, walked row by row (the next block the rows path will transpose, see sgemm_rows).
+// apart, walked row by row (what the next block will copy, see outer_columns_packed, or the next
+// block's prepacked panels, see gemm_task).
 typedef struct {
   const float *row;
   size_t ld;
