@@ -12,6 +12,7 @@
         "src/addon/dropout.c",
         "src/addon/threads.c",
         "src/addon/gemm.c",
+        "src/addon/gemm_avx2.c",
         "src/addon/pool.c",
         "src/addon/scratch.c"
       ],

@@ -24,7 +24,7 @@ export interface BlasAddon {
   ): void;
   /** Whether `sgemm` runs this product as C^T = B A^T on the addon's kernels (it then reads `bPanels`). */
   rowsPath(transA: boolean, transB: boolean, m: number, n: number, k: number): boolean;
-  /** A row-major rows x k matrix packed for `sgemm`'s `bPanels` (throws on a CPU without the AVX-512 kernels). */
+  /** A row-major rows x k matrix packed for `sgemm`'s `bPanels` (throws on a CPU that runs none of the addon's GEMM kernels). */
   packWeightPanels(w: Float32Array, rows: number, k: number): Float32Array;
   /** out (dense over dims) = a op b, reading a and b at their strides (0 where broadcast). */
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, dims: number[], stridesA: number[], stridesB: number[]): void;
@@ -58,8 +58,12 @@ export interface BlasAddon {
   dropoutMask(state: Uint32Array, keep: number, out: Float32Array): void;
   /** out[i] = f(x[i]) for the op code (enum in src/addon/elementwise.c); alpha for Step and LeakyRelu. */
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
-  /** Routes products to the addon's AVX-512 kernels first (when the CPU has them); returns whether they are on. */
-  setOwnGemm(on: boolean): boolean;
+  /**
+   * Routes products to the addon's GEMM kernels first (where the CPU has AVX-512, or AVX2 + FMA);
+   * `isa` 'avx2' runs the AVX2 ones even on an AVX-512 CPU (the same bits), 'best' (the default)
+   * the widest it has. Returns whether they are on.
+   */
+  setOwnGemm(on: boolean, isa?: GemmIsa): boolean;
   ownGemm(): boolean;
   /**
    * Threads for the addon's kernels and OpenBLAS (OpenBLAS keeps one while our GEMM kernels are
@@ -122,15 +126,36 @@ export function defaultThreadCount(env: Record<string, string | undefined> = pro
   return availableParallelism();
 }
 
+/** Which of the addon's GEMM kernels run: the widest the CPU has, or the AVX2 + FMA ones. */
+export type GemmIsa = 'best' | 'avx2';
+
 /**
- * Whether the addon's own AVX-512 GEMM kernels should run (where the CPU has AVX-512):
- * `R3D_NATIVE_GEMM=blas` sends every product to BLAS, `own` (the default) uses ours first.
+ * Whether the addon's own GEMM kernels should run (where the CPU has AVX-512, or AVX2 + FMA):
+ * `R3D_NATIVE_GEMM=blas` sends every product to BLAS, `own` (the default) uses ours first, `avx2`
+ * ours with the AVX2 kernels even on an AVX-512 CPU (they give the same bits: a way to check).
+ *
+ * @example
+ * ownGemmWanted({ R3D_NATIVE_GEMM: 'blas' }); // false
  */
 export function ownGemmWanted(env: Record<string, string | undefined> = process.env): boolean {
+  return gemmChoice(env) !== 'blas';
+}
+
+/**
+ * The kernels `R3D_NATIVE_GEMM` asks for where ours run: 'avx2' for `avx2`, else 'best'.
+ *
+ * @example
+ * gemmIsaWanted({ R3D_NATIVE_GEMM: 'avx2' }); // 'avx2'
+ */
+export function gemmIsaWanted(env: Record<string, string | undefined> = process.env): GemmIsa {
+  return gemmChoice(env) === 'avx2' ? 'avx2' : 'best';
+}
+
+function gemmChoice(env: Record<string, string | undefined>): 'own' | 'blas' | 'avx2' {
   const raw = env.R3D_NATIVE_GEMM;
-  if (raw === undefined || raw === '' || raw === 'own') return true;
-  if (raw === 'blas') return false;
-  throw new RangeError(`R3D_NATIVE_GEMM must be 'own' or 'blas', got '${raw}'`);
+  if (raw === undefined || raw === '' || raw === 'own') return 'own';
+  if (raw === 'blas' || raw === 'avx2') return raw;
+  throw new RangeError(`R3D_NATIVE_GEMM must be 'own', 'avx2' or 'blas', got '${raw}'`);
 }
 
 /**
@@ -173,7 +198,7 @@ export function loadAddon(env: Record<string, string | undefined> = process.env)
   try {
     const threads = defaultThreadCount(env);
     if (threads !== undefined) addon.setNumThreads(threads);
-    addon.setOwnGemm(ownGemmWanted(env));
+    addon.setOwnGemm(ownGemmWanted(env), gemmIsaWanted(env));
   } catch (err) {
     return { ok: false, reason: firstLine(err) };
   }

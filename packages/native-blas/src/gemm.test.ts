@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { loadAddon, ownGemmWanted } from './addon.js';
+import { gemmIsaWanted, loadAddon, ownGemmWanted } from './addon.js';
 
 const status = loadAddon();
 const addon = status.ok ? status.addon : undefined;
-// Our AVX-512 kernels only run where the CPU has AVX-512; elsewhere setOwnGemm(true) reports false.
+// Our kernels run where the CPU has AVX-512 or AVX2 + FMA; elsewhere setOwnGemm(true) reports false.
 const own = addon ? addon.setOwnGemm(true) : false;
 
 /** A deterministic pseudo-random Float32Array in [-0.5, 0.5). */
@@ -56,7 +56,7 @@ const cases: Array<[number, number, number, boolean, boolean]> = [
   [260, 100, 8200, false, true],
 ];
 
-describe.skipIf(!own)(own ? 'own AVX-512 GEMM' : 'own AVX-512 GEMM (skipped: this CPU has no AVX-512, or the addon is not built)', () => {
+describe.skipIf(!own)(own ? 'own GEMM' : 'own GEMM (skipped: this CPU has neither AVX-512 nor AVX2 + FMA, or the addon is not built)', () => {
   for (const [m, n, k, ta, tb] of cases) {
     const name = `${m}x${n}x${k} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`;
     it(`${name}: matches float64 and BLAS for beta 0, 1 and 0.5`, () => {
@@ -233,7 +233,7 @@ describe.skipIf(!own)(own ? 'own AVX-512 GEMM' : 'own AVX-512 GEMM (skipped: thi
   });
 });
 
-describe.skipIf(!own)(own ? 'own AVX-512 GEMM scratch buffers' : 'own AVX-512 GEMM scratch buffers (skipped: no AVX-512 or no addon)', () => {
+describe.skipIf(!own)(own ? 'own GEMM scratch buffers' : 'own GEMM scratch buffers (skipped: no AVX-512 or AVX2 + FMA, or no addon)', () => {
   it('keeps its packing buffers between calls: a repeated weight-gradient product faults in no new pages', () => {
     // 128 x 512 x 1600, A^T B: 2.2 MB of packed panels and blocks of B on 2 threads. Fresh buffers
     // every call were ~540 page faults a call (11 us each on the VMs this was measured on).
@@ -297,15 +297,75 @@ describe.skipIf(!own)(own ? 'own AVX-512 GEMM scratch buffers' : 'own AVX-512 GE
   });
 });
 
+// The AVX2 kernels sum every element as the AVX-512 ones do (src/addon/gemm_kernels.h), so a
+// seeded run gives the same numbers on CPUs with and without AVX-512. Only a CPU with both can
+// compare them.
+const avx512 = own && /own AVX-512 GEMM/.test(addon!.config());
+describe.skipIf(!avx512)(avx512 ? 'AVX2 kernels' : 'AVX2 kernels against AVX-512 (skipped: this CPU has no AVX-512 to compare them with)', () => {
+  const run = (isa: 'best' | 'avx2', f: () => Float32Array): Buffer => {
+    addon!.setOwnGemm(true, isa);
+    return Buffer.from(f().buffer);
+  };
+
+  it('give the AVX-512 kernels\' bits for every case, for beta 0, 0.5 and 1, with a bias, at any alignment', () => {
+    try {
+      for (const [m, n, k, ta, tb] of cases) {
+        for (const offset of [0, 5]) {
+          const a = new Float32Array(m * k + 16).subarray(offset, offset + m * k);
+          const b = new Float32Array(k * n + 16).subarray(11 - offset, 11 - offset + k * n);
+          a.set(randomArray(m * k, 21));
+          b.set(randomArray(k * n, 22));
+          const c0 = randomArray(m * n, 23);
+          const bias = randomArray(n, 24);
+          for (const [beta, withBias] of [[0, false], [0.5, false], [1, false], [0, true]] as const) {
+            const product = () => {
+              const c = Float32Array.from(c0);
+              addon!.sgemm(a, b, c, 1, 1, 1, m, n, k, ta, tb, 1, beta, withBias ? bias : null);
+              return c;
+            };
+            const wide = run('best', product);
+            const narrow = run('avx2', product);
+            expect(narrow.equals(wide), `${m}x${n}x${k} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'} offset ${offset} beta ${beta}${withBias ? ' bias' : ''}`).toBe(true);
+          }
+        }
+      }
+    } finally {
+      addon!.setOwnGemm(true);
+    }
+  });
+
+  it('pack the same weight panels, and read them to the same bits', () => {
+    try {
+      const [m, n, k] = [300, 128, 8200];
+      const a = randomArray(m * k, 25);
+      const w = randomArray(n * k, 26);
+      const bias = randomArray(n, 27);
+      const panels = { best: run('best', () => addon!.packWeightPanels(w, n, k)), avx2: run('avx2', () => addon!.packWeightPanels(w, n, k)) };
+      expect(panels.avx2.equals(panels.best)).toBe(true);
+      const product = () => {
+        const c = new Float32Array(m * n);
+        addon!.sgemm(a, w, c, 1, 1, 1, m, n, k, false, true, 1, 0, bias, new Float32Array(panels.best.buffer.slice(panels.best.byteOffset, panels.best.byteOffset + panels.best.byteLength)));
+        return c;
+      };
+      expect(run('avx2', product).equals(run('best', product))).toBe(true);
+    } finally {
+      addon!.setOwnGemm(true);
+    }
+  });
+});
+
 describe('R3D_NATIVE_GEMM', () => {
   it('selects our kernels by default and BLAS on request, and names a bad value', () => {
     expect(ownGemmWanted({})).toBe(true);
     expect(ownGemmWanted({ R3D_NATIVE_GEMM: 'own' })).toBe(true);
     expect(ownGemmWanted({ R3D_NATIVE_GEMM: 'blas' })).toBe(false);
-    expect(() => ownGemmWanted({ R3D_NATIVE_GEMM: 'mkl' })).toThrow(/R3D_NATIVE_GEMM must be 'own' or 'blas', got 'mkl'/);
+    expect(ownGemmWanted({ R3D_NATIVE_GEMM: 'avx2' })).toBe(true);
+    expect(gemmIsaWanted({})).toBe('best');
+    expect(gemmIsaWanted({ R3D_NATIVE_GEMM: 'avx2' })).toBe('avx2');
+    expect(() => ownGemmWanted({ R3D_NATIVE_GEMM: 'mkl' })).toThrow(/R3D_NATIVE_GEMM must be 'own', 'avx2' or 'blas', got 'mkl'/);
   });
 
   it.skipIf(!addon)('is reported in the addon configuration', () => {
-    expect(addon!.config()).toMatch(/own AVX-512 GEMM (on|off|unsupported on this CPU)/);
+    expect(addon!.config()).toMatch(/own (AVX-512|AVX2) GEMM (on|off)|own GEMM unsupported on this CPU/);
   });
 });

@@ -315,7 +315,7 @@ napi_value r3d_js_adamw(napi_env env, napi_callback_info info) {
 #ifdef ADAMW_STREAM
   // Streaming pays only for outputs that would not stay in cache anyway: 7 arrays of n floats
   // against a 2 MB L2 per core.
-  job.stream = n >= ADAMW_STREAM_MIN && r3d_gemm_supported() &&
+  job.stream = n >= ADAMW_STREAM_MIN && r3d_cpu_avx512() &&
                (((uintptr_t)arr[4] | (uintptr_t)arr[5] | (uintptr_t)arr[6]) & 15) == 0;
 #endif
   r3d_parallel_for(adamw_task, &job, tasks, r3d_pool_threads());

@@ -12,6 +12,7 @@
 //   long, narrow A * B^T over many rows (the depth projection) as C^T = B * A^T ("rows",
 //   sgemm_rows).
 #include "gemm.h"
+#include "gemm_kernels.h"
 #include "pool.h"
 #include "scratch.h"
 
@@ -27,32 +28,42 @@
 
 #ifdef R3D_X86
 
-bool r3d_gemm_supported(void) {
-  static int supported = -1; // cpuid once; a benign race writes the same value
-  if (supported < 0) {
+// The kernels this CPU runs: 2 AVX-512, 1 AVX2 + FMA, 0 none (BLAS does everything).
+static int cpu_isa(void) {
+  static int isa = -1; // cpuid once; a benign race writes the same value
+  if (isa < 0) {
     __builtin_cpu_init();
-    supported = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    isa = __builtin_cpu_supports("avx512f")                                        ? 2
+          : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1
+                                                                              : 0;
   }
-  return supported == 1;
+  return isa;
+}
+
+// The highest instruction set products may use (r3d_gemm_cap_isa); read when a product starts.
+static int isa_cap = 2;
+
+static int gemm_isa(void) { return cpu_isa() < isa_cap ? cpu_isa() : isa_cap; }
+
+bool r3d_gemm_supported(void) { return gemm_isa() > 0; }
+bool r3d_cpu_avx512(void) { return cpu_isa() == 2; }
+int r3d_gemm_isa(void) { return gemm_isa(); }
+int r3d_gemm_cap_isa(int cap) {
+  isa_cap = cap < 0 ? 0 : cap > 2 ? 2 : cap;
+  return gemm_isa();
 }
 
 // ---------------------------------------------------------------------------------------------
 // dot kernel: C[i][j] (+)= sum_p A[i*lda + p] * B[j*ldb + p]
 
-#define DOT_M 6
-#define DOT_N 4
-#define DOT_KC 1024
 
-// C = s, C += s, C = beta * C + s, C = bias[j] + s (the first reduction block of a product with a
-// row bias: the same sum as a C prefilled with the bias and accumulated into, one pass less over C)
-enum store_mode { STORE, ACCUMULATE, SCALE, BIAS };
 
 // Loads of A run 64-byte aligned (a load that straddles two cache lines costs ~13% here, and
 // Float32Arrays are only 16-byte aligned): the reduction starts s lanes early, masked, so element
 // p sits in lane (p + s) mod 16, and each accumulator is rotated back by s lanes before its
 // horizontal sum. Every lane adds the same products in the same order as with s = 0, so the result
 // does not depend on where the arrays happen to lie in memory.
-AVX512 static void dot_tile(const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc, int kc,
+AVX512 static void dot_tile_512(const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc, int kc,
                             int mr, int nr, enum store_mode mode, float beta, const float *bias) {
   const float *ar[DOT_M], *br[DOT_N];
   for (int i = 0; i < DOT_M; i++) ar[i] = a + (size_t)(i < mr ? i : mr - 1) * lda; // edge rows repeat
@@ -102,29 +113,7 @@ AVX512 static void dot_tile(const float *a, size_t lda, const float *b, size_t l
 // ---------------------------------------------------------------------------------------------
 // outer kernel: C[i][j] (+)= sum_p A(i, p) * B[p*ldb + j], A(i, p) = a[i*sai + p*sap]
 
-#define OUT_M 12
-#define OUT_N 32
-#define OUT_KC 1024
 #define OUT_PANEL_FLOATS (128 * 1024)
-
-// Cache lines to fetch ahead while a tile computes: `rows` rows of `lines` lines each, `ld` floats
-// apart, walked row by row (what the next block will copy, see outer_columns_packed, or the next
-// block's prepacked panels, see gemm_task).
-typedef struct {
-  const float *row;
-  size_t ld;
-  int lines, rows, line;
-} prefetch_cursor;
-
-__attribute__((always_inline)) static inline void prefetch_next(prefetch_cursor *pf) {
-  if (pf->rows <= 0) return;
-  _mm_prefetch((const char *)(pf->row + 16 * pf->line), _MM_HINT_T1);
-  if (++pf->line == pf->lines) {
-    pf->line = 0;
-    pf->row += pf->ld;
-    pf->rows--;
-  }
-}
 
 // A 12 x nc tile from a packed panel of op(A) (panel[p * 12 + r] = A(i0 + r, p), zero rows past
 // the edge) and rows of B. `full` (a compile-time constant after inlining) drops the masks. With a
@@ -178,7 +167,7 @@ __attribute__((always_inline)) AVX512 static inline void outer_tile_generic(
 
 // pf, pf2: NULL, or lines to prefetch; each case gets its own copy of the kernel, so the tiles that
 // prefetch nothing test no cursor in their loop.
-AVX512 static void outer_tile(const float *panel, const float *b, size_t ldb, float *c, size_t ldc, int kc, int mr,
+AVX512 static void outer_tile_512(const float *panel, const float *b, size_t ldb, float *c, size_t ldc, int kc, int mr,
                               int nc, enum store_mode mode, float beta, const float *bias, prefetch_cursor *pf,
                               prefetch_cursor *pf2) {
   const bool full = nc == OUT_N;
@@ -199,17 +188,22 @@ AVX512 static void outer_tile(const float *panel, const float *b, size_t ldb, fl
 // The copies are vectorised (a 12-float masked load and store per step of A^T, 4 x 4 transposes
 // for A): the scalar loop cost 0.3-0.8 ms for the R3D step's 1600 x 512 operands, as much as
 // their products (packing is a copy: the bits of the product do not change).
-AVX512 static void pack_panels(const float *a, size_t lda, bool trans_a, int i0, int i1, int p0, int kc, float *out) {
+// A(it + r, p0 + p) = a[(p0 + p) * lda + it + r]: 12 neighbours, rows past mr read as zeros
+AVX512 static void pack_panel_transposed_512(const float *a, size_t lda, int it, int mr, int p0, int kc, float *panel) {
+  const __mmask16 rows = (__mmask16)((1u << mr) - 1u);
+  for (int p = 0; p < kc; p++) {
+    const __m512 v = _mm512_maskz_loadu_ps(rows, a + (size_t)(p0 + p) * lda + it);
+    _mm512_mask_storeu_ps(panel + (size_t)p * OUT_M, (__mmask16)0x0FFF, v);
+  }
+}
+
+static void pack_panels(int isa, const float *a, size_t lda, bool trans_a, int i0, int i1, int p0, int kc, float *out) {
   for (int it = i0; it < i1; it += OUT_M) {
     const int mr = i1 - it < OUT_M ? i1 - it : OUT_M;
     float *panel = out + (size_t)((it - i0) / OUT_M) * OUT_M * kc;
     if (trans_a) {
-      // A(it + r, p0 + p) = a[(p0 + p) * lda + it + r]: 12 neighbours, rows past mr read as zeros
-      const __mmask16 rows = (__mmask16)((1u << mr) - 1u);
-      for (int p = 0; p < kc; p++) {
-        const __m512 v = _mm512_maskz_loadu_ps(rows, a + (size_t)(p0 + p) * lda + it);
-        _mm512_mask_storeu_ps(panel + (size_t)p * OUT_M, (__mmask16)0x0FFF, v);
-      }
+      if (isa == 2) pack_panel_transposed_512(a, lda, it, mr, p0, kc, panel);
+      else r3d_pack_panel_transposed_avx2(a, lda, it, mr, p0, kc, panel);
       continue;
     }
     int p = 0;
@@ -258,6 +252,7 @@ typedef struct {
   float *bpacks;       // PACK_B_N x kc_max floats per task
   bool b_rows;         // outer kernel: op(B)(p, j) = b[j * ldb + p], read only through the packed blocks
   const float *packed_a; // outer kernel: op(A)'s panels for every reduction block (r3d_pack_weight_panels)
+  int isa;             // the kernels' instruction set: 2 AVX-512, 1 AVX2 + FMA (gemm_isa when the product started)
 } gemm_job;
 
 static const float *bias_at(const gemm_job *g, int j) { return g->bias ? g->bias + j : NULL; }
@@ -270,12 +265,6 @@ static enum store_mode first_mode(const gemm_job *g) {
   return g->bias ? BIAS : g->beta == 0.0f ? STORE : g->beta == 1.0f ? ACCUMULATE : SCALE;
 }
 
-// Columns of B packed at a time (a multiple of OUT_N). 32 rather than 64: a reduction block of
-// the depth projection's rows path then holds its 528 KB of weight panels, a 128 KB block of
-// transposed frames and the 128 KB being prefetched for the next in a 1 MB L2, where 64 (256 KB
-// each) overflowed it. Alternated in one process with 64: the depth projection 3-5% faster
-// (evaluation and training), its weight gradient and the step's other products level (+-2%).
-#define PACK_B_N 32
 
 // The outer kernel over columns [j0, j1) of one reduction block, B read through a packed copy:
 // PACK_B_N columns x kc rows of B, contiguous, then every row tile of the panels over it. Why: a
@@ -289,7 +278,7 @@ static enum store_mode first_mode(const gemm_job *g) {
 // op(B)'s columns j0 .. j0 + w of a reduction block when B is stored as rows along the reduction.
 // 16 x 16 blocks transposed in registers; rows past w repeat the last (their columns are never
 // stored). A copy: the products' bits are those of the outer kernel on a transposed B.
-AVX512 static void pack_rows_transposed(const float *b, size_t ldb, int w, int kc, float *pack) {
+AVX512 static void pack_rows_transposed_512(const float *b, size_t ldb, int w, int kc, float *pack) {
   for (int r0 = 0; r0 < w; r0 += 16) {
     const float *row[16];
     for (int r = 0; r < 16; r++) row[r] = b + (size_t)(r0 + r < w ? r0 + r : w - 1) * ldb;
@@ -331,7 +320,26 @@ AVX512 static void pack_rows_transposed(const float *b, size_t ldb, int w, int k
   }
 }
 
-AVX512 static void outer_columns_packed(const gemm_job *g, const float *bp, const float *panels, int ib, int ie,
+// The kernels of the instruction set a product runs (gemm_job.isa): the same bits either way.
+static void dot_tile(int isa, const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc, int kc, int mr,
+                     int nr, enum store_mode mode, float beta, const float *bias) {
+  if (isa == 2) dot_tile_512(a, lda, b, ldb, c, ldc, kc, mr, nr, mode, beta, bias);
+  else r3d_dot_tile_avx2(a, lda, b, ldb, c, ldc, kc, mr, nr, mode, beta, bias);
+}
+
+static void outer_tile(int isa, const float *panel, const float *b, size_t ldb, float *c, size_t ldc, int kc, int mr,
+                       int nc, enum store_mode mode, float beta, const float *bias, prefetch_cursor *pf,
+                       prefetch_cursor *pf2) {
+  if (isa == 2) outer_tile_512(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, pf, pf2);
+  else r3d_outer_tile_avx2(panel, b, ldb, c, ldc, kc, mr, nc, mode, beta, bias, pf, pf2);
+}
+
+static void pack_rows_transposed(int isa, const float *b, size_t ldb, int w, int kc, float *pack) {
+  if (isa == 2) pack_rows_transposed_512(b, ldb, w, kc, pack);
+  else r3d_pack_rows_transposed_avx2(b, ldb, w, kc, pack);
+}
+
+static void outer_columns_packed(const gemm_job *g, const float *bp, const float *panels, int ib, int ie,
                                         int j0, int j1, int p0, int kc, enum store_mode mode, float *pack,
                                         prefetch_cursor *panels_pf) {
   for (int u0 = j0; u0 < j1; u0 += PACK_B_N) {
@@ -358,14 +366,14 @@ AVX512 static void outer_columns_packed(const gemm_job *g, const float *bp, cons
         pf.rows = next_kc;
       }
     }
-    if (g->b_rows) pack_rows_transposed(bp + (size_t)jb * g->ldb, g->ldb, w, kc, pack);
+    if (g->b_rows) pack_rows_transposed(g->isa, bp + (size_t)jb * g->ldb, g->ldb, w, kc, pack);
     else
       for (int p = 0; p < kc; p++) memcpy(pack + (size_t)p * PACK_B_N, bp + (size_t)p * g->ldb + jb, (size_t)w * sizeof(float));
     for (int j = jb; j < je; j += OUT_N) {
       const int nc = je - j < OUT_N ? je - j : OUT_N;
       for (int i = ib; i < ie; i += OUT_M) {
         const int mr = ie - i < OUT_M ? ie - i : OUT_M;
-        outer_tile(panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, pack + (j - jb), PACK_B_N,
+        outer_tile(g->isa, panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, pack + (j - jb), PACK_B_N,
                    g->c + (size_t)i * g->ldc + j, g->ldc, kc, mr, nc, mode, g->beta, bias_at(g, j), pf.rows > 0 ? &pf : NULL,
                    panels_pf && panels_pf->rows > 0 ? panels_pf : NULL);
       }
@@ -373,7 +381,7 @@ AVX512 static void outer_columns_packed(const gemm_job *g, const float *bp, cons
   }
 }
 
-AVX512 static void gemm_task(void *ctx, int task) {
+static void gemm_task(void *ctx, int task) {
   const gemm_job *g = (const gemm_job *)ctx;
   const int i0 = (task / g->col_tasks) * g->row_chunk, j0 = (task % g->col_tasks) * g->col_chunk;
   const int i1 = i0 + g->row_chunk < g->m ? i0 + g->row_chunk : g->m;
@@ -388,7 +396,7 @@ AVX512 static void gemm_task(void *ctx, int task) {
         const int mr = i1 - i < DOT_M ? i1 - i : DOT_M;
         for (int j = j0; j < j1; j += DOT_N) {
           const int nr = j1 - j < DOT_N ? j1 - j : DOT_N;
-          dot_tile(g->a + (size_t)i * g->lda + p0, g->lda, g->b + (size_t)j * g->ldb + p0, g->ldb,
+          dot_tile(g->isa, g->a + (size_t)i * g->lda + p0, g->lda, g->b + (size_t)j * g->ldb + p0, g->ldb,
                    g->c + (size_t)i * g->ldc + j, g->ldc, kc, mr, nr, mode, g->beta, bias_at(g, j));
         }
       }
@@ -414,7 +422,7 @@ AVX512 static void gemm_task(void *ctx, int task) {
       const int ie = ib + mc < i1 ? ib + mc : i1;
       const float *panels = own_panels;
       if (g->packed_a) panels = g->packed_a + r3d_weight_panels_floats(g->m, p0) + (size_t)(ib / OUT_M) * OUT_M * kc;
-      else pack_panels(g->a, g->lda, g->trans_a, ib, ie, p0, kc, own_panels);
+      else pack_panels(g->isa, g->a, g->lda, g->trans_a, ib, ie, p0, kc, own_panels);
       if (g->pack_b) {
         outer_columns_packed(g, bp, panels, ib, ie, j0, j1, p0, kc, mode, g->bpacks + (size_t)task * PACK_B_N * OUT_KC,
                              g->packed_a ? &panels_pf : NULL);
@@ -426,7 +434,7 @@ AVX512 static void gemm_task(void *ctx, int task) {
         if (nc <= 0) continue;
         for (int i = ib; i < ie; i += OUT_M) {
           const int mr = ie - i < OUT_M ? ie - i : OUT_M;
-          outer_tile(panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, bp + j, g->ldb, g->c + (size_t)i * g->ldc + j,
+          outer_tile(g->isa, panels + (size_t)((i - ib) / OUT_M) * OUT_M * kc, bp + j, g->ldb, g->c + (size_t)i * g->ldc + j,
                      g->ldc, kc, mr, nc, mode, g->beta, bias_at(g, j), NULL, NULL);
         }
       }
@@ -499,7 +507,7 @@ static bool sgemm_rows(int m, int n, int k, const float *a, int lda, const float
     for (int j = 0; j < n; j++)
       for (int i = 0; i < m; i++) ct[(size_t)j * m + i] = bias ? bias[j] : c[(size_t)i * ldc + j];
   gemm_job g = {false, false, n, m, k, b, a, (size_t)ldb, (size_t)lda, (size_t)m, ct, bias ? 1.0f : beta, NULL, n, m, 1,
-                NULL, 0, 0, 0, true, NULL, true, b_panels};
+                NULL, 0, 0, 0, true, NULL, true, b_panels, gemm_isa()};
   const int threads = r3d_pool_threads();
   int tasks = 1;
   if (threads > 1) {
@@ -531,16 +539,17 @@ typedef struct {
   const float *w;
   int rows, k;
   float *out;
+  int isa;
 } weight_panels_job;
 
-AVX512 static void weight_panels_task(void *ctx, int task) {
+static void weight_panels_task(void *ctx, int task) {
   const weight_panels_job *j = (const weight_panels_job *)ctx;
   const int p0 = task * OUT_KC, kc = j->k - p0 < OUT_KC ? j->k - p0 : OUT_KC;
-  pack_panels(j->w, (size_t)j->k, false, 0, j->rows, p0, kc, j->out + r3d_weight_panels_floats(j->rows, p0));
+  pack_panels(j->isa, j->w, (size_t)j->k, false, 0, j->rows, p0, kc, j->out + r3d_weight_panels_floats(j->rows, p0));
 }
 
 void r3d_pack_weight_panels(const float *w, int rows, int k, float *out) {
-  weight_panels_job j = {w, rows, k, out};
+  weight_panels_job j = {w, rows, k, out, gemm_isa()};
   r3d_parallel_for(weight_panels_task, &j, ceil_div(k, OUT_KC), r3d_pool_threads());
 }
 
@@ -576,7 +585,7 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
   }
   const int nv = n + col_pad;
   gemm_job g = {dot, trans_a, m, n, k, a, b, (size_t)lda, (size_t)ldb, (size_t)ldc, c, beta, bias, m, nv, 1, NULL, 0, 0, col_pad,
-                false, NULL, b_rows, NULL};
+                false, NULL, b_rows, NULL, gemm_isa()};
   const int threads = flops < PARALLEL_FLOPS ? 1 : r3d_pool_threads();
   int tasks = 1;
   if (threads > 1) {
@@ -607,6 +616,12 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
 #else // not x86-64: BLAS does everything
 
 bool r3d_gemm_supported(void) { return false; }
+bool r3d_cpu_avx512(void) { return false; }
+int r3d_gemm_isa(void) { return 0; }
+int r3d_gemm_cap_isa(int cap) {
+  (void)cap;
+  return 0;
+}
 bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                float beta, float *c, int ldc, const float *bias, const float *b_panels) {
   (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)a, (void)lda, (void)b, (void)ldb, (void)beta,

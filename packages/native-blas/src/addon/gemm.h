@@ -10,8 +10,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-// Whether this CPU (and OS) runs the AVX-512 kernels.
+// Whether products may run on our kernels here: AVX-512 ones, or AVX2 + FMA ones with the same
+// bits (gemm_kernels.h), on CPUs with neither BLAS does everything.
 bool r3d_gemm_supported(void);
+
+// The instruction set of our kernels now: 2 AVX-512, 1 AVX2 + FMA, 0 none.
+int r3d_gemm_isa(void);
+
+// Caps the instruction set the kernels may use (2: the best the CPU has; 1: AVX2 + FMA even where
+// the CPU has AVX-512, the same bits; 0: none) and returns the one now in use.
+int r3d_gemm_cap_isa(int cap);
+
+// Whether the CPU has AVX-512 (other kernels' fast paths, e.g. AdamW's streaming stores).
+bool r3d_cpu_avx512(void);
 
 // Row-major C = op(A) * op(B) + beta * C for one matrix: op(A) is m x k, op(B) is k x n; lda, ldb,
 // ldc are row strides. With a row bias (n floats, beta 0), C = op(A) * op(B) + bias: the bias is

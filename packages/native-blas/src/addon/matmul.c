@@ -1,4 +1,5 @@
-// Matrix products: our AVX-512 kernels (gemm.c) where they apply, a CBLAS (OpenBLAS) for the rest.
+// Matrix products: our kernels (gemm.c: AVX-512, or AVX2 + FMA with the same bits) where they apply,
+// a CBLAS (OpenBLAS) for the rest.
 #include <stdio.h>
 #include <string.h>
 
@@ -95,8 +96,8 @@ napi_value r3d_js_sgemm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   const int lda = ta ? (int)m : (int)k, ldb = tb ? (int)k : (int)n;
-  // Our AVX-512 kernels (gemm.c) take every product they handle; the rest, and every product on
-  // a CPU without AVX-512, goes to BLAS.
+  // Our kernels (gemm.c) take every product they handle; the rest, and every product on a CPU
+  // with neither AVX-512 nor AVX2 + FMA, goes to BLAS.
   int64_t first_blas = 0;
   if (own_gemm && alpha == 1.0) {
     for (; first_blas < batch; first_blas++) {
@@ -129,16 +130,26 @@ napi_value r3d_js_sgemm(napi_env env, napi_callback_info info) {
 // never spin on the cores our pool needs.
 void r3d_blas_follow_pool(void) { openblas_set_num_threads(own_gemm ? 1 : r3d_pool_threads()); }
 
-// setOwnGemm(on): route products to the AVX-512 kernels (when the CPU has them); returns whether
-// they are now in use.
+// setOwnGemm(on[, isa]): route products to our kernels (where the CPU has AVX-512 or AVX2 + FMA);
+// isa 'avx2' runs the AVX2 ones even on an AVX-512 CPU (the same bits), 'best' (the default) the
+// widest the CPU has. Returns whether they are now in use.
 napi_value r3d_js_set_own_gemm(napi_env env, napi_callback_info info) {
-  GET_ARGS(env, info, 1);
+  GET_ARGS(env, info, 2);
   napi_value out;
   bool on = false;
   if (argc < 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) {
     napi_throw_type_error(env, "R3D_BLAS_ARG", "setOwnGemm expects a boolean");
     return NULL;
   }
+  char isa[8] = "best";
+  if (argc >= 2) {
+    size_t len = 0;
+    if (napi_get_value_string_utf8(env, argv[1], isa, sizeof isa, &len) != napi_ok || (strcmp(isa, "best") && strcmp(isa, "avx2"))) {
+      napi_throw_type_error(env, "R3D_BLAS_ARG", "setOwnGemm: isa must be 'best' or 'avx2'");
+      return NULL;
+    }
+  }
+  r3d_gemm_cap_isa(strcmp(isa, "avx2") == 0 ? 1 : 2);
   own_gemm = on && r3d_gemm_supported();
   r3d_blas_follow_pool();
   CHECK(env, napi_get_boolean(env, own_gemm, &out));
@@ -153,8 +164,13 @@ napi_value r3d_js_own_gemm(napi_env env, napi_callback_info info) {
 
 napi_value r3d_js_config(napi_env env, napi_callback_info info) {
   char buf[512];
-  snprintf(buf, sizeof buf, "%s (core %s); own AVX-512 GEMM %s", openblas_get_config(), openblas_get_corename(),
-           own_gemm ? "on" : r3d_gemm_supported() ? "off" : "unsupported on this CPU");
+  const char *isa = r3d_gemm_isa() == 2 ? "AVX-512" : "AVX2";
+  if (r3d_gemm_supported())
+    snprintf(buf, sizeof buf, "%s (core %s); own %s GEMM %s", openblas_get_config(), openblas_get_corename(), isa,
+             own_gemm ? "on" : "off");
+  else
+    snprintf(buf, sizeof buf, "%s (core %s); own GEMM unsupported on this CPU (no AVX-512, no AVX2 + FMA)",
+             openblas_get_config(), openblas_get_corename());
   napi_value out;
   CHECK(env, napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &out));
   return out;
@@ -195,7 +211,7 @@ napi_value r3d_js_pack_weight_panels(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!r3d_gemm_supported()) {
-    napi_throw_error(env, "R3D_BLAS_UNSUPPORTED", "packWeightPanels: this CPU does not run the AVX-512 kernels (see rowsPath)");
+    napi_throw_error(env, "R3D_BLAS_UNSUPPORTED", "packWeightPanels: this CPU runs none of our GEMM kernels (see rowsPath)");
     return NULL;
   }
   const size_t floats = r3d_weight_panels_floats((int)rows, (int)k);

@@ -1,0 +1,204 @@
+// The GEMM kernels for CPUs with AVX2 + FMA but no AVX-512 (AMD Zen 1-3, most desktop Intel
+// CPUs): the same arguments as gemm.c's AVX-512 kernels and the same bits (gemm_kernels.h says
+// how each element is summed), so a seeded training gives the same numbers on both. Half-width
+// registers and half as many of them: the outer kernel's 12 x 32 tile runs as 6 x 16 sub-tiles,
+// each element still one FMA chain over the block; the dot kernel keeps its 16 lane sums in two
+// registers each and reduces them in _mm512_reduce_add_ps's order.
+#include "gemm_kernels.h"
+
+#include <stdint.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+// Lanes of a 16-bit lane mask (bit l: lane l) as the two 8-lane masks maskload / maskstore take.
+AVX2 static inline __m256i half_mask(unsigned mask16, int half) {
+  const __m256i bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  const __m256i m = _mm256_set1_epi32((int)((mask16 >> (8 * half)) & 0xFFu));
+  return _mm256_cmpeq_epi32(_mm256_and_si256(m, bits), bits);
+}
+
+// ---------------------------------------------------------------------------------------------
+// dot kernel: C[i][j] (+)= sum_p A[i*lda + p] * B[j*ldb + p]
+
+// A 2 x 2 block of C's tile: 4 elements x 16 lanes in 8 registers.
+#define SUB_M 2
+#define SUB_N 2
+
+AVX2 void r3d_dot_tile_avx2(const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc, int kc,
+                            int mr, int nr, enum store_mode mode, float beta, const float *bias) {
+  // The AVX-512 kernel's lane layout, step for step: with s > 0 its first step loads elements
+  // [0, 16 - s) into lanes [s, 16) and the others as zeros, every step after it 16 elements, and
+  // the last the rest, masked. Masked lanes add 0 * 0, which can turn a lane's -0 into +0: the same
+  // steps keep even that.
+  const int s = lda % 16 == 0 ? (int)(((uintptr_t)a >> 2) & 15) : 0;
+  for (int i0 = 0; i0 < mr; i0 += SUB_M) {
+    for (int j0 = 0; j0 < nr; j0 += SUB_N) {
+      const float *ar[SUB_M], *br[SUB_N];
+      for (int i = 0; i < SUB_M; i++) ar[i] = a + (size_t)(i0 + i < mr ? i0 + i : mr - 1) * lda;
+      for (int j = 0; j < SUB_N; j++) br[j] = b + (size_t)(j0 + j < nr ? j0 + j : nr - 1) * ldb;
+      __m256 acc[SUB_M][SUB_N][2];
+      for (int i = 0; i < SUB_M; i++)
+        for (int j = 0; j < SUB_N; j++) acc[i][j][0] = acc[i][j][1] = _mm256_setzero_ps();
+#define DOT_STEP(LOAD_A, LOAD_B)                                                                \
+  do {                                                                                          \
+    for (int h = 0; h < 2; h++) {                                                               \
+      __m256 av[SUB_M];                                                                         \
+      for (int i = 0; i < SUB_M; i++) av[i] = LOAD_A;                                           \
+      for (int j = 0; j < SUB_N; j++) {                                                         \
+        const __m256 bv = LOAD_B;                                                               \
+        for (int i = 0; i < SUB_M; i++) acc[i][j][h] = _mm256_fmadd_ps(av[i], bv, acc[i][j][h]); \
+      }                                                                                         \
+    }                                                                                           \
+  } while (0)
+      int e = -s; // element offset of lane 0 of the next step
+      if (s > 0) {
+        unsigned mask = 0xFFFFu & ~((1u << s) - 1u);
+        if (kc < 16 - s) mask &= (1u << (s + kc)) - 1u;
+        const __m256i hm[2] = {half_mask(mask, 0), half_mask(mask, 1)};
+        DOT_STEP(_mm256_maskload_ps(ar[i] - s + 8 * h, hm[h]), _mm256_maskload_ps(br[j] - s + 8 * h, hm[h]));
+        e += 16;
+      }
+      for (; e + 16 <= kc; e += 16) DOT_STEP(_mm256_loadu_ps(ar[i] + e + 8 * h), _mm256_loadu_ps(br[j] + e + 8 * h));
+      if (e < kc) {
+        const unsigned mask = (1u << (kc - e)) - 1u;
+        const __m256i hm[2] = {half_mask(mask, 0), half_mask(mask, 1)};
+        DOT_STEP(_mm256_maskload_ps(ar[i] + e + 8 * h, hm[h]), _mm256_maskload_ps(br[j] + e + 8 * h, hm[h]));
+      }
+#undef DOT_STEP
+      for (int i = 0; i < SUB_M && i0 + i < mr; i++) {
+        for (int j = 0; j < SUB_N && j0 + j < nr; j++) {
+          float lanes[16], v[16];
+          _mm256_storeu_ps(lanes, acc[i][j][0]);
+          _mm256_storeu_ps(lanes + 8, acc[i][j][1]);
+          for (int l = 0; l < 16; l++) v[l] = lanes[(l + s) & 15]; // element p back in lane p mod 16
+          // _mm512_reduce_add_ps: upper half + lower half, twice, then lanes {2, 3} onto {0, 1}
+          float t3[8], t6[4];
+          for (int l = 0; l < 8; l++) t3[l] = v[8 + l] + v[l];
+          for (int l = 0; l < 4; l++) t6[l] = t3[4 + l] + t3[l];
+          const float sum = (t6[0] + t6[2]) + (t6[1] + t6[3]);
+          float *out = c + (size_t)(i0 + i) * ldc + j0 + j;
+          const int jj = j0 + j;
+          *out = mode == STORE ? sum : mode == ACCUMULATE ? *out + sum : mode == BIAS ? bias[jj] + sum : beta * *out + sum;
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// outer kernel: a 12 x nc tile (nc <= 32) from a 12-row panel of op(A) and rows of B
+
+// Rows [r0, r0 + 6) x columns [j0, j0 + 16) of the tile: 12 accumulators, 2 loads of B and 6
+// broadcasts per step. `pf`/`pf2` as in the AVX-512 kernel (NULL in all sub-tiles but the first).
+__attribute__((always_inline)) AVX2 static inline void outer_subtile(const float *panel, const float *b, size_t ldb,
+                                                                     float *c, size_t ldc, int kc, int rows, int cols,
+                                                                     enum store_mode mode, float beta,
+                                                                     const float *bias, prefetch_cursor *pf,
+                                                                     prefetch_cursor *pf2) {
+  const bool full0 = cols >= 8, full1 = cols >= 16;
+  const unsigned mask = cols >= 16 ? 0xFFFFu : (1u << cols) - 1u;
+  const __m256i m0 = half_mask(mask, 0), m1 = half_mask(mask, 1);
+  __m256 c0[6], c1[6];
+  for (int r = 0; r < 6; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+  for (int p = 0; p < kc; p++) {
+    if (pf && (p & 3) == 0) prefetch_next(pf);
+    if (pf2 && (p & 3) == 2) prefetch_next(pf2);
+    const float *brow = b + (size_t)p * ldb;
+    const __m256 b0 = full0 ? _mm256_loadu_ps(brow) : _mm256_maskload_ps(brow, m0);
+    const __m256 b1 = full1 ? _mm256_loadu_ps(brow + 8) : _mm256_maskload_ps(brow + 8, m1);
+    const float *ap = panel + (size_t)p * OUT_M;
+    for (int r = 0; r < 6; r++) {
+      const __m256 av = _mm256_broadcast_ss(ap + r);
+      c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
+      c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < 6; r++) {
+    if (r >= rows) break;
+    float *row = c + (size_t)r * ldc;
+    __m256 v0 = c0[r], v1 = c1[r];
+    if (mode == BIAS) {
+      v0 = _mm256_add_ps(v0, _mm256_maskload_ps(bias, m0));
+      v1 = _mm256_add_ps(v1, _mm256_maskload_ps(bias + 8, m1));
+    } else if (mode != STORE) {
+      const __m256 old0 = _mm256_maskload_ps(row, m0), old1 = _mm256_maskload_ps(row + 8, m1);
+      if (mode == ACCUMULATE) {
+        v0 = _mm256_add_ps(v0, old0);
+        v1 = _mm256_add_ps(v1, old1);
+      } else {
+        v0 = _mm256_fmadd_ps(_mm256_set1_ps(beta), old0, v0);
+        v1 = _mm256_fmadd_ps(_mm256_set1_ps(beta), old1, v1);
+      }
+    }
+    _mm256_maskstore_ps(row, m0, v0);
+    _mm256_maskstore_ps(row + 8, m1, v1);
+  }
+}
+
+AVX2 void r3d_outer_tile_avx2(const float *panel, const float *b, size_t ldb, float *c, size_t ldc, int kc, int mr,
+                              int nc, enum store_mode mode, float beta, const float *bias, prefetch_cursor *pf,
+                              prefetch_cursor *pf2) {
+  bool first = true;
+  for (int r0 = 0; r0 < mr; r0 += 6) {
+    for (int j0 = 0; j0 < nc; j0 += 16) {
+      const int rows = mr - r0 < 6 ? mr - r0 : 6, cols = nc - j0 < 16 ? nc - j0 : 16;
+      const float *bias_j = bias ? bias + j0 : NULL;
+      // the cursors advance as often as in the AVX-512 kernel: once per 4 steps of the tile
+      if (first && (pf || pf2))
+        outer_subtile(panel + r0, b + j0, ldb, c + (size_t)r0 * ldc + j0, ldc, kc, rows, cols, mode, beta, bias_j, pf, pf2);
+      else outer_subtile(panel + r0, b + j0, ldb, c + (size_t)r0 * ldc + j0, ldc, kc, rows, cols, mode, beta, bias_j, NULL, NULL);
+      first = false;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// packing (copies: they change no bit)
+
+AVX2 void r3d_pack_panel_transposed_avx2(const float *a, size_t lda, int it, int mr, int p0, int kc, float *panel) {
+  for (int p = 0; p < kc; p++) {
+    const float *src = a + (size_t)(p0 + p) * lda + it;
+    float *dst = panel + (size_t)p * OUT_M;
+    if (mr == OUT_M) {
+      _mm256_storeu_ps(dst, _mm256_loadu_ps(src));
+      _mm_storeu_ps(dst + 8, _mm_loadu_ps(src + 8));
+    } else {
+      for (int r = 0; r < OUT_M; r++) dst[r] = r < mr ? src[r] : 0.0f;
+    }
+  }
+}
+
+// pack[p * PACK_B_N + r0 + r] = row r0 + r at p (rows past w repeat the last), 8 x 8 blocks
+// transposed in registers.
+AVX2 void r3d_pack_rows_transposed_avx2(const float *b, size_t ldb, int w, int kc, float *pack) {
+  for (int r0 = 0; r0 < w; r0 += 8) {
+    const float *row[8];
+    for (int r = 0; r < 8; r++) row[r] = b + (size_t)(r0 + r < w ? r0 + r : w - 1) * ldb;
+    int p = 0;
+    for (; p + 8 <= kc; p += 8) {
+      __m256 v[8], t[8];
+      for (int r = 0; r < 8; r++) v[r] = _mm256_loadu_ps(row[r] + p);
+      for (int r = 0; r < 8; r += 2) {
+        t[r] = _mm256_unpacklo_ps(v[r], v[r + 1]);     // r0p0 r1p0 r0p1 r1p1 | r0p4 r1p4 r0p5 r1p5
+        t[r + 1] = _mm256_unpackhi_ps(v[r], v[r + 1]); // p2, p3 | p6, p7
+      }
+      for (int q = 0; q < 8; q += 4) {
+        v[q] = _mm256_shuffle_ps(t[q], t[q + 2], 0x44);     // rows q..q+3 at p0 | p4
+        v[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], 0xEE); // p1 | p5
+        v[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0x44); // p2 | p6
+        v[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0xEE); // p3 | p7
+      }
+      for (int s = 0; s < 4; s++) {
+        _mm256_storeu_ps(pack + (size_t)(p + s) * PACK_B_N + r0, _mm256_permute2f128_ps(v[s], v[4 + s], 0x20));
+        _mm256_storeu_ps(pack + (size_t)(p + 4 + s) * PACK_B_N + r0, _mm256_permute2f128_ps(v[s], v[4 + s], 0x31));
+      }
+    }
+    for (; p < kc; p++)
+      for (int r = 0; r < 8; r++) pack[(size_t)p * PACK_B_N + r0 + r] = row[r][p];
+  }
+}
+
+#endif
