@@ -1,4 +1,6 @@
-// AVX-512 single-precision GEMM for row-major operands (see gemm.h); tasks run on pool.c.
+// Single-precision GEMM for row-major operands (see gemm.h); tasks run on pool.c. The drivers and
+// the AVX-512 kernels are here; the AVX2 + FMA kernels, which sum every element in the same order
+// (gemm_kernels.h), are in gemm_avx2.c.
 //
 // Two register-blocked kernels, chosen by where the reduction index is contiguous:
 // - "dot" (A * B^T, both operands contiguous along the reduction): a 6 x 4 tile of C is 24 vector
