@@ -160,7 +160,7 @@ function gemmChoice(env: Record<string, string | undefined>): 'own' | 'blas' | '
 
 /**
  * OpenBLAS's kernel family for the products it runs (those under our kernels' 8 MFLOP floor, or
- * all of them without AVX-512): `OPENBLAS_CORETYPE` when set, else Haswell's AVX2 kernels, which
+ * all of them where our kernels do not run): `OPENBLAS_CORETYPE` when set, else Haswell's AVX2 kernels, which
  * every x86-64 CPU with AVX2 runs. Why pin it: a DYNAMIC_ARCH OpenBLAS otherwise picks its kernels
  * by CPU model, and different kernels round differently, so the same seeded training gave
  * different numbers on an Intel Xeon and an AMD EPYC (the ablation's planted self-check moved from

@@ -424,7 +424,7 @@ describe.skipIf(!available)('native-blas keeps the packed panels of a weight tha
   const rowsPath = () => backend().blas.rowsPath(false, true, 300, 128, 8192);
 
   it('packs on the second product with the same weight, gives the same bits every time, and drops the panels with the weight', () => {
-    if (!rowsPath()) return; // no AVX-512 kernels here: nothing is packed (the GEMM tests say why)
+    if (!rowsPath()) return; // none of our GEMM kernels here: nothing is packed (the GEMM tests say why)
     const ids = backend().numDataIds();
     const x = tf.randomUniform([300, 8192], -1, 1, 'float32', 96);
     const w = tf.randomUniform([128, 8192], -1, 1, 'float32', 97);
