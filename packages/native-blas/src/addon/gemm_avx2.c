@@ -2,8 +2,8 @@
 // CPUs): the same arguments as gemm.c's AVX-512 kernels and the same bits (gemm_kernels.h says
 // how each element is summed), so a seeded training gives the same numbers on both. Half-width
 // registers and half as many of them: the outer kernel's 12 x 32 tile runs as 6 x 16 sub-tiles,
-// each element still one FMA chain over the block; the dot kernel keeps its 16 lane sums in two
-// registers each and reduces them in _mm512_reduce_add_ps's order.
+// each element still one FMA chain over the block; the dot kernel computes its 16 lane sums 8 at a
+// time and reduces them in _mm512_reduce_add_ps's order.
 #include "gemm_kernels.h"
 
 #include <stdint.h>
