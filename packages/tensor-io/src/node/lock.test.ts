@@ -59,7 +59,9 @@ describe('lockFolder', () => {
 
   it('refuses a second process in one line naming the holder, and frees the folder when the holder exits', async () => {
     const dir = join(root, 'held');
-    const holder = child(`lockFolder(${JSON.stringify(dir)}); console.log('locked'); setTimeout(() => process.exit(0), 60000); process.on('SIGTERM', () => process.exit(0));`);
+    // the handler goes in before 'locked' is printed: a SIGTERM that came first would kill the
+    // child without its exit hook (CI once caught the child between the two, and the file stayed)
+    const holder = child(`process.on('SIGTERM', () => process.exit(0)); lockFolder(${JSON.stringify(dir)}); console.log('locked'); setTimeout(() => process.exit(0), 60000);`);
     const held = output(holder);
     await new Promise<void>((resolve) => holder.stdout!.on('data', () => resolve()));
     let error: unknown;
