@@ -326,6 +326,8 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
         tf.stack([x, x, tf.neg(x)], 0), tf.stack([x, tf.neg(x)], 2), tf.stack([x, tf.neg(x)], 3), tf.stack([xi, xi], 1),
         tf.pad(x, [[1, 0], [0, 2], [3, 1]]), tf.pad(x, [[0, 0], [1, 1], [0, 0]], 0.5), tf.pad(xi, [[1, 1], [0, 0], [2, 0]], 7),
         tf.tile(x, [2, 1, 3]), tf.tile(rand([3, 1], 64), [1, 4]), tf.tile(xi, [1, 2, 1]),
+        // bool masks, as the RTF fuser tiles them, and a walk of three merged dimensions
+        tf.tile(tf.greater(rand([8, 5, 1], 65), 0), [1, 1, 64]), tf.tile(tf.greater(x, 0), [2, 1, 3]), tf.tile(tf.less(x, 0.1), [1, 1, 1]),
       ];
     });
   });
