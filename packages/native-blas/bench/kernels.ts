@@ -4,6 +4,7 @@
 //   R3D_NATIVE_GEMM=avx2 times the AVX2 kernels on an AVX-512 CPU)
 import { getBlasThreads } from '../src/threads.js';
 import { gemmIsaWanted, loadAddon } from '../src/addon.js';
+import { randomArray } from '../src/testing/random-array.js';
 
 const status = loadAddon();
 if (!status.ok) {
@@ -17,14 +18,6 @@ if (!addon.setOwnGemm(true, isa)) {
   process.exit(0);
 }
 console.log(`${addon.config()}; ${getBlasThreads()} thread(s)`);
-
-function random(length: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  });
-}
 
 const products: Array<[string, number, number, number, boolean, boolean]> = [
   ['depth projection (training), A B^T', 800, 128, 19200, false, true],
@@ -40,8 +33,8 @@ const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1]!;
 console.log(`| product (m x n x k) | ours, ms (GFLOP/s) | OpenBLAS, ms (GFLOP/s) | ours / OpenBLAS |`);
 console.log(`|---|---|---|---|`);
 for (const [name, m, n, k, ta, tb] of products) {
-  const a = random(m * k, 1);
-  const b = random(k * n, 2);
+  const a = randomArray(m * k, 1);
+  const b = randomArray(k * n, 2);
   const c = new Float32Array(m * n);
   const times = { ours: [] as number[], blas: [] as number[] };
   for (let i = 0; i < 12; i++) {

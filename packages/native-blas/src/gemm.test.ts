@@ -1,20 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { gemmIsaWanted, loadAddon, ownGemmWanted } from './addon.js';
+import { randomArray } from './testing/random-array.js';
 
 const status = loadAddon();
 const addon = status.ok ? status.addon : undefined;
 // Our kernels run where the CPU has AVX-512 or AVX2 + FMA; elsewhere setOwnGemm(true) reports false.
 const own = addon ? addon.setOwnGemm(true) : false;
 
-/** A deterministic pseudo-random Float32Array in [-0.5, 0.5). */
-function randomArray(length: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  });
-}
 
 /** C = op(A) op(B) + beta C in float64, row-major. */
 function reference(a: Float32Array, b: Float32Array, c0: Float32Array, m: number, n: number, k: number, ta: boolean, tb: boolean, beta: number): Float64Array {

@@ -254,30 +254,27 @@ function tileConfig(addon: BlasAddon, backendName: string): KernelConfig {
   const kernelFunc = (args: Args): TensorInfo => {
     const x = (args.inputs as Record<string, TensorInfo>).x!;
     const reps = args.attrs.reps as number[];
-    const mask = bytes(args.backend, x);
-    if (mask && reps.length === x.shape.length) {
-      const outShape = x.shape.map((d, i) => d * reps[i]!);
-      const out = new Uint8Array(util.sizeFromShape(outShape));
-      stridedCopyBytes(mask, out, x.shape.flatMap((d, i) => [reps[i]!, d]), denseStrides(x.shape).flatMap((s) => [0, s]), denseStrides(outShape).flatMap((s, i) => [s * x.shape[i]!, s]));
-      return args.backend.makeTensorInfo(outShape, x.dtype, out);
-    }
     const values = words(args.backend, x);
-    if (!values || reps.length !== x.shape.length) return cpu(args as never) as TensorInfo;
+    const mask = values ? undefined : bytes(args.backend, x);
+    if ((!values && !mask) || reps.length !== x.shape.length) return cpu(args as never) as TensorInfo;
     const outShape = x.shape.map((d, i) => d * reps[i]!);
-    const outStrides = denseStrides(outShape);
-    const xStrides = denseStrides(x.shape);
     // Output axis i viewed as (reps[i], shape[i]): the repetition index reads x at stride 0.
     const dims = x.shape.flatMap((d, i) => [reps[i]!, d]);
-    const sx = xStrides.flatMap((s) => [0, s]);
-    const so = outStrides.flatMap((s, i) => [s * x.shape[i]!, s]);
+    const sx = denseStrides(x.shape).flatMap((s) => [0, s]);
+    const so = denseStrides(outShape).flatMap((s, i) => [s * x.shape[i]!, s]);
+    if (mask) {
+      const out = new Uint8Array(util.sizeFromShape(outShape));
+      stridedCopyBytes(mask, out, dims, sx, so);
+      return args.backend.makeTensorInfo(outShape, x.dtype, out);
+    }
     const out = alloc(args.backend, x.dtype, util.sizeFromShape(outShape));
-    if (!stridedCopy(addon, values, out, dims, sx, so, 0, 0)) return cpu(args as never) as TensorInfo;
+    if (!stridedCopy(addon, values!, out, dims, sx, so, 0, 0)) return cpu(args as never) as TensorInfo;
     return args.backend.makeTensorInfo(outShape, x.dtype, out);
   };
   return { kernelName: Tile, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
-/** Kernels that only move data: slicing, splitting, joining, padding, tiling (float32 and int32). */
+/** Kernels that only move data: slicing, splitting, joining, padding, tiling (float32 and int32; tiling bool too). */
 export function movementConfigs(addon: BlasAddon, backendName: string): KernelConfig[] {
   return [
     sliceConfig(addon, backendName),

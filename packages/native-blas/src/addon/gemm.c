@@ -45,20 +45,16 @@ static int cpu_isa(void) {
 // The highest instruction set products may use (r3d_gemm_cap_isa); read when a product starts.
 static int isa_cap = 2;
 
-static int gemm_isa(void) { return cpu_isa() < isa_cap ? cpu_isa() : isa_cap; }
-
-bool r3d_gemm_supported(void) { return gemm_isa() > 0; }
+int r3d_gemm_isa(void) { return cpu_isa() < isa_cap ? cpu_isa() : isa_cap; }
+bool r3d_gemm_supported(void) { return r3d_gemm_isa() > 0; }
 bool r3d_cpu_avx512(void) { return cpu_isa() == 2; }
-int r3d_gemm_isa(void) { return gemm_isa(); }
 int r3d_gemm_cap_isa(int cap) {
   isa_cap = cap < 0 ? 0 : cap > 2 ? 2 : cap;
-  return gemm_isa();
+  return r3d_gemm_isa();
 }
 
 // ---------------------------------------------------------------------------------------------
 // dot kernel: C[i][j] (+)= sum_p A[i*lda + p] * B[j*ldb + p]
-
-
 
 // Loads of A run 64-byte aligned (a load that straddles two cache lines costs ~13% here, and
 // Float32Arrays are only 16-byte aligned): the reduction starts s lanes early, masked, so element
@@ -254,7 +250,7 @@ typedef struct {
   float *bpacks;       // PACK_B_N x kc_max floats per task
   bool b_rows;         // outer kernel: op(B)(p, j) = b[j * ldb + p], read only through the packed blocks
   const float *packed_a; // outer kernel: op(A)'s panels for every reduction block (r3d_pack_weight_panels)
-  int isa;             // the kernels' instruction set: 2 AVX-512, 1 AVX2 + FMA (gemm_isa when the product started)
+  int isa;             // the kernels' instruction set: 2 AVX-512, 1 AVX2 + FMA (r3d_gemm_isa when the product started)
 } gemm_job;
 
 static const float *bias_at(const gemm_job *g, int j) { return g->bias ? g->bias + j : NULL; }
@@ -266,7 +262,6 @@ static int col_start(const gemm_job *g, int u) { return (u > g->col_pad ? u : g-
 static enum store_mode first_mode(const gemm_job *g) {
   return g->bias ? BIAS : g->beta == 0.0f ? STORE : g->beta == 1.0f ? ACCUMULATE : SCALE;
 }
-
 
 // The outer kernel over columns [j0, j1) of one reduction block, B read through a packed copy:
 // PACK_B_N columns x kc rows of B, contiguous, then every row tile of the panels over it. Why: a
@@ -509,7 +504,7 @@ static bool sgemm_rows(int m, int n, int k, const float *a, int lda, const float
     for (int j = 0; j < n; j++)
       for (int i = 0; i < m; i++) ct[(size_t)j * m + i] = bias ? bias[j] : c[(size_t)i * ldc + j];
   gemm_job g = {false, false, n, m, k, b, a, (size_t)ldb, (size_t)lda, (size_t)m, ct, bias ? 1.0f : beta, NULL, n, m, 1,
-                NULL, 0, 0, 0, true, NULL, true, b_panels, gemm_isa()};
+                NULL, 0, 0, 0, true, NULL, true, b_panels, r3d_gemm_isa()};
   const int threads = r3d_pool_threads();
   int tasks = 1;
   if (threads > 1) {
@@ -551,7 +546,7 @@ static void weight_panels_task(void *ctx, int task) {
 }
 
 void r3d_pack_weight_panels(const float *w, int rows, int k, float *out) {
-  weight_panels_job j = {w, rows, k, out, gemm_isa()};
+  weight_panels_job j = {w, rows, k, out, r3d_gemm_isa()};
   r3d_parallel_for(weight_panels_task, &j, ceil_div(k, OUT_KC), r3d_pool_threads());
 }
 
@@ -587,7 +582,7 @@ bool r3d_sgemm(bool trans_a, bool trans_b, int m, int n, int k, const float *a, 
   }
   const int nv = n + col_pad;
   gemm_job g = {dot, trans_a, m, n, k, a, b, (size_t)lda, (size_t)ldb, (size_t)ldc, c, beta, bias, m, nv, 1, NULL, 0, 0, col_pad,
-                false, NULL, b_rows, NULL, gemm_isa()};
+                false, NULL, b_rows, NULL, r3d_gemm_isa()};
   const int threads = flops < PARALLEL_FLOPS ? 1 : r3d_pool_threads();
   int tasks = 1;
   if (threads > 1) {
