@@ -121,11 +121,12 @@ describe('a run never replaces checkpoints it did not write', () => {
 describe('orphans of a killed run', () => {
   it('temporary checkpoint folders and files left by a dead process are removed by the next run', async () => {
     const dir = copyOfBase('orphans');
-    for (const tmp of ['.last.tmp-999999', '.best.tmp-999998']) {
+    const dead = 2 ** 22 + 12345; // above the largest pid_max: never a running process
+    for (const tmp of [`.last.tmp-${dead}`, `.best.tmp-${dead - 1}`]) {
       mkdirSync(join(dir, tmp));
       writeFileSync(join(dir, tmp, 'weights.safetensors'), 'partial');
     }
-    writeFileSync(join(dir, '.log.jsonl.999999.k2j3h4abcd.tmp'), 'partial');
+    writeFileSync(join(dir, `.log.jsonl.${dead}.k2j3h4abcd.tmp`), 'partial');
     await run(dir, { resume: true });
     expect(readdirSync(dir).filter((f) => f.startsWith('.')).sort()).toEqual([]);
     expect(existsSync(join(dir, 'last', 'state.json'))).toBe(true);

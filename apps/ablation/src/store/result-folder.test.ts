@@ -163,8 +163,9 @@ describe('writers of one folder', () => {
 
   it('what a killed run left half-written is removed when the folder is opened again', () => {
     const out = folder('orphans', 1);
-    writeFileSync(join(out, '.grid.json.4242.m0abc12.tmp'), '{"fing');
-    writeFileSync(join(out, 'cells', '.rgb.none.s2.json.4242.m0abc13.tmp'), '{"ce');
+    const dead = 2 ** 22 + 12345; // above the largest pid_max: the writer is surely gone (a small pid may be running on CI)
+    writeFileSync(join(out, `.grid.json.${dead}.m0abc12.tmp`), '{"fing');
+    writeFileSync(join(out, 'cells', `.rgb.none.s2.json.${dead}.m0abc13.tmp`), '{"ce');
     openResultFolder(parseAblationConfig({ out, partners: ['rgb', 'depth', 'text'], fusers: ['mean'], seeds: [1, 2], epochs: 2 }));
     expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(readdirSync(join(out, 'cells')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
