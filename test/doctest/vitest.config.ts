@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import { preset } from '@r3d-ts/tooling/vitest';
 
-// One fork runs the blocks in file order: each block is its own child process already, and a
-// 2-core machine gains nothing from running two TensorFlow.js examples at once.
-export default defineConfig(preset({ testTimeout: 180_000, fileParallelism: false }));
+// Two files at once (the slowest READMEs and the rest; src/readme-examples.ts has the figures):
+// each block is a child process that spends much of its time starting Node and loading
+// TensorFlow.js on one thread.
+export default defineConfig(preset({ testTimeout: 180_000 }));

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { transformSync } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,16 +8,18 @@ import { extractBlocks, type ExampleBlock } from './extract.js';
 
 // Every README a user reads: the root, each package and each app.
 const root = repoRoot();
-const readmes = ['README.md', ...['packages', 'apps'].flatMap((group) =>
+export const readmes = ['README.md', ...['packages', 'apps'].flatMap((group) =>
   readdirSync(join(root, group)).map((name) => join(group, name, 'README.md')).filter((f) => existsSync(join(root, f))))];
-const blocks: ExampleBlock[] = readmes.flatMap((f) => extractBlocks(readFileSync(join(root, f), 'utf8'), f));
+export const blocks: ExampleBlock[] = readmes.flatMap((f) => extractBlocks(readFileSync(join(root, f), 'utf8'), f));
 
 // Blocks run inside this package (its node_modules has every @r3d-ts package, tfjs-core and the
 // bins r3d and r3d-ablation). A README's blocks share one fresh folder and run top to bottom, as a
-// reader would run them (a later block may use a file an earlier one wrote); nothing lands in the tree.
+// reader would run them (a later block may use a file an earlier one wrote); nothing lands in the
+// tree. Each test file that imports this module (a process of its own) gets its own scratch folder.
 const here = join(root, 'test', 'doctest');
-const scratch = join(here, '.tmp');
-mkdirSync(scratch, { recursive: true });
+const scratchRoot = join(here, '.tmp');
+mkdirSync(scratchRoot, { recursive: true });
+const scratch = mkdtempSync(join(scratchRoot, 'run-'));
 
 // `npx r3d` and `npx r3d-ablation` run the workspace's own commands: the scratch folder is a tiny
 // project whose node_modules/.bin holds one shim per bin of a public package. (pnpm links bins at
@@ -40,7 +42,15 @@ for (const group of ['packages', 'apps']) {
 // start the app directly, since CI has built everything before the tests. Any other pnpm command
 // in a block that is not marked not-run fails the block.
 const rootScripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-const appScripts = Object.fromEntries(Object.entries(rootScripts).flatMap(([name, command]) => {
+/**
+ * The READMEs whose examples take longest (the ablation's library example trains ten cells: 34-42 s
+ * on a 2-core Zen 1; r3d-data imports a folder: 12 s), run by `slow-readmes.test.ts` beside
+ * `readmes.test.ts`, which runs every other README. On the Zen 1, the package's tests took 112 s
+ * as one file, 81 s with the apps' READMEs split off, 74 s split this way.
+ */
+export const SLOW_READMES = ['apps/ablation/README.md', 'apps/data/README.md'];
+
+export const appScripts = Object.fromEntries(Object.entries(rootScripts).flatMap(([name, command]) => {
   const m = /^turbo run build [^&]*&& node (\S+\.mjs)$/.exec(command);
   return m ? [[name, join(root, m[1]!)]] : [];
 }));
@@ -91,32 +101,42 @@ function runBlock(block: ExampleBlock): { status: number | null; output: string 
   return { status: run.status, output: `${run.stdout ?? ''}${run.stderr ?? ''}${run.error ? `\n${run.error.message}` : ''}` };
 }
 
-const counts = { run: 0, marked: 0 };
-afterAll(() => {
-  rmSync(scratch, { recursive: true, force: true });
-  console.log(`README examples: ${counts.run} run, ${counts.marked} marked not-run, of ${blocks.length} in ${readmes.length} READMEs`);
-});
-
-describe('README examples', () => {
-  it('finds the examples of every README', () => {
-    expect(readmes.length).toBeGreaterThanOrEqual(10);
-    expect(blocks.length).toBeGreaterThan(20);
-    expect(Object.keys(appScripts)).toEqual(expect.arrayContaining(['ablation', 'data', 'r3d']));
-    for (const b of blocks.filter((x) => x.notRun !== undefined)) expect(b.notRun, `${b.file}:${b.line} not-run needs a reason`).not.toBe('');
+/**
+ * Declares one test per runnable block of the READMEs that `which` picks (in README order, each
+ * README's blocks top to bottom) and one skipped test per not-run block, with its reason; prints
+ * the counts when the file ends. The doctest's files split the READMEs between them so that two
+ * run at once.
+ *
+ * @example
+ * describeReadmeExamples('apps', (readme) => readme.startsWith('apps/'));
+ */
+export function describeReadmeExamples(title: string, which: (readme: string) => boolean): void {
+  const mine = blocks.filter((b) => which(b.file));
+  const counts = { run: 0, marked: 0 };
+  afterAll(() => {
+    rmSync(scratch, { recursive: true, force: true });
+    try {
+      rmdirSync(scratchRoot); // the last file to finish removes the shared parent
+    } catch {
+      // another file's scratch is still there
+    }
+    console.log(`README examples (${title}): ${counts.run} run, ${counts.marked} marked not-run, of ${mine.length} in ${new Set(mine.map((b) => b.file)).size} READMEs`);
   });
 
-  for (const block of blocks) {
-    const title = `${block.file}:${block.line} (${block.lang})`;
-    if (block.notRun !== undefined) {
-      it.skip(`${title}: not-run: ${block.notRun}`, () => {});
-      counts.marked++;
-      continue;
+  describe(`README examples: ${title}`, () => {
+    for (const block of mine) {
+      const name = `${block.file}:${block.line} (${block.lang})`;
+      if (block.notRun !== undefined) {
+        it.skip(`${name}: not-run: ${block.notRun}`, () => {});
+        counts.marked++;
+        continue;
+      }
+      counts.run++;
+      it(name, () => {
+        const { status, output } = runBlock(block);
+        expect(status, `${name} exited ${status}:\n${tail(output)}`).toBe(0);
+        expect(STACK_FRAME.test(output), `${name} printed a stack trace:\n${tail(output)}`).toBe(false);
+      });
     }
-    counts.run++;
-    it(title, () => {
-      const { status, output } = runBlock(block);
-      expect(status, `${title} exited ${status}:\n${tail(output)}`).toBe(0);
-      expect(STACK_FRAME.test(output), `${title} printed a stack trace:\n${tail(output)}`).toBe(false);
-    });
-  }
-});
+  });
+}
