@@ -72,3 +72,25 @@ describe('install step without BLAS', () => {
     }
   });
 });
+
+describe.skipIf(!nativeBlasStatus().available)('the addon refuses what it cannot read, naming the argument', () => {
+  const status = loadAddon();
+  const addon = status.ok ? status.addon : undefined!;
+
+  it('copy moves bytes or 4-byte words, never one into the other', () => {
+    const out = new Uint8Array(4);
+    addon.copy(new Uint8Array([1, 0, 1]), out, [2, 2], [1, 0], [2, 1], 0, 0);
+    expect(Array.from(out)).toEqual([1, 1, 0, 0]);
+    expect(() => addon.copy(new Float32Array(4), new Uint8Array(4), [4], [1], [1], 0, 0)).toThrow(/copy: x and out must have the same element size/);
+    expect(() => addon.copy(new Float64Array(4) as never, new Float64Array(4) as never, [4], [1], [1], 0, 0)).toThrow(/x must be a Uint8Array, Float32Array, Int32Array or Uint32Array/);
+    expect(() => addon.copy(new Uint8Array(3), new Uint8Array(4), [4], [1], [1], 0, 0)).toThrow(/reach outside the operands/);
+  });
+
+  it('select takes a Uint8Array condition and word arrays at least as long', () => {
+    const out = new Float32Array(3);
+    addon.select(new Uint8Array([1, 0, 1]), new Float32Array([1, 2, 3]), new Float32Array([-1, -2, -0]), out);
+    expect(Array.from(out)).toEqual([1, -2, 3]);
+    expect(() => addon.select(new Float32Array(3) as never, new Float32Array(3), new Float32Array(3), out)).toThrow(/condition must be a Uint8Array/);
+    expect(() => addon.select(new Uint8Array(4), new Float32Array(3), new Float32Array(4), new Float32Array(4))).toThrow(/at least as many elements as condition/);
+  });
+});

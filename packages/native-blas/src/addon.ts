@@ -39,9 +39,12 @@ export interface BlasAddon {
   sum(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number, divisor?: number): void;
   /**
    * out[offOut + sum(i_d * stridesOut_d)] = x[offX + sum(i_d * stridesX_d)] for every index i < dims
-   * (strides may be 0 or negative); moves 4-byte words, so float32 and int32 alike.
+   * (strides may be 0 or negative); moves 4-byte words (float32 and int32 alike) or bytes (bool:
+   * x and out both Uint8Arrays).
    */
-  copy(x: Float32Array | Int32Array, out: Float32Array | Int32Array, dims: number[], stridesX: number[], stridesOut: number[], offX: number, offOut: number): void;
+  copy(x: Float32Array | Int32Array | Uint8Array, out: Float32Array | Int32Array | Uint8Array, dims: number[], stridesX: number[], stridesOut: number[], offX: number, offOut: number): void;
+  /** out[i] = condition[i] === 1 ? t[i] : e[i] for i < condition.length, as 4-byte words (float32 or int32). */
+  select(condition: Uint8Array, t: Float32Array | Int32Array, e: Float32Array | Int32Array, out: Float32Array | Int32Array): void;
   /** LayerNorm over the rows of a rows x cols matrix (biased variance, as torch.nn.LayerNorm). */
   layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void;
   /** LayerNorm's backward pass over a rows x cols matrix into dx (rows x cols), dgamma and dbeta (cols). */

@@ -90,7 +90,7 @@ export class NativeBlasBackend extends MathBackendCPU {
 export const nativeKernels = [
   'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum',
   'Transpose', 'Softmax', 'Sum', 'Mean', ...unaryKernelNames, ...fillKernelNames,
-  'Slice', 'SplitV', 'Unpack', 'StridedSlice', 'Concat', 'Pack', 'PadV2', 'Tile', R3DLayerNorm, R3DLayerNormGrad, R3DGelu, R3DGeluGrad, R3DAdamW, R3DLinearNormRelu, 'TopK',
+  'Select', 'Slice', 'SplitV', 'Unpack', 'StridedSlice', 'Concat', 'Pack', 'PadV2', 'Tile', R3DLayerNorm, R3DLayerNormGrad, R3DGelu, R3DGeluGrad, R3DAdamW, R3DLinearNormRelu, 'TopK',
 ] as readonly string[];
 
 /**

@@ -240,6 +240,31 @@ describe.skipIf(!available)('native-blas kernels agree with cpu', () => {
     ]);
   });
 
+  it('where (Select) matches cpu bit for bit: float32 natively, NaN, -0 and broadcast conditions; other dtypes and shapes through cpu', async () => {
+    const cases = () => {
+      const x = tf.concat([rand([8, 30, 64], 70), tf.tile(tf.reshape(tf.tensor1d([NaN, -0, Infinity, -1e-40]), [1, 1, 4]), [8, 30, 1])], 2);
+      const y = tf.neg(rand([8, 30, 68], 71));
+      const frames = tf.less(rand([8, 30, 1], 72), 0.2); // a mask over frames, broadcast over channels as the RTF fuser's
+      const ints = tf.cast(tf.mul(x, 100), 'int32');
+      const half = tf.greater(rand([8, 30, 68], 75), 0);
+      return [
+        tf.where(tf.greater(x, y), x, y), tf.where(frames, x, tf.zerosLike(x)), tf.where(tf.less(x, 0), tf.zerosLike(x), x),
+        tf.where(tf.greater(x, 0), ints, tf.zerosLike(ints)), tf.where(tf.scalar(true, 'bool'), tf.scalar(3), tf.scalar(4)),
+        tf.where(tf.zeros([0, 3], 'bool'), tf.zeros([0, 3]), tf.ones([0, 3])),
+        // gradients flow through both branches as on cpu
+        ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.where(half, tf.square(a), tf.mul(b, 3))))([x, y]),
+      ];
+    };
+    const bits = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => cases().map((t) => ({ shape: t.shape, dtype: t.dtype, bits: Array.from(new Uint32Array(Float32Array.from(t.dataSync()).buffer)) })));
+    };
+    const expected = await bits('cpu');
+    const before = tf.memory().numTensors;
+    expect(await bits(NATIVE_BLAS)).toEqual(expected);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('int32 and empty tensors take the cpu kernels and still agree', async () => {
     await agree(() => [
       tf.matMul(tf.tensor2d([[1, 2], [3, 4]], undefined, 'int32'), tf.tensor2d([[5], [6]], undefined, 'int32')),

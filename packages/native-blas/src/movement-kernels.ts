@@ -23,6 +23,8 @@ import { coalesce, denseStrides, MAX_RANK } from './elementwise-kernels.js';
 type Backend = MathBackendCPU;
 type Args = { inputs: Record<string, TensorInfo> | TensorInfo[]; backend: Backend; attrs: Record<string, unknown> };
 type Words = Float32Array | Int32Array;
+/** What the addon's strided copy moves: 4-byte words, or the bytes of bool tensors. */
+type Elements = Words | Uint8Array;
 
 /** The tensor's values when they are 4-byte words the addon can move (float32, int32), else undefined. */
 function words(backend: Backend, t: TensorInfo): Words | undefined {
@@ -41,7 +43,7 @@ function alloc(backend: Backend, dtype: string, size: number): Words {
  * out[offOut + sum(i_d * stridesOut_d)] = x[offX + sum(i_d * stridesX_d)] over every index i < dims,
  * after merging dimensions; false when even the merged walk has too many dimensions.
  */
-function stridedCopy(addon: BlasAddon, x: Words, out: Words, dims: number[], sx: number[], so: number[], offX: number, offOut: number): boolean {
+function stridedCopy(addon: BlasAddon, x: Elements, out: Elements, dims: number[], sx: number[], so: number[], offX: number, offOut: number): boolean {
   if (util.sizeFromShape(dims) === 0) return true;
   const plan = coalesce(dims, [sx, so]);
   if (plan.dims.length > MAX_RANK) return false;
@@ -222,33 +224,6 @@ function bytes(backend: Backend, t: TensorInfo): Uint8Array | undefined {
   return t.dtype === 'bool' && values instanceof Uint8Array ? values : undefined;
 }
 
-/**
- * `stridedCopy` for one-byte values, in JavaScript (the addon moves 4-byte words): the merged walk,
- * its last dimension innermost. Why: the cpu kernel's Tile computes a multi-index per element, and
- * the RTF fuser's masks (bool, 8 x T x 1 tiled to 8 x T x 64) took a tenth of a partner cell's time
- * in it on a 2-core AMD EPYC.
- */
-function stridedCopyBytes(x: Uint8Array, out: Uint8Array, dims: number[], sx: number[], so: number[]): void {
-  if (util.sizeFromShape(dims) === 0) return;
-  const plan = coalesce(dims, [sx, so]);
-  const [d, a, b] = [plan.dims, plan.strides[0]!, plan.strides[1]!];
-  const last = d.length - 1;
-  const [n, sa, sb] = [d[last]!, a[last]!, b[last]!];
-  const index = new Array<number>(last).fill(0);
-  let [ix, io] = [0, 0];
-  for (let rows = util.sizeFromShape(d) / n; rows > 0; rows--) {
-    for (let i = 0; i < n; i++) out[io + i * sb] = x[ix + i * sa]!;
-    for (let k = last - 1; k >= 0; k--) {
-      ix += a[k]!;
-      io += b[k]!;
-      if (++index[k]! < d[k]!) break;
-      ix -= a[k]! * d[k]!;
-      io -= b[k]! * d[k]!;
-      index[k] = 0;
-    }
-  }
-}
-
 function tileConfig(addon: BlasAddon, backendName: string): KernelConfig {
   const cpu = cpuFallback(Tile);
   const kernelFunc = (args: Args): TensorInfo => {
@@ -262,13 +237,10 @@ function tileConfig(addon: BlasAddon, backendName: string): KernelConfig {
     const dims = x.shape.flatMap((d, i) => [reps[i]!, d]);
     const sx = denseStrides(x.shape).flatMap((s) => [0, s]);
     const so = denseStrides(outShape).flatMap((s, i) => [s * x.shape[i]!, s]);
-    if (mask) {
-      const out = new Uint8Array(util.sizeFromShape(outShape));
-      stridedCopyBytes(mask, out, dims, sx, so);
-      return args.backend.makeTensorInfo(outShape, x.dtype, out);
-    }
-    const out = alloc(args.backend, x.dtype, util.sizeFromShape(outShape));
-    if (!stridedCopy(addon, values!, out, dims, sx, so, 0, 0)) return cpu(args as never) as TensorInfo;
+    // bool too: the RTF fuser tiles its frame masks (8 x T x 1 to 8 x T x 64), which took a tenth of
+    // a partner cell in the cpu kernel's per-element index arithmetic on a 2-core AMD EPYC
+    const out = mask ? new Uint8Array(util.sizeFromShape(outShape)) : alloc(args.backend, x.dtype, util.sizeFromShape(outShape));
+    if (!stridedCopy(addon, values ?? mask!, out, dims, sx, so, 0, 0)) return cpu(args as never) as TensorInfo;
     return args.backend.makeTensorInfo(outShape, x.dtype, out);
   };
   return { kernelName: Tile, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };

@@ -49,6 +49,28 @@ bool r3d_get_words(napi_env env, napi_value v, const char *name, uint32_t **data
   return true;
 }
 
+bool r3d_get_elements(napi_env env, napi_value v, const char *name, void **data, size_t *len, size_t *size) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  napi_typedarray_type type;
+  if (is_ta) napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL);
+  if (is_ta && type == napi_uint8_array) *size = 1;
+  else if (is_ta && (type == napi_float32_array || type == napi_int32_array || type == napi_uint32_array)) *size = 4;
+  else return arg_error(env, "%s must be a Uint8Array, Float32Array, Int32Array or Uint32Array", name);
+  return true;
+}
+
+bool r3d_get_bytes(napi_env env, napi_value v, const char *name, uint8_t **data, size_t *len) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  napi_typedarray_type type;
+  void *ptr = NULL;
+  if (is_ta) napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL);
+  if (!is_ta || type != napi_uint8_array) return arg_error(env, "%s must be a Uint8Array", name);
+  *data = (uint8_t *)ptr;
+  return true;
+}
+
 bool r3d_get_ints(napi_env env, napi_value v, const char *name, int64_t *out, uint32_t *rank, bool allow_negative) {
   bool is_array = false;
   napi_is_array(env, v, &is_array);

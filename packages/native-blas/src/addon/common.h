@@ -44,6 +44,10 @@ bool r3d_get_f32(napi_env env, napi_value v, const char *name, float **data, siz
 // kernels move int32 as well.
 bool r3d_get_words(napi_env env, napi_value v, const char *name, uint32_t **data, size_t *len);
 // A non-negative integer.
+// Any array of 1-byte (Uint8Array: bool tensors) or 4-byte elements; *size is 1 or 4.
+bool r3d_get_elements(napi_env env, napi_value v, const char *name, void **data, size_t *len, size_t *size);
+// A Uint8Array (a bool tensor's values).
+bool r3d_get_bytes(napi_env env, napi_value v, const char *name, uint8_t **data, size_t *len);
 bool r3d_get_i64(napi_env env, napi_value v, const char *name, int64_t *out);
 // An array of at most MAX_RANK integers (negative ones only with allow_negative); its length in rank.
 bool r3d_get_ints(napi_env env, napi_value v, const char *name, int64_t *out, uint32_t *rank, bool allow_negative);
@@ -143,6 +147,7 @@ napi_value r3d_js_sum(napi_env env, napi_callback_info info);
 // movement.c
 napi_value r3d_js_transpose(napi_env env, napi_callback_info info);
 napi_value r3d_js_copy(napi_env env, napi_callback_info info);
+napi_value r3d_js_select(napi_env env, napi_callback_info info);
 // fused.c
 napi_value r3d_js_layer_norm(napi_env env, napi_callback_info info);
 napi_value r3d_js_layer_norm_grad(napi_env env, napi_callback_info info);

@@ -20,6 +20,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"softmax", NULL, r3d_js_softmax, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sum", NULL, r3d_js_sum, NULL, NULL, NULL, napi_enumerable, NULL},
       {"copy", NULL, r3d_js_copy, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"select", NULL, r3d_js_select, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unary", NULL, r3d_js_unary, NULL, NULL, NULL, napi_enumerable, NULL},
       {"layerNorm", NULL, r3d_js_layer_norm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"layerNormGrad", NULL, r3d_js_layer_norm_grad, NULL, NULL, NULL, napi_enumerable, NULL},
