@@ -138,6 +138,54 @@ export class R3DModel {
     return tf.tensor2d(data, [b, t]);
   }
 
+  /** Training mode, dropout rate and key masking of a pass, from its options. */
+  private modeOf(options: ApplyOptions): { training: boolean; rate: number; useKeyMask: boolean } {
+    const training = options.training ?? false;
+    return { training, rate: (options.dropout ?? training) ? this.config.dropout : 0, useKeyMask: options.keyPaddingMask ?? training };
+  }
+
+  /** The pass up to the fuser, shared by `apply` and `fuserTokens` (inside their tidy and dropout seed). */
+  private encodeAndFuse(inputs: R3DInputs, options: ApplyOptions) {
+    if (this.disposed) throw new ModelConfigError('model', 'a model that was not disposed', 'disposed');
+    const cfg = this.config;
+    const { training, rate } = this.modeOf(options);
+    if (inputs.rgb.rank !== 3) throw new ModelConfigError('inputs.rgb', `a (B, T, ${cfg.rgb.inputDim}) tensor`, `[${inputs.rgb.shape.join(', ')}]`);
+    const [b, t] = inputs.rgb.shape as [number, number];
+    if (inputs.partner.shape[0] !== b || inputs.partner.shape[1] !== t) {
+      throw new ModelConfigError('inputs.partner', `the batch and frame axes of rgb [${b}, ${t}, ...]`, `[${inputs.partner.shape.join(', ')}]`);
+    }
+    if (t > cfg.maxPositions) throw new ModelConfigError('inputs.rgb', `at most maxPositions = ${cfg.maxPositions} frames`, t);
+    const param = (name: string): tf.Tensor => this.param(name);
+    const mask = this.frameMask(inputs);
+    const rgb = encodeFrames(inputs.rgb, cfg.rgb, param, 'inputs.rgb');
+    const partner = encodeFrames(inputs.partner, cfg.partner, param, 'inputs.partner');
+    const validity = inputs.mask ? { mask: inputs.mask } : inputs.lengths ? { lengths: inputs.lengths } : {};
+    const seed = options.seed == null ? {} : { seed: typeof options.seed === 'number' ? options.seed + 104_729 : { base: options.seed, offset: 104_729 } };
+    const fuserOut = this.fuser.apply(rgb, partner, { training, dropout: rate > 0, ...seed, ...validity });
+    return { b, t, mask, rgb, partner, fuserOut };
+  }
+
+  /**
+   * The fuser's tokens of a pass that stops at the fuser: the same tensors, bit for bit, as
+   * `apply(inputs, options).tokens`, without the decoder and heads. What an effective-rank
+   * measurement needs (`tokenRanks` of `@r3d-ts/rtf-fuser`); the ablation measures its rank gains
+   * this way over every test video at nine observation ratios.
+   *
+   * @example
+   * const tokens = model.fuserTokens({ rgb, partner: depth, lengths });
+   * tokenRanks(tokens, { lengths }).xAfter; tf.dispose(tokens);
+   */
+  fuserTokens(inputs: R3DInputs, options: ApplyOptions = {}): FuserTokens {
+    return withDropoutSeed(options.seed, () => tf.tidy(() => {
+      const { rgb, partner, fuserOut } = this.encodeAndFuse(inputs, options);
+      const fused = isLateFusion(this.fuser) ? this.fuser.combine(fuserOut.fused) as tf.Tensor3D : fuserOut.fused;
+      const tokens: FuserTokens = { x: rgb, y: partner, fused };
+      if (fuserOut.exchangedX && fuserOut.exchangedY) [tokens.exchangedX, tokens.exchangedY] = [fuserOut.exchangedX, fuserOut.exchangedY];
+      if (fuserOut.block) tokens.block = fuserOut.block;
+      return tokens as unknown as tf.TensorContainer;
+    })) as unknown as FuserTokens;
+  }
+
   /**
    * One forward pass. Evaluation (default) uses running BatchNorm statistics, no dropout and no
    * key padding mask, as the released evaluation script; `training: true` turns all three on.
@@ -147,25 +195,11 @@ export class R3DModel {
    * out.action.print(); tf.dispose(out);
    */
   apply(inputs: R3DInputs, options: ApplyOptions = {}): R3DOutputs {
-    if (this.disposed) throw new ModelConfigError('model', 'a model that was not disposed', 'disposed');
     const cfg = this.config;
-    const training = options.training ?? false;
-    const rate = (options.dropout ?? training) ? cfg.dropout : 0;
-    const useKeyMask = options.keyPaddingMask ?? training;
-    if (inputs.rgb.rank !== 3) throw new ModelConfigError('inputs.rgb', `a (B, T, ${cfg.rgb.inputDim}) tensor`, `[${inputs.rgb.shape.join(', ')}]`);
-    const [b, t] = inputs.rgb.shape as [number, number];
-    if (inputs.partner.shape[0] !== b || inputs.partner.shape[1] !== t) {
-      throw new ModelConfigError('inputs.partner', `the batch and frame axes of rgb [${b}, ${t}, ...]`, `[${inputs.partner.shape.join(', ')}]`);
-    }
-    if (t > cfg.maxPositions) throw new ModelConfigError('inputs.rgb', `at most maxPositions = ${cfg.maxPositions} frames`, t);
+    const { training, rate, useKeyMask } = this.modeOf(options);
     return withDropoutSeed(options.seed, () => tf.tidy(() => {
       const param = (name: string): tf.Tensor => this.param(name);
-      const mask = this.frameMask(inputs);
-      const rgb = encodeFrames(inputs.rgb, cfg.rgb, param, 'inputs.rgb');
-      const partner = encodeFrames(inputs.partner, cfg.partner, param, 'inputs.partner');
-      const validity = inputs.mask ? { mask: inputs.mask } : inputs.lengths ? { lengths: inputs.lengths } : {};
-      const seed = options.seed == null ? {} : { seed: typeof options.seed === 'number' ? options.seed + 104_729 : { base: options.seed, offset: 104_729 } };
-      const fuserOut = this.fuser.apply(rgb, partner, { training, dropout: rate > 0, ...seed, ...validity });
+      const { b, t, mask, rgb, partner, fuserOut } = this.encodeAndFuse(inputs, options);
       const fused = fuserOut.fused;
       // Late fusion stacks the streams along the batch: run the decoder on 2B items, then average.
       const late = isLateFusion(this.fuser);

@@ -101,6 +101,12 @@ export interface CapturableStep {
 export interface TrainableModel {
   readonly trainableVariables: Record<string, tf.Variable> | readonly tf.Variable[];
   forward(batch: AnticipationBatch, options: ForwardOptions): AnticipationOutputs;
+  /**
+   * Optional: the fuser's tokens of an evaluation pass that stops at the fuser (the same tensors
+   * as `forward(batch, { training: false, returnTokens: true }).fusion`). The effective-rank
+   * monitor uses it where present and skips the decoder and heads it does not read.
+   */
+  fuserTokens?(batch: AnticipationBatch): NonNullable<AnticipationOutputs['fusion']>;
   loss(outputs: AnticipationOutputs, batch: AnticipationBatch): tf.Scalar;
   /**
    * Optional: the named terms that `loss` adds up (e.g. segmentation, action, duration), logged

@@ -91,6 +91,11 @@ export function r3dTrainable(model: R3DModel, options: R3DTrainableOptions = {})
       // every other tensor of the pass stays alive for the gradient tape; the caller's tidy frees them
       return result;
     },
+    fuserTokens(batch) {
+      // the key padding mask acts after the fuser only: the tokens are forward's, bit for bit
+      const tokens = model.fuserTokens({ ...streamsOf(batch.modalities), lengths: batch.lengths });
+      return { modalities: [rgbKey, partnerKey] as const, tokens };
+    },
     loss(outputs, batch): tf.Scalar {
       const l = lossOf(outputs, batch);
       lastLoss.set(outputs, { batch, loss: l });

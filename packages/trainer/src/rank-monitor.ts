@@ -40,7 +40,8 @@ export function monitorEffectiveRank(
     try {
       let names: readonly [string, string] | undefined;
       const tokens = tf.tidy(() => {
-        const fusion = model.forward(batch, { training: false, returnTokens: true }).fusion;
+        // the pass up to the fuser where the model offers it: the decoder's work would be thrown away
+        const fusion = model.fuserTokens ? model.fuserTokens(batch) : model.forward(batch, { training: false, returnTokens: true }).fusion;
         names = fusion?.modalities;
         return fusion?.tokens;
       }) as FuserTokens | undefined;
