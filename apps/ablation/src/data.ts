@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FrameModality, type Sequence, SequenceChecker, sliceFrames, UNDEFINED_LABEL } from '@r3d-ts/datasets';
+import { type FrameModality, type Sequence, SequenceChecker, subsampleSequence, UNDEFINED_LABEL } from '@r3d-ts/datasets';
 import type { LabelSpace } from '@r3d-ts/trainer';
 import type { AblationConfig, Partner } from './config.js';
 import { cachedData, cacheKey, generatorDigest } from './data-cache.js';
@@ -18,15 +18,6 @@ export interface AblationData {
 /** Label space of the model: the classes, NONE after them, padding after NONE; UNDEFINED (-1) frames are not scored. */
 export function labelSpace(classes: number): LabelSpace {
   return { numClasses: classes + 1, none: classes, pad: classes + 2, ignore: [UNDEFINED_LABEL] };
-}
-
-/** Keeps every `rate`-th frame of a sequence (labels and every modality). */
-export function subsampleSequence(seq: Sequence, rate: number): Sequence {
-  if (rate === 1) return seq;
-  const modalities: Sequence['modalities'] = {};
-  for (const [name, m] of Object.entries(seq.modalities)) if (m) modalities[name] = sliceFrames(m, 0, seq.frames, rate);
-  const labels = Int32Array.from({ length: Math.ceil(seq.frames / rate) }, (_, i) => seq.labels[i * rate]!);
-  return { ...seq, frames: labels.length, labels, modalities };
 }
 
 /**
@@ -127,7 +118,7 @@ export async function loadAblationData(config: AblationConfig, warn?: (message: 
     const key = cacheKey({ kind: 'ablation-synthetic', options, sampleRate, generator: generatorDigest('@r3d-ts/datasets/synthetic') });
     const { data } = await cachedData(key, () => {
       const ds = new SyntheticDataset(options);
-      const gen = (split: 'train' | 'test') => ds.indices(split).map((i) => subsampleSequence(ds.generate(i), sampleRate));
+      const gen = (split: 'train' | 'test') => ds.indices(split).map((i) => ds.generate(i, { keepEvery: sampleRate }));
       return { facts: { classNames: [...ds.classNames] }, splits: { train: gen('train'), test: gen('test') } };
     });
     let [train, test] = [data.splits.train!, data.splits.test!];

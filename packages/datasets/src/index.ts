@@ -1,7 +1,7 @@
 export { DatasetFormatError } from './errors.js';
 export { SequenceChecker, DropCounter } from './validate.js';
 export type { SequenceSources } from './validate.js';
-export { UNDEFINED_LABEL, frameModality, sliceFrames } from './sequence.js';
+export { UNDEFINED_LABEL, frameModality, sliceFrames, subsampleSequence } from './sequence.js';
 export type { Sequence, FrameModality, ModalityName } from './sequence.js';
 export { Rng, mixSeed } from './random.js';
 export type { RngState } from './random.js';

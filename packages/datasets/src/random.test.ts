@@ -7,6 +7,16 @@ describe('Rng', () => {
     expect(new Rng(1).permutation(20)).not.toEqual(new Rng(10).permutation(20));
   });
 
+  it('skip(n) leaves the state n draws leave', () => {
+    for (const n of [0, 1, 7, 1000]) {
+      const [a, b] = [new Rng(99), new Rng(99)];
+      a.normal(); b.normal(); // a cached normal stays cached
+      a.skip(n);
+      for (let i = 0; i < n; i++) b.nextUint32();
+      expect(a.state()).toEqual(b.state());
+    }
+  });
+
   it('resumes exactly from a saved state, a cached normal draw included', () => {
     const a = new Rng(13452);
     a.permutation(7);

@@ -72,6 +72,28 @@ export class Rng {
     return t >>> 0;
   }
 
+  /**
+   * Advances the generator by `n` draws of `nextUint32` without returning them: the state is then
+   * what those n draws would have left (the synthetic videos skip frames this way and keep every
+   * later draw). sfc32 has no jump-ahead, so this is the same loop, without the calls.
+   *
+   * @example
+   * const a = new Rng(1); a.skip(3); const b = new Rng(1); b.nextUint32(); b.nextUint32(); b.nextUint32();
+   * a.nextUint32() === b.nextUint32(); // true
+   */
+  skip(n: number): void {
+    let { a, b, c, d } = this;
+    for (let i = 0; i < n; i++) {
+      const t = (((a + b) | 0) + d) | 0;
+      d = (d + 1) | 0;
+      a = b ^ (b >>> 9);
+      b = (c + (c << 3)) | 0;
+      c = (c << 21) | (c >>> 11);
+      c = (c + t) | 0;
+    }
+    [this.a, this.b, this.c, this.d] = [a, b, c, d];
+  }
+
   /** A uniform number in [0, 1). */
   next(): number {
     return this.nextUint32() / 4294967296;

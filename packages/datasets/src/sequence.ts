@@ -46,3 +46,19 @@ export function sliceFrames(m: FrameModality, start: number, end: number, step =
   rows.forEach((t, i) => out.set(m.data.subarray(t * m.dim, (t + 1) * m.dim), i * m.dim));
   return m.shape ? { dim: m.dim, data: out, shape: m.shape.slice() } : { dim: m.dim, data: out };
 }
+
+/**
+ * Every `rate`-th frame of a sequence from the first (labels and every modality; a copy), as a
+ * lower frame rate samples it; `rate` 1 returns the sequence itself.
+ *
+ * @example
+ * subsampleSequence(seq, 5).frames; // Math.ceil(seq.frames / 5): frames 0, 5, 10, ...
+ */
+export function subsampleSequence(seq: Sequence, rate: number): Sequence {
+  if (!(Number.isInteger(rate) && rate >= 1)) throw new RangeError(`subsampleSequence: rate must be a positive integer, got ${rate}`);
+  if (rate === 1) return seq;
+  const modalities: Sequence['modalities'] = {};
+  for (const [name, m] of Object.entries(seq.modalities)) if (m) modalities[name] = sliceFrames(m, 0, seq.frames, rate);
+  const labels = Int32Array.from({ length: Math.ceil(seq.frames / rate) }, (_, i) => seq.labels[i * rate]!);
+  return { ...seq, frames: labels.length, labels, modalities };
+}

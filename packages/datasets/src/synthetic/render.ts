@@ -35,6 +35,33 @@ const TABLE = { y: 0, xMin: -0.55, xMax: 0.55, zMin: 0.55, zMax: 1.45, colour: [
 const FLOOR_Y = -0.75;
 const WALL_Z = 2.2;
 
+const WALL_COLOUR: Vec3 = [0.62, 0.66, 0.72];
+const FLOOR_COLOUR: Vec3 = [0.3, 0.3, 0.33];
+
+/**
+ * What a primitive's ray test needs that does not depend on the ray: the camera position relative
+ * to the centre (c), a sphere's c.c - r^2 and a box's c in its own frame (l). Computed once a frame
+ * with the expressions the per-pixel test used, so the frames are the same to the bit.
+ */
+interface PreparedPrimitive {
+  sphere: boolean;
+  cx: number; cy: number; cz: number;
+  r: number; c: number;
+  l0: number; l1: number; l2: number;
+  m: Mat3; half: Vec3; colour: Vec3;
+}
+
+function prepare(p: Primitive, ox: number, oy: number, oz: number): PreparedPrimitive {
+  const cx = ox - p.centre[0], cy = oy - p.centre[1], cz = oz - p.centre[2];
+  const m = p.rotation;
+  const r = p.half[0];
+  return {
+    sphere: p.kind === 'sphere', cx, cy, cz, r, c: cx * cx + cy * cy + cz * cz - r * r,
+    l0: m[0] * cx + m[3] * cy + m[6] * cz, l1: m[1] * cx + m[4] * cy + m[7] * cz, l2: m[2] * cx + m[5] * cy + m[8] * cz,
+    m, half: p.half, colour: p.colour,
+  };
+}
+
 /**
  * Ray-casts one frame: per pixel the nearest hit among the table top, floor, back wall and the
  * primitives; colour is Lambert shading (ambient + diffuse) and depth the camera-frame z of the
@@ -44,34 +71,34 @@ export function renderFrame(cam: Camera, rays: Float64Array, prims: readonly Pri
   const L = normalise(light);
   const [ox, oy, oz] = cam.position;
   const n = cam.height * cam.width;
+  const prepared = prims.map((p) => prepare(p, ox, oy, oz));
   for (let i = 0; i < n; i++) {
     const dx = rays[i * 3]!, dy = rays[i * 3 + 1]!, dz = rays[i * 3 + 2]!;
     let best = Infinity;
     let nx = 0, ny = 0, nz = -1;
-    let col: Vec3 = [0.62, 0.66, 0.72];
+    let col: Vec3 = WALL_COLOUR;
     // Back wall, floor, table top.
     if (dz > 1e-9) {
       const t = (WALL_Z - oz) / dz;
-      if (t > 0 && t < best) { best = t; nx = 0; ny = 0; nz = -1; col = [0.62, 0.66, 0.72]; }
+      if (t > 0 && t < best) { best = t; nx = 0; ny = 0; nz = -1; col = WALL_COLOUR; }
     }
     if (dy < -1e-9) {
       const t = (FLOOR_Y - oy) / dy;
-      if (t > 0 && t < best) { best = t; nx = 0; ny = 1; nz = 0; col = [0.3, 0.3, 0.33]; }
+      if (t > 0 && t < best) { best = t; nx = 0; ny = 1; nz = 0; col = FLOOR_COLOUR; }
       const tt = (TABLE.y - oy) / dy;
       const x = ox + dx * tt, z = oz + dz * tt;
       if (tt > 0 && tt < best && x >= TABLE.xMin && x <= TABLE.xMax && z >= TABLE.zMin && z <= TABLE.zMax) {
         best = tt; nx = 0; ny = 1; nz = 0; col = TABLE.colour;
       }
     }
-    for (let k = 0; k < prims.length; k++) {
-      const p = prims[k]!;
-      const cx = ox - p.centre[0], cy = oy - p.centre[1], cz = oz - p.centre[2];
-      if (p.kind === 'sphere') {
-        const r = p.half[0];
-        const a = dx * dx + dy * dy + dz * dz;
+    const a = dx * dx + dy * dy + dz * dz;
+    for (let k = 0; k < prepared.length; k++) {
+      const p = prepared[k]!;
+      const cx = p.cx, cy = p.cy, cz = p.cz;
+      if (p.sphere) {
+        const r = p.r;
         const b = cx * dx + cy * dy + cz * dz;
-        const c = cx * cx + cy * cy + cz * cz - r * r;
-        const disc = b * b - a * c;
+        const disc = b * b - a * p.c;
         if (disc < 0) continue;
         const t = (-b - Math.sqrt(disc)) / a;
         if (t > 0 && t < best) {
@@ -81,8 +108,8 @@ export function renderFrame(cam: Camera, rays: Float64Array, prims: readonly Pri
         }
       } else {
         // Slab test in the box frame (local = R^T world), unrolled to avoid allocations.
-        const m = p.rotation;
-        const l0 = m[0] * cx + m[3] * cy + m[6] * cz, l1 = m[1] * cx + m[4] * cy + m[7] * cz, l2 = m[2] * cx + m[5] * cy + m[8] * cz;
+        const m = p.m;
+        const l0 = p.l0, l1 = p.l1, l2 = p.l2;
         const d0 = m[0] * dx + m[3] * dy + m[6] * dz, d1 = m[1] * dx + m[4] * dy + m[7] * dz, d2 = m[2] * dx + m[5] * dy + m[8] * dz;
         let tmin = -Infinity, tmax = Infinity, axis = 0, sign = 1;
         let hit = true;

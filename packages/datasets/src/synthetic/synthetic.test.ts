@@ -1,7 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createHash } from 'node:crypto';
+import { subsampleSequence } from '../sequence.js';
+import { renderFrame } from './render.js';
 import { SyntheticDataset } from './dataset.js';
 import { PLANTED_DIMS } from './planted.js';
+
+// renderFrame as written, counted: keepEvery must render only the frames it keeps
+vi.mock('./render.js', async (original) => {
+  const actual = await original<typeof import('./render.js')>();
+  return { ...actual, renderFrame: vi.fn(actual.renderFrame) };
+});
 
 function digest(ds: SyntheticDataset, n: number): string {
   const h = createHash('sha256');
@@ -18,6 +26,29 @@ describe('SyntheticDataset', () => {
     const a = digest(new SyntheticDataset({ seed: 7, count: 4 }), 4);
     expect(digest(new SyntheticDataset({ seed: 7, count: 4 }), 4)).toBe(a);
     expect(digest(new SyntheticDataset({ seed: 8, count: 4 }), 4)).not.toBe(a);
+  });
+
+  it('keepEvery: k gives subsampleSequence(generate(i), k) exactly, planted partners and frames included, rendering only what it keeps', () => {
+    const ds = new SyntheticDataset({ seed: 3, count: 6, includeFrames: true, planted: ['informative', 'redundant', 'noise'] });
+    for (const [index, k] of [[0, 5], [1, 5], [2, 3], [3, 2], [4, 1], [5, 7]] as const) {
+      const full = ds.generate(index);
+      const kept = ds.generate(index, { keepEvery: k });
+      expect(kept, `sequence ${index}, every ${k}`).toEqual(subsampleSequence(full, k));
+      for (const name of Object.keys(full.modalities)) {
+        expect(Buffer.from(kept.modalities[name]!.data.buffer).equals(Buffer.from(subsampleSequence(full, k).modalities[name]!.data.buffer)), `${name} bits`).toBe(true);
+      }
+    }
+    // without the informative partner's look-ahead, only the kept frames are rendered
+    const plain = new SyntheticDataset({ seed: 3, count: 6 });
+    const rendered = vi.mocked(renderFrame);
+    rendered.mockClear();
+    const T = plain.generate(0).frames;
+    expect(rendered).toHaveBeenCalledTimes(T);
+    rendered.mockClear();
+    expect(plain.generate(0, { keepEvery: 5 }).frames).toBe(Math.ceil(T / 5));
+    expect(rendered).toHaveBeenCalledTimes(Math.ceil(T / 5));
+    expect(() => ds.generate(0, { keepEvery: 0 })).toThrow(/keepEvery must be a positive integer, got 0/);
+    expect(() => ds.generate(0, { keepEvery: 2.5 })).toThrow(/keepEvery must be a positive integer/);
   });
 
   it('yields aligned, finite modalities, class names and splits', async () => {
