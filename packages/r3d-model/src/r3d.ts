@@ -196,7 +196,7 @@ export class R3DModel {
    */
   apply(inputs: R3DInputs, options: ApplyOptions = {}): R3DOutputs {
     const cfg = this.config;
-    const { training, rate, useKeyMask } = this.modeOf(options);
+    const { rate, useKeyMask } = this.modeOf(options);
     return withDropoutSeed(options.seed, () => tf.tidy(() => {
       const param = (name: string): tf.Tensor => this.param(name);
       const { b, t, mask, rgb, partner, fuserOut } = this.encodeAndFuse(inputs, options);
