@@ -120,6 +120,28 @@ export function outputArray(backend: MathBackendCPU, length: number): Float32Arr
   return pool ? pool.take(length) : new Float32Array(length);
 }
 
+/** The values of float32 and int32 tensors: 4-byte words the addon moves alike. */
+export type Words = Float32Array | Int32Array;
+
+/** The tensor's values when they are 4-byte words the addon can move (float32, int32), else undefined. */
+export function words(backend: MathBackendCPU, t: TensorInfo): Words | undefined {
+  const values = backend.data.get(t.dataId).values;
+  if (t.dtype === 'float32' && values instanceof Float32Array) return values;
+  if (t.dtype === 'int32' && values instanceof Int32Array) return values;
+  return undefined;
+}
+
+/** The tensor's values when it is bool, one byte each (the cpu backend's Uint8Array), else undefined. */
+export function bytes(backend: MathBackendCPU, t: TensorInfo): Uint8Array | undefined {
+  const values = backend.data.get(t.dataId).values;
+  return t.dtype === 'bool' && values instanceof Uint8Array ? values : undefined;
+}
+
+/** An output array of `dtype` (float32 or int32) the caller overwrites completely; float32 ones come from the pool. */
+export function alloc(backend: MathBackendCPU, dtype: string, size: number): Words {
+  return dtype === 'int32' ? new Int32Array(size) : outputArray(backend, size);
+}
+
 /**
  * A float32 tensor's values as the Float32Array the addon reads: tensors made from a number[] or
  * moved from another backend may hold a plain array, which is copied.

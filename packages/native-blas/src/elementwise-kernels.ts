@@ -48,7 +48,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { BlasAddon } from './addon.js';
-import { cpuFallback, f32, outputArray, releaseArray } from './buffer-pool.js';
+import { alloc, bytes, cpuFallback, f32, outputArray, releaseArray, words } from './buffer-pool.js';
 import type { TransposeCache } from './transpose-cache.js';
 
 type Backend = MathBackendCPU;
@@ -311,15 +311,12 @@ function selectConfig(addon: BlasAddon, backendName: string): KernelConfig {
   const cpu = cpuFallback(Select);
   const kernelFunc = (args: Args): TensorInfo => {
     const { condition, t, e } = args.inputs as { condition: TensorInfo; t: TensorInfo; e: TensorInfo };
-    const c = args.backend.data.get(condition.dataId).values;
-    const [tv, ev] = [args.backend.data.get(t.dataId).values, args.backend.data.get(e.dataId).values];
-    const words = (t.dtype === 'float32' && tv instanceof Float32Array && ev instanceof Float32Array)
-      || (t.dtype === 'int32' && tv instanceof Int32Array && ev instanceof Int32Array);
-    if (!words || e.dtype !== t.dtype || condition.dtype !== 'bool' || !(c instanceof Uint8Array)
-      || !util.arraysEqual(condition.shape, t.shape) || !util.arraysEqual(e.shape, t.shape)) return cpu(args as never) as TensorInfo;
-    const n = util.sizeFromShape(t.shape);
-    const out = t.dtype === 'int32' ? new Int32Array(n) : outputArray(args.backend, n);
-    if (n > 0) addon.select(c, tv as Float32Array | Int32Array, ev as Float32Array | Int32Array, out);
+    const [c, tv, ev] = [bytes(args.backend, condition), words(args.backend, t), words(args.backend, e)];
+    if (!c || !tv || !ev || e.dtype !== t.dtype || !util.arraysEqual(condition.shape, t.shape) || !util.arraysEqual(e.shape, t.shape)) {
+      return cpu(args as never) as TensorInfo;
+    }
+    const out = alloc(args.backend, t.dtype, util.sizeFromShape(t.shape));
+    if (out.length > 0) addon.select(c, tv, ev, out);
     return args.backend.makeTensorInfo(t.shape, t.dtype, out);
   };
   return { kernelName: Select, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };

@@ -17,27 +17,14 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { BlasAddon } from './addon.js';
-import { cpuFallback, outputArray } from './buffer-pool.js';
+import { alloc, bytes, cpuFallback, words, type Words } from './buffer-pool.js';
 import { coalesce, denseStrides, MAX_RANK } from './elementwise-kernels.js';
 
 type Backend = MathBackendCPU;
 type Args = { inputs: Record<string, TensorInfo> | TensorInfo[]; backend: Backend; attrs: Record<string, unknown> };
-type Words = Float32Array | Int32Array;
 /** What the addon's strided copy moves: 4-byte words, or the bytes of bool tensors. */
 type Elements = Words | Uint8Array;
 
-/** The tensor's values when they are 4-byte words the addon can move (float32, int32), else undefined. */
-function words(backend: Backend, t: TensorInfo): Words | undefined {
-  const values = backend.data.get(t.dataId).values;
-  if (t.dtype === 'float32' && values instanceof Float32Array) return values;
-  if (t.dtype === 'int32' && values instanceof Int32Array) return values;
-  return undefined;
-}
-
-/** An output array the caller overwrites completely (float32 ones come from the backend's pool). */
-function alloc(backend: Backend, dtype: string, size: number): Words {
-  return dtype === 'int32' ? new Int32Array(size) : outputArray(backend, size);
-}
 
 /**
  * out[offOut + sum(i_d * stridesOut_d)] = x[offX + sum(i_d * stridesX_d)] over every index i < dims,
@@ -216,12 +203,6 @@ function padConfig(addon: BlasAddon, backendName: string): KernelConfig {
     return args.backend.makeTensorInfo(outShape, x.dtype, out);
   };
   return { kernelName: PadV2, backendName, kernelFunc: kernelFunc as unknown as KernelFunc };
-}
-
-/** The tensor's values when it is bool, one byte each (the cpu backend's Uint8Array), else undefined. */
-function bytes(backend: Backend, t: TensorInfo): Uint8Array | undefined {
-  const values = backend.data.get(t.dataId).values;
-  return t.dtype === 'bool' && values instanceof Uint8Array ? values : undefined;
 }
 
 function tileConfig(addon: BlasAddon, backendName: string): KernelConfig {

@@ -16,23 +16,41 @@ __attribute__((format(printf, 2, 3))) static bool arg_error(napi_env env, const 
   return false;
 }
 
-// The data of a typed-array argument: a Float32Array, or with `words` any array of 4-byte
-// elements; a TypeError naming it otherwise.
-static bool get_typed(napi_env env, napi_value v, const char *name, bool words, void **data, size_t *len) {
+// The kinds of typed array an argument may be, and the TypeError that names what was expected.
+enum { F32 = 1, WORDS = 2 /* Int32Array, Uint32Array */, BYTES = 4 /* Uint8Array */ };
+
+static const char *expected(int kinds) {
+  switch (kinds) {
+    case F32: return "%s must be a Float32Array";
+    case F32 | WORDS: return "%s must be a Float32Array, Int32Array or Uint32Array";
+    case BYTES: return "%s must be a Uint8Array";
+    default: return "%s must be a Uint8Array, Float32Array, Int32Array or Uint32Array";
+  }
+}
+
+// The data of a typed-array argument of one of `kinds`, its length and its element size (1 or 4
+// bytes); a TypeError naming it otherwise.
+static bool get_typed(napi_env env, napi_value v, const char *name, int kinds, void **data, size_t *len, size_t *size) {
   bool is_ta = false;
   napi_is_typedarray(env, v, &is_ta);
   napi_typedarray_type type;
   void *ptr = NULL;
   if (is_ta) napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL);
-  if (!is_ta || !(type == napi_float32_array || (words && (type == napi_int32_array || type == napi_uint32_array))))
-    return arg_error(env, words ? "%s must be a Float32Array, Int32Array or Uint32Array" : "%s must be a Float32Array", name);
+  const int kind = !is_ta ? 0
+                   : type == napi_float32_array                               ? F32
+                   : type == napi_int32_array || type == napi_uint32_array    ? WORDS
+                   : type == napi_uint8_array                                 ? BYTES
+                                                                              : 0;
+  if (!(kind & kinds)) return arg_error(env, expected(kinds), name);
   *data = ptr;
+  *size = kind == BYTES ? 1 : 4;
   return true;
 }
 
 bool r3d_get_f32(napi_env env, napi_value v, const char *name, float **data, size_t *len) {
   void *ptr = NULL;
-  if (!get_typed(env, v, name, false, &ptr, len)) return false;
+  size_t size;
+  if (!get_typed(env, v, name, F32, &ptr, len, &size)) return false;
   *data = (float *)ptr;
   return true;
 }
@@ -44,29 +62,20 @@ bool r3d_get_i64(napi_env env, napi_value v, const char *name, int64_t *out) {
 
 bool r3d_get_words(napi_env env, napi_value v, const char *name, uint32_t **data, size_t *len) {
   void *ptr = NULL;
-  if (!get_typed(env, v, name, true, &ptr, len)) return false;
+  size_t size;
+  if (!get_typed(env, v, name, F32 | WORDS, &ptr, len, &size)) return false;
   *data = (uint32_t *)ptr;
   return true;
 }
 
 bool r3d_get_elements(napi_env env, napi_value v, const char *name, void **data, size_t *len, size_t *size) {
-  bool is_ta = false;
-  napi_is_typedarray(env, v, &is_ta);
-  napi_typedarray_type type;
-  if (is_ta) napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL);
-  if (is_ta && type == napi_uint8_array) *size = 1;
-  else if (is_ta && (type == napi_float32_array || type == napi_int32_array || type == napi_uint32_array)) *size = 4;
-  else return arg_error(env, "%s must be a Uint8Array, Float32Array, Int32Array or Uint32Array", name);
-  return true;
+  return get_typed(env, v, name, F32 | WORDS | BYTES, data, len, size);
 }
 
 bool r3d_get_bytes(napi_env env, napi_value v, const char *name, uint8_t **data, size_t *len) {
-  bool is_ta = false;
-  napi_is_typedarray(env, v, &is_ta);
-  napi_typedarray_type type;
   void *ptr = NULL;
-  if (is_ta) napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL);
-  if (!is_ta || type != napi_uint8_array) return arg_error(env, "%s must be a Uint8Array", name);
+  size_t size;
+  if (!get_typed(env, v, name, BYTES, &ptr, len, &size)) return false;
   *data = (uint8_t *)ptr;
   return true;
 }
