@@ -3,7 +3,7 @@ import { type R3DConfig, type R3DConfigInput, resolveConfig } from './config.js'
 import { decoderLayer, encoderLayer, type TransformerRunOptions } from './decoder.js';
 import { encodeFrames } from './encoders.js';
 import { ModelConfigError, WeightImportError } from './errors.js';
-import { type Fuser, type FuserTokens, layerNorm, linear } from '@r3d-ts/rtf-fuser';
+import { type Fuser, type FuserOutput, type FuserTokens, layerNorm, linear } from '@r3d-ts/rtf-fuser';
 import type { HostTensor } from '@r3d-ts/tensor-io';
 import type { FuserLayer } from '@r3d-ts/rtf-fuser/layers';
 import { buildFuser, buildFuserLayer, FUSER_PREFIX, fuserWeightShapes, importFuserLayers, isFuserLayer, isLateFusion } from './fuser.js';
@@ -12,6 +12,14 @@ import { initialValue, modelParamSpecs } from './params.js';
 import { modelArtifacts } from './artifacts.js';
 import type { DecodedAnticipation } from './decode.js';
 import { type PredictOptions, predictAnticipation } from './predict.js';
+
+/** The tokens of one fuser call: its inputs, what it exchanged and its block's, and `fused` (late fusion's already combined). */
+function tokensOf(rgb: tf.Tensor3D, partner: tf.Tensor3D, out: FuserOutput, fused: tf.Tensor3D): FuserTokens {
+  const tokens: FuserTokens = { x: rgb, y: partner, fused };
+  if (out.exchangedX && out.exchangedY) [tokens.exchangedX, tokens.exchangedY] = [out.exchangedX, out.exchangedY];
+  if (out.block) tokens.block = out.block;
+  return tokens;
+}
 
 /** One batch of observed frames. */
 export interface R3DInputs {
@@ -179,10 +187,7 @@ export class R3DModel {
     return withDropoutSeed(options.seed, () => tf.tidy(() => {
       const { rgb, partner, fuserOut } = this.encodeAndFuse(inputs, options);
       const fused = isLateFusion(this.fuser) ? this.fuser.combine(fuserOut.fused) as tf.Tensor3D : fuserOut.fused;
-      const tokens: FuserTokens = { x: rgb, y: partner, fused };
-      if (fuserOut.exchangedX && fuserOut.exchangedY) [tokens.exchangedX, tokens.exchangedY] = [fuserOut.exchangedX, fuserOut.exchangedY];
-      if (fuserOut.block) tokens.block = fuserOut.block;
-      return tokens as unknown as tf.TensorContainer;
+      return tokensOf(rgb, partner, fuserOut, fused) as unknown as tf.TensorContainer;
     })) as unknown as FuserTokens;
   }
 
@@ -230,10 +235,7 @@ export class R3DModel {
           tf.Tensor3D, tf.Tensor2D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D,
         ];
       }
-      const tokens: FuserTokens = { x: rgb, y: partner, fused: fusedOut };
-      if (fuserOut.exchangedX && fuserOut.exchangedY) [tokens.exchangedX, tokens.exchangedY] = [fuserOut.exchangedX, fuserOut.exchangedY];
-      if (fuserOut.block) tokens.block = fuserOut.block;
-      return { action, duration, segmentation, fused: fusedOut, decoder, tokens };
+      return { action, duration, segmentation, fused: fusedOut, decoder, tokens: tokensOf(rgb, partner, fuserOut, fusedOut) };
     }));
   }
 
