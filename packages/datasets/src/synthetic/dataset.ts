@@ -196,7 +196,9 @@ export class SyntheticDataset {
     const rng = new Rng(mixSeed(seed, index));
     const ep = simulateEpisode(rng, { grammar: this.options.grammar });
     const T = ep.states.length;
-    const needed = this.neededFrames(T, every);
+    // the informative partner shows the scene a second ahead: those frames are rendered too
+    const lead = fps;
+    const needed = neededFrames(T, every, this.options.planted.includes('informative') ? lead : 0);
     const cam: Camera = { position: [rng.uniform(-0.02, 0.02), 0.56 + rng.uniform(-0.02, 0.02), 0], pitch: 0.5 + rng.uniform(-0.04, 0.04), focal: W * 0.86, height: H, width: W };
     const rays = cameraRays(cam);
     const light: Vec3 = [0.4 + rng.uniform(-0.2, 0.2), 0.85, -0.45 + rng.uniform(-0.2, 0.2)];
@@ -228,7 +230,7 @@ export class SyntheticDataset {
       text: frameModality(T, this.options.textDim, text),
     };
     for (const kind of this.options.planted) {
-      if (kind === 'informative') modalities.informative = frameModality(T, INTENT_DIM + Math.floor(H / 4) * Math.floor(W / 4), informativeFeatures(ep.labels, rgbFrames, T, H, W, fps, seed, index));
+      if (kind === 'informative') modalities.informative = frameModality(T, INTENT_DIM + Math.floor(H / 4) * Math.floor(W / 4), informativeFeatures(ep.labels, rgbFrames, T, H, W, fps, seed, index, lead));
       // the same camera through the same extractor: exactly what RGB shows
       else if (kind === 'redundant') modalities.redundant = frameModality(T, D, new Float32Array(rgb));
       else modalities.noise = frameModality(T, PLANTED_DIMS.noise, noiseFeatures(T, seed, index));
@@ -241,13 +243,6 @@ export class SyntheticDataset {
     return subsampleSequence(sequence, every);
   }
 
-  /** Which of T frames `generate` must render when it keeps every `every`-th: those, and the frames the informative partner shows ahead of them. */
-  private neededFrames(T: number, every: number): Uint8Array {
-    const needed = new Uint8Array(T);
-    const lead = this.options.planted.includes('informative') ? this.options.fps : 0;
-    for (let t = 0; t < T; t += every) needed[t] = needed[Math.min(T - 1, t + lead)] = 1;
-    return needed;
-  }
 
   /**
    * The fixed feature extractor: 2x2 average pooling, centring, a seeded sparse random projection,
@@ -305,3 +300,9 @@ export class SyntheticDataset {
   }
 }
 
+/** Which of T frames `generate` renders when it keeps every `every`-th: those, and the frames `lead` after them (clamped to the last). */
+function neededFrames(T: number, every: number, lead: number): Uint8Array {
+  const needed = new Uint8Array(T);
+  for (let t = 0; t < T; t += every) needed[t] = needed[Math.min(T - 1, t + lead)] = 1;
+  return needed;
+}
