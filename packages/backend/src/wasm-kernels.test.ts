@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain .mjs build script without typings
+import { compileWat, wasmModuleSource } from '../../../scripts/wasm-module.mjs';
 import { selectBackend } from './select-backend.js';
-import { simplifyTranspose } from './wasm-kernels.js';
+import { simplifyTranspose, usesSimdTranspose } from './wasm-kernels.js';
 
 /** The same op on cpu (reference) and on wasm (the replaced kernels), compared exactly. */
 async function both(make: () => tf.Tensor): Promise<[tf.TypedArray | number[], tf.TypedArray | number[]]> {
@@ -43,7 +46,23 @@ describe('wasm Transpose, Tile, Slice and SplitV (registered by selectBackend) e
     await selectBackend({ backend: 'wasm' });
   });
 
+  it('has the compiled transpose.wat, for both heaps (the committed module never drifts from its source)', async () => {
+    const committed = readFileSync(new URL('./transpose-wasm.ts', import.meta.url), 'utf8');
+    const wat = new URL('./transpose.wat', import.meta.url).pathname;
+    expect(committed).toBe(wasmModuleSource('transpose.wat', 'TRANSPOSE_WASM_BASE64', await compileWat(wat, new URL('..', import.meta.url).pathname)));
+  });
+
+  it('transposes float32 and int32 in the SIMD kernel on the wasm heap (the cases below test it)', () => {
+    expect(usesSimdTranspose(tf.backend())).toBe(true);
+  });
+
   const transposes: Array<[number[], number[]]> = [
+    // SIMD: whole groups of four rows and columns in transpose.wat, the rest in the loops
+    [[4, 4], [1, 0]],
+    [[5, 7], [1, 0]],
+    [[3, 70], [1, 0]], // under four rows: the loops only
+    [[70, 3], [1, 0]],
+    [[2, 9, 522], [0, 2, 1]], // past one 256-column block, with a column tail, per batch
     [[37, 70], [1, 0]],
     [[128, 300], [1, 0]],
     [[3, 33, 65], [0, 2, 1]],
