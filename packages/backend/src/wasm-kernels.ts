@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmExportsFor } from './transpose-wasm.js';
+import { wasmTransposeCache } from './wasm-transpose-cache.js';
 
 // Two of tfjs-backend-wasm 4.22's copy kernels walk their output one element at a time through
 // generic index arithmetic: `Transpose` of a (128, 19200) weight takes 50-90 ms and `Tile`, which
@@ -128,6 +129,9 @@ function transposeKernel(original: KernelFunc): KernelFunc {
     const swapBatched = p.length === 3 && p[0] === 0 && p[1] === 2 && p[2] === 1;
     if (!onHeap(x) || !(swap2 || swapBatched)) return original(args);
     const backend = args.backend as WasmBackendLike;
+    const cache = wasmTransposeCache(backend);
+    const kept = cache.lookup(x, perm);
+    if (kept) return kept;
     const out = backend.makeOutput(perm.map((a) => x.shape[a]!), x.dtype);
     // views after makeOutput: growing the heap detaches earlier ones
     const xs = backend.typedArrayFromHeap(x);
@@ -135,6 +139,7 @@ function transposeKernel(original: KernelFunc): KernelFunc {
     const simd = xs.BYTES_PER_ELEMENT === 4 ? simdTranspose(backend) : null;
     if (swap2) transposeBatched(xs, os, 1, shape[0]!, shape[1]!, simd);
     else transposeBatched(xs, os, shape[0]!, shape[1]!, shape[2]!, simd);
+    cache.remember(x, perm, out);
     return out;
   };
 }
