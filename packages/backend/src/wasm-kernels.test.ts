@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs build script without typings
 import { compileWat, wasmModuleSource } from '../../../scripts/wasm-module.mjs';
 import { selectBackend } from './select-backend.js';
-import { simplifyTranspose, usesSimdTranspose } from './wasm-kernels.js';
+import { simplifyTranspose, tfjsWasmKernel, usesHeapKernels } from './wasm-kernels.js';
 
 /** The same op on cpu (reference) and on wasm (the replaced kernels), compared exactly. */
 async function both(make: () => tf.Tensor): Promise<[tf.TypedArray | number[], tf.TypedArray | number[]]> {
@@ -46,18 +46,18 @@ describe('wasm Transpose, Tile, Slice and SplitV (registered by selectBackend) e
     await selectBackend({ backend: 'wasm' });
   });
 
-  it('has the compiled transpose.wat, for both heaps (the committed module never drifts from its source)', async () => {
-    const committed = readFileSync(new URL('./transpose-wasm.ts', import.meta.url), 'utf8');
-    const wat = new URL('./transpose.wat', import.meta.url).pathname;
-    expect(committed).toBe(wasmModuleSource('transpose.wat', 'TRANSPOSE_WASM_BASE64', await compileWat(wat, new URL('..', import.meta.url).pathname)));
+  it('has the compiled heap-kernels.wat, for both heaps (the committed module never drifts from its source)', async () => {
+    const committed = readFileSync(new URL('./heap-kernels-wasm.ts', import.meta.url), 'utf8');
+    const wat = new URL('./heap-kernels.wat', import.meta.url).pathname;
+    expect(committed).toBe(wasmModuleSource('heap-kernels.wat', 'HEAP_KERNELS_WASM_BASE64', await compileWat(wat, new URL('..', import.meta.url).pathname)));
   });
 
-  it('transposes float32 and int32 in the SIMD kernel on the wasm heap (the cases below test it)', () => {
-    expect(usesSimdTranspose(tf.backend())).toBe(true);
+  it('runs the SIMD kernels on the wasm heap (the transposes and sums below test them)', () => {
+    expect(usesHeapKernels(tf.backend())).toBe(true);
   });
 
   const transposes: Array<[number[], number[]]> = [
-    // SIMD: whole groups of four rows and columns in transpose.wat, the rest in the loops
+    // SIMD: whole groups of four rows and columns in heap-kernels.wat, the rest in the loops
     [[4, 4], [1, 0]],
     [[5, 7], [1, 0]],
     [[3, 70], [1, 0]], // under four rows: the loops only
@@ -170,5 +170,49 @@ describe('wasm Transpose, Tile, Slice and SplitV (registered by selectBackend) e
     };
     const [have, want] = await both(f);
     expect(Array.from(have)).toEqual(Array.from(want));
+  });
+
+  describe('Sum over leading axes, against tfjs-backend-wasm\'s own Sum bit for bit', () => {
+    // values over twelve orders of magnitude, so that the order and width of the additions show
+    const wide = (shape: number[], seed: number): tf.Tensor =>
+      tf.tidy(() => tf.mul(tf.randomNormal(shape, 0, 1, 'float32', seed), tf.pow(10, tf.randomUniform(shape, -6, 6, 'float32', seed + 1))));
+    const bits = (t: tf.Tensor): number[] => Array.from(new Uint32Array(new Float32Array(t.dataSync()).buffer));
+    const cases: Array<[number[], number | number[], boolean]> = [
+      [[1600, 512], 0, false],
+      [[8, 100, 128], [0, 1], false],
+      [[8, 100, 128], [0, 1], true],
+      [[8, 100, 128], 0, false],
+      [[3, 1, 5], [0, 1], true],
+      [[1, 7], 0, false],
+      [[5, 0], 0, false],
+    ];
+    for (const [shape, axis, keepDims] of cases) {
+      it(`sums [${shape}] over ${JSON.stringify(axis)}${keepDims ? ', keeping dims' : ''}`, () => {
+        const x = wide(shape, shape.length * 100 + shape[0]!);
+        const have = tf.sum(x, axis, keepDims);
+        const info = tfjsWasmKernel('Sum')!({ inputs: { x }, backend: tf.backend(), attrs: { axis, keepDims } }) as tf.TensorInfo;
+        const want = tf.engine().makeTensorFromTensorInfo(info);
+        expect(have.shape).toEqual(want.shape);
+        expect(bits(have)).toEqual(bits(want));
+        tf.dispose([x, have, want]);
+      });
+    }
+
+    it('sums from +0 as tfjs does (signed zeros, NaN), gives zeros for no rows, and leaves other reductions to tfjs', () => {
+      const x = tf.tensor2d([-0, -0, 1, NaN, -0, 2], [3, 2]);
+      expect(Array.from(tf.sum(x, 0).dataSync())).toEqual([1, NaN]);
+      const zeros = tf.tensor2d([-0, -0], [2, 1]);
+      expect(Array.from(tf.sum(zeros, 0).dataSync())).toEqual([0]); // +0 + -0 + -0 = +0 (toEqual tells -0 apart)
+      expect(Array.from(tf.sum(zeros, 1).dataSync())).toEqual([0, 0]); // tfjs's own, innermost
+      expect(Array.from(tf.sum(tf.zeros([0, 5]), 0).dataSync())).toEqual([0, 0, 0, 0, 0]);
+      const ints = tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32');
+      expect(Array.from(tf.sum(ints, 0).dataSync())).toEqual([4, 6]);
+      expect(Array.from(tf.sum(x, 1).dataSync())).toEqual([0, NaN, 2]);
+      const unordered = tf.randomNormal([4, 6, 3], 0, 1, 'float32', 3);
+      const info = tfjsWasmKernel('Sum')!({ inputs: { x: unordered }, backend: tf.backend(), attrs: { axis: [1, 0], keepDims: false } }) as tf.TensorInfo;
+      const want = tf.engine().makeTensorFromTensorInfo(info);
+      expect(Array.from(tf.sum(unordered, [1, 0]).dataSync())).toEqual(Array.from(want.dataSync()));
+      tf.dispose([x, zeros, ints, unordered, want]);
+    });
   });
 });

@@ -11,7 +11,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 interface ChildReport {
   threads: number;
   values: number[];
-  simdTranspose: boolean;
+  heapKernels: boolean;
   transposed: boolean;
 }
 
@@ -21,18 +21,18 @@ function run(threads: string | undefined, how: 'file' | 'eval' = 'file'): ChildR
   const script = `
     import * as tf from '@tensorflow/tfjs-core';
     const { selectBackend } = await import(${JSON.stringify(entry)});
-    const { usesSimdTranspose } = await import(${JSON.stringify(kernels)});
+    const { usesHeapKernels } = await import(${JSON.stringify(kernels)});
     await selectBackend({ backend: 'wasm' });
     const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
     const a = tf.randomNormal([300, 700], 0, 1, 'float32', 1);
     const b = tf.randomNormal([700, 260], 0, 1, 'float32', 2);
     const y = tf.tidy(() => tf.sum(tf.relu(tf.matMul(tf.add(a, 0.5), b)), 0));
-    // the SIMD transpose works on this build's heap (shared with 2 threads): every element lands where it should
+    // the SIMD kernels work on this build's heap (shared with 2 threads): every element lands where it should
     const x = tf.range(0, 37 * 70, 1, 'int32');
     const t = tf.transpose(tf.reshape(x, [37, 70])).dataSync();
     let transposed = true;
     for (let i = 0; i < 37; i++) for (let j = 0; j < 70; j++) if (t[j * 37 + i] !== i * 70 + j) transposed = false;
-    console.log(JSON.stringify({ threads: getThreadsCount(), values: Array.from(y.dataSync()), simdTranspose: usesSimdTranspose(tf.backend()), transposed }));
+    console.log(JSON.stringify({ threads: getThreadsCount(), values: Array.from(y.dataSync()), heapKernels: usesHeapKernels(tf.backend()), transposed }));
   `;
   const env = { ...process.env, R3D_WASM_THREADS: threads ?? '' };
   const started = performance.now();
@@ -90,7 +90,7 @@ describe('wasm on its multi-threaded binary (R3D_WASM_THREADS)', () => {
     expect(unset.threads).toBe(auto.threads);
     expect(evaluated.threads).toBe(1);
     for (const r of [two, auto, unset, evaluated]) expect(r.values).toEqual(one.values);
-    // the SIMD transpose on both heaps: unshared (one thread) and shared (the threaded binary)
-    for (const r of [one, two, auto, unset, evaluated]) expect([r.simdTranspose, r.transposed]).toEqual([true, true]);
+    // the SIMD kernels on both heaps: unshared (one thread) and shared (the threaded binary)
+    for (const r of [one, two, auto, unset, evaluated]) expect([r.heapKernels, r.transposed]).toEqual([true, true]);
   }, 300_000);
 });

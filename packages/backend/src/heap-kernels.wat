@@ -1,6 +1,7 @@
-;; A transpose of 4-byte elements in WebAssembly SIMD, on tfjs-backend-wasm's own heap (imported,
-;; so tensors are read and written in place). scripts/wasm-module.mjs compiles it for a shared
-;; heap (the threaded build) and an unshared one; src/transpose-wasm.ts is the result.
+;; Kernels in WebAssembly SIMD on tfjs-backend-wasm's own heap (imported, so tensors are read and
+;; written in place): a transpose of 4-byte elements and float32 column sums.
+;; scripts/wasm-module.mjs compiles it for a shared heap (the threaded build) and an unshared one;
+;; src/heap-kernels-wasm.ts is the result.
 (module
   (import "env" "memory" (memory 1 65536 shared))
   ;; out (n, m) = x (m, n) for the first m - m % 4 rows and n - n % 4 columns; x and out are byte
@@ -50,5 +51,42 @@
         (br $rows)))
       (local.set $j0 (local.get $j1))
       (br $blocks)))
+  )
+
+  ;; out (cols) = the float32 column sums of x (rows, cols), each from +0 and top to bottom: the
+  ;; order of tfjs's Sum over the leading axes, and f32 additions lane by lane, so the same bits.
+  (func (export "sum_rows") (param $x i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $i i32) (local $j i32) (local $c4 i32) (local $p i32) (local $q i32) (local $end i32)
+    (local.set $c4 (i32.and (local.get $cols) (i32.const -4)))
+    ;; zero the output
+    (local.set $q (local.get $out))
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $cols) (i32.const 2))))
+    (block $zeroed (loop $zero
+      (br_if $zeroed (i32.ge_u (local.get $q) (local.get $end)))
+      (f32.store (local.get $q) (f32.const 0))
+      (local.set $q (i32.add (local.get $q) (i32.const 4)))
+      (br $zero)))
+    (local.set $p (local.get $x))
+    (local.set $i (i32.const 0))
+    (block $done_rows (loop $rows_loop
+      (br_if $done_rows (i32.ge_u (local.get $i) (local.get $rows)))
+      (local.set $q (local.get $out))
+      (local.set $j (i32.const 0))
+      (block $done_vec (loop $vec
+        (br_if $done_vec (i32.ge_u (local.get $j) (local.get $c4)))
+        (v128.store (local.get $q) (f32x4.add (v128.load (local.get $q)) (v128.load (local.get $p))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $vec)))
+      (block $done_tail (loop $tail
+        (br_if $done_tail (i32.ge_u (local.get $j) (local.get $cols)))
+        (f32.store (local.get $q) (f32.add (f32.load (local.get $q)) (f32.load (local.get $p))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (local.set $q (i32.add (local.get $q) (i32.const 4)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $tail)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $rows_loop)))
   )
 )
