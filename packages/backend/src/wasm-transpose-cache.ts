@@ -15,9 +15,10 @@ export interface RefCountedBackend {
  * XNNPACK packing the product's right operand anew, since tfjs-backend-wasm keeps a product's
  * packed weights per data id of that operand. Handing out the same transposed data (its reference
  * count raised, as Identity shares data) lets the packing be kept too: the depth projection
- * (128 x 19200) of an evaluation forward went from ~100 to ~50 ms on the 2-core Zen 1. The first
- * transpose of a tensor is never kept, so a training step, whose weights and activations are new
- * tensors every step, keeps nothing. Tensor data never changes in place, so a kept transpose cannot
+ * (128 x 19200) of an evaluation forward went from ~100 to ~50 ms on the 2-core Zen 1. Only
+ * variables' values are kept (weights), and only from their second transpose, so a training step,
+ * whose weights are new tensors every step, keeps nothing, and neither does a step that happens to
+ * get the same input tensor again (a bench). Tensor data never changes in place, so a kept transpose cannot
  * go stale. The same policy as native-blas's TransposeCache, on a backend this package does not
  * own: it learns of disposals through a wrapper around the backend's `disposeData`.
  */
@@ -46,9 +47,9 @@ export class WasmTransposeCache {
     return { dataId: hit.out.dataId, shape: hit.out.shape.slice(), dtype: hit.out.dtype };
   }
 
-  /** Records a computed transpose; keeps it when `x` was transposed the same way before. */
+  /** Records a computed transpose; keeps it when `x` is a variable's value transposed the same way before. */
   remember(x: tf.TensorInfo, perm: readonly number[], out: tf.TensorInfo): void {
-    if (tf.util.sizeFromShape(x.shape) < this.minSize || this.kept.has(x.dataId)) return;
+    if (tf.util.sizeFromShape(x.shape) < this.minSize || this.kept.has(x.dataId) || !isVariableValue(x.dataId)) return;
     const key = perm.join(',');
     if (this.seen.get(x.dataId) !== key) {
       this.seen.set(x.dataId, key);
@@ -70,6 +71,12 @@ export class WasmTransposeCache {
   get size(): number {
     return this.kept.size;
   }
+}
+
+/** Whether `dataId` is the current value of a variable the engine knows. */
+function isVariableValue(dataId: tf.DataId): boolean {
+  for (const v of Object.values(tf.engine().registeredVariables)) if (v.dataId === dataId) return true;
+  return false;
 }
 
 const caches = new WeakMap<object, WasmTransposeCache>();
