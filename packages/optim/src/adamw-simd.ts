@@ -5,47 +5,42 @@
 // float64 and rounded once is the correctly rounded float32 result) at a fraction of the time.
 //
 // The loop is src/adamw.wat, compiled by scripts/wasm-module.mjs (wabt) into ./adamw-module.ts. It
-// works on its own memory: tfjs's wasm heap is not exported as a WebAssembly.Memory, so the inputs
-// are copied in and the outputs out (memcpy speed), and the update runs in place there.
-import { wasmExports } from './adamw-module.js';
+// imports tfjs-backend-wasm's heap and reads and writes the tensors where they are: the copies in
+// and out of a memory of its own (69 MB a step for R3D's depth weights) are gone.
+import { wasmExportsFor } from './adamw-module.js';
 
 interface AdamWModule {
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
-  adamw(p: number, m: number, v: number, g: number, bytes: number, constants: number): void;
+  adamw(
+    p: number, m: number, v: number, g: number, p1: number, m1: number, v1: number, bytes: number,
+    keep: number, b1: number, c1: number, b2: number, c2: number, bc2: number, eps: number, step: number,
+  ): void;
 }
 
-/** The SIMD loop, or null where WebAssembly has no SIMD (the JavaScript loop of adamw-wasm.ts serves). */
-const simdLoop = (): AdamWModule | null => wasmExports() as AdamWModule | null;
+/** Whether the SIMD loop runs on `memory` (WebAssembly SIMD, and a memory its import accepts). */
+export function simdLoopOn(memory: { buffer: ArrayBufferLike }): boolean {
+  return wasmExportsFor(memory) !== null;
+}
 
 /**
- * One AdamW update of the first `n - n % 4` weights with the SIMD loop, into p1, m1, v1; returns
- * how many it did (0 where WebAssembly has no SIMD): the caller finishes the rest. `constants` are
- * keep, beta1, 1 - beta1, beta2, 1 - beta2, bc2Sqrt, epsilon, stepSize, already float32.
+ * One AdamW update of the first `n - n % 4` weights with the SIMD loop, into p1, m1, v1, all
+ * views on `memory` (the wasm heap); returns how many it did (0 where WebAssembly has no SIMD or
+ * an array is not on that memory): the caller finishes the rest. `constants` are keep, beta1,
+ * 1 - beta1, beta2, 1 - beta2, bc2Sqrt, epsilon, stepSize, already float32.
  *
  * @example
- * const done = adamWSimd(p, m, v, g, p1, m1, v1, constants); // then weights done..n in JavaScript
+ * const done = adamWSimd(heap, p, m, v, g, p1, m1, v1, constants); // then weights done..n in JavaScript
  */
 export function adamWSimd(
+  memory: { buffer: ArrayBufferLike },
   p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array,
   p1: Float32Array, m1: Float32Array, v1: Float32Array, constants: Float32Array,
 ): number {
-  const loop = simdLoop();
+  const arrays = [p, m, v, g, p1, m1, v1];
   const n = p.length - (p.length % 4);
-  if (!loop || n === 0) return 0;
-  const bytes = 4 * n;
-  const need = 4 * bytes + 32;
-  const have = loop.memory.buffer.byteLength;
-  if (have < need) loop.memory.grow(Math.ceil((need - have) / 65536));
-  const heap = new Float32Array(loop.memory.buffer);
-  // [p | m | v | g | constants], every block on a 16-byte boundary (n is a multiple of 4)
-  heap.set(p.subarray(0, n), 0);
-  heap.set(m.subarray(0, n), n);
-  heap.set(v.subarray(0, n), 2 * n);
-  heap.set(g.subarray(0, n), 3 * n);
-  heap.set(constants, 4 * n);
-  loop.adamw(0, bytes, 2 * bytes, 3 * bytes, bytes, 4 * bytes);
-  p1.set(heap.subarray(0, n));
-  m1.set(heap.subarray(n, 2 * n));
-  v1.set(heap.subarray(2 * n, 3 * n));
+  if (n === 0 || arrays.some((a) => a.buffer !== memory.buffer)) return 0;
+  const loop = wasmExportsFor(memory) as AdamWModule | null;
+  if (!loop) return 0;
+  const [keep, b1, c1, b2, c2, bc2, eps, step] = constants;
+  loop.adamw(p.byteOffset, m.byteOffset, v.byteOffset, g.byteOffset, p1.byteOffset, m1.byteOffset, v1.byteOffset, 4 * n, keep!, b1!, c1!, b2!, c2!, bc2!, eps!, step!);
   return n;
 }

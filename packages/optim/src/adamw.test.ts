@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { R3DAdamW } from '@r3d-ts/kernel-names';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AdamW, clipByGlobalNorm } from './adamw.js';
+import { adamWRunsSimd } from './adamw-wasm.js';
 
 const python = '/usr/bin/python3';
 const torchAvailable = spawnSync(python, ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status === 0;
@@ -185,6 +186,7 @@ describe('AdamW fused kernel', () => {
     const composed = await run('cpu');
     const fused = await run('wasm');
     expect(tf.getKernel(R3DAdamW, 'wasm')).toBeDefined();
+    expect(adamWRunsSimd(tf.findBackend('wasm')!)).toBe(true);
     expect(fused.length).toBe(composed.length);
     fused.forEach((values, i) => expect(Buffer.from(values.buffer).equals(Buffer.from(composed[i]!.buffer)), `tensor ${i}`).toBe(true));
   });
