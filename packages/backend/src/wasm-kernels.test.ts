@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs build script without typings
 import { compileWat, wasmModuleSource } from '../../../scripts/wasm-module.mjs';
 import { selectBackend } from './select-backend.js';
-import { simplifyTranspose, tfjsWasmKernel, usesHeapKernels } from './wasm-kernels.js';
+import { packsByColumns, simplifyTranspose, tfjsWasmKernel, usesHeapKernels } from './wasm-kernels.js';
 
 /** The same op on cpu (reference) and on wasm (the replaced kernels), compared exactly. */
 async function both(make: () => tf.Tensor): Promise<[tf.TypedArray | number[], tf.TypedArray | number[]]> {
@@ -213,6 +213,51 @@ describe('wasm Transpose, Tile, Slice and SplitV (registered by selectBackend) e
       const want = tf.engine().makeTensorFromTensorInfo(info);
       expect(Array.from(tf.sum(unordered, [1, 0]).dataSync())).toEqual(Array.from(want.dataSync()));
       tf.dispose([x, zeros, ints, unordered, want]);
+    });
+  });
+
+  describe('BatchMatMul with a large right operand, packed a block of columns at a time', () => {
+    const bits = (t: tf.Tensor): number[] => Array.from(new Uint32Array(new Float32Array(t.dataSync()).buffer));
+    const tfjs = (a: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+      tf.engine().makeTensorFromTensorInfo(tfjsWasmKernel('BatchMatMul')!({ inputs: { a, b }, backend: tf.backend(), attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo);
+
+    const cases: Array<[number[], number[]]> = [
+      [[37, 8192], [8192, 128]], // four whole blocks
+      [[5, 16384], [16384, 70]], // 32 + 32 + 6 columns
+      [[1, 9, 8192], [1, 8192, 160]], // a batch of one
+    ];
+    for (const [aShape, bShape] of cases) {
+      it(`multiplies [${aShape}] by [${bShape}] split, with the bits of tfjs's one product`, () => {
+        const a = tf.randomNormal(aShape, 0, 1, 'float32', 1);
+        const b = tf.randomNormal(bShape, 0, 1, 'float32', 2);
+        expect(packsByColumns(a, b, false, false, tf.backend())).toBe(true);
+        const before = tf.memory().numTensors;
+        const have = tf.matMul(a, b);
+        const want = tfjs(a, b);
+        expect(have.shape).toEqual(want.shape);
+        expect(bits(have)).toEqual(bits(want));
+        tf.dispose([have, want]);
+        expect(tf.memory().numTensors).toBe(before);
+        tf.dispose([a, b]);
+      });
+    }
+
+    it('leaves to tfjs (whose packing then lasts) variables, kept transposes, small, batched and transposed products', () => {
+      const a = tf.randomNormal([4, 8192], 0, 1, 'float32', 3);
+      const init = tf.randomNormal([8192, 128], 0, 1, 'float32', 4);
+      const weight = tf.variable(init);
+      expect(packsByColumns(a, init, false, false, tf.backend())).toBe(false); // the variable's value
+      const w = tf.variable(tf.transpose(init));
+      const seen = tf.transpose(w);
+      const kept = tf.transpose(w);
+      expect(packsByColumns(a, kept, false, false, tf.backend())).toBe(false);
+      const fresh = tf.add(init, 0);
+      expect(packsByColumns(a, fresh, false, false, tf.backend())).toBe(true);
+      expect(packsByColumns(a, tf.slice(fresh, [0, 0], [8192, 32]), false, false, tf.backend())).toBe(false);
+      expect(packsByColumns(a, tf.slice(fresh, [0, 0], [4096, 128]), false, false, tf.backend())).toBe(false); // 2 MB
+      expect(packsByColumns(tf.reshape(a, [2, 2, 8192]), fresh, false, false, tf.backend())).toBe(false);
+      expect(packsByColumns(a, fresh, false, true, tf.backend())).toBe(false);
+      tf.dispose([a, init, weight, w, seen, kept, fresh]);
     });
   });
 });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmExportsFor } from './heap-kernels-wasm.js';
-import { wasmTransposeCache } from './wasm-transpose-cache.js';
+import { isVariableValue, wasmTransposeCache } from './wasm-transpose-cache.js';
 
 // Two of tfjs-backend-wasm 4.22's copy kernels walk their output one element at a time through
 // generic index arithmetic: `Transpose` of a (128, 19200) weight takes 50-90 ms and `Tile`, which
@@ -296,6 +296,65 @@ function sumKernel(original: KernelFunc): KernelFunc {
   };
 }
 
+/** Columns of a product's right operand packed at a time when it is split (see `packsByColumns`). */
+const PACK_COLUMNS = 32;
+/** Right operands from this size on (bytes) are split. */
+const SPLIT_BYTES = 4 << 20;
+
+/**
+ * Whether a wasm product is computed a block of `PACK_COLUMNS` columns of its right operand at a
+ * time. Why: tfjs-backend-wasm hands XNNPACK the right operand B (K, N) as transposed weights, and
+ * XNNPACK's packing of those reads each block of 8 columns down all K rows, a pass over the whole
+ * matrix per block: past a few MB it runs from memory, not cache. R3D's depth projection
+ * (B = its (19200, 128) weight transposed, 9.8 MB) spent ~40 ms a training step in that packing
+ * on the 2-core Zen 1, against ~4 ms per 32-column block (2.5 MB) packed alone. Each output
+ * element is the same sum over K either way (XNNPACK's kernels sum every output along all of K),
+ * so the bits are the same. Not split: B a variable's value or a transpose the cache keeps
+ * (tfjs keeps their packing from call to call, so it is paid once), batched or transposed
+ * products, and B under SPLIT_BYTES.
+ */
+export function packsByColumns(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, backend: tf.KernelBackend): boolean {
+  const [k, n] = b.shape.slice(-2) as [number, number];
+  if (transposeA || transposeB || a.dtype !== 'float32' || b.dtype !== 'float32') return false;
+  if (tf.util.sizeFromShape(a.shape.slice(0, -2)) !== 1 || tf.util.sizeFromShape(b.shape.slice(0, -2)) !== 1) return false;
+  if (n <= PACK_COLUMNS || 4 * k * n < SPLIT_BYTES) return false;
+  return !isVariableValue(b.dataId) && !wasmTransposeCache(backend as unknown as WasmBackendLike).holds(b.dataId);
+}
+
+/** out[r, c0 + c] = x[r, c] for r < rows, c < width: a block of columns into a (rows, n) matrix, or (`into` false) out of one. */
+function copyColumns(x: tf.TypedArray, out: tf.TypedArray, rows: number, n: number, c0: number, width: number, into: boolean): void {
+  for (let r = 0; r < rows; r++) {
+    const wide = r * n + c0;
+    const narrow = r * width;
+    if (into) out.set(x.subarray(narrow, narrow + width), wide);
+    else out.set(x.subarray(wide, wide + width), narrow);
+  }
+}
+
+function batchMatMulKernel(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    const backend = args.backend as WasmBackendLike;
+    if (!packsByColumns(a, b, transposeA, transposeB, backend)) return original(args);
+    const [k, n] = b.shape.slice(-2) as [number, number];
+    const m = a.shape[a.shape.length - 2]!;
+    const outShape = [...tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)), m, n];
+    const out = backend.makeOutput(outShape, 'float32');
+    for (let c0 = 0; c0 < n; c0 += PACK_COLUMNS) {
+      const width = Math.min(PACK_COLUMNS, n - c0);
+      const block = backend.makeOutput([k, width], 'float32');
+      // views after every makeOutput: growing the heap detaches earlier ones
+      copyColumns(backend.typedArrayFromHeap(b), backend.typedArrayFromHeap(block), k, n, c0, width, false);
+      const part = original({ ...args, inputs: { a, b: block } }) as tf.TensorInfo;
+      copyColumns(backend.typedArrayFromHeap(part), backend.typedArrayFromHeap(out), m, n, c0, width, true);
+      backend.disposeData(block.dataId);
+      backend.disposeData(part.dataId);
+    }
+    return out;
+  };
+}
+
 const replaced = new Set<string>();
 const originals = new Map<string, KernelFunc>();
 
@@ -309,8 +368,9 @@ export function tfjsWasmKernel(name: string): KernelFunc | undefined {
  * dropped and neighbouring axes merged) and `Tile` kernels with cache-blocked copies on the wasm
  * heap, the same values 5-50x faster at R3D's shapes (other transposes keep tfjs's kernel),
  * `Slice` and `SplitV` with copies that read the input on the heap instead of copying all of it
- * off first, `Identity` with one that shares its input's buffer instead of copying it, and `Sum`
- * over leading axes with one that needs no transpose (the same bits as tfjs's).
+ * off first, `Identity` with one that shares its input's buffer instead of copying it, `Sum`
+ * over leading axes with one that needs no transpose, and `BatchMatMul` with one that packs a
+ * large right operand a block of columns at a time (`packsByColumns`); the same bits as tfjs's.
  * Idempotent; called by `selectBackend` when it loads the wasm backend.
  *
  * @example
@@ -325,6 +385,7 @@ export function registerWasmCopyKernels(): void {
     [tf.Slice, sliceKernel],
     [tf.SplitV, splitVKernel],
     [tf.Sum, sumKernel],
+    [tf.BatchMatMul, batchMatMulKernel],
   ] as const) {
     if (replaced.has(name)) continue;
     const config = tf.getKernel(name, 'wasm');

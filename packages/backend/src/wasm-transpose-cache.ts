@@ -71,10 +71,16 @@ export class WasmTransposeCache {
   get size(): number {
     return this.kept.size;
   }
+
+  /** Whether `dataId` is a transpose this cache keeps (and hands out again). */
+  holds(dataId: tf.DataId): boolean {
+    for (const hit of this.kept.values()) if (hit.out.dataId === dataId) return true;
+    return false;
+  }
 }
 
 /** Whether `dataId` is the current value of a variable the engine knows. */
-function isVariableValue(dataId: tf.DataId): boolean {
+export function isVariableValue(dataId: tf.DataId): boolean {
   for (const v of Object.values(tf.engine().registeredVariables)) if (v.dataId === dataId) return true;
   return false;
 }
