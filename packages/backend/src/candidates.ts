@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { registerWasmCopyKernels } from './wasm-kernels.js';
+import { registerWasmKernels } from './wasm-kernels.js';
 import { autoWasmThreads, nodeHost, startThreadedWasm, wasmThreadsRequested } from './wasm-threads.js';
 
 /**
@@ -58,14 +58,14 @@ async function importNativeBlas(): Promise<void> {
 }
 
 /**
- * tfjs's wasm backend with faster Transpose and Tile copies (`registerWasmCopyKernels`); in Node
- * started on its multi-threaded binary (see `startThreadedWasm`) with `autoWasmThreads` threads
+ * tfjs's wasm backend with faster kernels where tfjs's cost far more than their work
+ * (`registerWasmKernels`); in Node started on its multi-threaded binary (see `startThreadedWasm`) with `autoWasmThreads` threads
  * unless `R3D_WASM_THREADS` names a count (`1`: the single-threaded binary): the same results,
  * products spread over the threads.
  */
 async function importWasm(): Promise<void> {
   await importRegistering('@tensorflow/tfjs-backend-wasm', 'wasm');
-  registerWasmCopyKernels();
+  registerWasmKernels();
   const requested = wasmThreadsRequested();
   const inNode = typeof process !== 'undefined' && process.versions?.node != null;
   // a wasm backend already started keeps its binary and thread count

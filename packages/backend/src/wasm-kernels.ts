@@ -2,12 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { wasmExportsFor } from './heap-kernels-wasm.js';
 import { isVariableValue, wasmTransposeCache } from './wasm-transpose-cache.js';
 
-// Two of tfjs-backend-wasm 4.22's copy kernels walk their output one element at a time through
+// Replacements for tfjs-backend-wasm 4.22 kernels that cost an R3D step far more than their work,
+// each giving tfjs's bits. Two copy kernels walk their output one element at a time through
 // generic index arithmetic: `Transpose` of a (128, 19200) weight takes 50-90 ms and `Tile`, which
 // every broadcast gradient and `broadcastTo` reaches, 50-90 ms for a few hundred thousand
-// elements (an R3D training step spent ~0.5 s in 31 Tile calls). Both only move values, so the
-// replacements below, cache-blocked copies on the wasm heap, give the same bits; shapes they do not
-// cover go to tfjs's own kernel.
+// elements (an R3D training step spent ~0.5 s in 31 Tile calls); the replacements below are
+// cache-blocked copies on the wasm heap, the transpose in SIMD (heap-kernels.wat). `Slice`,
+// `SplitV`, `Identity`, `Sum` and `BatchMatMul` follow, each with its reason. Shapes a replacement
+// does not cover go to tfjs's own kernel.
 
 interface WasmBackendLike extends tf.KernelBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -358,7 +360,7 @@ function batchMatMulKernel(original: KernelFunc): KernelFunc {
 const replaced = new Set<string>();
 const originals = new Map<string, KernelFunc>();
 
-/** tfjs-backend-wasm's own kernel that `registerWasmCopyKernels` replaced (tests compare the two). */
+/** tfjs-backend-wasm's own kernel that `registerWasmKernels` replaced (tests compare the two). */
 export function tfjsWasmKernel(name: string): KernelFunc | undefined {
   return originals.get(name);
 }
@@ -375,9 +377,9 @@ export function tfjsWasmKernel(name: string): KernelFunc | undefined {
  *
  * @example
  * await import('@tensorflow/tfjs-backend-wasm');
- * registerWasmCopyKernels();
+ * registerWasmKernels();
  */
-export function registerWasmCopyKernels(): void {
+export function registerWasmKernels(): void {
   for (const [name, make] of [
     [tf.Transpose, transposeKernel],
     [tf.Tile, tileKernel],
