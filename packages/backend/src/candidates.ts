@@ -59,9 +59,9 @@ async function importNativeBlas(): Promise<void> {
 
 /**
  * tfjs's wasm backend with faster kernels where tfjs's cost far more than their work
- * (`registerWasmKernels`); in Node started on its multi-threaded binary (see `startThreadedWasm`) with `autoWasmThreads` threads
- * unless `R3D_WASM_THREADS` names a count (`1`: the single-threaded binary): the same results,
- * products spread over the threads.
+ * (`registerWasmKernels`); in Node started on its multi-threaded binary (see
+ * `startThreadedWasm`) with `autoWasmThreads` threads unless `R3D_WASM_THREADS` names a count
+ * (`1`: the single-threaded binary): the same results, products spread over the threads.
  */
 async function importWasm(): Promise<void> {
   await importRegistering('@tensorflow/tfjs-backend-wasm', 'wasm');
