@@ -78,7 +78,8 @@ export function wasmExports(): unknown {
 
 /**
  * The TypeScript module generated from a `watFile` that imports its host's heap: both binaries
- * (\`constName\` unshared, \`constName_SHARED\`), and `wasmExportsFor(memory)`, the exports of one
+ * (\`constName\` unshared, \`constName_SHARED\`), `wasmHeap(host)`, the heap of tfjs-backend-wasm's
+ * Emscripten module where its build exposes it, and `wasmExportsFor(memory)`, the exports of one
  * instance per memory, made on first call with the binary that matches the memory, or null where
  * this WebAssembly cannot compile it or the memory does not match.
  */
@@ -97,6 +98,21 @@ declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
 };
+
+/** What is read of tfjs-backend-wasm's Emscripten module (a wasm backend's \`wasm\`): its heap. */
+export interface WasmHeapHost {
+  /** The heap in the threaded build. */
+  wasmMemory?: { buffer: ArrayBufferLike };
+  /** The heap in the single-threaded build. */
+  asm?: { memory?: { buffer: ArrayBufferLike } };
+  HEAPU8?: Uint8Array;
+}
+
+/** The heap of tfjs-backend-wasm's Emscripten module as a memory to instantiate on, or undefined where this build does not expose it as the memory behind its heap. */
+export function wasmHeap(host: WasmHeapHost | undefined): { buffer: ArrayBufferLike } | undefined {
+  const memory = host?.wasmMemory ?? host?.asm?.memory;
+  return memory !== undefined && memory.buffer === host?.HEAPU8?.buffer ? memory : undefined;
+}
 
 const instances = new WeakMap<object, unknown>();
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmExportsFor } from './heap-kernels-wasm.js';
+import { type WasmHeapHost, wasmExportsFor, wasmHeap } from './heap-kernels-wasm.js';
 import { isVariableValue, wasmTransposeCache } from './wasm-transpose-cache.js';
 
 // Replacements for tfjs-backend-wasm 4.22 kernels that cost an R3D step far more than their work,
@@ -15,8 +15,8 @@ interface WasmBackendLike extends tf.KernelBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): tf.TypedArray;
   incRef(dataId: tf.DataId): void;
-  /** The Emscripten module: its heap is `wasmMemory` in the threaded build, `asm.memory` otherwise. */
-  wasm?: { wasmMemory?: { buffer: ArrayBufferLike }; asm?: { memory?: { buffer: ArrayBufferLike } }; HEAPU8?: Uint8Array };
+  /** The Emscripten module, holding the heap. */
+  wasm?: WasmHeapHost;
 }
 
 /** heap-kernels.wat's kernels, on byte offsets into the backend's heap. */
@@ -27,19 +27,10 @@ interface HeapKernels {
   sum_rows(x: number, out: number, rows: number, cols: number): void;
 }
 
-const heapKernelsOf = new WeakMap<object, HeapKernels | null>();
-
-/** heap-kernels.wat instantiated on the backend's own heap, or null (no SIMD, or a heap this build does not expose). */
+/** heap-kernels.wat instantiated on the backend's own heap (one instance per heap), or null (no SIMD, or a heap this build does not expose). */
 function heapKernels(backend: WasmBackendLike): HeapKernels | null {
-  const module = backend.wasm;
-  if (!module) return null;
-  let kernels = heapKernelsOf.get(module);
-  if (kernels === undefined) {
-    const memory = module.wasmMemory ?? module.asm?.memory;
-    kernels = memory && memory.buffer === module.HEAPU8?.buffer ? (wasmExportsFor(memory) as HeapKernels | null) : null;
-    heapKernelsOf.set(module, kernels);
-  }
-  return kernels;
+  const heap = wasmHeap(backend.wasm);
+  return heap ? (wasmExportsFor(heap) as HeapKernels | null) : null;
 }
 
 type Transpose4 = HeapKernels['transpose4'];

@@ -13,6 +13,21 @@ declare const WebAssembly: {
   Instance: new (module: object, imports: object) => { exports: unknown };
 };
 
+/** What is read of tfjs-backend-wasm's Emscripten module (a wasm backend's `wasm`): its heap. */
+export interface WasmHeapHost {
+  /** The heap in the threaded build. */
+  wasmMemory?: { buffer: ArrayBufferLike };
+  /** The heap in the single-threaded build. */
+  asm?: { memory?: { buffer: ArrayBufferLike } };
+  HEAPU8?: Uint8Array;
+}
+
+/** The heap of tfjs-backend-wasm's Emscripten module as a memory to instantiate on, or undefined where this build does not expose it as the memory behind its heap. */
+export function wasmHeap(host: WasmHeapHost | undefined): { buffer: ArrayBufferLike } | undefined {
+  const memory = host?.wasmMemory ?? host?.asm?.memory;
+  return memory !== undefined && memory.buffer === host?.HEAPU8?.buffer ? memory : undefined;
+}
+
 const instances = new WeakMap<object, unknown>();
 
 /** The module's exports on `memory` (one instance per memory, made on first call), or null where WebAssembly cannot run it there. */

@@ -16,11 +16,6 @@ interface AdamWModule {
   ): void;
 }
 
-/** Whether the SIMD loop runs on `memory` (WebAssembly SIMD, and a memory its import accepts). */
-export function simdLoopOn(memory: { buffer: ArrayBufferLike }): boolean {
-  return wasmExportsFor(memory) !== null;
-}
-
 /**
  * One AdamW update of the first `n - n % 4` weights with the SIMD loop, into p1, m1, v1, all
  * views on `memory` (the wasm heap); returns how many it did (0 where WebAssembly has no SIMD or

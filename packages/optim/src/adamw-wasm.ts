@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { R3DAdamW, type R3DAdamWAttrs } from '@r3d-ts/kernel-names';
-import { adamWSimd, simdLoopOn } from './adamw-simd.js';
+import { wasmExportsFor, wasmHeap, type WasmHeapHost } from './adamw-module.js';
+import { adamWSimd } from './adamw-simd.js';
 
 // The composed AdamW update is 12-14 wasm kernels per parameter, each a pass over the weights with
 // its own output buffer. This kernel makes one pass: a WebAssembly SIMD loop (./adamw-simd.ts) over
@@ -13,21 +14,16 @@ import { adamWSimd, simdLoopOn } from './adamw-simd.js';
 interface WasmBackendLike extends tf.KernelBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): tf.TypedArray;
-  /** The Emscripten module: its heap is `wasmMemory` in the threaded build, `asm.memory` otherwise. */
-  wasm?: { wasmMemory?: { buffer: ArrayBufferLike }; asm?: { memory?: { buffer: ArrayBufferLike } } };
+  /** The Emscripten module, holding the heap. */
+  wasm?: WasmHeapHost;
 }
 
 const fr = Math.fround;
 
-/** tfjs-backend-wasm's heap (found as @r3d-ts/backend's heap kernels find it), if this build exposes it. */
-function heapOf(backend: WasmBackendLike): { buffer: ArrayBufferLike } | undefined {
-  return backend.wasm?.wasmMemory ?? backend.wasm?.asm?.memory;
-}
-
 /** Whether the wasm backend's R3DAdamW runs its SIMD loop on the heap (else the JavaScript loop does all; tests ask). */
 export function adamWRunsSimd(backend: tf.KernelBackend): boolean {
-  const heap = heapOf(backend as WasmBackendLike);
-  return heap !== undefined && simdLoopOn(heap);
+  const heap = wasmHeap((backend as WasmBackendLike).wasm);
+  return heap !== undefined && wasmExportsFor(heap) !== null;
 }
 
 function adamWLoop(
@@ -66,7 +62,7 @@ function adamWKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const bc2 = fr(a.bc2Sqrt);
   const eps = fr(a.epsilon);
   const step = fr(a.stepSize);
-  const heap = heapOf(backend);
+  const heap = wasmHeap(backend.wasm);
   const done = heap ? adamWSimd(heap, p!, mi!, vi!, g!, p1!, m1!, v1!, Float32Array.of(keep, b1, c1, b2, c2, bc2, eps, step)) : 0;
   adamWLoop(done, p!, mi!, vi!, g!, p1!, m1!, v1!, decays, keep, b1, c1, b2, c2, bc2, eps, step);
   return outs;
