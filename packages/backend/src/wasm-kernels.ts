@@ -314,14 +314,9 @@ export function packsByColumns(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: b
   return !isVariableValue(b.dataId) && !wasmTransposeCache(backend as unknown as WasmBackendLike).holds(b.dataId);
 }
 
-/** out[r, c0 + c] = x[r, c] for r < rows, c < width: a block of columns into a (rows, n) matrix, or (`into` false) out of one. */
-function copyColumns(x: tf.TypedArray, out: tf.TypedArray, rows: number, n: number, c0: number, width: number, into: boolean): void {
-  for (let r = 0; r < rows; r++) {
-    const wide = r * n + c0;
-    const narrow = r * width;
-    if (into) out.set(x.subarray(narrow, narrow + width), wide);
-    else out.set(x.subarray(wide, wide + width), narrow);
-  }
+/** out[r, c0 + c] = x[r, c] for r < rows, c < width: a block of columns written into a (rows, n) matrix. */
+function writeColumns(x: tf.TypedArray, out: tf.TypedArray, rows: number, n: number, c0: number, width: number): void {
+  for (let r = 0; r < rows; r++) out.set(x.subarray(r * width, (r + 1) * width), r * n + c0);
 }
 
 function batchMatMulKernel(original: KernelFunc): KernelFunc {
@@ -330,17 +325,17 @@ function batchMatMulKernel(original: KernelFunc): KernelFunc {
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
     const backend = args.backend as WasmBackendLike;
     if (!packsByColumns(a, b, transposeA, transposeB, backend)) return original(args);
-    const [k, n] = b.shape.slice(-2) as [number, number];
+    const n = b.shape[b.shape.length - 1]!;
     const m = a.shape[a.shape.length - 2]!;
     const outShape = [...tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)), m, n];
     const out = backend.makeOutput(outShape, 'float32');
+    const last = b.shape.length - 1;
     for (let c0 = 0; c0 < n; c0 += PACK_COLUMNS) {
       const width = Math.min(PACK_COLUMNS, n - c0);
-      const block = backend.makeOutput([k, width], 'float32');
-      // views after every makeOutput: growing the heap detaches earlier ones
-      copyColumns(backend.typedArrayFromHeap(b), backend.typedArrayFromHeap(block), k, n, c0, width, false);
+      const block = sliceOnHeap(backend, b, b.shape.map((_, i) => (i === last ? c0 : 0)), b.shape.map((s, i) => (i === last ? width : s)));
       const part = original({ ...args, inputs: { a, b: block } }) as tf.TensorInfo;
-      copyColumns(backend.typedArrayFromHeap(part), backend.typedArrayFromHeap(out), m, n, c0, width, true);
+      // views after the makeOutputs: growing the heap detaches earlier ones
+      writeColumns(backend.typedArrayFromHeap(part), backend.typedArrayFromHeap(out), m, n, c0, width);
       backend.disposeData(block.dataId);
       backend.disposeData(part.dataId);
     }
