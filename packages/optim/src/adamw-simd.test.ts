@@ -22,7 +22,8 @@ describe('the WebAssembly SIMD AdamW loop', () => {
   it.each([['an unshared', 0], ['a shared', 1]] as const)('gives the Math.fround loop bit for bit on %s heap, and leaves the last n mod 4 weights to the caller', (_, h) => {
     const heap = heaps[h]!;
     let offset = 64;
-    // views on the heap, as the kernel gets tensors (a few bytes apart, so no two share a cache line's alignment)
+    // views on the heap, as the kernel gets tensors, each 20 bytes past the last one's end: most are
+    // not 16-byte aligned, and the loop's v128 loads and stores must take that
     const onHeap = (a: Float32Array): Float32Array => {
       const view = new Float32Array(heap.buffer, offset, a.length);
       view.set(a);
