@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs build script without typings
 import { compileWat, wasmModuleSource } from '../../../scripts/wasm-module.mjs';
 import { selectBackend } from './select-backend.js';
-import { packsByColumns, simplifyTranspose, tfjsWasmKernel, usesHeapKernels } from './wasm-kernels.js';
+import { multipliesTransposed, packsByColumns, simplifyTranspose, tfjsWasmKernel, usesHeapKernels } from './wasm-kernels.js';
 
 /** The same op on cpu (reference) and on wasm (the replaced kernels), compared exactly. */
 async function both(make: () => tf.Tensor): Promise<[tf.TypedArray | number[], tf.TypedArray | number[]]> {
@@ -216,21 +216,70 @@ describe('wasm Transpose, Tile, Slice and SplitV (registered by selectBackend) e
     });
   });
 
-  describe('BatchMatMul with a large right operand, packed a block of columns at a time', () => {
-    const bits = (t: tf.Tensor): number[] => Array.from(new Uint32Array(new Float32Array(t.dataSync()).buffer));
-    const tfjs = (a: tf.Tensor, b: tf.Tensor): tf.Tensor =>
-      tf.engine().makeTensorFromTensorInfo(tfjsWasmKernel('BatchMatMul')!({ inputs: { a, b }, backend: tf.backend(), attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo);
+  const bits = (t: tf.Tensor): number[] => Array.from(new Uint32Array(new Float32Array(t.dataSync()).buffer));
+  const tfjs = (a: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+    tf.engine().makeTensorFromTensorInfo(tfjsWasmKernel('BatchMatMul')!({ inputs: { a, b }, backend: tf.backend(), attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo);
 
+  describe('BatchMatMul with a wide right operand, as the transpose of B^T A^T', () => {
     const cases: Array<[number[], number[]]> = [
-      [[37, 8192], [8192, 128]], // four whole blocks
-      [[5, 16384], [16384, 70]], // 32 + 32 + 6 columns
-      [[1, 9, 8192], [1, 8192, 160]], // a batch of one
+      [[128, 1600], [1600, 512]], // R3D's block MLP weight gradient
+      [[7, 33], [33, 130]], // row and column tails of every kernel tile
+      [[1, 2048], [2048, 512]], // one row
+      [[3, 1000], [1000, 6]], // N = 2M exactly
+      [[1, 5, 300], [1, 300, 64]], // a batch of one
+    ];
+    for (const [aShape, bShape] of cases) {
+      it(`multiplies [${aShape}] by [${bShape}] transposed, with the bits of tfjs's one product`, () => {
+        const a = tf.randomNormal(aShape, 0, 1, 'float32', 5);
+        const b = tf.randomNormal(bShape, 0, 1, 'float32', 6);
+        expect(multipliesTransposed(a, b, false, false, tf.backend())).toBe(true);
+        const before = tf.memory().numTensors;
+        const bytes = tf.memory().numBytes;
+        const have = tf.matMul(a, b);
+        const want = tfjs(a, b);
+        expect(have.shape).toEqual(want.shape);
+        expect(bits(have)).toEqual(bits(want));
+        tf.dispose([have, want]);
+        // the three transposes are freed
+        expect([tf.memory().numTensors, tf.memory().numBytes]).toEqual([before, bytes]);
+        tf.dispose([a, b]);
+      });
+    }
+
+    it('leaves to tfjs variables, kept transposes, operands under 16 KB or under twice as wide as A is tall, batched and transposed products', () => {
+      const a = tf.randomNormal([16, 1024], 0, 1, 'float32', 7);
+      const init = tf.randomNormal([1024, 128], 0, 1, 'float32', 8);
+      const weight = tf.variable(init);
+      expect(multipliesTransposed(a, init, false, false, tf.backend())).toBe(false); // the variable's value
+      const w = tf.variable(tf.transpose(init));
+      const seen = tf.transpose(w);
+      const kept = tf.transpose(w); // the cache keeps a variable's second transpose (of 64K elements and more)
+      expect(multipliesTransposed(a, kept, false, false, tf.backend())).toBe(false);
+      const fresh = tf.add(init, 0);
+      expect(multipliesTransposed(a, fresh, false, false, tf.backend())).toBe(true);
+      expect(multipliesTransposed(a, seen, false, false, tf.backend())).toBe(true); // a transpose made once
+      expect(multipliesTransposed(tf.slice(a, [0, 0], [65, 1024]), fresh, false, false, tf.backend())).toBe(false); // 128 < 2 x 65
+      expect(multipliesTransposed(tf.slice(a, [0, 0], [16, 16]), tf.slice(fresh, [0, 0], [16, 128]), false, false, tf.backend())).toBe(false); // 8 KB
+      expect(multipliesTransposed(tf.reshape(a, [2, 8, 1024]), fresh, false, false, tf.backend())).toBe(false);
+      expect(multipliesTransposed(a, fresh, true, false, tf.backend())).toBe(false);
+      expect(multipliesTransposed(a, fresh, false, true, tf.backend())).toBe(false);
+      expect(multipliesTransposed(tf.cast(a, 'int32'), tf.cast(fresh, 'int32'), false, false, tf.backend())).toBe(false);
+      tf.dispose([a, init, weight, w, seen, kept, fresh]);
+    });
+  });
+
+  describe('BatchMatMul with a large right operand, packed a block of columns at a time', () => {
+    const cases: Array<[number[], number[]]> = [
+      [[80, 8192], [8192, 128]], // four whole blocks
+      [[40, 16384], [16384, 70]], // 32 + 32 + 6 columns
+      [[1, 90, 8192], [1, 8192, 160]], // a batch of one
     ];
     for (const [aShape, bShape] of cases) {
       it(`multiplies [${aShape}] by [${bShape}] split, with the bits of tfjs's one product`, () => {
         const a = tf.randomNormal(aShape, 0, 1, 'float32', 1);
         const b = tf.randomNormal(bShape, 0, 1, 'float32', 2);
         expect(packsByColumns(a, b, false, false, tf.backend())).toBe(true);
+        expect(multipliesTransposed(a, b, false, false, tf.backend())).toBe(false);
         const before = tf.memory().numTensors;
         const have = tf.matMul(a, b);
         const want = tfjs(a, b);

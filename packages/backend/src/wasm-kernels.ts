@@ -314,6 +314,39 @@ export function packsByColumns(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: b
   return !isVariableValue(b.dataId) && !wasmTransposeCache(backend as unknown as WasmBackendLike).holds(b.dataId);
 }
 
+/** Right operands under this size (bytes) are multiplied as they are: three transposes would cost more than their packing. */
+const MIN_TRANSPOSED_BYTES = 16 << 10;
+
+/**
+ * Whether a wasm product A (M, K) x B (K, N) is computed as the transpose of B^T A^T. Why: the
+ * packing tfjs-backend-wasm asks of XNNPACK (B as transposed weights, see `packsByColumns`) reads
+ * B down its K rows once per block of 8 columns, several times slower than a copy, and the
+ * product repacks every fresh B. Where B is at least twice as wide as A is tall, packing A^T
+ * (K x M) instead, after SIMD transposes of A and B (and of the product back), is the faster way:
+ * R3D's block MLP weight gradient, (128, 1600) x (1600, 512), took 10.6 ms as one product and
+ * 7.4 ms this way on the 2-core Zen 1, a (64, 128) x (128, 512) decoder product 0.76 and 0.56 ms;
+ * with N = M it is 12% slower, so it is not used there. Each element of the product is the same
+ * sum over K either way (XNNPACK's kernels sum every output along K in order, and a * b is b * a
+ * bit for bit), so the bits are the same. Not used: B a variable's value or a kept transpose
+ * (tfjs keeps their packing), batched or transposed products, and B under MIN_TRANSPOSED_BYTES.
+ */
+export function multipliesTransposed(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, backend: tf.KernelBackend): boolean {
+  if (transposeA || transposeB || a.dtype !== 'float32' || b.dtype !== 'float32') return false;
+  if (tf.util.sizeFromShape(a.shape.slice(0, -2)) !== 1 || tf.util.sizeFromShape(b.shape.slice(0, -2)) !== 1) return false;
+  const m = a.shape[a.shape.length - 2]!;
+  const [k, n] = b.shape.slice(-2) as [number, number];
+  if (m < 1 || n < 2 * m || 4 * k * n < MIN_TRANSPOSED_BYTES) return false;
+  return !isVariableValue(b.dataId) && !wasmTransposeCache(backend as unknown as WasmBackendLike).holds(b.dataId);
+}
+
+/** x (m, n), on the heap, transposed into a new (n, m) float32 tensor. */
+function transposedOnHeap(backend: WasmBackendLike, x: tf.TensorInfo, m: number, n: number): tf.TensorInfo {
+  const out = backend.makeOutput([n, m], 'float32');
+  // views after makeOutput: growing the heap detaches earlier ones
+  transposeBatched(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), 1, m, n, heapKernels(backend)?.transpose4 ?? null);
+  return out;
+}
+
 /** out[r, c0 + c] = x[r, c] for r < rows, c < width: a block of columns written into a (rows, n) matrix. */
 function writeColumns(x: tf.TypedArray, out: tf.TypedArray, rows: number, n: number, c0: number, width: number): void {
   for (let r = 0; r < rows; r++) out.set(x.subarray(r * width, (r + 1) * width), r * n + c0);
@@ -324,10 +357,22 @@ function batchMatMulKernel(original: KernelFunc): KernelFunc {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
     const backend = args.backend as WasmBackendLike;
-    if (!packsByColumns(a, b, transposeA, transposeB, backend)) return original(args);
+    const transposed = multipliesTransposed(a, b, transposeA, transposeB, backend);
+    if (!transposed && !packsByColumns(a, b, transposeA, transposeB, backend)) return original(args);
     const n = b.shape[b.shape.length - 1]!;
-    const m = a.shape[a.shape.length - 2]!;
+    const [m, k] = a.shape.slice(-2) as [number, number];
     const outShape = [...tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)), m, n];
+    if (transposed) {
+      const at = transposedOnHeap(backend, a, m, k);
+      const bt = transposedOnHeap(backend, b, k, n);
+      const product = original({ ...args, inputs: { a: bt, b: at } }) as tf.TensorInfo; // (n, m) = B^T A^T
+      backend.disposeData(at.dataId);
+      backend.disposeData(bt.dataId);
+      const out = backend.makeOutput(outShape, 'float32');
+      transposeBatched(backend.typedArrayFromHeap(product), backend.typedArrayFromHeap(out), 1, n, m, heapKernels(backend)?.transpose4 ?? null);
+      backend.disposeData(product.dataId);
+      return out;
+    }
     const out = backend.makeOutput(outShape, 'float32');
     const last = b.shape.length - 1;
     for (let c0 = 0; c0 < n; c0 += PACK_COLUMNS) {
@@ -357,8 +402,9 @@ export function tfjsWasmKernel(name: string): KernelFunc | undefined {
  * heap, the same values 5-50x faster at R3D's shapes (other transposes keep tfjs's kernel),
  * `Slice` and `SplitV` with copies that read the input on the heap instead of copying all of it
  * off first, `Identity` with one that shares its input's buffer instead of copying it, `Sum`
- * over leading axes with one that needs no transpose, and `BatchMatMul` with one that packs a
- * large right operand a block of columns at a time (`packsByColumns`); the same bits as tfjs's.
+ * over leading axes with one that needs no transpose, and `BatchMatMul` with one that multiplies
+ * by a wide right operand as the transposed product (`multipliesTransposed`) and packs a large
+ * one a block of columns at a time (`packsByColumns`); the same bits as tfjs's.
  * Idempotent; called by `selectBackend` when it loads the wasm backend.
  *
  * @example

@@ -13,6 +13,8 @@ interface ChildReport {
   values: number[];
   heapKernels: boolean;
   transposed: boolean;
+  /** A product by a wide right operand (multipliesTransposed) has the bits of tfjs's own kernel. */
+  wideProduct: boolean;
 }
 
 function run(threads: string | undefined, how: 'file' | 'eval' = 'file'): ChildReport & { ms: number } {
@@ -21,7 +23,7 @@ function run(threads: string | undefined, how: 'file' | 'eval' = 'file'): ChildR
   const script = `
     import * as tf from '@tensorflow/tfjs-core';
     const { selectBackend } = await import(${JSON.stringify(entry)});
-    const { usesHeapKernels } = await import(${JSON.stringify(kernels)});
+    const { usesHeapKernels, multipliesTransposed, tfjsWasmKernel } = await import(${JSON.stringify(kernels)});
     await selectBackend({ backend: 'wasm' });
     const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
     const a = tf.randomNormal([300, 700], 0, 1, 'float32', 1);
@@ -32,7 +34,12 @@ function run(threads: string | undefined, how: 'file' | 'eval' = 'file'): ChildR
     const t = tf.transpose(tf.reshape(x, [37, 70])).dataSync();
     let transposed = true;
     for (let i = 0; i < 37; i++) for (let j = 0; j < 70; j++) if (t[j * 37 + i] !== i * 70 + j) transposed = false;
-    console.log(JSON.stringify({ threads: getThreadsCount(), values: Array.from(y.dataSync()), heapKernels: usesHeapKernels(tf.backend()), transposed }));
+    const top = tf.slice(a, [0, 0], [20, 700]);
+    const wide = tf.add(b, 0);
+    const ours = new Uint32Array(tf.matMul(top, wide).dataSync().buffer);
+    const theirs = new Uint32Array(tf.engine().makeTensorFromTensorInfo(tfjsWasmKernel('BatchMatMul')({ inputs: { a: top, b: wide }, backend: tf.backend(), attrs: { transposeA: false, transposeB: false } })).dataSync().buffer);
+    const wideProduct = multipliesTransposed(top, wide, false, false, tf.backend()) && ours.length === 20 * 260 && ours.every((v, i) => v === theirs[i]);
+    console.log(JSON.stringify({ threads: getThreadsCount(), values: Array.from(y.dataSync()), heapKernels: usesHeapKernels(tf.backend()), transposed, wideProduct }));
   `;
   const env = { ...process.env, R3D_WASM_THREADS: threads ?? '' };
   const started = performance.now();
@@ -91,6 +98,6 @@ describe('wasm on its multi-threaded binary (R3D_WASM_THREADS)', () => {
     expect(evaluated.threads).toBe(1);
     for (const r of [two, auto, unset, evaluated]) expect(r.values).toEqual(one.values);
     // the SIMD kernels on both heaps: unshared (one thread) and shared (the threaded binary)
-    for (const r of [one, two, auto, unset, evaluated]) expect([r.heapKernels, r.transposed]).toEqual([true, true]);
+    for (const r of [one, two, auto, unset, evaluated]) expect([r.heapKernels, r.transposed, r.wideProduct]).toEqual([true, true, true]);
   }, 300_000);
 });
