@@ -219,94 +219,88 @@ describe('wasm Transpose, Tile, Slice and SplitV (registered by selectBackend) e
   const bits = (t: tf.Tensor): number[] => Array.from(new Uint32Array(new Float32Array(t.dataSync()).buffer));
   const tfjs = (a: tf.Tensor, b: tf.Tensor): tf.Tensor =>
     tf.engine().makeTensorFromTensorInfo(tfjsWasmKernel('BatchMatMul')!({ inputs: { a, b }, backend: tf.backend(), attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo);
-
-  describe('BatchMatMul with a wide right operand, as the transpose of B^T A^T', () => {
-    const cases: Array<[number[], number[]]> = [
-      [[128, 1600], [1600, 512]], // R3D's block MLP weight gradient
-      [[7, 33], [33, 130]], // row and column tails of every kernel tile
-      [[1, 2048], [2048, 512]], // one row
-      [[3, 1000], [1000, 6]], // N = 2M exactly
-      [[1, 5, 300], [1, 300, 64]], // a batch of one
-    ];
+  /**
+   * One test per shape: tf.matMul runs the way named (checked), with the bits of tfjs's own kernel,
+   * and frees every temporary it made (the transposes, the column blocks).
+   */
+  const productCases = (way: 'transposed' | 'by columns', cases: Array<[number[], number[]]>): void => {
     for (const [aShape, bShape] of cases) {
-      it(`multiplies [${aShape}] by [${bShape}] transposed, with the bits of tfjs's one product`, () => {
+      it(`multiplies [${aShape}] by [${bShape}] ${way}, with the bits of tfjs's one product`, () => {
         const a = tf.randomNormal(aShape, 0, 1, 'float32', 5);
         const b = tf.randomNormal(bShape, 0, 1, 'float32', 6);
-        expect(multipliesTransposed(a, b, false, false, tf.backend())).toBe(true);
-        const before = tf.memory().numTensors;
-        const bytes = tf.memory().numBytes;
+        expect([multipliesTransposed(a, b, false, false, tf.backend()), packsByColumns(a, b, false, false, tf.backend())][way === 'transposed' ? 0 : 1]).toBe(true);
+        if (way === 'by columns') expect(multipliesTransposed(a, b, false, false, tf.backend())).toBe(false);
+        const before = [tf.memory().numTensors, tf.memory().numBytes];
         const have = tf.matMul(a, b);
         const want = tfjs(a, b);
         expect(have.shape).toEqual(want.shape);
         expect(bits(have)).toEqual(bits(want));
         tf.dispose([have, want]);
-        // the three transposes are freed
-        expect([tf.memory().numTensors, tf.memory().numBytes]).toEqual([before, bytes]);
+        expect([tf.memory().numTensors, tf.memory().numBytes]).toEqual(before);
         tf.dispose([a, b]);
       });
     }
+  };
+
+  /**
+   * Right operands of one (K, N) shape as a product meets them: a variable's value, a transpose the
+   * cache keeps (a variable's second transpose, of 64K elements and more), a transpose made once,
+   * and a fresh tensor.
+   */
+  const operands = (k: number, n: number, seed: number) => {
+    const value = tf.randomNormal([k, n], 0, 1, 'float32', seed);
+    const weight = tf.variable(value);
+    const w = tf.variable(tf.transpose(value));
+    const once = tf.transpose(w);
+    const kept = tf.transpose(w);
+    const fresh = tf.add(value, 0);
+    /** What `decide(a, b)` says for each kind of b. */
+    const decisions = (decide: (a: tf.Tensor, b: tf.Tensor) => boolean, a: tf.Tensor) =>
+      Object.fromEntries(Object.entries({ value, kept, once, fresh }).map(([kind, b]) => [kind, decide(a, b)]));
+    return { fresh, decisions, dispose: () => tf.dispose([value, weight, w, once, kept, fresh]) };
+  };
+
+  describe('BatchMatMul with a wide right operand, as the transpose of B^T A^T', () => {
+    productCases('transposed', [
+      [[128, 1600], [1600, 512]], // R3D's block MLP weight gradient
+      [[7, 33], [33, 130]], // row and column tails of every kernel tile
+      [[1, 2048], [2048, 512]], // one row
+      [[3, 1000], [1000, 6]], // N = 2M exactly
+      [[1, 5, 300], [1, 300, 64]], // a batch of one
+    ]);
 
     it('leaves to tfjs variables, kept transposes, operands under 16 KB or under twice as wide as A is tall, batched and transposed products', () => {
       const a = tf.randomNormal([16, 1024], 0, 1, 'float32', 7);
-      const init = tf.randomNormal([1024, 128], 0, 1, 'float32', 8);
-      const weight = tf.variable(init);
-      expect(multipliesTransposed(a, init, false, false, tf.backend())).toBe(false); // the variable's value
-      const w = tf.variable(tf.transpose(init));
-      const seen = tf.transpose(w);
-      const kept = tf.transpose(w); // the cache keeps a variable's second transpose (of 64K elements and more)
-      expect(multipliesTransposed(a, kept, false, false, tf.backend())).toBe(false);
-      const fresh = tf.add(init, 0);
-      expect(multipliesTransposed(a, fresh, false, false, tf.backend())).toBe(true);
-      expect(multipliesTransposed(a, seen, false, false, tf.backend())).toBe(true); // a transpose made once
+      const { fresh, decisions, dispose } = operands(1024, 128, 8);
+      expect(decisions((x, y) => multipliesTransposed(x, y, false, false, tf.backend()), a)).toEqual({ value: false, kept: false, once: true, fresh: true });
       expect(multipliesTransposed(tf.slice(a, [0, 0], [65, 1024]), fresh, false, false, tf.backend())).toBe(false); // 128 < 2 x 65
       expect(multipliesTransposed(tf.slice(a, [0, 0], [16, 16]), tf.slice(fresh, [0, 0], [16, 128]), false, false, tf.backend())).toBe(false); // 8 KB
       expect(multipliesTransposed(tf.reshape(a, [2, 8, 1024]), fresh, false, false, tf.backend())).toBe(false);
       expect(multipliesTransposed(a, fresh, true, false, tf.backend())).toBe(false);
       expect(multipliesTransposed(a, fresh, false, true, tf.backend())).toBe(false);
       expect(multipliesTransposed(tf.cast(a, 'int32'), tf.cast(fresh, 'int32'), false, false, tf.backend())).toBe(false);
-      tf.dispose([a, init, weight, w, seen, kept, fresh]);
+      tf.dispose(a);
+      dispose();
     });
   });
 
   describe('BatchMatMul with a large right operand, packed a block of columns at a time', () => {
-    const cases: Array<[number[], number[]]> = [
+    productCases('by columns', [
       [[80, 8192], [8192, 128]], // four whole blocks
       [[40, 16384], [16384, 70]], // 32 + 32 + 6 columns
       [[1, 90, 8192], [1, 8192, 160]], // a batch of one
-    ];
-    for (const [aShape, bShape] of cases) {
-      it(`multiplies [${aShape}] by [${bShape}] split, with the bits of tfjs's one product`, () => {
-        const a = tf.randomNormal(aShape, 0, 1, 'float32', 1);
-        const b = tf.randomNormal(bShape, 0, 1, 'float32', 2);
-        expect(packsByColumns(a, b, false, false, tf.backend())).toBe(true);
-        expect(multipliesTransposed(a, b, false, false, tf.backend())).toBe(false);
-        const before = tf.memory().numTensors;
-        const have = tf.matMul(a, b);
-        const want = tfjs(a, b);
-        expect(have.shape).toEqual(want.shape);
-        expect(bits(have)).toEqual(bits(want));
-        tf.dispose([have, want]);
-        expect(tf.memory().numTensors).toBe(before);
-        tf.dispose([a, b]);
-      });
-    }
+    ]);
 
     it('leaves to tfjs (whose packing then lasts) variables, kept transposes, small, batched and transposed products', () => {
       const a = tf.randomNormal([4, 8192], 0, 1, 'float32', 3);
-      const init = tf.randomNormal([8192, 128], 0, 1, 'float32', 4);
-      const weight = tf.variable(init);
-      expect(packsByColumns(a, init, false, false, tf.backend())).toBe(false); // the variable's value
-      const w = tf.variable(tf.transpose(init));
-      const seen = tf.transpose(w);
-      const kept = tf.transpose(w);
-      expect(packsByColumns(a, kept, false, false, tf.backend())).toBe(false);
-      const fresh = tf.add(init, 0);
-      expect(packsByColumns(a, fresh, false, false, tf.backend())).toBe(true);
+      const { fresh, decisions, dispose } = operands(8192, 128, 4);
+      expect(decisions((x, y) => packsByColumns(x, y, false, false, tf.backend()), a)).toEqual({ value: false, kept: false, once: true, fresh: true });
       expect(packsByColumns(a, tf.slice(fresh, [0, 0], [8192, 32]), false, false, tf.backend())).toBe(false);
       expect(packsByColumns(a, tf.slice(fresh, [0, 0], [4096, 128]), false, false, tf.backend())).toBe(false); // 2 MB
       expect(packsByColumns(tf.reshape(a, [2, 2, 8192]), fresh, false, false, tf.backend())).toBe(false);
       expect(packsByColumns(a, fresh, false, true, tf.backend())).toBe(false);
-      tf.dispose([a, init, weight, w, seen, kept, fresh]);
+      tf.dispose(a);
+      dispose();
     });
   });
 });
