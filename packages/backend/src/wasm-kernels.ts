@@ -308,9 +308,19 @@ const SPLIT_BYTES = 4 << 20;
  */
 export function packsByColumns(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, backend: tf.KernelBackend): boolean {
   const [k, n] = b.shape.slice(-2) as [number, number];
-  if (transposeA || transposeB || a.dtype !== 'float32' || b.dtype !== 'float32') return false;
-  if (tf.util.sizeFromShape(a.shape.slice(0, -2)) !== 1 || tf.util.sizeFromShape(b.shape.slice(0, -2)) !== 1) return false;
+  if (!plainFloatProduct(a, b, transposeA, transposeB)) return false;
   if (n <= PACK_COLUMNS || 4 * k * n < SPLIT_BYTES) return false;
+  return packedAfresh(b, backend);
+}
+
+/** A float32 product of two matrices (or batches of one), neither transposed: what XNNPACK runs for tfjs-backend-wasm. */
+function plainFloatProduct(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): boolean {
+  if (transposeA || transposeB || a.dtype !== 'float32' || b.dtype !== 'float32') return false;
+  return tf.util.sizeFromShape(a.shape.slice(0, -2)) === 1 && tf.util.sizeFromShape(b.shape.slice(0, -2)) === 1;
+}
+
+/** Whether XNNPACK packs right operand b again in this product: not a variable's value nor a kept transpose, whose packing tfjs keeps. */
+function packedAfresh(b: tf.TensorInfo, backend: tf.KernelBackend): boolean {
   return !isVariableValue(b.dataId) && !wasmTransposeCache(backend as unknown as WasmBackendLike).holds(b.dataId);
 }
 
@@ -331,17 +341,16 @@ const MIN_TRANSPOSED_BYTES = 16 << 10;
  * (tfjs keeps their packing), batched or transposed products, and B under MIN_TRANSPOSED_BYTES.
  */
 export function multipliesTransposed(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, backend: tf.KernelBackend): boolean {
-  if (transposeA || transposeB || a.dtype !== 'float32' || b.dtype !== 'float32') return false;
-  if (tf.util.sizeFromShape(a.shape.slice(0, -2)) !== 1 || tf.util.sizeFromShape(b.shape.slice(0, -2)) !== 1) return false;
+  if (!plainFloatProduct(a, b, transposeA, transposeB)) return false;
   const m = a.shape[a.shape.length - 2]!;
   const [k, n] = b.shape.slice(-2) as [number, number];
   if (m < 1 || n < 2 * m || 4 * k * n < MIN_TRANSPOSED_BYTES) return false;
-  return !isVariableValue(b.dataId) && !wasmTransposeCache(backend as unknown as WasmBackendLike).holds(b.dataId);
+  return packedAfresh(b, backend);
 }
 
-/** x (m, n), on the heap, transposed into a new (n, m) float32 tensor. */
-function transposedOnHeap(backend: WasmBackendLike, x: tf.TensorInfo, m: number, n: number): tf.TensorInfo {
-  const out = backend.makeOutput([n, m], 'float32');
+/** x (m, n), on the heap, transposed into a new float32 tensor of `shape` ((n, m), or with leading 1s). */
+function transposedOnHeap(backend: WasmBackendLike, x: tf.TensorInfo, m: number, n: number, shape: number[] = [n, m]): tf.TensorInfo {
+  const out = backend.makeOutput(shape, 'float32');
   // views after makeOutput: growing the heap detaches earlier ones
   transposeBatched(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), 1, m, n, heapKernels(backend)?.transpose4 ?? null);
   return out;
@@ -368,8 +377,7 @@ function batchMatMulKernel(original: KernelFunc): KernelFunc {
       const product = original({ ...args, inputs: { a: bt, b: at } }) as tf.TensorInfo; // (n, m) = B^T A^T
       backend.disposeData(at.dataId);
       backend.disposeData(bt.dataId);
-      const out = backend.makeOutput(outShape, 'float32');
-      transposeBatched(backend.typedArrayFromHeap(product), backend.typedArrayFromHeap(out), 1, n, m, heapKernels(backend)?.transpose4 ?? null);
+      const out = transposedOnHeap(backend, product, n, m, outShape);
       backend.disposeData(product.dataId);
       return out;
     }
