@@ -44,8 +44,13 @@ const product = (name: string, m: number, k: number, n: number, kept = false): C
 
 const depthFrames = tf.randomNormal([800, 19200], 0, 1, 'float32', 3);
 const rows = tf.randomNormal([1600, 512], 0, 1, 'float32', 4);
+const halfSquares = tf.mul(tf.square(rows), -0.5);
+const scaled = tf.mul(rows, Math.SQRT1_2);
 const cases: Case[] = [
   { name: 'transpose of the depth frames, (800, 19200)', kernel: 'Transpose', inputs: () => ({ x: depthFrames }), attrs: { perm: [1, 0] }, how: () => 'SIMD on the heap', ours: ({ x }) => tf.transpose(x!) },
+  // GELU's gradient takes exp of -x^2 / 2 and erf of x / sqrt 2 at the block MLP's (1600, 512)
+  { name: 'exp of -x^2 / 2, (1600, 512)', kernel: 'Exp', inputs: () => ({ x: halfSquares }), attrs: {}, how: () => 'SIMD on the heap', ours: ({ x }) => tf.exp(x!) },
+  { name: 'erf of x / sqrt 2, (1600, 512)', kernel: 'Erf', inputs: () => ({ x: scaled }), attrs: {}, how: () => 'SIMD on the heap', ours: ({ x }) => tf.erf(x!) },
   { name: 'bias gradient, sum of (1600, 512) over rows', kernel: 'Sum', inputs: () => ({ x: rows }), attrs: { axis: [0], keepDims: false }, how: () => 'SIMD on the heap', ours: ({ x }) => tf.sum(x!, 0) },
   product('block MLP weight gradient', 128, 1600, 512),
   product('decoder feed-forward', 64, 128, 512),

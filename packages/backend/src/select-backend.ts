@@ -4,6 +4,7 @@ import { BackendUnavailableError } from './errors.js';
 import { registerDropoutKernel } from './dropout-kernel.js';
 import { registerGradients } from './gradients.js';
 import { silenceNodeBanner } from './node-banner.js';
+import { registerWasmFusedKernels } from './wasm-kernels.js';
 
 /** What `selectBackend` decided, and why each better candidate was passed over. */
 export interface BackendReport {
@@ -40,6 +41,7 @@ async function activate(candidate: BackendCandidate): Promise<void> {
   if (!ok) throw new Error(`setBackend('${candidate.backend}') failed to initialise`);
   await tf.ready();
   registerDropoutKernel(candidate.backend);
+  if (candidate.backend === 'wasm') registerWasmFusedKernels(tf.backend());
   // the choice was made (and is reported by describeBackend): tfjs's "install our node backend" banner only misleads
   silenceNodeBanner();
 }

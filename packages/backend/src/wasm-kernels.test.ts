@@ -4,7 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs build script without typings
 import { compileWat, wasmModuleSource } from '../../../scripts/wasm-module.mjs';
 import { selectBackend } from './select-backend.js';
-import { multipliesTransposed, packsByColumns, simplifyTranspose, tfjsWasmKernel, usesHeapKernels } from './wasm-kernels.js';
+import { createRequire } from 'node:module';
+import { R3DGelu, R3DGeluGrad, R3DLayerNorm, R3DLayerNormGrad } from '@r3d-ts/kernel-names';
+import { EXP2F_TABLE, multipliesTransposed, packsByColumns, simplifyTranspose, tfjsWasmKernel, usesHeapKernels } from './wasm-kernels.js';
 
 /** The same op on cpu (reference) and on wasm (the replaced kernels), compared exactly. */
 async function both(make: () => tf.Tensor): Promise<[tf.TypedArray | number[], tf.TypedArray | number[]]> {
@@ -302,5 +304,152 @@ describe('wasm Transpose, Tile, Slice and SplitV (registered by selectBackend) e
       tf.dispose(a);
       dispose();
     });
+  });
+});
+
+/** How many elements of two float32 results differ in their bits (a NaN matches any NaN). */
+function bitsDiffer(have: tf.TypedArray, want: tf.TypedArray): number {
+  const a = new Uint32Array(Float32Array.from(have).buffer);
+  const b = new Uint32Array(Float32Array.from(want).buffer);
+  let differ = a.length === b.length ? 0 : Math.max(a.length, b.length);
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i] && !(Number.isNaN(have[i]) && Number.isNaN(want[i]))) differ++;
+  return differ;
+}
+
+/** Floats every kind of path of expf and erff takes: a stride through all 2^32 bit patterns, and their edges. */
+function everyKindOfFloat(stride: number): Float32Array {
+  const edges = [0, -0, Infinity, -Infinity, NaN, 1e-45, -1e-45, 1.1754942e-38, 2 ** -28, -(2 ** -28), 2 ** -14, 0.84375, -0.84375, 1.25, -1.25,
+    1 / 0.35, -1 / 0.35, 6, -6, 88, -88, 88.72283, 88.72284, -87.33655, -103.97208, -103.97209, 0.5 * Math.LN2, 1.5 * Math.LN2];
+  const bits = new Uint32Array(Math.ceil(2 ** 32 / stride) + 2 * edges.length);
+  let n = 0;
+  for (let b = 0; b < 2 ** 32; b += stride) bits[n++] = b;
+  const out = new Float32Array(bits.buffer, 0, n + 2 * edges.length);
+  for (const e of edges) {
+    out[n++] = e;
+    // and the float just above each (in magnitude)
+    out[n] = e;
+    bits[n] = (bits[n]! + 1) >>> 0;
+    n++;
+  }
+  return out;
+}
+
+describe('wasm Exp, Erf, GELU and LayerNorm (heap-kernels.wat) give tfjs-backend-wasm\'s bits', () => {
+  beforeAll(async () => {
+    await selectBackend({ backend: 'wasm' });
+  });
+
+  it('reads the exp2f table tfjs-backend-wasm\'s binaries hold (each beside expf\'s shift and 32 / ln 2)', () => {
+    const dir = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json').replace(/package\.json$/, 'wasm-out/');
+    const marker = Buffer.alloc(16);
+    marker.writeDoubleLE(1.5 * 2 ** 52, 0);
+    marker.writeDoubleLE(32 / Math.LN2, 8);
+    for (const binary of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
+      const bytes = readFileSync(dir + binary);
+      const at = bytes.indexOf(marker);
+      expect(at, binary).toBeGreaterThan(288);
+      // exp2f_data: the table, shift_scaled, poly[3], then shift and invln2_scaled
+      const table = Array.from({ length: 32 }, (_, i) => bytes.readBigUInt64LE(at - 288 + 8 * i));
+      expect(table, binary).toEqual([...EXP2F_TABLE]);
+    }
+  });
+
+  for (const [name, op] of [['Exp', tf.exp], ['Erf', tf.erf]] as const) {
+    it(`${name} of float32: the same bits as tfjs's kernel over every 499th bit pattern, infinities, NaN and each path's edges`, () => {
+      const x = tf.tensor1d(everyKindOfFloat(499));
+      const before = tf.memory().numTensors;
+      const ours = op(x);
+      const theirs = tf.engine().makeTensorFromTensorInfo(tfjsWasmKernel(name)!({ inputs: { x }, backend: tf.backend(), attrs: {} }) as tf.TensorInfo);
+      expect(bitsDiffer(ours.dataSync(), theirs.dataSync())).toBe(0);
+      tf.dispose([ours, theirs]);
+      expect(tf.memory().numTensors).toBe(before);
+      x.dispose();
+    });
+  }
+
+  it('Exp of int32 keeps tfjs\'s kernel (tf.erf casts to float32 first)', () => {
+    const ints = tf.tensor1d([0, 1, -2, 3], 'int32');
+    const ours = tf.exp(ints);
+    const theirs = tf.engine().makeTensorFromTensorInfo(tfjsWasmKernel('Exp')!({ inputs: { x: ints }, backend: tf.backend(), attrs: {} }) as tf.TensorInfo);
+    expect(ours.dtype).toBe(theirs.dtype);
+    expect(Array.from(ours.dataSync())).toEqual(Array.from(theirs.dataSync()));
+    tf.dispose([ints, ours, theirs]);
+  });
+
+  // rtf-fuser's gelu and the closed form of its gradient, composed of tf ops (its path where R3DGelu is not registered)
+  const composedGelu = (x: tf.Tensor): tf.Tensor => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+  const composedGeluGrad = (dy: tf.Tensor, x: tf.Tensor): tf.Tensor => {
+    const cdf = tf.mul(tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))), 0.5);
+    const pdf = tf.mul(tf.exp(tf.mul(tf.square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+    return tf.mul(dy, tf.add(cdf, tf.mul(x, pdf)));
+  };
+
+  // rtf-fuser's LayerNorm and the closed form of its gradient, composed of tf ops (its path where the kernels are not registered)
+  const composedLayerNorm = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor => {
+    const mean = tf.mean(x, -1, true);
+    const centred = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centred), -1, true);
+    return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+  };
+  const composedLayerNormGrad = (dy: tf.Tensor, x: tf.Tensor, gamma: tf.Tensor, eps: number): tf.Tensor[] => {
+    const mean = tf.mean(x, -1, true);
+    const centred = tf.sub(x, mean);
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), eps));
+    const xhat = tf.mul(centred, rstd);
+    const g = tf.mul(dy, gamma);
+    const dx = tf.mul(rstd, tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))));
+    const channels = (t: tf.Tensor): tf.Tensor => tf.sum(tf.reshape(t, [-1, t.shape[t.rank - 1]!]), 0);
+    return [dx, channels(tf.mul(dy, xhat)), channels(dy)];
+  };
+
+  it('registers R3DLayerNorm and R3DLayerNormGrad for wasm, the composed ops\' bits on R3D\'s shapes, 3-D, column tails, one column', () => {
+    expect(tf.getKernel(R3DLayerNorm, 'wasm')).toBeDefined();
+    expect(tf.getKernel(R3DLayerNormGrad, 'wasm')).toBeDefined();
+    const before = tf.memory().numTensors;
+    for (const [shape, eps] of [[[1600, 128], 1e-5], [[8, 100, 128], 1e-5], [[5, 7], 1e-5], [[3, 1], 1e-5], [[37, 66], 1e-3]] as Array<[number[], number]>) {
+      tf.tidy(() => {
+        const cols = shape[shape.length - 1]!;
+        const x = tf.add(tf.randomNormal(shape, 0, 3, 'float32', 11), 2);
+        const gamma = tf.randomNormal([cols], 1, 0.2, 'float32', 12);
+        const beta = tf.randomNormal([cols], 0, 0.2, 'float32', 13);
+        const dy = tf.randomNormal(shape, 0, 1, 'float32', 14);
+        const y = tf.engine().runKernel(R3DLayerNorm, { x, gamma, beta }, { epsilon: eps }) as tf.Tensor;
+        expect(y.shape).toEqual(shape);
+        expect(bitsDiffer(y.dataSync(), composedLayerNorm(x, gamma, beta, eps).dataSync()), `${shape}`).toBe(0);
+        const grads = tf.engine().runKernel(R3DLayerNormGrad, { dy, x, gamma }, { epsilon: eps }) as tf.Tensor[];
+        const want = composedLayerNormGrad(dy, x, gamma, eps);
+        expect(grads.map((t) => t.shape)).toEqual([shape, [cols], [cols]]);
+        for (let i = 0; i < 3; i++) expect(bitsDiffer(grads[i]!.dataSync(), want[i]!.dataSync()), `${shape} output ${i}`).toBe(0);
+      });
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    const x = tf.zeros([4, 6]);
+    expect(() => tf.engine().runKernel(R3DLayerNorm, { x, gamma: tf.zeros([5]), beta: tf.zeros([6]) }, { epsilon: 1e-5 })).toThrow(/gamma \[5\] must have 6 elements/);
+    expect(() => tf.engine().runKernel(R3DLayerNormGrad, { dy: tf.zeros([4, 5]), x, gamma: tf.zeros([6]) }, { epsilon: 1e-5 })).toThrow(/dy \[4,5\] must have the shape of x \[4,6\]/);
+    tf.dispose(x);
+  });
+
+  it('registers R3DGelu and R3DGeluGrad for wasm (selectBackend does), the composed ops\' bits over every path, a tail of three, NaN and infinities', () => {
+    expect(tf.getKernel(R3DGelu, 'wasm')).toBeDefined();
+    expect(tf.getKernel(R3DGeluGrad, 'wasm')).toBeDefined();
+    // (4001): a ramp over [-10, 10] crosses each path's edges at 1e-5 steps of x / sqrt 2 too fine to miss
+    const ramp = tf.tidy(() => tf.concat([tf.linspace(-10, 10, 3990), tf.randomNormal([8], 0, 1, 'float32', 5), tf.tensor1d([NaN, Infinity, -Infinity])]));
+    const dy = tf.randomNormal([4001], 0, 1, 'float32', 6);
+    const wide = tf.randomNormal([1600, 512], 0, 1, 'float32', 7);
+    const dWide = tf.randomNormal([1600, 512], 0, 1, 'float32', 8);
+    const before = tf.memory().numTensors;
+    for (const [x, g] of [[ramp, dy], [wide, dWide]] as const) {
+      tf.tidy(() => {
+        const y = tf.engine().runKernel(R3DGelu, { x }) as tf.Tensor;
+        expect(y.shape).toEqual(x.shape);
+        expect(bitsDiffer(y.dataSync(), composedGelu(x).dataSync())).toBe(0);
+        const dx = tf.engine().runKernel(R3DGeluGrad, { dy: g, x }) as tf.Tensor;
+        expect(bitsDiffer(dx.dataSync(), composedGeluGrad(g, x).dataSync())).toBe(0);
+      });
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => tf.engine().runKernel(R3DGeluGrad, { dy: tf.zeros([3]), x: tf.zeros([4]) })).toThrow(/dy \[3\] must have the shape of x \[4\]/);
+    expect(() => tf.engine().runKernel(R3DGelu, { x: tf.zeros([3], 'int32') })).toThrow(/x must be float32, got int32/);
+    tf.dispose([ramp, dy, wide, dWide]);
   });
 });

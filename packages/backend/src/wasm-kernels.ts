@@ -1,4 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  R3DGelu,
+  R3DGeluGrad,
+  R3DLayerNorm,
+  R3DLayerNormGrad,
+  type R3DGeluGradInputs,
+  type R3DGeluInputs,
+  type R3DLayerNormAttrs,
+  type R3DLayerNormGradInputs,
+  type R3DLayerNormInputs,
+} from '@r3d-ts/kernel-names';
 import { type WasmHeapHost, wasmExportsFor, wasmHeap } from './heap-kernels-wasm.js';
 import { isVariableValue, wasmTransposeCache } from './wasm-transpose-cache.js';
 
@@ -16,7 +27,7 @@ interface WasmBackendLike extends tf.KernelBackend {
   typedArrayFromHeap(info: tf.TensorInfo): tf.TypedArray;
   incRef(dataId: tf.DataId): void;
   /** The Emscripten module, holding the heap. */
-  wasm?: WasmHeapHost;
+  wasm?: WasmHeapHost & { _malloc?(bytes: number): number };
 }
 
 /** heap-kernels.wat's kernels, on byte offsets into the backend's heap. */
@@ -25,6 +36,18 @@ interface HeapKernels {
   transpose4(x: number, out: number, m: number, n: number, block: number): void;
   /** `out (cols)` = the float32 column sums of `x (rows, cols)`. */
   sum_rows(x: number, out: number, rows: number, cols: number): void;
+  /** `out[i] = expf(x[i])` for n floats, as tfjs's Exp; `tab` is `exp2Table`'s offset. */
+  exp_f32(x: number, out: number, n: number, tab: number): void;
+  /** `out[i] = erff(x[i])` for n floats, as tfjs's Erf. */
+  erf_f32(x: number, out: number, n: number, tab: number): void;
+  /** `out = gelu(x)`, rtf-fuser's composed GELU on tfjs's kernels. */
+  gelu_f32(x: number, out: number, n: number, tab: number): void;
+  /** `out = gelu'(x) dy`, rtf-fuser's composed closed-form gradient on tfjs's kernels. */
+  gelu_grad_f32(dy: number, x: number, out: number, n: number, tab: number): void;
+  /** `out (rows, cols)` = rtf-fuser's composed LayerNorm of x over its rows. */
+  layer_norm_f32(x: number, gamma: number, beta: number, out: number, rows: number, cols: number, eps: number): void;
+  /** rtf-fuser's composed closed-form LayerNorm gradient; `scratch` holds 2 cols floats. */
+  layer_norm_grad_f32(dy: number, x: number, gamma: number, dx: number, dgamma: number, dbeta: number, scratch: number, rows: number, cols: number, eps: number): void;
 }
 
 /** heap-kernels.wat instantiated on the backend's own heap (one instance per heap), or null (no SIMD, or a heap this build does not expose). */
@@ -396,6 +419,138 @@ function batchMatMulKernel(original: KernelFunc): KernelFunc {
   };
 }
 
+// tfjs-backend-wasm's Exp and Erf call musl's expf and erff once per element (the first through
+// two more calls per element; 12-15 ns an element on the 2-core Zen 1): R3D's GELU of (1600, 512)
+// spent ~35 ms of a wasm training step in its forward and backward passes, ten kernels. The
+// kernels below run the same float operations in the same order four elements at a time
+// (heap-kernels.wat), so the same bits, and GELU's two passes as one kernel each.
+
+/**
+ * musl's exp2f_data table (ARM optimized-routines), the 32 words 2^(i/32) - (i << 47) as IEEE
+ * doubles, which expf reads: the same words as in tfjs-backend-wasm's binaries (a test reads them there).
+ */
+export const EXP2F_TABLE = [
+  0x3ff0000000000000n, 0x3fefd9b0d3158574n, 0x3fefb5586cf9890fn, 0x3fef9301d0125b51n, 0x3fef72b83c7d517bn, 0x3fef54873168b9aan,
+  0x3fef387a6e756238n, 0x3fef1e9df51fdee1n, 0x3fef06fe0a31b715n, 0x3feef1a7373aa9cbn, 0x3feedea64c123422n, 0x3feece086061892dn,
+  0x3feebfdad5362a27n, 0x3feeb42b569d4f82n, 0x3feeab07dd485429n, 0x3feea47eb03a5585n, 0x3feea09e667f3bcdn, 0x3fee9f75e8ec5f74n,
+  0x3feea11473eb0187n, 0x3feea589994cce13n, 0x3feeace5422aa0dbn, 0x3feeb737b0cdc5e5n, 0x3feec49182a3f090n, 0x3feed503b23e255dn,
+  0x3feee89f995ad3adn, 0x3feeff76f2fb5e47n, 0x3fef199bdd85529cn, 0x3fef3720dcef9069n, 0x3fef5818dcfba487n, 0x3fef7c97337b9b5fn,
+  0x3fefa4afa2a490dan, 0x3fefd0765b6e4540n,
+] as const;
+
+const exp2Tables = new WeakMap<object, number>();
+
+/** The heap offset of EXP2F_TABLE on this backend's heap (written once per heap), or null where it has no allocator. */
+function exp2Table(backend: WasmBackendLike): number | null {
+  const heap = wasmHeap(backend.wasm);
+  if (!heap) return null;
+  const known = exp2Tables.get(heap);
+  if (known !== undefined) return known;
+  const at = backend.wasm?._malloc?.(8 * EXP2F_TABLE.length);
+  if (!at) return null;
+  new BigUint64Array(heap.buffer, at, EXP2F_TABLE.length).set(EXP2F_TABLE);
+  exp2Tables.set(heap, at);
+  return at;
+}
+
+/** The heap kernels and the exp table, where both are there. */
+function mathKernels(backend: WasmBackendLike): { simd: HeapKernels; tab: number } | null {
+  const simd = heapKernels(backend);
+  const tab = simd ? exp2Table(backend) : null;
+  return simd && tab !== null ? { simd, tab } : null;
+}
+
+/** A float32 map of x, element by element, on the heap; tfjs's kernel for other dtypes or without SIMD. */
+function elementwiseKernel(original: KernelFunc, run: (k: HeapKernels, x: number, out: number, n: number, tab: number) => void): KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const backend = args.backend as WasmBackendLike;
+    const math = x.dtype === 'float32' ? mathKernels(backend) : null;
+    if (!math) return original(args);
+    const out = backend.makeOutput([...x.shape], 'float32');
+    const n = tf.util.sizeFromShape(x.shape);
+    // views after makeOutput: growing the heap detaches earlier ones
+    if (n > 0) run(math.simd, backend.typedArrayFromHeap(x).byteOffset, backend.typedArrayFromHeap(out).byteOffset, n, math.tab);
+    return out;
+  };
+}
+
+function requireFloat32(kernel: string, inputs: Record<string, tf.TensorInfo>): void {
+  for (const [name, t] of Object.entries(inputs)) {
+    if (t.dtype !== 'float32') throw new TypeError(`${kernel}: input ${name} must be float32, got ${t.dtype}`);
+  }
+}
+
+/** LayerNorm's rows and channels: x (..., C) with gamma of C elements. */
+function layerNormShape(kernel: string, x: tf.TensorInfo, gamma: tf.TensorInfo): { rows: number; cols: number } {
+  const cols = x.shape[x.shape.length - 1] ?? 1;
+  if (tf.util.sizeFromShape(gamma.shape) !== cols) throw new RangeError(`${kernel}: gamma [${gamma.shape}] must have ${cols} elements (the last axis of x [${x.shape}])`);
+  return { rows: cols > 0 ? tf.util.sizeFromShape(x.shape) / cols : 0, cols };
+}
+
+/**
+ * Registers the fused kernels of @r3d-ts/kernel-names that @r3d-ts/rtf-fuser asks for (`R3DGelu`,
+ * `R3DGeluGrad`, `R3DLayerNorm`, `R3DLayerNormGrad`) for tfjs's wasm backend where it runs
+ * heap-kernels.wat (WebAssembly SIMD): each the float32 operations of rtf-fuser's composed GELU or
+ * LayerNorm, or of their closed-form gradients, on tfjs's wasm kernels, in one pass, so the same
+ * bits. rtf-fuser takes them wherever they are registered. Returns whether they are. Called by
+ * `selectBackend` once the wasm backend has started.
+ *
+ * @example
+ * await tf.setBackend('wasm');
+ * registerWasmFusedKernels(tf.backend()); // true: gelu(x) and layerNorm(x, g, b) now run one kernel each way
+ */
+export function registerWasmFusedKernels(backend: tf.KernelBackend): boolean {
+  if (!mathKernels(backend as WasmBackendLike)) return false;
+  if (tf.getKernel(R3DGelu, 'wasm')) return true;
+  type Args<I> = { inputs: I; backend: WasmBackendLike; attrs: R3DLayerNormAttrs };
+  const gelu = ({ inputs: { x }, backend: b }: Args<R3DGeluInputs>): tf.TensorInfo => {
+    requireFloat32(R3DGelu, { x });
+    const { simd, tab } = mathKernels(b)!;
+    const out = b.makeOutput([...x.shape], 'float32');
+    const n = tf.util.sizeFromShape(x.shape);
+    // views after makeOutput: growing the heap detaches earlier ones
+    if (n > 0) simd.gelu_f32(b.typedArrayFromHeap(x).byteOffset, b.typedArrayFromHeap(out).byteOffset, n, tab);
+    return out;
+  };
+  const geluGrad = ({ inputs: { dy, x }, backend: b }: Args<R3DGeluGradInputs>): tf.TensorInfo => {
+    requireFloat32(R3DGeluGrad, { dy, x });
+    if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new RangeError(`${R3DGeluGrad}: dy [${dy.shape}] must have the shape of x [${x.shape}]`);
+    const { simd, tab } = mathKernels(b)!;
+    const out = b.makeOutput([...x.shape], 'float32');
+    const n = tf.util.sizeFromShape(x.shape);
+    const at = (t: tf.TensorInfo): number => b.typedArrayFromHeap(t).byteOffset;
+    if (n > 0) simd.gelu_grad_f32(at(dy), at(x), at(out), n, tab);
+    return out;
+  };
+  const layerNorm = ({ inputs: { x, gamma, beta }, backend: b, attrs }: Args<R3DLayerNormInputs>): tf.TensorInfo => {
+    requireFloat32(R3DLayerNorm, { x, gamma, beta });
+    const { rows, cols } = layerNormShape(R3DLayerNorm, x, gamma);
+    if (tf.util.sizeFromShape(beta.shape) !== cols) throw new RangeError(`${R3DLayerNorm}: beta [${beta.shape}] must have ${cols} elements (the last axis of x [${x.shape}])`);
+    const out = b.makeOutput([...x.shape], 'float32');
+    const at = (t: tf.TensorInfo): number => b.typedArrayFromHeap(t).byteOffset;
+    if (rows > 0) heapKernels(b)!.layer_norm_f32(at(x), at(gamma), at(beta), at(out), rows, cols, attrs.epsilon);
+    return out;
+  };
+  const layerNormGrad = ({ inputs: { dy, x, gamma }, backend: b, attrs }: Args<R3DLayerNormGradInputs>): tf.TensorInfo[] => {
+    requireFloat32(R3DLayerNormGrad, { dy, x, gamma });
+    if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new RangeError(`${R3DLayerNormGrad}: dy [${dy.shape}] must have the shape of x [${x.shape}]`);
+    const { rows, cols } = layerNormShape(R3DLayerNormGrad, x, gamma);
+    const dx = b.makeOutput([...x.shape], 'float32');
+    const dgamma = b.makeOutput([cols], 'float32');
+    const dbeta = b.makeOutput([cols], 'float32');
+    const scratch = b.makeOutput([2 * cols], 'float32');
+    const at = (t: tf.TensorInfo): number => b.typedArrayFromHeap(t).byteOffset;
+    heapKernels(b)!.layer_norm_grad_f32(at(dy), at(x), at(gamma), at(dx), at(dgamma), at(dbeta), at(scratch), rows, cols, attrs.epsilon);
+    b.disposeData(scratch.dataId);
+    return [dx, dgamma, dbeta];
+  };
+  for (const [kernelName, kernelFunc] of [[R3DGelu, gelu], [R3DGeluGrad, geluGrad], [R3DLayerNorm, layerNorm], [R3DLayerNormGrad, layerNormGrad]] as const) {
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as KernelFunc });
+  }
+  return true;
+}
+
 const replaced = new Set<string>();
 const originals = new Map<string, KernelFunc>();
 
@@ -428,6 +583,8 @@ export function registerWasmKernels(): void {
     [tf.SplitV, splitVKernel],
     [tf.Sum, sumKernel],
     [tf.BatchMatMul, batchMatMulKernel],
+    [tf.Exp, (original: KernelFunc) => elementwiseKernel(original, (k, x, out, n, tab) => k.exp_f32(x, out, n, tab))],
+    [tf.Erf, (original: KernelFunc) => elementwiseKernel(original, (k, x, out, n, tab) => k.erf_f32(x, out, n, tab))],
   ] as const) {
     if (replaced.has(name)) continue;
     const config = tf.getKernel(name, 'wasm');

@@ -15,6 +15,8 @@ interface ChildReport {
   transposed: boolean;
   /** A product by a wide right operand (multipliesTransposed) has the bits of tfjs's own kernel. */
   wideProduct: boolean;
+  /** Exp and Erf have the bits of tfjs's own kernels, and R3DGelu those of the composed ops. */
+  math: boolean;
 }
 
 function run(threads: string | undefined, how: 'file' | 'eval' = 'file'): ChildReport & { ms: number } {
@@ -39,7 +41,13 @@ function run(threads: string | undefined, how: 'file' | 'eval' = 'file'): ChildR
     const ours = new Uint32Array(tf.matMul(top, wide).dataSync().buffer);
     const theirs = new Uint32Array(tf.engine().makeTensorFromTensorInfo(tfjsWasmKernel('BatchMatMul')({ inputs: { a: top, b: wide }, backend: tf.backend(), attrs: { transposeA: false, transposeB: false } })).dataSync().buffer);
     const wideProduct = multipliesTransposed(top, wide, false, false, tf.backend()) && ours.length === 20 * 260 && ours.every((v, i) => v === theirs[i]);
-    console.log(JSON.stringify({ threads: getThreadsCount(), values: Array.from(y.dataSync()), heapKernels: usesHeapKernels(tf.backend()), transposed, wideProduct }));
+    // every path of expf and erff: x / sqrt 2 runs over [-9.9, 9.9], and past 88 for exp
+    const u = tf.concat([tf.linspace(-14, 14, 4001), tf.tensor1d([95, -110, NaN, Infinity, -Infinity])]);
+    const same = (p, q) => { const a = new Uint32Array(p.dataSync().buffer), b = new Uint32Array(q.dataSync().buffer); return a.length === b.length && a.every((v, i) => v === b[i]); };
+    const original = (name) => tf.engine().makeTensorFromTensorInfo(tfjsWasmKernel(name)({ inputs: { x: u }, backend: tf.backend(), attrs: {} }));
+    const math = same(tf.exp(u), original('Exp')) && same(tf.erf(u), original('Erf'))
+      && same(tf.engine().runKernel('R3DGelu', { x: u }), tf.mul(tf.mul(u, 0.5), tf.add(1, tf.erf(tf.mul(u, Math.SQRT1_2)))));
+    console.log(JSON.stringify({ threads: getThreadsCount(), values: Array.from(y.dataSync()), heapKernels: usesHeapKernels(tf.backend()), transposed, wideProduct, math }));
   `;
   const env = { ...process.env, R3D_WASM_THREADS: threads ?? '' };
   const started = performance.now();
@@ -98,6 +106,6 @@ describe('wasm on its multi-threaded binary (R3D_WASM_THREADS)', () => {
     expect(evaluated.threads).toBe(1);
     for (const r of [two, auto, unset, evaluated]) expect(r.values).toEqual(one.values);
     // the SIMD kernels on both heaps: unshared (one thread) and shared (the threaded binary)
-    for (const r of [one, two, auto, unset, evaluated]) expect([r.heapKernels, r.transposed, r.wideProduct]).toEqual([true, true, true]);
+    for (const r of [one, two, auto, unset, evaluated]) expect([r.heapKernels, r.transposed, r.wideProduct, r.math]).toEqual([true, true, true, true]);
   }, 300_000);
 });
