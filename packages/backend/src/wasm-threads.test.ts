@@ -15,7 +15,7 @@ interface ChildReport {
   transposed: boolean;
   /** A product by a wide right operand (multipliesTransposed) has the bits of tfjs's own kernel. */
   wideProduct: boolean;
-  /** Exp and Erf have the bits of tfjs's own kernels, and R3DGelu those of the composed ops. */
+  /** Exp and Erf have the bits of tfjs's own kernels, R3DGelu and R3DLayerNorm those of the composed ops. */
   math: boolean;
 }
 
@@ -44,9 +44,13 @@ function run(threads: string | undefined, how: 'file' | 'eval' = 'file'): ChildR
     // every path of expf and erff: x / sqrt 2 runs over [-9.9, 9.9], and past 88 for exp
     const u = tf.concat([tf.linspace(-14, 14, 4001), tf.tensor1d([95, -110, NaN, Infinity, -Infinity])]);
     const same = (p, q) => { const a = new Uint32Array(p.dataSync().buffer), b = new Uint32Array(q.dataSync().buffer); return a.length === b.length && a.every((v, i) => v === b[i]); };
+    const g = tf.reshape(tf.slice(b, [0, 0], [1, 700]), [700]);
+    const centred = tf.sub(a, tf.mean(a, -1, true));
     const original = (name) => tf.engine().makeTensorFromTensorInfo(tfjsWasmKernel(name)({ inputs: { x: u }, backend: tf.backend(), attrs: {} }));
     const math = same(tf.exp(u), original('Exp')) && same(tf.erf(u), original('Erf'))
-      && same(tf.engine().runKernel('R3DGelu', { x: u }), tf.mul(tf.mul(u, 0.5), tf.add(1, tf.erf(tf.mul(u, Math.SQRT1_2)))));
+      && same(tf.engine().runKernel('R3DGelu', { x: u }), tf.mul(tf.mul(u, 0.5), tf.add(1, tf.erf(tf.mul(u, Math.SQRT1_2)))))
+      && same(tf.engine().runKernel('R3DLayerNorm', { x: a, gamma: g, beta: tf.zeros([700]) }, { epsilon: 1e-5 }),
+        tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), 1e-5))), g), tf.zeros([700])));
     console.log(JSON.stringify({ threads: getThreadsCount(), values: Array.from(y.dataSync()), heapKernels: usesHeapKernels(tf.backend()), transposed, wideProduct, math }));
   `;
   const env = { ...process.env, R3D_WASM_THREADS: threads ?? '' };
