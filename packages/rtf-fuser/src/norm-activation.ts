@@ -13,7 +13,7 @@ import {
 
 const LN_EPS = 1e-5;
 
-// The fused ops a backend may add (@r3d-ts/native-blas registers both): one native pass instead of
+// The fused ops a backend may add (@r3d-ts/native-blas registers them, and @r3d-ts/backend for wasm): one pass instead of
 // 8-10 kernels (LayerNorm) or 5 (GELU). Elsewhere the composed ops run.
 
 const hasKernel = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -27,7 +27,7 @@ const sumToChannels = (t: tf.Tensor): tf.Tensor => tf.sum(tf.reshape(t, [-1, t.s
  * LayerNorm's backward pass in closed form, the statistics recomputed from the saved input x: with
  * xhat = (x - mean) * rstd and g = dy * gamma, dx = rstd * ((g - mean(g)) - xhat * mean(g * xhat)),
  * dgamma = sum(dy * xhat), dbeta = sum(dy), the sums over every axis but the last. One kernel
- * where the backend registers `R3DLayerNormGrad` (native-blas: the same bits as these ops there),
+ * where the backend registers `R3DLayerNormGrad` (native-blas, wasm: the same bits as these ops there),
  * else 17 composed ops. Used by the fused LayerNorm here and by R3D's fused depth projection.
  *
  * @example
@@ -74,7 +74,7 @@ function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = L
 
 /**
  * LayerNorm over the last axis (biased variance, eps 1e-5), as torch.nn.LayerNorm: one fused
- * kernel where the backend has it (native-blas), elsewhere composed as the mean of the squared
+ * kernel where the backend has it (native-blas, wasm), elsewhere composed as the mean of the squared
  * deviations from the mean. The repository's one LayerNorm: the fuser's blocks and the R3D model's
  * encoders and decoder all run it.
  *
@@ -98,7 +98,7 @@ const fusedGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
   const value = tf.engine().runKernel(R3DGelu, { x } satisfies R3DGeluInputs) as tf.Tensor;
   const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
     const xs = saved[0]!;
-    // one pass where the backend has it (native-blas: the same bits as the ops below there)
+    // one pass where the backend has it (native-blas, wasm: the same bits as the ops below there)
     if (hasKernel(R3DGeluGrad)) return [tf.engine().runKernel(R3DGeluGrad, { dy: dy as tf.Tensor, x: xs } satisfies R3DGeluGradInputs) as tf.Tensor];
     const cdf = tf.mul(tf.add(1, tf.erf(tf.mul(xs, Math.SQRT1_2))), 0.5);
     const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), 1 / Math.sqrt(2 * Math.PI));
@@ -109,7 +109,7 @@ const fusedGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
 
 /**
  * The exact (erf) GELU of torch.nn.GELU(): 0.5 x (1 + erf(x / sqrt 2)); one fused kernel where
- * the backend has it (native-blas), composed ops elsewhere.
+ * the backend has it (native-blas, wasm), composed ops elsewhere.
  *
  * @example
  * const h = gelu(linear(x, w1, b1));
