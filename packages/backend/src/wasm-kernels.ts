@@ -423,7 +423,7 @@ function batchMatMulKernel(original: KernelFunc): KernelFunc {
 // two more calls per element; 12-15 ns an element on the 2-core Zen 1): R3D's GELU of (1600, 512)
 // spent ~35 ms of a wasm training step in its forward and backward passes, ten kernels. The
 // kernels below run the same float operations in the same order four elements at a time
-// (heap-kernels.wat), so the same bits, and GELU's two passes as one kernel each.
+// (heap-kernels.wat), so the same bits; and GELU's and LayerNorm's passes as one kernel each.
 
 /**
  * musl's exp2f_data table (ARM optimized-routines), the 32 words 2^(i/32) - (i << 47) as IEEE
@@ -567,7 +567,8 @@ export function tfjsWasmKernel(name: string): KernelFunc | undefined {
  * off first, `Identity` with one that shares its input's buffer instead of copying it, `Sum`
  * over leading axes with one that needs no transpose, and `BatchMatMul` with one that multiplies
  * by a wide right operand as the transposed product (`multipliesTransposed`) and packs a large
- * one a block of columns at a time (`packsByColumns`); the same bits as tfjs's.
+ * one a block of columns at a time (`packsByColumns`), and float32 `Exp` and `Erf` with SIMD
+ * copies of musl's expf and erff; the same bits as tfjs's.
  * Idempotent; called by `selectBackend` when it loads the wasm backend.
  *
  * @example
