@@ -354,16 +354,22 @@ describe('wasm Exp, Erf, GELU and LayerNorm (heap-kernels.wat) give tfjs-backend
     }
   });
 
-  for (const [name, op] of [['Exp', tf.exp], ['Erf', tf.erf]] as const) {
+  for (const [name, op, special] of [['Exp', tf.exp, 100], ['Erf', tf.erf, NaN]] as const) {
     it(`${name} of float32: the same bits as tfjs's kernel over every 499th bit pattern, infinities, NaN and each path's edges`, () => {
-      const x = tf.tensor1d(everyKindOfFloat(499));
-      const before = tf.memory().numTensors;
-      const ours = op(x);
-      const theirs = tf.engine().makeTensorFromTensorInfo(tfjsWasmKernel(name)!({ inputs: { x }, backend: tf.backend(), attrs: {} }) as tf.TensorInfo);
-      expect(bitsDiffer(ours.dataSync(), theirs.dataSync())).toBe(0);
-      tf.dispose([ours, theirs]);
-      expect(tf.memory().numTensors).toBe(before);
-      x.dispose();
+      const floats = everyKindOfFloat(499);
+      // as they come, four at a time; with a value that sends its group of four one by one
+      // through the scalar code (every fourth replaced); and a length that leaves a tail of three
+      const salted = everyKindOfFloat(1997).map((v, i) => (i % 4 === 0 ? special : v));
+      for (const values of [floats, salted, floats.subarray(0, 4 * 1000 + 3)]) {
+        const x = tf.tensor1d(values);
+        const before = tf.memory().numTensors;
+        const ours = op(x);
+        const theirs = tf.engine().makeTensorFromTensorInfo(tfjsWasmKernel(name)!({ inputs: { x }, backend: tf.backend(), attrs: {} }) as tf.TensorInfo);
+        expect(bitsDiffer(ours.dataSync(), theirs.dataSync()), `${values.length} values`).toBe(0);
+        tf.dispose([ours, theirs]);
+        expect(tf.memory().numTensors).toBe(before);
+        x.dispose();
+      }
     });
   }
 
