@@ -1,9 +1,10 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 
 // The custom kernels R3D adds to TensorFlow.js, declared once as tfjs-core's kernel_names.ts
-// declares its own: a backend registers a kernel under the name (@r3d-ts/native-blas does), a
-// model calls it through `tf.engine().runKernel(name, inputs, attrs)` where
-// `tf.getKernel(name, tf.getBackend())` exists and composes tf ops elsewhere
+// declares its own: a backend registers a kernel under the name (@r3d-ts/native-blas does; for wasm,
+// @r3d-ts/backend and @r3d-ts/optim do), a model calls it through
+// `tf.engine().runKernel(name, inputs, attrs)` where `tf.getKernel(name, tf.getBackend())` exists
+// and composes tf ops elsewhere
 // (@r3d-ts/rtf-fuser's `layerNorm` and `gelu`, @r3d-ts/trainer's `AdamW`).
 //
 // Inputs are `Record<..., TensorInfo>` rather than tfjs-core's `Pick<NamedTensorInfoMap, ...>`:
