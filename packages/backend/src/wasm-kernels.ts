@@ -306,8 +306,7 @@ function sumKernel(original: KernelFunc): KernelFunc {
     const rows = tf.util.sizeFromShape(x.shape.slice(0, k));
     const cols = tf.util.sizeFromShape(x.shape.slice(k));
     const out = backend.makeOutput(keepDims ? [...new Array<number>(k).fill(1), ...x.shape.slice(k)] : x.shape.slice(k), 'float32');
-    // views after makeOutput: growing the heap detaches earlier ones
-    if (cols > 0) simd.sum_rows(backend.typedArrayFromHeap(x).byteOffset, backend.typedArrayFromHeap(out).byteOffset, rows, cols);
+    if (cols > 0) simd.sum_rows(heapOffset(backend, x), heapOffset(backend, out), rows, cols);
     return out;
   };
 }
@@ -460,6 +459,19 @@ function mathKernels(backend: WasmBackendLike): { simd: HeapKernels; tab: number
   return simd && tab !== null ? { simd, tab } : null;
 }
 
+/** The byte offset of t's values on the heap: it stays valid when the heap grows (a view does not). */
+function heapOffset(backend: WasmBackendLike, t: tf.TensorInfo): number {
+  return backend.typedArrayFromHeap(t).byteOffset;
+}
+
+/** A new float32 tensor shaped as x, written by `run` from the heap offsets of x and of it (not run for an empty x). */
+function mapOnHeap(backend: WasmBackendLike, x: tf.TensorInfo, run: (x: number, out: number, n: number) => void): tf.TensorInfo {
+  const out = backend.makeOutput([...x.shape], 'float32');
+  const n = tf.util.sizeFromShape(x.shape);
+  if (n > 0) run(heapOffset(backend, x), heapOffset(backend, out), n);
+  return out;
+}
+
 /** A float32 map of x, element by element, on the heap; tfjs's kernel for other dtypes or without SIMD. */
 function elementwiseKernel(original: KernelFunc, run: (k: HeapKernels, x: number, out: number, n: number, tab: number) => void): KernelFunc {
   return (args) => {
@@ -467,11 +479,7 @@ function elementwiseKernel(original: KernelFunc, run: (k: HeapKernels, x: number
     const backend = args.backend as WasmBackendLike;
     const math = x.dtype === 'float32' ? mathKernels(backend) : null;
     if (!math) return original(args);
-    const out = backend.makeOutput([...x.shape], 'float32');
-    const n = tf.util.sizeFromShape(x.shape);
-    // views after makeOutput: growing the heap detaches earlier ones
-    if (n > 0) run(math.simd, backend.typedArrayFromHeap(x).byteOffset, backend.typedArrayFromHeap(out).byteOffset, n, math.tab);
-    return out;
+    return mapOnHeap(backend, x, (xs, out, n) => run(math.simd, xs, out, n, math.tab));
   };
 }
 
@@ -479,6 +487,11 @@ function requireFloat32(kernel: string, inputs: Record<string, tf.TensorInfo>): 
   for (const [name, t] of Object.entries(inputs)) {
     if (t.dtype !== 'float32') throw new TypeError(`${kernel}: input ${name} must be float32, got ${t.dtype}`);
   }
+}
+
+/** A gradient's dy must have the shape of the input x it comes back to. */
+function requireShapeOfX(kernel: string, dy: tf.TensorInfo, x: tf.TensorInfo): void {
+  if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new RangeError(`${kernel}: dy [${dy.shape}] must have the shape of x [${x.shape}]`);
 }
 
 /** LayerNorm's rows and channels: x (..., C) with gamma of C elements. */
@@ -503,44 +516,33 @@ function layerNormShape(kernel: string, x: tf.TensorInfo, gamma: tf.TensorInfo):
 export function registerWasmFusedKernels(backend: tf.KernelBackend): boolean {
   if (!mathKernels(backend as WasmBackendLike)) return false;
   if (tf.getKernel(R3DGelu, 'wasm')) return true;
-  type Args<I> = { inputs: I; backend: WasmBackendLike; attrs: R3DLayerNormAttrs };
+  type Args<I, A = unknown> = { inputs: I; backend: WasmBackendLike; attrs: A };
   const gelu = ({ inputs: { x }, backend: b }: Args<R3DGeluInputs>): tf.TensorInfo => {
     requireFloat32(R3DGelu, { x });
     const { simd, tab } = mathKernels(b)!;
-    const out = b.makeOutput([...x.shape], 'float32');
-    const n = tf.util.sizeFromShape(x.shape);
-    // views after makeOutput: growing the heap detaches earlier ones
-    if (n > 0) simd.gelu_f32(b.typedArrayFromHeap(x).byteOffset, b.typedArrayFromHeap(out).byteOffset, n, tab);
-    return out;
+    return mapOnHeap(b, x, (xs, out, n) => simd.gelu_f32(xs, out, n, tab));
   };
   const geluGrad = ({ inputs: { dy, x }, backend: b }: Args<R3DGeluGradInputs>): tf.TensorInfo => {
     requireFloat32(R3DGeluGrad, { dy, x });
-    if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new RangeError(`${R3DGeluGrad}: dy [${dy.shape}] must have the shape of x [${x.shape}]`);
+    requireShapeOfX(R3DGeluGrad, dy, x);
     const { simd, tab } = mathKernels(b)!;
-    const out = b.makeOutput([...x.shape], 'float32');
-    const n = tf.util.sizeFromShape(x.shape);
-    const at = (t: tf.TensorInfo): number => b.typedArrayFromHeap(t).byteOffset;
-    if (n > 0) simd.gelu_grad_f32(at(dy), at(x), at(out), n, tab);
-    return out;
+    return mapOnHeap(b, x, (xs, out, n) => simd.gelu_grad_f32(heapOffset(b, dy), xs, out, n, tab));
   };
-  const layerNorm = ({ inputs: { x, gamma, beta }, backend: b, attrs }: Args<R3DLayerNormInputs>): tf.TensorInfo => {
+  const layerNorm = ({ inputs: { x, gamma, beta }, backend: b, attrs }: Args<R3DLayerNormInputs, R3DLayerNormAttrs>): tf.TensorInfo => {
     requireFloat32(R3DLayerNorm, { x, gamma, beta });
     const { rows, cols } = layerNormShape(R3DLayerNorm, x, gamma);
     if (tf.util.sizeFromShape(beta.shape) !== cols) throw new RangeError(`${R3DLayerNorm}: beta [${beta.shape}] must have ${cols} elements (the last axis of x [${x.shape}])`);
-    const out = b.makeOutput([...x.shape], 'float32');
-    const at = (t: tf.TensorInfo): number => b.typedArrayFromHeap(t).byteOffset;
-    if (rows > 0) heapKernels(b)!.layer_norm_f32(at(x), at(gamma), at(beta), at(out), rows, cols, attrs.epsilon);
-    return out;
+    return mapOnHeap(b, x, (xs, out) => heapKernels(b)!.layer_norm_f32(xs, heapOffset(b, gamma), heapOffset(b, beta), out, rows, cols, attrs.epsilon));
   };
-  const layerNormGrad = ({ inputs: { dy, x, gamma }, backend: b, attrs }: Args<R3DLayerNormGradInputs>): tf.TensorInfo[] => {
+  const layerNormGrad = ({ inputs: { dy, x, gamma }, backend: b, attrs }: Args<R3DLayerNormGradInputs, R3DLayerNormAttrs>): tf.TensorInfo[] => {
     requireFloat32(R3DLayerNormGrad, { dy, x, gamma });
-    if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new RangeError(`${R3DLayerNormGrad}: dy [${dy.shape}] must have the shape of x [${x.shape}]`);
+    requireShapeOfX(R3DLayerNormGrad, dy, x);
     const { rows, cols } = layerNormShape(R3DLayerNormGrad, x, gamma);
     const dx = b.makeOutput([...x.shape], 'float32');
     const dgamma = b.makeOutput([cols], 'float32');
     const dbeta = b.makeOutput([cols], 'float32');
     const scratch = b.makeOutput([2 * cols], 'float32');
-    const at = (t: tf.TensorInfo): number => b.typedArrayFromHeap(t).byteOffset;
+    const at = (t: tf.TensorInfo): number => heapOffset(b, t);
     heapKernels(b)!.layer_norm_grad_f32(at(dy), at(x), at(gamma), at(dx), at(dgamma), at(dbeta), at(scratch), rows, cols, attrs.epsilon);
     b.disposeData(scratch.dataId);
     return [dx, dgamma, dbeta];
