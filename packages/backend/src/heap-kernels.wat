@@ -290,7 +290,9 @@
         (f32.convert_i32_s (i32.sub (i32.const 1) (i32.and (i32.shr_u (local.get $ix) (i32.const 30)) (i32.const 2))))))))
     (f32x4.extract_lane 0 (call $erff4 (f32x4.splat (local.get $x)) (local.get $tab))))
 
-  ;; out[i] = expf(x[i]), out[i] = erff(x[i]) for n floats (x, out byte offsets)
+  ;; out[i] = expf(x[i]), out[i] = erff(x[i]) for n floats (x, out byte offsets). The loops are
+  ;; written out per function: one loop calling through a table (call_indirect) ran exp 6% and
+  ;; erf 6-25% slower on the Zen 1, V8 not inlining either call.
   (func (export "exp_f32") (param $x i32) (param $out i32) (param $n i32) (param $tab i32)
     (local $end i32) (local $end4 i32)
     (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
@@ -337,7 +339,7 @@
       (f32x4.mul (local.get $x)
         (f32x4.mul (call $expf4 (f32x4.mul (f32x4.mul (local.get $x) (local.get $x)) (f32x4.splat (f32.const -0.5))) (local.get $tab))
           (f32x4.splat (f32.reinterpret_i32 (i32.const 0x3ecc422a))))))))
-  ;; out = gelu(x) for n floats; the last n % 4 through four lanes of which the rest are zeros
+  ;; out = gelu(x) for n floats; the last n % 4 one by one, each in all four lanes of a vector
   (func (export "gelu_f32") (param $x i32) (param $out i32) (param $n i32) (param $tab i32)
     (local $i i32) (local $n4 i32) (local $v v128)
     (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
