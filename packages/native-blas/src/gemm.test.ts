@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { gemmIsaWanted, loadAddon, ownGemmWanted } from './addon.js';
+import { fmaf, float32Bits, gemmInKernelOrder, kernelFor } from './testing/gemm-order.js';
 import { randomArray } from './testing/random-array.js';
 
 const status = loadAddon();
@@ -344,6 +345,63 @@ describe.skipIf(!avx512)(avx512 ? 'AVX2 kernels' : 'AVX2 kernels against AVX-512
     } finally {
       addon!.setOwnGemm(true);
     }
+  });
+});
+
+// Every element in the order gemm_kernels.h writes down, checked against that order carried out in
+// float32 (src/testing/gemm-order.ts): this holds the kernels of the CPU at hand to the bit, the
+// AVX2 ones included where no AVX-512 is there to compare them with. Smaller shapes than `cases`
+// (the reference runs in JavaScript), reaching the same edges; store modes and alignments rotate.
+describe.skipIf(!own)(own ? 'own GEMM, summation order' : 'own GEMM, summation order (skipped: no AVX-512 or AVX2 + FMA, or no addon)', () => {
+  const orderCases: Array<[number, number, number, boolean, boolean]> = [
+    [45, 70, 1300, false, true], // dot kernel: a 6 x 4 tile edge each way, a reduction tail of 276
+    [61, 43, 1600, false, true], // dot kernel, rows a multiple of 16 floats: loads realigned
+    [20, 9, 3072, false, true], // dot kernel over three reduction blocks (a small product)
+    [7, 5, 40, false, true], // dot kernel, a reduction shorter than one 16-wide step
+    [300, 77, 200, false, true], // short reduction: B transposed into the outer kernel's blocks
+    [131, 40, 1500, true, false], // A^T B, two reduction blocks
+    [250, 67, 333, false, false], // A B
+    [70, 90, 700, true, true], // A^T B^T
+    [50, 160, 800, true, false], // rows of B a multiple of 16 floats: column tiles shifted
+    [20, 1100, 300, true, false], // B's columns packed 32 at a time, a last block of 12
+  ];
+  const modes = [[0, false], [0.5, false], [1, false], [0, true]] as const;
+
+  for (const isa of avx512 ? (['best', 'avx2'] as const) : (['best'] as const)) {
+    it(`${isa === 'avx2' ? 'AVX2 kernels (capped)' : 'this CPU\'s kernels'}: every element as a float32 sum in the documented order`, () => {
+      try {
+        addon!.setOwnGemm(true, isa);
+        orderCases.forEach(([m, n, k, ta, tb], index) => {
+          const [beta, withBias] = modes[index % modes.length]!;
+          const offset = index % 3 === 1 ? 5 : 0;
+          const a = new Float32Array(m * k + 16).subarray(offset, offset + m * k);
+          const b = new Float32Array(k * n + 16).subarray(11 - offset, 11 - offset + k * n);
+          a.set(randomArray(m * k, 31 + index));
+          b.set(randomArray(k * n, 61 + index));
+          const c0 = randomArray(m * n, 91 + index);
+          const bias = withBias ? randomArray(n, 121 + index) : null;
+          const got = Float32Array.from(c0);
+          addon!.sgemm(a, b, got, 1, 1, 1, m, n, k, ta, tb, 1, beta, bias);
+          const want = gemmInKernelOrder(a, b, c0, m, n, k, ta, tb, beta, bias);
+          const at = got.findIndex((x, i) => float32Bits(x) !== float32Bits(want[i]!));
+          const what = `${m}x${n}x${k} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'} (${kernelFor(m, n, k, ta, tb)} kernel), beta ${beta}${withBias ? ' + bias' : ''}, offset ${offset}`;
+          expect(at === -1 ? 'all equal' : `element ${at}: ${got[at]} vs ${want[at]}`, what).toBe('all equal');
+        });
+      } finally {
+        addon!.setOwnGemm(true);
+      }
+    });
+  }
+
+  it('the reference FMA rounds once, where a double sum and a float32 rounding would round twice', () => {
+    // a b + c = 1 + 2^-23 + 2^-24 - 2^-60 exactly: below the float32 midpoint 1 + 2^-23 + 2^-24,
+    // so one rounding gives 1 + 2^-23; the double sum is the midpoint itself, which rounds to even
+    const [a, b, c] = [2 ** -24 * (1 + 2 ** -18), 1 - 2 ** -18, 1 + 2 ** -23];
+    expect(Math.fround(a * b + c)).toBe(1 + 2 ** -22);
+    expect(fmaf(a, b, c)).toBe(1 + 2 ** -23);
+    expect(fmaf(-a, b, -c)).toBe(-(1 + 2 ** -23));
+    expect(fmaf(3, Math.fround(1 / 3), -1)).toBe(Math.fround(3 * Math.fround(1 / 3) - 1));
+    expect(fmaf(2, 3, 4)).toBe(10);
   });
 });
 
