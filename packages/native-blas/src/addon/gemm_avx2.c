@@ -72,15 +72,17 @@ AVX2 void r3d_dot_tile_avx2(const float *a, size_t lda, const float *b, size_t l
         for (int j = 0; j < DOT_N; j++) _mm256_storeu_ps(lanes[i0 + i][j] + off, acc[i][j]);
     }
   }
+  // _mm512_reduce_add_ps's tree: upper 8 lanes + lower 8, then the upper 4 of that + the lower 4,
+  // then lanes {2, 3} onto {0, 1}, then [0] + [1]. Each of its sums adds lanes 8, 4, 2 or 1 apart,
+  // so with the lanes rotated by s (element p in lane (p + s) mod 16) every sum still adds the same
+  // two partial sums, only in another lane: the tree needs no rotating back (IEEE addition
+  // commutes). The test against the documented order (gemm.test.ts) runs rotated rows.
   for (int i = 0; i < mr; i++) {
     for (int j = 0; j < nr; j++) {
-      float v[16];
-      for (int l = 0; l < 16; l++) v[l] = lanes[i][j][(l + s) & 15]; // element p back in lane p mod 16
-      // _mm512_reduce_add_ps: upper half + lower half, twice, then lanes {2, 3} onto {0, 1}
-      float t3[8], t6[4];
-      for (int l = 0; l < 8; l++) t3[l] = v[8 + l] + v[l];
-      for (int l = 0; l < 4; l++) t6[l] = t3[4 + l] + t3[l];
-      const float sum = (t6[0] + t6[2]) + (t6[1] + t6[3]);
+      const __m256 t3 = _mm256_add_ps(_mm256_loadu_ps(lanes[i][j] + 8), _mm256_loadu_ps(lanes[i][j]));
+      const __m128 t6 = _mm_add_ps(_mm256_extractf128_ps(t3, 1), _mm256_castps256_ps128(t3));
+      const __m128 u = _mm_add_ps(t6, _mm_movehl_ps(t6, t6)); // t6[0] + t6[2], t6[1] + t6[3]
+      const float sum = _mm_cvtss_f32(_mm_add_ss(u, _mm_shuffle_ps(u, u, 1)));
       float *out = c + (size_t)i * ldc + j;
       *out = mode == STORE ? sum : mode == ACCUMULATE ? *out + sum : mode == BIAS ? bias[j] + sum : beta * *out + sum;
     }
