@@ -135,8 +135,11 @@ __attribute__((always_inline)) AVX2 static inline void outer_subtile(const float
         v1 = _mm256_fmadd_ps(_mm256_set1_ps(beta), old1, v1);
       }
     }
-    _mm256_maskstore_ps(row, m0, v0);
-    _mm256_maskstore_ps(row + 8, m1, v1);
+    // a masked store only where a mask is needed: on Zen 1 each takes ~12 cycles, even with all lanes set
+    if (full0) _mm256_storeu_ps(row, v0);
+    else _mm256_maskstore_ps(row, m0, v0);
+    if (full1) _mm256_storeu_ps(row + 8, v1);
+    else _mm256_maskstore_ps(row + 8, m1, v1);
   }
 }
 
