@@ -104,6 +104,8 @@ __attribute__((always_inline)) AVX2 static inline void outer_subtile(const float
   const __m256i m0 = half_mask(mask, 0), m1 = half_mask(mask, 1);
   __m256 c0[6], c1[6];
   for (int r = 0; r < 6; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+  // unrolled 4 steps: 1-2% on every product here (Zen 1, alternated in one process), the same sums
+#pragma GCC unroll 4
   for (int p = 0; p < kc; p++) {
     if (pf && (p & 3) == 0) prefetch_next(pf);
     if (pf2 && (p & 3) == 2) prefetch_next(pf2);
