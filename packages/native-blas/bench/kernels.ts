@@ -6,6 +6,10 @@ import { getBlasThreads } from '../src/threads.js';
 import { gemmIsaWanted, loadAddon } from '../src/addon.js';
 import { randomArray } from '../src/testing/random-array.js';
 
+// OpenBLAS's worker threads busy-wait ~0.1 s after each threaded call (2^28 cycles) unless told
+// otherwise before the library loads: our product after it then shared a core with that spin and
+// ran up to 2x slow, in some runs and not others. 2^4 cycles makes them sleep at once.
+process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
 const status = loadAddon();
 if (!status.ok) {
   console.log(`native-blas unavailable: ${status.reason}`);
