@@ -393,6 +393,36 @@ describe.skipIf(!own)(own ? 'own GEMM, summation order' : 'own GEMM, summation o
     });
   }
 
+  it('gives a sum of products that all underflow to -0 the sign the AVX-512 layout gives it, at every alignment of A', () => {
+    // Every chain underflows to -0; a lane the AVX-512 kernel's last step masks turns +0, and then
+    // so does the sum. Which lanes those are depends on where A lies (its line offset), which a test
+    // cannot read, so: some offset of the allocation must explain all sixteen subarrays.
+    try {
+      for (const isa of avx512 ? (['best', 'avx2'] as const) : (['best'] as const)) {
+        addon!.setOwnGemm(true, isa);
+        for (const [m, n, k] of [[7, 5, 48], [7, 5, 1056], [13, 6, 300]] as const) {
+          const base = new Float32Array(m * k + 16);
+          const b = new Float32Array(n * k).fill(1e-30);
+          const got = Array.from({ length: 16 }, (_, offset) => {
+            const a = base.subarray(offset, offset + m * k).fill(-1e-30);
+            const c = new Float32Array(m * n).fill(Number.NaN);
+            addon!.sgemm(a, b, c, 1, 1, 1, m, n, k, false, true, 1, 0);
+            return c;
+          });
+          const a = new Float32Array(m * k).fill(-1e-30);
+          const explains = (line: number) => got.every((c, offset) => {
+            const want = gemmInKernelOrder(a, b, new Float32Array(m * n), m, n, k, false, true, 0, null, (line + offset) % 16);
+            return c.every((x, i) => Object.is(x, want[i]));
+          });
+          const signs = got.map((c) => (Object.is(c[0], -0) ? '-' : Object.is(c[0], 0) ? '+' : String(c[0]))).join('');
+          expect(Array.from({ length: 16 }, (_, line) => line).some(explains), `${isa} ${m}x${n}x${k}: signs ${signs} over offsets 0-15`).toBe(true);
+        }
+      }
+    } finally {
+      addon!.setOwnGemm(true);
+    }
+  });
+
   it('the reference FMA rounds once, where a double sum and a float32 rounding would round twice', () => {
     // a b + c = 1 + 2^-23 + 2^-24 - 2^-60 exactly: below the float32 midpoint 1 + 2^-23 + 2^-24,
     // so one rounding gives 1 + 2^-23; the double sum is the midpoint itself, which rounds to even

@@ -60,7 +60,9 @@ int r3d_gemm_cap_isa(int cap) {
 // Float32Arrays are only 16-byte aligned): the reduction starts s lanes early, masked, so element
 // p sits in lane (p + s) mod 16, and each accumulator is rotated back by s lanes before its
 // horizontal sum. Every lane adds the same products in the same order as with s = 0, so the result
-// does not depend on where the arrays happen to lie in memory.
+// does not depend on where the arrays happen to lie in memory, but for the sign of a zero: the
+// masked lanes of the last step, which s decides, add +0 to chains that underflowed to -0
+// (gemm_kernels.h; the AVX2 kernel adds the same +0s without the shift).
 AVX512 static void dot_tile_512(const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc, int kc,
                             int mr, int nr, enum store_mode mode, float beta, const float *bias) {
   const float *ar[DOT_M], *br[DOT_N];

@@ -3,7 +3,8 @@
 // how each element is summed), so a seeded training gives the same numbers on both. Half-width
 // registers and half as many of them: the outer kernel's 12 x 32 tile runs as 6 x 16 sub-tiles,
 // each element still one FMA chain over the block; the dot kernel computes its 16 lane sums 8 at a
-// time and reduces them in _mm512_reduce_add_ps's order.
+// time, without the AVX-512 kernel's alignment shift, and reduces them in _mm512_reduce_add_ps's
+// order.
 #include "gemm_kernels.h"
 
 #include <stdint.h>
@@ -32,35 +33,40 @@ AVX2 static inline __m256i half_mask(unsigned mask16, int half) {
 
 AVX2 void r3d_dot_tile_avx2(const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc, int kc,
                             int mr, int nr, enum store_mode mode, float beta, const float *bias) {
-  // The AVX-512 kernel's lane layout, step for step: with s > 0 its first step loads elements
-  // [0, 16 - s) into lanes [s, 16) and the others as zeros, every step after it 16 elements, and
-  // the last the rest, masked. Masked lanes add 0 * 0, which can turn a lane's -0 into +0: the same
-  // steps keep even that.
+  // Element p of the block in lane p mod 16, wherever A lies. The AVX-512 kernel puts it in lane
+  // (p + s) mod 16 (s: A's floats past a 64-byte line, so its loads stay on lines) and rotates
+  // back; each lane is the same FMA chain over the same products either way, and the tree below
+  // adds lanes 8, 4, 2 and 1 apart, so where a lane sits changes none of its sums. What the shift
+  // does change is which lanes its last step masks (elements past kc): they add 0 * 0 = +0, which
+  // turns a chain that underflowed to -0 into +0. Here masked lanes add +0 * -0 = -0, which changes
+  // nothing, and the lanes the AVX-512 kernel's last step masks get + (+0) before the tree: the
+  // same bits, signs of zero included. Following the AVX-512 layout instead (a masked first step
+  // whenever A is off a line, as most arrays are) took ~20% longer on Zen 1.
   const int s = lda % 16 == 0 ? (int)(((uintptr_t)a >> 2) & 15) : 0;
+  const int end512 = kc + (16 - (kc + s) % 16) % 16; // the AVX-512 kernel's last step ends here
+  __m256 zero_lo, zero_hi; // per lane: +0 where that step masked an element past kc, else -0
+  {
+    float z[16];
+    for (int l = 0; l < 16; l++) z[l] = -0.0f;
+    for (int p = kc; p < end512; p++) z[p % 16] = 0.0f;
+    zero_lo = _mm256_loadu_ps(z);
+    zero_hi = _mm256_loadu_ps(z + 8);
+  }
+  const int tail = kc / 16 * 16; // the masked last step, if < kc
   float lanes[DOT_M][DOT_N][16];
   const float *br[DOT_N];
   for (int j = 0; j < DOT_N; j++) br[j] = b + (size_t)(j < nr ? j : nr - 1) * ldb;
-  // The masked first and last steps: a vmaskmovps load takes ~10 cycles on Zen 1 (4.1 ns in a
-  // loop, a plain load 0.4), and with A off a 64-byte line (s > 0: most arrays) each pass has two
-  // such steps of 7 loads. A plain load ANDed with the mask gives the same +0s in the masked lanes;
-  // a row takes it where the 16 floats of each of its masked steps lie on pages that hold some of
-  // its kc floats of this block (so they are mapped). 6-14% off the dot kernel's products with A
-  // off a line (alternated in one process); they still take ~20% longer than with A on one (1600 x
-  // 128 x 512: 3.8-4.0 against 3.2 ms), for a reason not found without the CPU's counters.
-  const int first = s > 0 ? -s : 0;                                   // the first step's lane 0
-  const int body = first + (s > 0 ? 16 : 0);                          // the first unmasked step
-  const int tail = kc > body ? body + (kc - body) / 16 * 16 : body;   // the last step, if < kc
+  // The masked last step: a vmaskmovps load takes ~10 cycles on Zen 1 (4.1 ns in a loop, a plain
+  // load 0.4). A plain load and a mask give the same lanes where the 16 floats it reads lie on the
+  // page of the row's last float of this block (so they are mapped).
   bool plain_a[DOT_M], plain_b[DOT_N];
   for (int r = 0; r < DOT_M + DOT_N; r++) {
     const float *row = r < DOT_M ? a + (size_t)(r < mr ? r : mr - 1) * lda : br[r - DOT_M];
-    const uintptr_t lo_page = (uintptr_t)row >> 12, hi_page = (uintptr_t)(row + kc - 1) >> 12;
-    bool ok = true;
-    if (s > 0) ok = (uintptr_t)(row + first) >> 12 == lo_page && (uintptr_t)(row + first + 15) >> 12 <= hi_page;
-    if (tail < kc) ok = ok && (uintptr_t)(row + tail + 15) >> 12 == hi_page;
+    const bool ok = (uintptr_t)(row + tail + 15) >> 12 == (uintptr_t)(row + kc - 1) >> 12;
     if (r < DOT_M) plain_a[r] = ok;
     else plain_b[r - DOT_M] = ok;
   }
-#define EDGE_LOAD(PLAIN, P) ((PLAIN) ? _mm256_and_ps(_mm256_loadu_ps(P), hmf) : _mm256_maskload_ps(P, hm))
+  const __m256 sign = _mm256_set1_ps(-0.0f);
   for (int i0 = 0; i0 < mr; i0 += SUB_M) {
     for (int h = 0; h < 2; h++) {
       const int off = 8 * h; // this pass's lanes: [off, off + 8)
@@ -78,33 +84,25 @@ AVX2 void r3d_dot_tile_avx2(const float *a, size_t lda, const float *b, size_t l
       for (int i = 0; i < SUB_M; i++) acc[i][j] = _mm256_fmadd_ps(av[i], bv, acc[i][j]);     \
     }                                                                                        \
   } while (0)
-      int e = -s; // element offset of lane 0 of the next step
-      if (s > 0) {
-        unsigned mask = 0xFFFFu & ~((1u << s) - 1u);
-        if (kc < 16 - s) mask &= (1u << (s + kc)) - 1u;
-        const __m256i hm = half_mask(mask, h);
-        const __m256 hmf = _mm256_castsi256_ps(hm);
-        DOT_STEP(EDGE_LOAD(plain_a[i0 + i], ar[i] - s + off), EDGE_LOAD(plain_b[j], br[j] - s + off));
-        e += 16;
-      }
 #pragma GCC unroll 4
-      for (; e + 16 <= kc; e += 16) DOT_STEP(_mm256_loadu_ps(ar[i] + e + off), _mm256_loadu_ps(br[j] + e + off));
-      if (e < kc) {
-        const __m256i hm = half_mask((1u << (kc - e)) - 1u, h);
-        const __m256 hmf = _mm256_castsi256_ps(hm);
-        DOT_STEP(EDGE_LOAD(plain_a[i0 + i], ar[i] + e + off), EDGE_LOAD(plain_b[j], br[j] + e + off));
+      for (int e = 0; e < tail; e += 16) DOT_STEP(_mm256_loadu_ps(ar[i] + e + off), _mm256_loadu_ps(br[j] + e + off));
+      if (tail < kc) {
+        // masked lanes: +0 from A times -0 from B
+        const __m256i hm = half_mask((1u << (kc - tail)) - 1u, h);
+        const __m256 hmf = _mm256_castsi256_ps(hm), bpad = _mm256_andnot_ps(hmf, sign);
+#define EDGE_A(P) (plain_a[i0 + i] ? _mm256_and_ps(_mm256_loadu_ps(P), hmf) : _mm256_maskload_ps(P, hm))
+#define EDGE_B(P) _mm256_or_ps(plain_b[j] ? _mm256_and_ps(_mm256_loadu_ps(P), hmf) : _mm256_maskload_ps(P, hm), bpad)
+        DOT_STEP(EDGE_A(ar[i] + tail + off), EDGE_B(br[j] + tail + off));
+#undef EDGE_A
+#undef EDGE_B
       }
 #undef DOT_STEP
-#undef EDGE_LOAD
       for (int i = 0; i < SUB_M && i0 + i < mr; i++)
-        for (int j = 0; j < DOT_N; j++) _mm256_storeu_ps(lanes[i0 + i][j] + off, acc[i][j]);
+        for (int j = 0; j < DOT_N; j++) _mm256_storeu_ps(lanes[i0 + i][j] + off, _mm256_add_ps(acc[i][j], h ? zero_hi : zero_lo));
     }
   }
   // _mm512_reduce_add_ps's tree: upper 8 lanes + lower 8, then the upper 4 of that + the lower 4,
-  // then lanes {2, 3} onto {0, 1}, then [0] + [1]. Each of its sums adds lanes 8, 4, 2 or 1 apart,
-  // so with the lanes rotated by s (element p in lane (p + s) mod 16) every sum still adds the same
-  // two partial sums, only in another lane: the tree needs no rotating back (IEEE addition
-  // commutes). The test against the documented order (gemm.test.ts) runs rotated rows.
+  // then lanes {2, 3} onto {0, 1}, then [0] + [1].
   for (int i = 0; i < mr; i++) {
     for (int j = 0; j < nr; j++) {
       const __m256 t3 = _mm256_add_ps(_mm256_loadu_ps(lanes[i][j] + 8), _mm256_loadu_ps(lanes[i][j]));

@@ -4,9 +4,11 @@
 // Every kernel sums an element of C the same way, so the two instruction sets give the same bits:
 // - outer kernel: one FMA chain per element over a reduction block, from +0, in increasing p;
 // - dot kernel: 16 lane sums (element p of the block in lane p mod 16, each an FMA chain from +0
-//   over the 16-wide steps, masked steps included), then _mm512_reduce_add_ps's tree:
-//   v[8 + l] + v[l], then the upper 4 of that plus the lower 4, then lanes {2, 3} onto {0, 1},
-//   then [0] + [1];
+//   over the 16-wide steps), then _mm512_reduce_add_ps's tree: v[8 + l] + v[l], then the upper 4
+//   of that plus the lower 4, then lanes {2, 3} onto {0, 1}, then [0] + [1]. Before the tree, the
+//   lanes of elements [kc, kc + (16 - (kc + s) mod 16) mod 16) get + (+0) (the masked lanes of the
+//   AVX-512 kernel's last step, s being A's floats past a 64-byte line where lda is a multiple of
+//   16), which turns a chain that underflowed to -0 into +0: it decides only the sign of a zero;
 // - then the store mode's one addition (or beta * C + s, fused in the outer kernel, as a product
 //   and a sum in the dot kernel: -ffp-contract=off keeps C from fusing it).
 // The blocks of the reduction, and which products run which kernel, are the drivers' (gemm.c),

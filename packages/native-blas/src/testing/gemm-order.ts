@@ -51,14 +51,16 @@ export function kernelFor(m: number, n: number, k: number, ta: boolean, tb: bool
  * takes 16 FMA chains from +0 (element p in chain p mod 16) and adds them in
  * `_mm512_reduce_add_ps`'s tree; the outer kernel takes one FMA chain from +0. The first block is
  * stored by the mode (C = s; C + s; beta C + s, fused in the outer kernel, a product and a sum in
- * the dot kernel; bias + s), later ones added to C. Signed zeros of an exactly-zero chain may
- * differ from the kernels (their masked steps add 0 * 0): give data without them.
+ * the dot kernel; bias + s), later ones added to C. One more detail decides only the sign of a
+ * zero: the AVX-512 dot kernel starts a block's steps `aLineOffset` elements early (A's floats
+ * past a 64-byte line, where k is a multiple of 16), and the masked lanes of its last step
+ * (elements past the block) add 0 * 0, turning a chain that underflowed to -0 into +0.
  *
  * @example gemmInKernelOrder(a, b, c, 45, 70, 1300, false, true, 0) // what the dot kernel stores
  */
 export function gemmInKernelOrder(
   a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
-  ta: boolean, tb: boolean, beta: number, bias: Float32Array | null = null,
+  ta: boolean, tb: boolean, beta: number, bias: Float32Array | null = null, aLineOffset = 0,
 ): Float32Array {
   const kernel = kernelFor(m, n, k, ta, tb);
   const out = Float32Array.from(c);
@@ -74,6 +76,9 @@ export function gemmInKernelOrder(
         if (kernel === 'dot') {
           lanes.fill(0);
           for (let p = p0; p < p1; p++) lanes[(p - p0) % LANES] = fmaf(opA(i, p), opB(p, j), lanes[(p - p0) % LANES]!);
+          const shift = k % LANES === 0 ? aLineOffset % LANES : 0;
+          const kc = p1 - p0;
+          for (let p = kc; p < kc + ((LANES - ((kc + shift) % LANES)) % LANES); p++) lanes[p % LANES] = add(lanes[p % LANES]!, 0);
           const t3 = Array.from({ length: 8 }, (_, l) => add(lanes[8 + l]!, lanes[l]!));
           const t6 = Array.from({ length: 4 }, (_, l) => add(t3[4 + l]!, t3[l]!));
           s = add(add(t6[0]!, t6[2]!), add(t6[1]!, t6[3]!));
