@@ -494,10 +494,12 @@ function requireShapeOfX(kernel: string, dy: tf.TensorInfo, x: tf.TensorInfo): v
   if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new RangeError(`${kernel}: dy [${dy.shape}] must have the shape of x [${x.shape}]`);
 }
 
-/** LayerNorm's rows and channels: x (..., C) with gamma of C elements. */
-function layerNormShape(kernel: string, x: tf.TensorInfo, gamma: tf.TensorInfo): { rows: number; cols: number } {
+/** LayerNorm's rows and channels: x (..., C) with each of `params` (gamma, beta) of C elements. */
+function layerNormShape(kernel: string, x: tf.TensorInfo, params: Record<string, tf.TensorInfo>): { rows: number; cols: number } {
   const cols = x.shape[x.shape.length - 1] ?? 1;
-  if (tf.util.sizeFromShape(gamma.shape) !== cols) throw new RangeError(`${kernel}: gamma [${gamma.shape}] must have ${cols} elements (the last axis of x [${x.shape}])`);
+  for (const [name, t] of Object.entries(params)) {
+    if (tf.util.sizeFromShape(t.shape) !== cols) throw new RangeError(`${kernel}: ${name} [${t.shape}] must have ${cols} elements (the last axis of x [${x.shape}])`);
+  }
   return { rows: cols > 0 ? tf.util.sizeFromShape(x.shape) / cols : 0, cols };
 }
 
@@ -530,14 +532,13 @@ export function registerWasmFusedKernels(backend: tf.KernelBackend): boolean {
   };
   const layerNorm = ({ inputs: { x, gamma, beta }, backend: b, attrs }: Args<R3DLayerNormInputs, R3DLayerNormAttrs>): tf.TensorInfo => {
     requireFloat32(R3DLayerNorm, { x, gamma, beta });
-    const { rows, cols } = layerNormShape(R3DLayerNorm, x, gamma);
-    if (tf.util.sizeFromShape(beta.shape) !== cols) throw new RangeError(`${R3DLayerNorm}: beta [${beta.shape}] must have ${cols} elements (the last axis of x [${x.shape}])`);
+    const { rows, cols } = layerNormShape(R3DLayerNorm, x, { gamma, beta });
     return mapOnHeap(b, x, (xs, out) => heapKernels(b)!.layer_norm_f32(xs, heapOffset(b, gamma), heapOffset(b, beta), out, rows, cols, attrs.epsilon));
   };
   const layerNormGrad = ({ inputs: { dy, x, gamma }, backend: b, attrs }: Args<R3DLayerNormGradInputs, R3DLayerNormAttrs>): tf.TensorInfo[] => {
     requireFloat32(R3DLayerNormGrad, { dy, x, gamma });
     requireShapeOfX(R3DLayerNormGrad, dy, x);
-    const { rows, cols } = layerNormShape(R3DLayerNormGrad, x, gamma);
+    const { rows, cols } = layerNormShape(R3DLayerNormGrad, x, { gamma });
     const dx = b.makeOutput([...x.shape], 'float32');
     const dgamma = b.makeOutput([cols], 'float32');
     const dbeta = b.makeOutput([cols], 'float32');
