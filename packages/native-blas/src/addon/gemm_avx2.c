@@ -60,7 +60,7 @@ AVX2 void r3d_dot_tile_avx2(const float *a, size_t lda, const float *b, size_t l
   // load 0.4). A plain load and a mask give the same lanes where the 16 floats it reads lie on the
   // page of the row's last float of this block (so they are mapped).
   bool plain_a[DOT_M], plain_b[DOT_N];
-  for (int r = 0; r < DOT_M + DOT_N; r++) {
+  for (int r = 0; r < DOT_M + DOT_N && tail < kc; r++) { // only where there is such a step
     const float *row = r < DOT_M ? a + (size_t)(r < mr ? r : mr - 1) * lda : br[r - DOT_M];
     const bool ok = (uintptr_t)(row + tail + 15) >> 12 == (uintptr_t)(row + kc - 1) >> 12;
     if (r < DOT_M) plain_a[r] = ok;
