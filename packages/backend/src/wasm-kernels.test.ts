@@ -390,7 +390,9 @@ describe('wasm Exp, Erf, GELU and LayerNorm (heap-kernels.wat) give tfjs-backend
     return tf.mul(dy, tf.add(cdf, tf.mul(x, pdf)));
   };
 
-  // rtf-fuser's LayerNorm and the closed form of its gradient, composed of tf ops (its path where the kernels are not registered)
+  // rtf-fuser's LayerNorm and the closed form of its gradient, composed of tf ops (its path where the kernels are not registered).
+  // A copy: this package cannot import rtf-fuser (rtf-fuser tests on it); rtf-fuser's norm-activation.test.ts holds these
+  // kernels to its own ops, so the two cannot drift apart unseen.
   const composedLayerNorm = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor => {
     const mean = tf.mean(x, -1, true);
     const centred = tf.sub(x, mean);
