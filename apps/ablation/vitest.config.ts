@@ -1,17 +1,19 @@
-import { defineConfig } from 'vitest/config';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 import { preset } from '@r3d-ts/tooling/vitest';
 
 // Two groups, one after the other: every file but the planted self-check two at a time, then the
 // self-check alone. It trains as a user's run does, with `--workers auto` counting idle cores, and
-// beside another test file it would find one and take three times as long.
+// beside another test file it would find one and take three times as long. The root config runs
+// these two projects among the others (vitest does not read projects nested in a project).
 const PLANTED = 'src/planted.test.ts';
 const base = preset().test!;
+const root = dirname(fileURLToPath(import.meta.url));
 
-export default defineConfig({
-  test: {
-    projects: [
-      { test: { ...base, name: 'ablation', exclude: [PLANTED, '**/node_modules/**'], sequence: { groupOrder: 0 } } },
-      { test: { ...base, name: 'planted', include: [PLANTED], maxWorkers: 1, sequence: { groupOrder: 1 } } },
-    ],
-  },
-});
+export const projects: TestProjectInlineConfiguration[] = [
+  { root, test: { ...base, name: 'ablation', exclude: [PLANTED, '**/node_modules/**'], sequence: { groupOrder: 0 } } },
+  { root, test: { ...base, name: 'planted', include: [PLANTED], maxWorkers: 1, sequence: { groupOrder: 1 } } },
+];
+
+export default defineConfig({ test: { projects } });
