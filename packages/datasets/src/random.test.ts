@@ -17,6 +17,16 @@ describe('Rng', () => {
     }
   });
 
+  it('fill(out) writes the next draws in order and leaves the state they leave', () => {
+    for (const n of [0, 1, 7, 3072]) {
+      const [a, b] = [new Rng(5), new Rng(5)];
+      const out = new Uint32Array(n);
+      a.fill(out);
+      expect(Array.from(out)).toEqual(Array.from({ length: n }, () => b.nextUint32()));
+      expect(a.state()).toEqual(b.state());
+    }
+  });
+
   it('resumes exactly from a saved state, a cached normal draw included', () => {
     const a = new Rng(13452);
     a.permutation(7);

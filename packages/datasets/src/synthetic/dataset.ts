@@ -89,7 +89,7 @@ export class SyntheticDataset {
   static readonly classNames: readonly string[] = SYNTHETIC_ACTIONS;
   readonly classNames: string[] = [...SYNTHETIC_ACTIONS];
   readonly options: Required<Omit<SyntheticOptions, 'splitFractions' | 'planted'>> & { splitFractions: [number, number, number]; planted: readonly PlantedPartner[] };
-  private readonly projections = new Map<string, { offsets: Int32Array; columns: Int32Array; signs: Float32Array }>();
+  private readonly projections = new Map<string, { offsets: Int32Array; inputs: Int32Array; signs: Float64Array }>();
   private readonly text: HashedNgramEncoder;
 
   constructor(options: SyntheticOptions = {}) {
@@ -151,10 +151,11 @@ export class SyntheticDataset {
 
   /**
    * A very sparse random projection (Li, Hastie & Church 2006: each entry +-sqrt(s/n) with
-   * probability 1/(2s) each, else 0, s = 12), stored per input as target columns and signs: it
-   * preserves distances like a Gaussian projection at a twelfth of the cost.
+   * probability 1/(2s) each, else 0, s = 12), stored per output column as its inputs (ascending)
+   * and signs: it preserves distances like a Gaussian projection at a twelfth of the cost. The
+   * entries are drawn input by input, as they always were, so each seed keeps its projection.
    */
-  private featureProjection(seed = this.options.featureSeed, featureDim = this.options.featureDim): { offsets: Int32Array; columns: Int32Array; signs: Float32Array } {
+  private featureProjection(seed = this.options.featureSeed, featureDim = this.options.featureDim): { offsets: Int32Array; inputs: Int32Array; signs: Float64Array } {
     const key = `${seed}:${featureDim}`;
     let projection = this.projections.get(key);
     if (!projection) {
@@ -163,17 +164,20 @@ export class SyntheticDataset {
       const rng = new Rng(seed);
       const sparsity = 12;
       const k = Math.sqrt(sparsity / inDim);
-      const offsets = new Int32Array(inDim + 1);
-      const columns: number[] = [];
-      const signs: number[] = [];
+      const perColumn: Array<{ inputs: number[]; signs: number[] }> = Array.from({ length: featureDim }, () => ({ inputs: [], signs: [] }));
       for (let i = 0; i < inDim; i++) {
         for (let d = 0; d < featureDim; d++) {
           const u = rng.next();
-          if (u < 0.5 / sparsity) { columns.push(d); signs.push(k); } else if (u < 1 / sparsity) { columns.push(d); signs.push(-k); }
+          if (u < 1 / sparsity) {
+            perColumn[d]!.inputs.push(i);
+            perColumn[d]!.signs.push(u < 0.5 / sparsity ? k : -k);
+          }
         }
-        offsets[i + 1] = columns.length;
       }
-      projection = { offsets, columns: Int32Array.from(columns), signs: Float32Array.from(signs) };
+      const offsets = new Int32Array(featureDim + 1);
+      for (let d = 0; d < featureDim; d++) offsets[d + 1] = offsets[d]! + perColumn[d]!.inputs.length;
+      // the signs are float32 values, as they always were, held as doubles for the products
+      projection = { offsets, inputs: Int32Array.from(perColumn.flatMap((c) => c.inputs)), signs: Float64Array.from(perColumn.flatMap((c) => c.signs.map(Math.fround))) };
       this.projections.set(key, projection);
     }
     return projection;
@@ -207,13 +211,15 @@ export class SyntheticDataset {
     const depthMetres = new Float32Array(T * H * W);
     const frame = new Float32Array(H * W * 3);
     const depthFrame = new Float32Array(H * W);
+    const draws = new Uint32Array(frame.length + depthFrame.length);
     for (let t = 0; t < T; t++) {
       // a frame nobody reads stays 0; its noise draws are skipped so that later frames get theirs
       if (!needed[t]) { rng.skip(frame.length + depthFrame.length); continue; }
       renderFrame(cam, rays, framePrimitives(ep, ep.states[t]!, skin), light, frame, depthFrame);
-      // Sensor noise: normals drawn from a fixed table by the seeded PRNG (one draw per value).
-      for (let i = 0; i < frame.length; i++) frame[i] = Math.min(1, Math.max(0, frame[i]! + 0.015 * NOISE[rng.nextUint32() & NOISE_MASK]!));
-      for (let i = 0; i < depthFrame.length; i++) depthFrame[i] = depthFrame[i]! * (1 + 0.004 * NOISE[rng.nextUint32() & NOISE_MASK]!);
+      // Sensor noise: normals drawn from a fixed table by the seeded PRNG (one draw per value, RGB's first).
+      rng.fill(draws);
+      for (let i = 0; i < frame.length; i++) frame[i] = Math.min(1, Math.max(0, frame[i]! + 0.015 * NOISE[draws[i]! & NOISE_MASK]!));
+      for (let i = 0; i < depthFrame.length; i++) depthFrame[i] = depthFrame[i]! * (1 + 0.004 * NOISE[draws[frame.length + i]! & NOISE_MASK]!);
       rgbFrames.set(frame, t * H * W * 3);
       depthMetres.set(depthFrame, t * H * W);
     }
@@ -252,22 +258,23 @@ export class SyntheticDataset {
   features(rgbFrames: Float32Array, T: number, projection: { seed?: number; dim?: number } = {}, frames?: Uint8Array): Float32Array {
     const { height: H, width: W } = this.options;
     const D = projection.dim ?? this.options.featureDim;
-    const { offsets, columns, signs } = this.featureProjection(projection.seed ?? this.options.featureSeed, D);
+    const { offsets, inputs, signs } = this.featureProjection(projection.seed ?? this.options.featureSeed, D);
     const h2 = H / 2, w2 = W / 2;
-    const inDim = h2 * w2 * 3;
     const out = new Float32Array(T * D);
-    const acc = new Float64Array(D);
+    const pooled = new Float64Array(h2 * w2 * 3);
     for (let t = 0; t < T; t++) {
       if (frames && !frames[t]) continue; // a frame generate drops: its row stays 0
       const f = rgbFrames.subarray(t * H * W * 3);
-      acc.fill(0);
       for (let y = 0; y < h2; y++) for (let x = 0; x < w2; x++) for (let c = 0; c < 3; c++) {
         const a = (((2 * y) * W + 2 * x) * 3) + c;
-        const v = (f[a]! + f[a + 3]! + f[a + W * 3]! + f[a + W * 3 + 3]!) / 4 - 0.5;
-        const i = (y * w2 + x) * 3 + c;
-        for (let j = offsets[i]!; j < offsets[i + 1]!; j++) acc[columns[j]!]! += v * signs[j]!;
+        pooled[(y * w2 + x) * 3 + c] = (f[a]! + f[a + 3]! + f[a + W * 3]! + f[a + W * 3 + 3]!) / 4 - 0.5;
       }
-      for (let d = 0; d < D; d++) out[t * D + d] = acc[d]! > 0 ? acc[d]! : 0;
+      // each column sums its inputs in ascending order, in doubles, then ReLU
+      for (let d = 0; d < D; d++) {
+        let acc = 0;
+        for (let j = offsets[d]!; j < offsets[d + 1]!; j++) acc += pooled[inputs[j]!]! * signs[j]!;
+        out[t * D + d] = acc > 0 ? acc : 0;
+      }
     }
     return out;
   }
