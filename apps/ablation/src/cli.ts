@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { assertWritableFolder, packageVersion, runCli, userFacingCommands } from '@r3d-ts/trainer';
+import { assertWritableFolder, packageVersion, runCli, stopOnSignals, userFacingCommands } from '@r3d-ts/trainer/cli';
 import { Command, InvalidArgumentError } from 'commander';
 import { BACKENDS, parseAblationConfig, readConfigFile, withPreset, type AblationConfig } from './config.js';
 import { AblationConfigError } from './errors.js';
@@ -134,7 +134,6 @@ export function buildProgram(): Command {
       const { openForWriting } = await import('./store/result-folder.js');
       const writer = config.dataset === 'darai-demo' ? undefined : openForWriting(config, { overwrite: flags.overwrite ?? false });
       // SIGINT/SIGTERM: the cell in progress stops at a step boundary with a checkpoint, exit 130/143
-      const { stopOnSignals } = await import('@r3d-ts/trainer');
       const stop = stopOnSignals({ onSignal: (s) => process.stderr.write(`r3d-ablation: ${s}: stopping after this step (again to stop now)\n`) });
       let summary;
       try {

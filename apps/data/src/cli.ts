@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 import { existsSync, statSync } from 'node:fs';
-import { describeBackend, selectBackend } from '@r3d-ts/backend';
-import { packageVersion, progressAllowed, runCli, UsageError, userFacingCommands } from '@r3d-ts/trainer';
-import { SingleBar } from 'cli-progress';
+import { packageVersion, progressAllowed, runCli, UsageError, userFacingCommands } from '@r3d-ts/trainer/cli';
 import { Command, InvalidArgumentError } from 'commander';
 import { checkFutrDataset, formatCheckReport } from '@r3d-ts/datasets/node';
 import { makeExample } from './example.js';
-import { baselineExtractor, modelExtractor, NORMALISATIONS, type FeatureExtractor, type Normalisation } from './extractors.js';
-import { importDataset, type ImportSummary } from './import.js';
+import type { FeatureExtractor } from './extractors.js';
+import type { ImportSummary } from './import.js';
+import { NORMALISATIONS, type Normalisation } from './normalisations.js';
 import type { Size } from './sources.js';
 
 const number = (v: string): number => {
@@ -94,8 +93,12 @@ function summaryLines(s: ImportSummary): string {
 async function runImport(flags: ImportFlags): Promise<void> {
   if (flags.text && flags.textNpy) throw new UsageError('--text and --text-npy: give one of them', 'r3d-data import');
   const textIsFolder = flags.text != null && existsSync(flags.text) && statSync(flags.text).isDirectory();
+  // the extractors (TensorFlow.js for a model), the importer and the progress bar load once the
+  // flags have passed: `--help` and a bad flag answer in a Node start
+  const [{ baselineExtractor, modelExtractor }, { importDataset }, { SingleBar }] = await Promise.all([import('./extractors.js'), import('./import.js'), import('cli-progress')]);
   let extractor: FeatureExtractor;
   if (flags.rgbModel) {
+    const { describeBackend, selectBackend } = await import('@r3d-ts/backend');
     const report = await selectBackend(flags.backend ? { backend: flags.backend } : {});
     console.error(describeBackend(report));
     extractor = await modelExtractor({ model: flags.rgbModel, format: flags.rgbModelFormat, normalise: flags.rgbNormalise, batch: flags.rgbBatch, ...(flags.rgbSize ? { size: flags.rgbSize } : {}), ...(flags.rgbOutput ? { output: flags.rgbOutput } : {}) });

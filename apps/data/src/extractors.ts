@@ -4,6 +4,7 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import { SyntheticDataset } from '@r3d-ts/datasets/synthetic';
 import { fileSystem } from '@r3d-ts/r3d-model/node';
 import { ImportError } from './errors.js';
+import type { Normalisation } from './normalisations.js';
 import type { Size } from './sources.js';
 
 /** Turns frames (RGB in [0, 1], H x W x 3 each) into per-frame feature vectors. */
@@ -54,9 +55,7 @@ export function baselineExtractor(options: BaselineOptions = {}): FeatureExtract
   };
 }
 
-/** Pixel normalisations a model may expect, applied to RGB in [0, 1]. */
-export const NORMALISATIONS = ['0-1', '-1-1', '0-255', 'imagenet'] as const;
-export type Normalisation = (typeof NORMALISATIONS)[number];
+export { NORMALISATIONS, type Normalisation } from './normalisations.js';
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 const IMAGENET_STD = [0.229, 0.224, 0.225];

@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { defaultCandidates, describeBackend, selectBackend } from '@r3d-ts/backend';
-import { assertWritableFolder, ConfigError, evaluateAnticipation, formatMocTable, loadCheckpoint, packageVersion, progressAllowed, restoreModel, runCli, stopOnSignals, train, userFacingCommands } from '@r3d-ts/trainer';
 import type { AnticipationProtocol } from '@r3d-ts/r3d-model';
-import { SingleBar } from 'cli-progress';
+import { assertWritableFolder, ConfigError, packageVersion, progressAllowed, runCli, stopOnSignals, userFacingCommands } from '@r3d-ts/trainer/cli';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadRunConfig, parseRunConfig, type RunConfig } from './config.js';
-import { prepareRun } from './setup.js';
+import { BACKEND_NAMES, loadRunConfig, parseRunConfig, type RunConfig } from './config.js';
+
+// TensorFlow.js, the model and the datasets load once the flags and the configuration have passed
+// their checks: `r3d --help` and a user error answer in a Node start (see @r3d-ts/trainer/cli)
+const heavy = async () => {
+  const [backend, trainer, setup, progress] = await Promise.all([import('@r3d-ts/backend'), import('@r3d-ts/trainer'), import('./setup.js'), import('cli-progress')]);
+  return { ...backend, ...trainer, ...setup, SingleBar: progress.SingleBar };
+};
 
 const number = (v: string): number => {
   const n = Number(v);
@@ -51,9 +55,6 @@ interface TrainFlags {
   json?: boolean;
 }
 
-/** Every backend `--backend` takes, from the candidates `selectBackend` knows, so none is left out. */
-const BACKEND_NAMES = ['auto', 'tensorflow', ...defaultCandidates.map((c) => c.name)].join(' | ');
-
 /** Warnings (dropped videos, ...) go to stderr, one line each, like every log line. */
 const warn = (message: string): void => {
   process.stderr.write(`r3d: warning: ${message}\n`);
@@ -73,6 +74,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     ...flags.set,
   });
   assertWritableFolder(config.out); // a read-only or file-blocked output fails now, not after the first epoch
+  const { selectBackend, describeBackend, prepareRun, train, SingleBar } = await heavy();
   const report = await selectBackend({ backend: config.backend });
   const run = await prepareRun(config, flags.config ?? 'config', { warn });
   const bar = progressAllowed({ flag: flags.progress })
@@ -134,6 +136,7 @@ interface EvalFlags {
 
 async function runEval(flags: EvalFlags): Promise<void> {
   if (flags.output) assertWritableFolder(dirname(flags.output));
+  const { loadCheckpoint, selectBackend, describeBackend, prepareRun, restoreModel, evaluateAnticipation, formatMocTable } = await heavy();
   const ckpt = loadCheckpoint(flags.checkpoint);
   const stored = (ckpt.config as { train?: unknown } | null)?.train;
   let config: RunConfig;
@@ -180,7 +183,7 @@ export function cli(): Command {
     .option('--batch-size <n>', 'batch size (config: batchSize)', integer)
     .option('--seed <n>', 'run seed (config: seed)', integer)
     .option('--grad-clip <x>', 'clip gradients to this global norm (config: gradClipNorm)', number)
-    .option('--backend <name>', `${BACKEND_NAMES} (config: backend)`)
+    .option('--backend <name>', `${BACKEND_NAMES.join(' | ')} (config: backend)`)
     .option('--set <key=value>', 'any other setting, dotted path, JSON value (repeatable)', setting)
     .option('--resume', 'continue from <out>/last')
     .option('--overwrite', 'start a new run in <out>, removing the checkpoints of the run there')
@@ -194,7 +197,7 @@ export function cli(): Command {
     .requiredOption('--checkpoint <dir>', 'checkpoint folder (e.g. runs/r3d/best)')
     .option('-c, --config <file>', 'configuration (default: the one stored in the checkpoint)')
     .option('--split <name>', 'val or test', 'test')
-    .option('--backend <name>', BACKEND_NAMES)
+    .option('--backend <name>', BACKEND_NAMES.join(' | '))
     .option('--json', 'print the report as one JSON line')
     .option('--output <file>', 'append the report to this JSONL file')
     .option('--protocol <name>', 'released (the authors\' evaluation, default) | corrected (config: protocol)', (v: string) => {

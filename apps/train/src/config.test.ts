@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultCandidates } from '@r3d-ts/backend';
 import { ConfigError, parseTrainConfig } from '@r3d-ts/trainer';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadRunConfig, parseRunConfig } from './config.js';
+import { BACKEND_NAMES, loadRunConfig, parseRunConfig } from './config.js';
 import { cliPath } from './test-helpers.js';
 
 const app = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,6 +65,12 @@ describe('the run configuration', () => {
     writeFileSync(file, 'epochs: 5\nwarmupEpochs: 1\ndata:\n  kind: synthetic\n  count: 20\nmodel:\n  hidden: 16\n');
     const config = loadRunConfig(file, { lr: 3e-4, 'data.count': 30, 'rankMonitor.samples': 4 });
     expect([config.epochs, config.lr, config.data.kind === 'synthetic' && config.data.count, config.rankMonitor.samples, config.model]).toEqual([5, 3e-4, 30, 4, { hidden: 16 }]);
+  });
+});
+
+describe('--backend', () => {
+  it('lists auto, tensorflow and every candidate selectBackend knows, in its order', () => {
+    expect([...BACKEND_NAMES]).toEqual(['auto', 'tensorflow', ...defaultCandidates.map((c) => c.name)]);
   });
 });
 

@@ -1,8 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { ConfigError, trainConfigSchema } from '@r3d-ts/trainer';
+import { ConfigError, trainConfigSchema } from '@r3d-ts/trainer/cli';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+
+/**
+ * Every backend `--backend` takes: `auto`, `tensorflow` and the candidates `selectBackend` knows,
+ * written out so that `r3d --help` loads no TensorFlow.js (a test compares them with
+ * `defaultCandidates`).
+ *
+ * @example
+ * BACKEND_NAMES.join(' | '); // 'auto | tensorflow | tensorflow-gpu | ...'
+ */
+export const BACKEND_NAMES = ['auto', 'tensorflow', 'tensorflow-gpu', 'tensorflow-cpu', 'native-blas', 'wasm', 'cpu'] as const;
 
 const size = z.number().int().positive();
 

@@ -10,6 +10,7 @@ export const root = repoRoot();
 export const CLIS = {
   r3d: join(root, 'apps', 'train', 'dist', 'cli.mjs'),
   'r3d-ablation': join(root, 'apps', 'ablation', 'dist', 'cli.mjs'),
+  'r3d-data': join(root, 'apps', 'data', 'dist', 'cli.mjs'),
 } as const;
 export type CliName = keyof typeof CLIS;
 
