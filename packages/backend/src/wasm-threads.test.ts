@@ -17,6 +17,8 @@ interface ChildReport {
   wideProduct: boolean;
   /** Exp and Erf have the bits of tfjs's own kernels, R3DGelu and R3DLayerNorm those of the composed ops. */
   math: boolean;
+  /** Worker threads the process started (counted at worker_threads.Worker, which the glue reads). */
+  workersStarted: number;
 }
 
 function run(threads: string | undefined, how: 'file' | 'eval' = 'file'): ChildReport & { ms: number } {
@@ -24,6 +26,10 @@ function run(threads: string | undefined, how: 'file' | 'eval' = 'file'): ChildR
   const kernels = pathToFileURL(join(here, 'wasm-kernels.ts')).href;
   const script = `
     import * as tf from '@tensorflow/tfjs-core';
+    import { createRequire } from 'node:module';
+    const workerThreads = createRequire(import.meta.url)('node:worker_threads');
+    let workersStarted = 0;
+    workerThreads.Worker = class extends workerThreads.Worker { constructor(...args) { super(...args); workersStarted++; } };
     const { selectBackend } = await import(${JSON.stringify(entry)});
     const { usesHeapKernels, multipliesTransposed, tfjsWasmKernel } = await import(${JSON.stringify(kernels)});
     await selectBackend({ backend: 'wasm' });
@@ -51,7 +57,7 @@ function run(threads: string | undefined, how: 'file' | 'eval' = 'file'): ChildR
       && same(tf.engine().runKernel('R3DGelu', { x: u }), tf.mul(tf.mul(u, 0.5), tf.add(1, tf.erf(tf.mul(u, Math.SQRT1_2)))))
       && same(tf.engine().runKernel('R3DLayerNorm', { x: a, gamma: g, beta: tf.zeros([700]) }, { epsilon: 1e-5 }),
         tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), 1e-5))), g), tf.zeros([700])));
-    console.log(JSON.stringify({ threads: getThreadsCount(), values: Array.from(y.dataSync()), heapKernels: usesHeapKernels(tf.backend()), transposed, wideProduct, math }));
+    console.log(JSON.stringify({ threads: getThreadsCount(), values: Array.from(y.dataSync()), heapKernels: usesHeapKernels(tf.backend()), transposed, wideProduct, math, workersStarted }));
   `;
   const env = { ...process.env, R3D_WASM_THREADS: threads ?? '' };
   const started = performance.now();
@@ -96,7 +102,7 @@ describe('wasm on its multi-threaded binary (R3D_WASM_THREADS)', () => {
     expect(autoWasmThreads({ cores: 8, execArgv: [], mainScript: undefined })).toBe(1);
   });
 
-  it('runs 2 threads in Node with the same bits as 1 thread, auto (the default) where it can, and the process still exits by itself', async () => {
+  it('runs 2 threads in Node with the same bits as 1 thread, auto (the default) where it can, starts a worker per extra thread only, and the process still exits by itself', async () => {
     const { availableParallelism } = await import('node:os');
     const one = run('1');
     const two = run('2');
@@ -109,6 +115,8 @@ describe('wasm on its multi-threaded binary (R3D_WASM_THREADS)', () => {
     expect(unset.threads).toBe(auto.threads);
     expect(evaluated.threads).toBe(1);
     for (const r of [two, auto, unset, evaluated]) expect(r.values).toEqual(one.values);
+    // of Emscripten's pool of eight pthread workers, only those XNNPACK runs a thread on start
+    for (const r of [one, two, auto, unset, evaluated]) expect(r.workersStarted, `${r.threads} threads`).toBe(r.threads - 1);
     // the SIMD kernels on both heaps: unshared (one thread) and shared (the threaded binary)
     for (const r of [one, two, auto, unset, evaluated]) expect([r.heapKernels, r.transposed, r.wideProduct, r.math]).toEqual([true, true, true, true]);
   }, 300_000);

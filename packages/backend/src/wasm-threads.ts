@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { standInWorkerClass } from './pthread-pool.js';
 
 // @tensorflow/tfjs-backend-wasm 4.22 ships a multi-threaded binary (tfjs-backend-wasm-threaded-simd:
 // XNNPACK on a pthreadpool of Web Workers over a SharedArrayBuffer heap) but never picks it in Node
@@ -10,7 +11,9 @@ import * as tf from '@tensorflow/tfjs-core';
 // 2. each worker then loads the main script from a Blob it cannot read synchronously: the worker
 //    script is followed by a line that reads the same script from the package's wasm-out folder;
 // 3. the C side caps the pool at emscripten_num_logical_cores() / 2 (it assumes two hyper-threads a
-//    core), which is require('os').cpus().length in Node: os.cpus answers twice the threads asked.
+//    core), which is require('os').cpus().length in Node: os.cpus answers twice the threads asked;
+// 4. the glue starts eight pthread workers up front, of which XNNPACK runs threads - 1: the pool's
+//    workers are stand-ins (see pthread-pool.ts) that start a real worker only for a thread.
 // The products are cut by output tiles, each summed whole by one thread, so results are the same
 // bits as on one thread (tested); only the time changes.
 
@@ -51,7 +54,7 @@ export const AUTO_WASM_THREADS_CAP = 4;
  * their own, and without a main script (REPL, stdin) they have none to load. There the
  * single-threaded binary runs. On the 2-core VM this was measured on, the R3D training step took
  * 279 ms on two threads against 459 ms on one (PyTorch's 2-thread step: 185-189 ms); starting the
- * threaded binary costs about 0.3 s more per process.
+ * threaded binary costs about 0.06 s more per process (threads - 1 pthread workers start).
  *
  * @example
  * autoWasmThreads({ cores: 8, execArgv: [], mainScript: '/app/train.js' }); // 4
@@ -88,8 +91,10 @@ interface WasmModuleInternals {
  * await startThreadedWasm(2); // 2
  */
 export async function startThreadedWasm(threads: number): Promise<number> {
-  const [{ createRequire }, fs, os, path] = await Promise.all([import('node:module'), import('node:fs'), import('node:os'), import('node:path')]);
+  const [{ createRequire }, fs, os, path, { EventEmitter }] = await Promise.all([import('node:module'), import('node:fs'), import('node:os'), import('node:path'), import('node:events')]);
   const require = createRequire(import.meta.url);
+  // the glue reads require('worker_threads').Worker as it starts (a builtin's exports can be set)
+  const workerThreads = require('node:worker_threads') as { Worker: typeof import('node:worker_threads').Worker };
   const wasmPkg = require('@tensorflow/tfjs-backend-wasm') as { setThreadsCount(n: number): void; getThreadsCount(): number; version_wasm: string };
   const root = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   const mainScript = path.join(root, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js');
@@ -116,6 +121,9 @@ export async function startThreadedWasm(threads: number): Promise<number> {
   const createObjectURL = URL.createObjectURL;
   const cpus = os.default.cpus;
   URL.createObjectURL = (obj: Blob) => (obj instanceof Blob && obj.type === 'application/javascript' ? workerFile : createObjectURL(obj));
+  const RealWorker = workerThreads.Worker;
+  const StandIn = standInWorkerClass(RealWorker, EventEmitter);
+  workerThreads.Worker = StandIn as unknown as typeof RealWorker;
   os.default.cpus = () => {
     const real = cpus();
     return Array.from({ length: 2 * Math.max(threads, real.length) }, (_, i) => real[i % real.length]!);
@@ -125,6 +133,10 @@ export async function startThreadedWasm(threads: number): Promise<number> {
   } finally {
     URL.createObjectURL = createObjectURL;
     os.default.cpus = cpus;
+    workerThreads.Worker = RealWorker;
+    // the glue set global.Worker to the class it found; a worker it allocates later is a real one
+    const global = globalThis as { Worker?: unknown };
+    if (global.Worker === StandIn) global.Worker = RealWorker;
   }
   const pthread = (tf.backend() as unknown as { wasm: WasmModuleInternals }).wasm.PThread;
   for (const w of [...(pthread?.runningWorkers ?? []), ...(pthread?.unusedWorkers ?? [])]) w.unref();
