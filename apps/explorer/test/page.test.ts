@@ -151,10 +151,11 @@ describe.skipIf(!browserPath)('the explorer page in headless Chromium', () => {
 
   let page: Page;
 
-  it('opens on the webgl backend (SwiftShader)', async () => {
-    // The example is checked on the cpu page below: under a software renderer it costs seconds here.
+  it('opens on wasm where a software renderer draws WebGL (SwiftShader here), and its badge says why', async () => {
+    // The example is checked on the cpu page below.
     page = await open('?example=0');
-    expect(await page.textContent('#backend')).toBe('tfjs backend: webgl');
+    expect(await page.textContent('#backend')).toBe('tfjs backend: wasm');
+    expect(await page.getAttribute('#backend', 'title')).toMatch(/^webgl skipped: a software renderer draws WebGL here \(.*SwiftShader.*\): wasm is faster/);
     expect(await page.evaluate(() => document.body.dataset.state)).toBe('ready');
   });
 
@@ -297,9 +298,10 @@ describe.skipIf(!browserPath)('the explorer page in headless Chromium', () => {
   });
 
   it.each([
+    ['webgl', 'variance'],
     ['wasm', 'svd-energy'],
     ['cpu', 'variance'],
-  ] as const)('falls back to %s (?backend=): loads its binaries from the origin, reads one matrix, fuses two chosen .npy files by %s as Node predicts', async (backend, selection) => {
+  ] as const)('runs on %s when asked (?backend=, webgl on the software renderer too): loads its binaries from the origin, reads one matrix, fuses two chosen .npy files by %s as Node predicts', async (backend, selection) => {
     const p = await open(backend === 'cpu' ? '?backend=cpu' : `?backend=${backend}&example=0`);
     expect(await p.textContent('#backend')).toBe(`tfjs backend: ${backend}`);
     if (backend === 'cpu') {
