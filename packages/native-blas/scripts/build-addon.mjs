@@ -5,7 +5,8 @@
 // skipped native-blas. Set R3D_NATIVE_BLAS_REQUIRED=1 to make a failed build fail the install.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -75,6 +76,34 @@ function upToDate(print) {
   }
 }
 
+/**
+ * The build's verdict on a missing cblas.h or BLAS library, a second ahead of it: one tiny program
+ * compiled and linked with binding.gyp's own flags (scripts/blas-paths.mjs), before the addon's
+ * sources spend half a minute compiling at -O3 only to fail at the link. Any other outcome of the
+ * probe (it links, there is no `cc`, the compiler says something else) leaves the verdict to
+ * node-gyp's build.
+ */
+function missingBlas() {
+  const flags = (what) => spawnSync(process.execPath, [join(root, 'scripts', 'blas-paths.mjs'), what], { encoding: 'utf8', env: process.env }).stdout?.split('\n').filter(Boolean) ?? [];
+  const out = join(tmpdir(), `r3d-blas-probe-${process.pid}`);
+  const probe = spawnSync(process.env.CC || 'cc', ['-x', 'c', '-', '-o', out, ...flags('include').map((d) => `-I${d}`), ...flags('libs')], {
+    input: '#include <cblas.h>\nint main(void) { return cblas_sdot(0, 0, 1, 0, 1) != 0.0f; }\n',
+    encoding: 'utf8',
+    env: process.env,
+  });
+  rmSync(out, { force: true });
+  if (probe.error || probe.status === 0) return undefined;
+  const output = `${probe.stdout ?? ''}\n${probe.stderr ?? ''}`;
+  const reason = failureReason(output);
+  return /^\S+ not found \(install OpenBLAS/.test(reason) ? { reason, output } : undefined;
+}
+
+function failed(reason, output) {
+  writeStatus({ built: false, reason, at: new Date().toISOString(), log: output.slice(-4000) });
+  process.stderr.write(`@r3d-ts/native-blas: addon not built: ${reason}\n  (the backend selector will skip native-blas)\n`);
+  return process.env.R3D_NATIVE_BLAS_REQUIRED === '1' ? 1 : 0;
+}
+
 function main() {
   if (process.env.R3D_NATIVE_BLAS_SKIP_BUILD) {
     writeStatus({ built: false, reason: 'build skipped (R3D_NATIVE_BLAS_SKIP_BUILD is set)', at: new Date().toISOString() });
@@ -82,6 +111,8 @@ function main() {
   }
   const print = fingerprint();
   if (!process.env.R3D_NATIVE_BLAS_FORCE_BUILD && upToDate(print)) return 0;
+  const missing = missingBlas();
+  if (missing) return failed(missing.reason, missing.output);
   const [cmd, ...pre] = findNodeGyp();
   const args = [...pre, 'rebuild', ...nodeDirArgs()];
   const run = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: process.env, maxBuffer: 64 << 20 });
@@ -91,10 +122,7 @@ function main() {
     writeStatus({ built: true, fingerprint: print, at: new Date().toISOString() });
     return 0;
   }
-  const reason = run.error ? `cannot run node-gyp: ${run.error.message}` : failureReason(output);
-  writeStatus({ built: false, reason, at: new Date().toISOString(), log: output.slice(-4000) });
-  process.stderr.write(`@r3d-ts/native-blas: addon not built: ${reason}\n  (the backend selector will skip native-blas)\n`);
-  return process.env.R3D_NATIVE_BLAS_REQUIRED === '1' ? 1 : 0;
+  return failed(run.error ? `cannot run node-gyp: ${run.error.message}` : failureReason(output), output);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exit(main());

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs script without typings
 import { failureReason } from '../scripts/build-addon.mjs';
@@ -63,10 +64,23 @@ describe('install step without BLAS', () => {
       expect(status).toBe(0);
       expect(record.built).toBe(false);
       expect(record.reason).toMatch(/libr3d_no_such_blas not found/);
+      // the quick probe answered: the addon's sources never went to node-gyp
+      expect(record.log).not.toContain('gyp');
       expect(stderr).toContain('addon not built');
       const loaded = loadAddon({ R3D_NATIVE_BLAS_ADDON_DIR: dir });
       expect(loaded.ok).toBe(false);
       expect(!loaded.ok && loaded.reason).toMatch(/^addon not built: libr3d_no_such_blas not found/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves the verdict to node-gyp when the quick probe cannot run (no such compiler)', () => {
+    const { status, dir, record } = poisonedBuild(undefined, { CC: join(tmpdir(), 'r3d-no-such-cc') });
+    try {
+      expect(status).toBe(0);
+      expect(record.built).toBe(false);
+      expect(record.log).toContain('gyp ERR!');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -10,17 +10,29 @@ const addon = status.ok ? status.addon : undefined;
 const own = addon ? addon.setOwnGemm(true) : false;
 
 
-/** C = op(A) op(B) + beta C in float64, row-major. */
-function reference(a: Float32Array, b: Float32Array, c0: Float32Array, m: number, n: number, k: number, ta: boolean, tb: boolean, beta: number): Float64Array {
+/** op(A) op(B) in float64, row-major: each element's products summed in reduction order. */
+function referenceProduct(a: Float32Array, b: Float32Array, m: number, n: number, k: number, ta: boolean, tb: boolean): Float64Array {
+  // rows of op(A) and columns of op(B) copied out contiguous first: the same sums, read in order
+  const rowsA = new Float64Array(m * k);
+  const colsB = new Float64Array(n * k);
+  for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) rowsA[i * k + p] = ta ? a[p * m + i]! : a[i * k + p]!;
+  for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) colsB[j * k + p] = tb ? b[j * k + p]! : b[p * n + j]!;
   const out = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
+    const row = i * k;
     for (let j = 0; j < n; j++) {
+      const col = j * k;
       let s = 0;
-      for (let p = 0; p < k; p++) s += (ta ? a[p * m + i]! : a[i * k + p]!) * (tb ? b[j * k + p]! : b[p * n + j]!);
-      out[i * n + j] = s + beta * c0[i * n + j]!;
+      for (let p = 0; p < k; p++) s += rowsA[row + p]! * colsB[col + p]!;
+      out[i * n + j] = s;
     }
   }
   return out;
+}
+
+/** C = op(A) op(B) + beta C in float64 from the product above. */
+function reference(product: Float64Array, c0: Float32Array, beta: number): Float64Array {
+  return product.map((s, i) => s + beta * c0[i]!);
 }
 
 // Every shape is past the kernels' 8 MFLOP floor; the odd sizes hit the row, column and
@@ -57,8 +69,9 @@ describe.skipIf(!own)(own ? 'own GEMM' : 'own GEMM (skipped: this CPU has neithe
       const a = randomArray(m * k, m);
       const b = randomArray(k * n, n);
       const c0 = randomArray(m * n, k);
+      const product = referenceProduct(a, b, m, n, k, ta, tb);
       for (const beta of [0, 1, 0.5]) {
-        const want = reference(a, b, c0, m, n, k, ta, tb, beta);
+        const want = reference(product, c0, beta);
         const ours = Float32Array.from(c0);
         const blas = Float32Array.from(c0);
         addon!.setOwnGemm(true);
@@ -220,7 +233,7 @@ describe.skipIf(!own)(own ? 'own GEMM' : 'own GEMM (skipped: this CPU has neithe
     const c = new Float32Array(batch * m * n);
     addon!.sgemm(a, w, c, batch, batch, 1, m, n, k, false, true, 1, 0);
     for (let bi = 0; bi < batch; bi++) {
-      const want = reference(a.subarray(bi * m * k, (bi + 1) * m * k), w, new Float32Array(m * n), m, n, k, false, true, 0);
+      const want = reference(referenceProduct(a.subarray(bi * m * k, (bi + 1) * m * k), w, m, n, k, false, true), new Float32Array(m * n), 0);
       const got = c.subarray(bi * m * n, (bi + 1) * m * n);
       for (let i = 0; i < m * n; i += 97) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4);
     }
