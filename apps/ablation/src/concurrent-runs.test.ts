@@ -15,8 +15,15 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const TRIALS = 20;
 const AT_ONCE = 4;
 
+// Written once per epoch count: rewriting a file that a run started by an earlier trial may be
+// reading hands that run a truncated configuration (a failure of this test, not of the app).
+const configs = new Map<number, string>();
+
 function configFile(epochs: number): string {
+  const written = configs.get(epochs);
+  if (written) return written;
   const path = join(tmp, `epochs-${epochs}.json`);
+  configs.set(epochs, path);
   writeFileSync(path, JSON.stringify({
     partners: ['rgb', 'depth'], fusers: ['mean'], seeds: [1], epochs, batchSize: 8,
     trainObservationRatios: [0.3], evalObservationRatios: [0.3], predictionRatios: [0.5], rankObservationRatios: [0.5],
