@@ -18,8 +18,6 @@ export interface PthreadStandIn extends EventEmitter {
   ref(): void;
   unref(): void;
   terminate(): Promise<number>;
-  /** Whether a real worker was started behind this stand-in. */
-  readonly started: boolean;
 }
 
 /**
@@ -47,10 +45,6 @@ export function standInWorkerClass(Real: typeof Worker, Emitter: typeof EventEmi
       private readonly options?: WorkerOptions,
     ) {
       super();
-    }
-
-    get started(): boolean {
-      return this.#real !== undefined;
     }
 
     postMessage(message: unknown, transfer?: readonly TransferListItem[]): void {
