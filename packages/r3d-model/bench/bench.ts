@@ -190,7 +190,7 @@ async function benchBackend(name: string, peers: Peer[]): Promise<void> {
   console.log(`${name.padEnd(11)} train step ${fmt(train)}   eval forward ${fmt(evaluation)}   (B=8 T=100 / B=1 T=300, median of ${ours.train.length} / ${ours.eval.length}${threads})`);
   if (flops) {
     const rate = (f: number, t: Timing): string => `${(f / 1e9).toFixed(2)} GFLOP in products, ${(f / t.median / 1e6).toFixed(0)} GFLOP/s at the median = ${((100 * f) / t.median / 1e-3 / flops.peak).toFixed(0)}% of peak`;
-    console.log(`${name.padEnd(11)} train step ${rate(flops.train, train)}; eval forward ${rate(flops.eval, evaluation)} (GEMM peak measured now: ${(flops.peak / 1e9).toFixed(0)} GFLOP/s, 512^3 best of 10)`);
+    console.log(`${name.padEnd(11)} train step ${rate(flops.train, train)}; eval forward ${rate(flops.eval, evaluation)} (GEMM peak measured now: ${(flops.peak / 1e9).toFixed(0)} GFLOP/s, best of 10 at 512^3 and at the depth projection's 800x19200x128)`);
   }
   console.log(`${name.padEnd(11)} captureStep: train step ${mode(status.step)}; eval forward ${mode(status.evaluate)}`);
   if (eagerStep) {

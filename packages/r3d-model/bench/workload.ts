@@ -120,26 +120,48 @@ export function matmulFlops(kernels: { name: string; inputShapes: (number[] | nu
   return flops;
 }
 
+/** A product's shape, m x k times k x n. */
+export interface GemmShape {
+  m: number;
+  k: number;
+  n: number;
+}
+
 /**
- * The current backend's GEMM peak as this machine gives it now: the best of `runs` 512 x 512 x
- * 512 products (the shape where @r3d-ts/native-blas's kernels run fastest), in FLOP/s. Measured
- * beside the step, under the same load, so the step's achieved fraction compares like with like.
+ * The shapes `measureGemmPeak` tries: 512^3, where @r3d-ts/native-blas's kernels run fastest, and
+ * the step's depth projection (800 x 19200 times 19200 x 128, 70% of its FLOPs), where wasm's
+ * XNNPACK runs fastest (about 1.3x its 512^3 rate). A peak from one of them alone would let the
+ * other backend's step pass 100% of it.
+ */
+export const PEAK_SHAPES: readonly GemmShape[] = [
+  { m: 512, k: 512, n: 512 },
+  { m: 800, k: 19200, n: 128 },
+];
+
+/**
+ * The current backend's GEMM peak as this machine gives it now, in FLOP/s: the best rate of `runs`
+ * products at each of `shapes` (after one warm-up each). Measured beside the step, under the same
+ * load, so the step's achieved fraction compares like with like.
  *
  * @example
  * console.log(`${(measureGemmPeak() / 1e9).toFixed(0)} GFLOP/s`);
  */
-export function measureGemmPeak(runs = 10, n = 512): number {
-  const a = tf.randomUniform([n, n], -1, 1, 'float32', 5);
-  const b = tf.randomUniform([n, n], -1, 1, 'float32', 6);
-  let best = Infinity;
-  for (let i = 0; i <= runs; i++) {
-    const t0 = performance.now();
-    const c = tf.matMul(a, b);
-    c.dataSync();
-    const ms = performance.now() - t0;
-    c.dispose();
-    if (i > 0) best = Math.min(best, ms); // the first run warms the kernels and the pool
+export function measureGemmPeak(runs = 10, shapes: readonly GemmShape[] = PEAK_SHAPES): number {
+  let peak = 0;
+  for (const { m, k, n } of shapes) {
+    const a = tf.randomUniform([m, k], -1, 1, 'float32', 5);
+    const b = tf.randomUniform([k, n], -1, 1, 'float32', 6);
+    let best = Infinity;
+    for (let i = 0; i <= runs; i++) {
+      const t0 = performance.now();
+      const c = tf.matMul(a, b);
+      c.dataSync();
+      const ms = performance.now() - t0;
+      c.dispose();
+      if (i > 0) best = Math.min(best, ms); // the first run warms the kernels and the pool
+    }
+    tf.dispose([a, b]);
+    peak = Math.max(peak, (2 * m * k * n) / (best / 1e3));
   }
-  tf.dispose([a, b]);
-  return (2 * n * n * n) / (best / 1e3);
+  return peak;
 }
