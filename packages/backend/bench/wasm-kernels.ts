@@ -5,7 +5,7 @@
 //   pnpm --filter @r3d-ts/backend bench      (R3D_WASM_THREADS=1 for tfjs's single-threaded binary)
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/select-backend.js';
-import { multipliesTransposed, packsByColumns, tfjsWasmKernel } from '../src/wasm-kernels.js';
+import { multipliesTransposed, packsByColumns, splitTrialsOf, tfjsWasmKernel } from '../src/wasm-kernels.js';
 
 await selectBackend({ backend: 'wasm' });
 const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
@@ -18,6 +18,8 @@ interface Case {
   attrs: Record<string, unknown>;
   /** How ours runs it (what it replaces in tfjs's kernel). */
   how: (inputs: Record<string, tf.Tensor>) => string;
+  /** What the kernel chose by timing, once the case has run (the split products). */
+  chose?: () => string;
   /** Ours, through the registered kernel. */
   ours: (inputs: Record<string, tf.Tensor>) => tf.Tensor;
   /** Floating-point operations of one call (products: 2 m k n). */
@@ -34,11 +36,17 @@ const product = (name: string, m: number, k: number, n: number, kept = false): C
     flops: 2 * m * k * n,
     // a fresh right operand each time, as a training step's: no packing kept from an earlier call;
     // or a variable's value, whose packing tfjs keeps (an evaluation's weights)
-    inputs: () => (weight ? { a, w: weight } : { a, b: tf.add(b, 0) }),
+    inputs: (): Record<string, tf.Tensor> => (weight ? { a, w: weight } : { a, b: tf.add(b, 0) }),
     attrs: { transposeA: false, transposeB: false },
     how: ({ a: x, b: y, w }) =>
-      multipliesTransposed(x!, (y ?? w)!, false, false, tf.backend()) ? 'as the transpose of B^T A^T' : packsByColumns(x!, (y ?? w)!, false, false, tf.backend()) ? '32 columns of B at a time' : "tfjs's",
+      multipliesTransposed(x!, (y ?? w)!, false, false, tf.backend()) ? 'as the transpose of B^T A^T' : packsByColumns(x!, (y ?? w)!, false, false, tf.backend()) ? '32 columns of B at a time, or whole, timed' : "tfjs's",
     ours: ({ a: x, b: y, w }) => tf.matMul(x!, (y ?? w)!),
+    chose: weight ? undefined : () => {
+      const trials = splitTrialsOf(tf.backend()).get(`${m}x${k}x${n}`);
+      if (trials?.kept === undefined) return '';
+      const best = (xs: number[]) => Math.min(...xs).toFixed(1);
+      return `: kept ${trials.kept ? 'split' : "tfjs's one product"} (best of its first calls: split ${best(trials.split)} ms, whole ${best(trials.whole)} ms)`;
+    },
   };
 };
 
@@ -86,5 +94,5 @@ for (const c of cases) {
   }
   const [ours, theirsMs] = [median(times.ours), median(times.tfjs)];
   const rate = c.flops ? (c.flops / ours / 1e6).toFixed(0) : '';
-  console.log(`| ${c.name} | ${ours.toFixed(2)} | ${theirsMs.toFixed(2)} | ${(ours / theirsMs).toFixed(2)}x | ${how} | ${rate} |`);
+  console.log(`| ${c.name} | ${ours.toFixed(2)} | ${theirsMs.toFixed(2)} | ${(ours / theirsMs).toFixed(2)}x | ${how}${c.chose?.() ?? ''} | ${rate} |`);
 }

@@ -6,7 +6,7 @@ import { compileWat, wasmModuleSource } from '../../../scripts/wasm-module.mjs';
 import { selectBackend } from './select-backend.js';
 import { createRequire } from 'node:module';
 import { R3DGelu, R3DGeluGrad, R3DLayerNorm, R3DLayerNormGrad } from '@r3d-ts/kernel-names';
-import { EXP2F_TABLE, multipliesTransposed, packsByColumns, simplifyTranspose, tfjsWasmKernel, usesHeapKernels } from './wasm-kernels.js';
+import { EXP2F_TABLE, multipliesTransposed, packsByColumns, simplifyTranspose, splitTrialsOf, tfjsWasmKernel, usesHeapKernels } from './wasm-kernels.js';
 
 /** The same op on cpu (reference) and on wasm (the replaced kernels), compared exactly. */
 async function both(make: () => tf.Tensor): Promise<[tf.TypedArray | number[], tf.TypedArray | number[]]> {
@@ -237,6 +237,8 @@ describe('wasm Transpose, Tile, Slice and SplitV (registered by selectBackend) e
         const want = tfjs(a, b);
         expect(have.shape).toEqual(want.shape);
         expect(bits(have)).toEqual(bits(want));
+        // a shape's first product is split (the timed choice starts with that way)
+        if (way === 'by columns') expect(splitTrialsOf(tf.backend()).get(`${aShape.at(-2)}x${aShape.at(-1)}x${bShape.at(-1)}`)).toMatchObject({ split: [expect.any(Number)], whole: [] });
         tf.dispose([have, want]);
         expect([tf.memory().numTensors, tf.memory().numBytes]).toEqual(before);
         tf.dispose([a, b]);
@@ -292,6 +294,28 @@ describe('wasm Transpose, Tile, Slice and SplitV (registered by selectBackend) e
       [[40, 16384], [16384, 70]], // 32 + 32 + 6 columns
       [[1, 90, 8192], [1, 8192, 160]], // a batch of one
     ]);
+
+    it("times a shape's first four products split and whole, keeps the faster, and every product has tfjs's bits", () => {
+      const a = tf.randomNormal([72, 8192], 0, 1, 'float32', 7); // 128 < 2 x 72 columns: not the transposed way
+      const trials = () => splitTrialsOf(tf.backend()).get('72x8192x128');
+      const before = [tf.memory().numTensors, tf.memory().numBytes];
+      const ways: Array<[number, number]> = [];
+      for (let call = 0; call < 6; call++) {
+        const b = tf.randomNormal([8192, 128], 0, 1, 'float32', 10 + call); // fresh each call, as a training step's
+        expect(packsByColumns(a, b, false, false, tf.backend())).toBe(true);
+        const have = tf.matMul(a, b);
+        const want = tfjs(a, b);
+        expect(bits(have)).toEqual(bits(want));
+        tf.dispose([have, want, b]);
+        ways.push([trials()!.split.length, trials()!.whole.length]);
+      }
+      // split, whole, split, whole; then nothing more is timed
+      expect(ways).toEqual([[1, 0], [1, 1], [2, 1], [2, 2], [2, 2], [2, 2]]);
+      const { split, whole, kept } = trials()!;
+      expect(kept).toBe(Math.min(...split) < Math.min(...whole));
+      expect([tf.memory().numTensors, tf.memory().numBytes]).toEqual(before);
+      tf.dispose(a);
+    });
 
     it('leaves to tfjs (whose packing then lasts) variables, kept transposes, small, batched and transposed products', () => {
       const a = tf.randomNormal([4, 8192], 0, 1, 'float32', 3);

@@ -326,13 +326,69 @@ const SPLIT_BYTES = 4 << 20;
  * element is the same sum over K either way (XNNPACK's kernels sum every output along all of K),
  * so the bits are the same. Not split: B a variable's value or a transpose the cache keeps
  * (tfjs keeps their packing from call to call, so it is paid once), batched or transposed
- * products, and B under SPLIT_BYTES.
+ * products, and B under SPLIT_BYTES. Where this allows a split, the kernel still times both ways
+ * on a shape's first calls and keeps the faster (`splitTrialsOf`).
  */
 export function packsByColumns(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, backend: tf.KernelBackend): boolean {
   const [k, n] = b.shape.slice(-2) as [number, number];
   if (!plainFloatProduct(a, b, transposeA, transposeB)) return false;
   if (n <= PACK_COLUMNS || 4 * k * n < SPLIT_BYTES) return false;
   return packedAfresh(b, backend);
+}
+
+/** Calls of one product shape timed each way (split, then whole, alternating) before the faster is kept. */
+const SPLIT_TRIALS = 2;
+
+/** The times (ms) of one product shape's calls split by columns and whole, and the way kept once both have SPLIT_TRIALS. */
+export interface SplitTrials {
+  split: number[];
+  whole: number[];
+  /** true: split by columns; false: tfjs's one product; undefined while still timing. */
+  kept?: boolean;
+}
+
+/** Per backend, per product shape ('M x K x N'): the trials behind `splitsByColumns`. */
+const splitTrials = new WeakMap<object, Map<string, SplitTrials>>();
+
+// Whether a product `packsByColumns` allows is split on this machine. Splitting pays where
+// XNNPACK's packing of a large B runs from memory (the depth projection: ~40 ms of packing on the
+// 2-core Zen 1, 8-12% saved), but costs where the packing is cheap and each column block streams
+// A again (the same product 10-18% slower split on a fifth-generation Zen). Both ways give the
+// same bits, so a shape's first 2 x SPLIT_TRIALS calls alternate them, timed (a wasm kernel
+// returns when done), and the way with the lower best time is kept: no product is run twice.
+function splitsByColumns(trials: SplitTrials): boolean {
+  if (trials.kept !== undefined) return trials.kept;
+  return trials.split.length <= trials.whole.length;
+}
+
+/** Records one timed call of a shape's product; keeps the faster way once both ways have SPLIT_TRIALS times. */
+function recordSplitTrial(trials: SplitTrials, split: boolean, ms: number): void {
+  if (trials.kept !== undefined) return;
+  (split ? trials.split : trials.whole).push(ms);
+  if (trials.split.length >= SPLIT_TRIALS && trials.whole.length >= SPLIT_TRIALS) trials.kept = Math.min(...trials.split) < Math.min(...trials.whole);
+}
+
+/**
+ * What the wasm backend chose for each product it may split by columns (`packsByColumns`), by
+ * shape 'M x K x N': the times of its first calls each way and the way kept. A shape's first four
+ * calls alternate split and whole products (the same bits), and the faster is kept from then on,
+ * since which one wins depends on the CPU's caches and memory.
+ *
+ * @example
+ * const trials = splitTrialsOf(tf.backend()).get('800x19200x128');
+ * console.log(trials?.kept === undefined ? 'still timing' : trials.kept ? 'split' : "tfjs's one product");
+ */
+export function splitTrialsOf(backend: tf.KernelBackend): ReadonlyMap<string, Readonly<SplitTrials>> {
+  return splitTrials.get(backend) ?? new Map();
+}
+
+function trialsFor(backend: object, m: number, k: number, n: number): SplitTrials {
+  let byShape = splitTrials.get(backend);
+  if (!byShape) splitTrials.set(backend, (byShape = new Map()));
+  const key = `${m}x${k}x${n}`;
+  let trials = byShape.get(key);
+  if (!trials) byShape.set(key, (trials = { split: [], whole: [] }));
+  return trials;
 }
 
 /** A float32 product of two matrices (or batches of one), neither transposed: what XNNPACK runs for tfjs-backend-wasm. */
@@ -392,30 +448,44 @@ function batchMatMulKernel(original: KernelFunc): KernelFunc {
     if (!transposed && !packsByColumns(a, b, transposeA, transposeB, backend)) return original(args);
     const n = b.shape[b.shape.length - 1]!;
     const [m, k] = a.shape.slice(-2) as [number, number];
-    const outShape = [...tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)), m, n];
-    if (transposed) {
-      const at = transposedOnHeap(backend, a, m, k);
-      const bt = transposedOnHeap(backend, b, k, n);
-      const product = original({ ...args, inputs: { a: bt, b: at } }) as tf.TensorInfo; // (n, m) = B^T A^T
-      backend.disposeData(at.dataId);
-      backend.disposeData(bt.dataId);
-      const out = transposedOnHeap(backend, product, n, m, outShape);
-      backend.disposeData(product.dataId);
+    if (!transposed) {
+      const trials = trialsFor(backend, m, k, n);
+      const split = splitsByColumns(trials);
+      if (trials.kept !== undefined) return split ? byColumns(original, args, backend, a, b, m, n) : original(args);
+      const t0 = performance.now();
+      const out = split ? byColumns(original, args, backend, a, b, m, n) : original(args);
+      recordSplitTrial(trials, split, performance.now() - t0);
       return out;
     }
-    const out = backend.makeOutput(outShape, 'float32');
-    const last = b.shape.length - 1;
-    for (let c0 = 0; c0 < n; c0 += PACK_COLUMNS) {
-      const width = Math.min(PACK_COLUMNS, n - c0);
-      const block = sliceOnHeap(backend, b, b.shape.map((_, i) => (i === last ? c0 : 0)), b.shape.map((s, i) => (i === last ? width : s)));
-      const part = original({ ...args, inputs: { a, b: block } }) as tf.TensorInfo;
-      // views after the makeOutputs: growing the heap detaches earlier ones
-      writeColumns(backend.typedArrayFromHeap(part), backend.typedArrayFromHeap(out), m, n, c0, width);
-      backend.disposeData(block.dataId);
-      backend.disposeData(part.dataId);
-    }
+    const at = transposedOnHeap(backend, a, m, k);
+    const bt = transposedOnHeap(backend, b, k, n);
+    const product = original({ ...args, inputs: { a: bt, b: at } }) as tf.TensorInfo; // (n, m) = B^T A^T
+    backend.disposeData(at.dataId);
+    backend.disposeData(bt.dataId);
+    const out = transposedOnHeap(backend, product, n, m, productShape(a, b, m, n));
+    backend.disposeData(product.dataId);
     return out;
   };
+}
+
+function productShape(a: tf.TensorInfo, b: tf.TensorInfo, m: number, n: number): number[] {
+  return [...tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)), m, n];
+}
+
+/** A x B as PACK_COLUMNS-column blocks of B, each one tfjs product written into its columns of the output (see `packsByColumns`). */
+function byColumns(original: KernelFunc, args: Parameters<KernelFunc>[0], backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, m: number, n: number): tf.TensorInfo {
+  const out = backend.makeOutput(productShape(a, b, m, n), 'float32');
+  const last = b.shape.length - 1;
+  for (let c0 = 0; c0 < n; c0 += PACK_COLUMNS) {
+    const width = Math.min(PACK_COLUMNS, n - c0);
+    const block = sliceOnHeap(backend, b, b.shape.map((_, i) => (i === last ? c0 : 0)), b.shape.map((s, i) => (i === last ? width : s)));
+    const part = original({ ...args, inputs: { a, b: block } }) as tf.TensorInfo;
+    // views after the makeOutputs: growing the heap detaches earlier ones
+    writeColumns(backend.typedArrayFromHeap(part), backend.typedArrayFromHeap(out), m, n, c0, width);
+    backend.disposeData(block.dataId);
+    backend.disposeData(part.dataId);
+  }
+  return out;
 }
 
 // tfjs-backend-wasm's Exp and Erf call musl's expf and erff once per element (the first through
