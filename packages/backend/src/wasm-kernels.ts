@@ -451,10 +451,9 @@ function batchMatMulKernel(original: KernelFunc): KernelFunc {
     if (!transposed) {
       const trials = trialsFor(backend, m, k, n);
       const split = splitsByColumns(trials);
-      if (trials.kept !== undefined) return split ? byColumns(original, args, backend, a, b, m, n) : original(args);
       const t0 = performance.now();
       const out = split ? byColumns(original, args, backend, a, b, m, n) : original(args);
-      recordSplitTrial(trials, split, performance.now() - t0);
+      recordSplitTrial(trials, split, performance.now() - t0); // a no-op once a way is kept
       return out;
     }
     const at = transposedOnHeap(backend, a, m, k);
