@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { blasFlags } from './blas-paths.mjs';
 
 const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
 const statusFile = join(root, 'build', 'addon-status.json');
@@ -84,9 +85,8 @@ function upToDate(print) {
  * node-gyp's build.
  */
 function missingBlas() {
-  const flags = (what) => spawnSync(process.execPath, [join(root, 'scripts', 'blas-paths.mjs'), what], { encoding: 'utf8', env: process.env }).stdout?.split('\n').filter(Boolean) ?? [];
   const out = join(tmpdir(), `r3d-blas-probe-${process.pid}`);
-  const probe = spawnSync(process.env.CC || 'cc', ['-x', 'c', '-', '-o', out, ...flags('include').map((d) => `-I${d}`), ...flags('libs')], {
+  const probe = spawnSync(process.env.CC || 'cc', ['-x', 'c', '-', '-o', out, ...blasFlags('include').map((d) => `-I${d}`), ...blasFlags('libs')], {
     input: '#include <cblas.h>\nint main(void) { return cblas_sdot(0, 0, 1, 0, 1) != 0.0f; }\n',
     encoding: 'utf8',
     env: process.env,
